@@ -1,0 +1,198 @@
+package domain
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Status is where a document stands in its lifecycle:
+// PENDING → PROCESSING → COMPLETED or FAILED, and back to PENDING when a new
+// extraction is requested.
+type Status string
+
+const (
+	StatusPending    Status = "PENDING"
+	StatusProcessing Status = "PROCESSING"
+	StatusCompleted  Status = "COMPLETED"
+	StatusFailed     Status = "FAILED"
+)
+
+// Errors that callers branch on.
+var (
+	// ErrNotFound: the aggregate has no events.
+	ErrNotFound = errors.New("document not found")
+	// ErrAlreadyExists: an upload tried to create an aggregate that exists
+	// under a different command.
+	ErrAlreadyExists = errors.New("document already exists")
+	// ErrStaleAttempt: a worker reports on an attempt that a newer request
+	// has replaced; its result must not overwrite the newer one.
+	ErrStaleAttempt = errors.New("stale extraction attempt")
+	// ErrInvalidTransition: the command does not fit the document's state.
+	ErrInvalidTransition = errors.New("invalid state transition")
+)
+
+// Document is the aggregate folded from a document's events. It is rebuilt
+// from the stream for every command; nothing else stores it.
+type Document struct {
+	ID          string
+	Tenant      string
+	Status      Status
+	Source      string
+	Filename    string
+	ContentType string
+	Size        int64
+	SHA256      string
+	BlobKey     string
+	User        User
+	UploadedAt  time.Time
+	UpdatedAt   time.Time
+	// Attempt is the extraction attempt currently asked for.
+	Attempt int
+	Fields  *Fields
+	// FailureReason is set while Status is FAILED.
+	FailureReason string
+	// Version is the stream sequence of the last event applied, the value a
+	// command passes as the expected last subject sequence.
+	Version uint64
+	// commands remembers which command produced which event, so that a
+	// retried command finds its earlier result.
+	commands map[string]Envelope
+}
+
+// Exists reports whether any event has been applied.
+func (d *Document) Exists() bool { return d.Version != 0 }
+
+// EventOf returns the event a command id produced, if any.
+func (d *Document) EventOf(commandID string) (Envelope, bool) {
+	if commandID == "" {
+		return Envelope{}, false
+	}
+	e, ok := d.commands[commandID]
+	return e, ok
+}
+
+// Fold rebuilds a document from its history in stream order.
+func Fold(events []Envelope) (*Document, error) {
+	d := &Document{}
+	for _, e := range events {
+		if err := d.Apply(e); err != nil {
+			return nil, err
+		}
+	}
+	return d, nil
+}
+
+// Apply moves the document by one event. Unknown event types are skipped so
+// that an older build can still read a stream written by a newer one.
+func (d *Document) Apply(e Envelope) error {
+	if d.commands == nil {
+		d.commands = map[string]Envelope{}
+	}
+	switch e.Type {
+	case TypeDocumentUploaded:
+		var p DocumentUploaded
+		if err := e.Decode(&p); err != nil {
+			return err
+		}
+		d.ID, d.Tenant = e.AggregateID, e.Tenant
+		d.Status = StatusPending
+		d.Source, d.Filename, d.ContentType = p.Source, p.Filename, p.ContentType
+		d.Size, d.SHA256, d.BlobKey, d.User = p.Size, p.SHA256, p.BlobKey, p.User
+		d.UploadedAt = p.UploadedAt
+		d.Attempt = max(p.Attempt, 1)
+	case TypeExtractionRequested:
+		var p ExtractionRequested
+		if err := e.Decode(&p); err != nil {
+			return err
+		}
+		d.Status, d.Attempt, d.FailureReason = StatusPending, p.Attempt, ""
+	case TypeExtractionStarted:
+		var p ExtractionStarted
+		if err := e.Decode(&p); err != nil {
+			return err
+		}
+		if p.Attempt == d.Attempt {
+			d.Status = StatusProcessing
+		}
+	case TypeReceiptExtracted:
+		var p ReceiptExtracted
+		if err := e.Decode(&p); err != nil {
+			return err
+		}
+		if p.Attempt == d.Attempt {
+			f := p.Fields
+			d.Status, d.Fields, d.FailureReason = StatusCompleted, &f, ""
+		}
+	case TypeExtractionFailed:
+		var p ExtractionFailed
+		if err := e.Decode(&p); err != nil {
+			return err
+		}
+		if p.Attempt == d.Attempt {
+			d.Status, d.FailureReason = StatusFailed, p.Reason
+		}
+	}
+	d.UpdatedAt = e.OccurredAt
+	d.Version = e.Sequence
+	if e.CommandID != "" {
+		d.commands[e.CommandID] = e
+	}
+	return nil
+}
+
+// The decisions below take the current state and say which event, if any, a
+// command should append. They never perform I/O.
+
+// DecideStart returns the ExtractionStarted event for attempt, or nil when
+// the attempt is already started (a redelivered job).
+func (d *Document) DecideStart(attempt int, worker string) (*ExtractionStarted, error) {
+	if err := d.checkAttempt(attempt); err != nil {
+		return nil, err
+	}
+	switch d.Status {
+	case StatusPending:
+		return &ExtractionStarted{Attempt: attempt, Worker: worker}, nil
+	case StatusProcessing:
+		return nil, nil
+	default:
+		return nil, fmt.Errorf("start attempt %d of document %s in status %s: %w", attempt, d.ID, d.Status, ErrInvalidTransition)
+	}
+}
+
+// DecideResult returns nil when the attempt already has a result, so that a
+// job delivered twice records one outcome.
+func (d *Document) DecideResult(attempt int) error {
+	if err := d.checkAttempt(attempt); err != nil {
+		return err
+	}
+	if d.Status == StatusCompleted || d.Status == StatusFailed {
+		return fmt.Errorf("record result of attempt %d of document %s already %s: %w", attempt, d.ID, d.Status, ErrInvalidTransition)
+	}
+	return nil
+}
+
+// DecideReprocess returns the next extraction request. A document that is
+// still waiting for or in extraction is not asked twice.
+func (d *Document) DecideReprocess(reason string) (*ExtractionRequested, error) {
+	if !d.Exists() {
+		return nil, ErrNotFound
+	}
+	if d.Status == StatusPending || d.Status == StatusProcessing {
+		return nil, fmt.Errorf("reprocess document %s in status %s: %w", d.ID, d.Status, ErrInvalidTransition)
+	}
+	return &ExtractionRequested{Attempt: d.Attempt + 1, Reason: reason}, nil
+}
+
+func (d *Document) checkAttempt(attempt int) error {
+	if !d.Exists() {
+		return ErrNotFound
+	}
+	if attempt < d.Attempt {
+		return fmt.Errorf("attempt %d of document %s, current attempt %d: %w", attempt, d.ID, d.Attempt, ErrStaleAttempt)
+	}
+	if attempt > d.Attempt {
+		return fmt.Errorf("attempt %d of document %s was never requested (current %d): %w", attempt, d.ID, d.Attempt, ErrInvalidTransition)
+	}
+	return nil
+}

@@ -1,0 +1,180 @@
+package domain
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// Event types. These strings are part of the public event contract: subscribers
+// outside Tally switch on them, so they are never renamed.
+const (
+	TypeDocumentUploaded    = "DocumentUploaded"
+	TypeExtractionRequested = "ExtractionRequested"
+	TypeExtractionStarted   = "ExtractionStarted"
+	TypeReceiptExtracted    = "ReceiptExtracted"
+	TypeExtractionFailed    = "ExtractionFailed"
+)
+
+const (
+	// AggregateDocument is the only aggregate type so far; it is part of
+	// every subject.
+	AggregateDocument = "document"
+	// CurrentSchemaVersion is written into every new envelope.
+	CurrentSchemaVersion = 1
+
+	maxReasonLength   = 2000
+	maxEventDataBytes = 512 << 10
+)
+
+// Sources of a document, recorded in DocumentUploaded.Source.
+const (
+	SourceUpload  = "upload"  // POST /v1/documents
+	SourceEmail   = "email"   // POST /v1/receipts/email
+	SourceIngest  = "ingest"  // POST /api/v1/ingest/upload
+	SourceBillify = "billify" // POST /upload-invoice
+)
+
+// Envelope is the versioned wrapper every event travels in. Data holds the
+// type-specific payload as JSON so that the envelope can be read (routed,
+// audited) without knowing every payload type.
+type Envelope struct {
+	ID            string          `json:"id"`
+	Type          string          `json:"type"`
+	SchemaVersion int             `json:"schema_version"`
+	Tenant        string          `json:"tenant"`
+	AggregateType string          `json:"aggregate_type"`
+	AggregateID   string          `json:"aggregate_id"`
+	OccurredAt    time.Time       `json:"occurred_at"`
+	CorrelationID string          `json:"correlation_id,omitempty"`
+	CausationID   string          `json:"causation_id,omitempty"`
+	// CommandID identifies the command that produced the event. A retried
+	// command carries the same id, which is how a second attempt finds that
+	// the first one already landed, even long after the stream's dedup window.
+	CommandID string          `json:"command_id,omitempty"`
+	Data      json.RawMessage `json:"data"`
+
+	// Sequence is the event's position in the stream. It is filled in on
+	// read and never serialised: it is where the event is, not what it says.
+	Sequence uint64 `json:"-"`
+}
+
+// User is the person a document belongs to, as named at upload.
+type User struct {
+	Name  string `json:"name,omitempty"`
+	Email string `json:"email"`
+}
+
+// DocumentUploaded records a stored file. It is also the first request to
+// extract it (attempt 1), so the hot path appends exactly one event.
+type DocumentUploaded struct {
+	Source      string    `json:"source"`
+	Filename    string    `json:"filename"`
+	ContentType string    `json:"content_type"`
+	Size        int64     `json:"size"`
+	SHA256      string    `json:"sha256"`
+	BlobKey     string    `json:"blob_key"`
+	User        User      `json:"user"`
+	UploadedAt  time.Time `json:"uploaded_at"`
+	Attempt     int       `json:"attempt"`
+}
+
+// ExtractionRequested asks for a new extraction of an already uploaded
+// document (a reprocess or a retry). Attempt numbers only grow.
+type ExtractionRequested struct {
+	Attempt int    `json:"attempt"`
+	Reason  string `json:"reason"`
+}
+
+// ExtractionStarted records that a worker took the given attempt.
+type ExtractionStarted struct {
+	Attempt int    `json:"attempt"`
+	Worker  string `json:"worker,omitempty"`
+}
+
+// ReceiptExtracted carries the fields found for one attempt.
+type ReceiptExtracted struct {
+	Attempt int    `json:"attempt"`
+	Fields  Fields `json:"fields"`
+}
+
+// ExtractionFailed ends an attempt without fields. Reason is written for
+// people and never contains document text.
+type ExtractionFailed struct {
+	Attempt int    `json:"attempt"`
+	Reason  string `json:"reason"`
+}
+
+// Fields are what extraction found. Amounts are decimal strings (never
+// floats, so no cent is lost on the way) and dates are ISO dates.
+type Fields struct {
+	Vendor          string     `json:"vendor,omitempty"`
+	VendorAddress   string     `json:"vendor_address,omitempty"`
+	Date            string     `json:"date,omitempty"`
+	DueDate         string     `json:"due_date,omitempty"`
+	InvoiceNumber   string     `json:"invoice_number,omitempty"`
+	Currency        string     `json:"currency,omitempty"`
+	Subtotal        string     `json:"subtotal,omitempty"`
+	Tax             string     `json:"tax,omitempty"`
+	Total           string     `json:"total,omitempty"`
+	LineItems       []LineItem `json:"line_items,omitempty"`
+	EngineVersion   string     `json:"engine_version,omitempty"`
+	TemplateVersion string     `json:"template_version,omitempty"`
+}
+
+// LineItem is one row of an invoice or receipt.
+type LineItem struct {
+	Description string `json:"description"`
+	Quantity    string `json:"quantity,omitempty"`
+	UnitPrice   string `json:"unit_price,omitempty"`
+	Amount      string `json:"amount,omitempty"`
+}
+
+// Subject is the stream subject of one aggregate. The tenant sits in the
+// subject so that a consumer (or a permission) can be scoped to one tenant.
+func Subject(prefix, tenant, aggregateType, aggregateID string) string {
+	return fmt.Sprintf("%s.%s.%s.%s", prefix, tenant, aggregateType, aggregateID)
+}
+
+// NewEnvelope wraps a payload. Callers fill in ids and the time so that this
+// package stays free of clocks and randomness.
+func NewEnvelope(id, tenant, aggregateID, eventType string, at time.Time, payload any) (Envelope, error) {
+	data, err := json.Marshal(payload)
+	if err != nil {
+		return Envelope{}, fmt.Errorf("encode %s: %w", eventType, err)
+	}
+	if len(data) > maxEventDataBytes {
+		return Envelope{}, fmt.Errorf("encode %s: payload of %d bytes exceeds %d", eventType, len(data), maxEventDataBytes)
+	}
+	return Envelope{
+		ID:            id,
+		Type:          eventType,
+		SchemaVersion: CurrentSchemaVersion,
+		Tenant:        tenant,
+		AggregateType: AggregateDocument,
+		AggregateID:   aggregateID,
+		OccurredAt:    at.UTC(),
+		Data:          data,
+	}, nil
+}
+
+// Decode unmarshals the envelope's payload into v, after upcasting older
+// schema versions to the current one.
+func (e Envelope) Decode(v any) error {
+	if e.SchemaVersion > CurrentSchemaVersion {
+		return fmt.Errorf("decode %s %s: schema version %d is newer than this build understands (%d)", e.Type, e.ID, e.SchemaVersion, CurrentSchemaVersion)
+	}
+	if err := json.Unmarshal(e.Data, v); err != nil {
+		return fmt.Errorf("decode %s %s: %w", e.Type, e.ID, err)
+	}
+	return nil
+}
+
+// Truncate shortens a human-readable reason so that one bad error message
+// cannot bloat the stream.
+func Truncate(s string) string {
+	if len(s) <= maxReasonLength {
+		return s
+	}
+	return s[:maxReasonLength] + "…"
+}

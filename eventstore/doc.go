@@ -1,0 +1,11 @@
+// Package eventstore keeps Tally's events in one JetStream stream: append
+// with optimistic concurrency, read one aggregate's history, follow the
+// stream from a sequence. Nothing outside this package knows the NATS
+// headers.
+//
+// Invariants: the stream denies delete and purge; every append names the
+// sequence its aggregate must be at (Nats-Expected-Last-Subject-Sequence)
+// and carries a message id (Nats-Msg-Id) derived from the command, so a
+// retried command appends nothing twice; events that must stand or fall
+// together go in one atomic batch.
+package eventstore

@@ -1,0 +1,137 @@
+package eventstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"tally/domain"
+)
+
+// Reader follows the stream from a sequence on, in order, for projectors
+// and other subscribers that keep their own position. It holds no durable
+// state on the server: the position lives with the reader's owner.
+type Reader struct {
+	iter   jetstream.MessagesContext
+	events chan result
+	done   chan struct{}
+	// failed holds an error met while a batch was being filled; it is
+	// returned by the next call so that the events before it are applied.
+	failed error
+}
+
+type result struct {
+	event domain.Envelope
+	err   error
+}
+
+// Subscribe starts reading every event with a sequence >= from (from 0 or 1
+// means the beginning). Close the reader when done.
+func (s *Store) Subscribe(ctx context.Context, from uint64) (*Reader, error) {
+	cfg := jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{s.AllSubjects()},
+		DeliverPolicy:  jetstream.DeliverAllPolicy,
+	}
+	if from > 1 {
+		cfg.DeliverPolicy = jetstream.DeliverByStartSequencePolicy
+		cfg.OptStartSeq = from
+	}
+	octx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
+	defer cancel()
+	cons, err := s.js.OrderedConsumer(octx, s.cfg.Stream, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("subscribe from %d: %w", from, err)
+	}
+	iter, err := cons.Messages(jetstream.PullMaxMessages(1000))
+	if err != nil {
+		return nil, fmt.Errorf("subscribe from %d: %w", from, err)
+	}
+	r := &Reader{iter: iter, events: make(chan result, 1000), done: make(chan struct{})}
+	go r.pump()
+	return r, nil
+}
+
+// pump moves messages from the client's iterator into a channel so that
+// Next can wait with a context and drain without blocking.
+func (r *Reader) pump() {
+	defer close(r.events)
+	for {
+		msg, err := r.iter.Next()
+		if err != nil {
+			if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+				return
+			}
+			select {
+			case r.events <- result{err: fmt.Errorf("read stream: %w", err)}:
+			case <-r.done:
+			}
+			return
+		}
+		e, err := decode(msg)
+		select {
+		case r.events <- result{event: e, err: err}:
+		case <-r.done:
+			return
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// Next waits until at least one event is there (or ctx ends), then returns
+// up to max events that are already available, lingering up to linger for
+// more so that a busy stream is applied in large batches.
+func (r *Reader) Next(ctx context.Context, max int, linger time.Duration) ([]domain.Envelope, error) {
+	if r.failed != nil {
+		return nil, r.failed
+	}
+	var batch []domain.Envelope
+	take := func(res result, ok bool) error {
+		if !ok {
+			return errors.New("read stream: reader closed")
+		}
+		if res.err != nil {
+			return res.err
+		}
+		batch = append(batch, res.event)
+		return nil
+	}
+	select {
+	case res, ok := <-r.events:
+		if err := take(res, ok); err != nil {
+			return nil, err
+		}
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	timer := time.NewTimer(linger)
+	defer timer.Stop()
+	for len(batch) < max {
+		select {
+		case res, ok := <-r.events:
+			if err := take(res, ok); err != nil {
+				r.failed = err
+				return batch, nil
+			}
+		case <-timer.C:
+			return batch, nil
+		case <-ctx.Done():
+			return batch, nil
+		}
+	}
+	return batch, nil
+}
+
+// Close stops the reader.
+func (r *Reader) Close() {
+	select {
+	case <-r.done:
+	default:
+		close(r.done)
+	}
+	r.iter.Stop()
+}

@@ -1,0 +1,328 @@
+package eventstore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"tally/domain"
+)
+
+// Errors that callers branch on.
+var (
+	// ErrConflict: the aggregate moved on since it was read. The caller
+	// re-reads and decides again; a conflict is never ignored.
+	ErrConflict = errors.New("aggregate changed since it was read")
+	// ErrServerTooOld: the NATS server cannot do what the store needs.
+	ErrServerTooOld = errors.New("nats-server too old")
+)
+
+// Headers, known to this package alone.
+const (
+	headerExpectedLastSubjectSeq = "Nats-Expected-Last-Subject-Sequence"
+	headerMsgID                  = "Nats-Msg-Id"
+	headerBatchID                = "Nats-Batch-Id"
+	headerBatchSeq               = "Nats-Batch-Sequence"
+	headerBatchCommit            = "Nats-Batch-Commit"
+	headerEventType              = "Tally-Event-Type"
+)
+
+// Config describes the stream. Zero values get defaults from setDefaults.
+type Config struct {
+	// Stream is the JetStream stream name. Default TALLY_EVENTS.
+	Stream string
+	// SubjectPrefix starts every event subject. Default "tally.events";
+	// subjects are <prefix>.<tenant>.<aggregate type>.<aggregate id>.
+	SubjectPrefix string
+	// Replicas of the stream: 1 on a single server, 3 on a cluster.
+	Replicas int
+	// DuplicateWindow is how long JetStream remembers Nats-Msg-Id values.
+	// Retries older than this are still caught: commands find their
+	// command id in the aggregate's history.
+	DuplicateWindow time.Duration
+	// Timeout bounds every request to the server.
+	Timeout time.Duration
+}
+
+func (c *Config) setDefaults() {
+	if c.Stream == "" {
+		c.Stream = "TALLY_EVENTS"
+	}
+	if c.SubjectPrefix == "" {
+		c.SubjectPrefix = "tally.events"
+	}
+	if c.Replicas == 0 {
+		c.Replicas = 1
+	}
+	if c.DuplicateWindow == 0 {
+		c.DuplicateWindow = 2 * time.Minute
+	}
+	if c.Timeout == 0 {
+		c.Timeout = 10 * time.Second
+	}
+}
+
+// Store appends and reads Tally's events in one JetStream stream.
+type Store struct {
+	cfg    Config
+	nc     *nats.Conn
+	js     jetstream.JetStream
+	stream jetstream.Stream
+}
+
+// minServer is the first nats-server with atomic batch publish (ADR-50).
+var minServer = [3]int{2, 12, 0}
+
+// Open checks the server and creates or updates the stream.
+func Open(ctx context.Context, nc *nats.Conn, cfg Config) (*Store, error) {
+	cfg.setDefaults()
+	if v := nc.ConnectedServerVersion(); !versionAtLeast(v, minServer) {
+		return nil, fmt.Errorf("nats-server %s at %s: Tally needs %d.%d or newer for atomic batch appends: %w",
+			v, nc.ConnectedUrlRedacted(), minServer[0], minServer[1], ErrServerTooOld)
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return nil, fmt.Errorf("open jetstream: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
+	defer cancel()
+	stream, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name:               cfg.Stream,
+		Description:        "Tally event store: the only source of truth",
+		Subjects:           []string{cfg.SubjectPrefix + ".>"},
+		Storage:            jetstream.FileStorage,
+		Retention:          jetstream.LimitsPolicy,
+		Replicas:           cfg.Replicas,
+		Duplicates:         cfg.DuplicateWindow,
+		DenyDelete:         true,
+		DenyPurge:          true,
+		AllowAtomicPublish: true,
+		AllowDirect:        true,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create stream %s: %w", cfg.Stream, err)
+	}
+	return &Store{cfg: cfg, nc: nc, js: js, stream: stream}, nil
+}
+
+// Subject is the subject of one document aggregate.
+func (s *Store) Subject(tenant, aggregateID string) string {
+	return domain.Subject(s.cfg.SubjectPrefix, tenant, domain.AggregateDocument, aggregateID)
+}
+
+// AllSubjects matches every event of every tenant.
+func (s *Store) AllSubjects() string { return s.cfg.SubjectPrefix + ".>" }
+
+// Identity names this incarnation of the stream. A read model built from an
+// older stream of the same name (a wiped data directory) must be rebuilt,
+// and this is how a projector notices.
+func (s *Store) Identity(ctx context.Context) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
+	defer cancel()
+	info, err := s.stream.Info(ctx)
+	if err != nil {
+		return "", fmt.Errorf("stream info %s: %w", s.cfg.Stream, err)
+	}
+	return info.Config.Name + "@" + info.Created.UTC().Format(time.RFC3339Nano), nil
+}
+
+// LastSequence is the stream's last sequence, for lag measurements.
+func (s *Store) LastSequence(ctx context.Context) (uint64, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
+	defer cancel()
+	info, err := s.stream.Info(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("stream info %s: %w", s.cfg.Stream, err)
+	}
+	return info.State.LastSeq, nil
+}
+
+// Ping checks that the server answers.
+func (s *Store) Ping(ctx context.Context) error {
+	_, err := s.LastSequence(ctx)
+	return err
+}
+
+// Append writes one event if the aggregate's last sequence is still
+// expected (0 for a new aggregate). It returns the event's stream sequence.
+// The server checks the expectation first, so a retried command whose first
+// try landed gets ErrConflict; the caller re-reads and finds its command id
+// in the history (see domain.Document.EventOf). The message id, derived
+// from the command, still stops a duplicate whose expectation holds.
+func (s *Store) Append(ctx context.Context, e domain.Envelope, expected uint64) (uint64, error) {
+	msg, err := s.message(e, expected)
+	if err != nil {
+		return 0, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
+	defer cancel()
+	ack, err := s.js.PublishMsg(ctx, msg)
+	if err != nil {
+		return 0, s.appendError(e, expected, err)
+	}
+	return ack.Sequence, nil
+}
+
+// Pending is one event of an atomic batch and the sequence its aggregate
+// must be at.
+type Pending struct {
+	Event    domain.Envelope
+	Expected uint64
+}
+
+// AppendBatch writes all events or none (ADR-50 atomic batch). Use it only
+// where events must stand or fall together: it is far slower than Append.
+// Each aggregate may appear once; its expectation is checked as in Append.
+func (s *Store) AppendBatch(ctx context.Context, events []Pending) ([]uint64, error) {
+	if len(events) == 0 {
+		return nil, nil
+	}
+	if len(events) == 1 {
+		seq, err := s.Append(ctx, events[0].Event, events[0].Expected)
+		return []uint64{seq}, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
+	defer cancel()
+	batchID := uuid.NewString()
+	for i, p := range events {
+		msg, err := s.message(p.Event, p.Expected)
+		if err != nil {
+			return nil, err
+		}
+		msg.Header.Set(headerBatchID, batchID)
+		msg.Header.Set(headerBatchSeq, strconv.Itoa(i+1))
+		if i < len(events)-1 {
+			// The server answers only the commit; earlier messages are
+			// checked when it arrives and the whole batch is dropped on
+			// any error.
+			if err := s.nc.PublishMsg(msg); err != nil {
+				return nil, fmt.Errorf("append batch %s message %d: %w", batchID, i+1, err)
+			}
+			continue
+		}
+		msg.Header.Set(headerBatchCommit, "1")
+		ack, err := s.js.PublishMsg(ctx, msg)
+		if err != nil {
+			return nil, s.appendError(p.Event, p.Expected, fmt.Errorf("commit batch %s of %d events: %w", batchID, len(events), err))
+		}
+		// The batch is stored contiguously, ending at the commit's sequence.
+		seqs := make([]uint64, len(events))
+		for j := range seqs {
+			seqs[j] = ack.Sequence - uint64(len(events)-1-j)
+		}
+		return seqs, nil
+	}
+	return nil, nil
+}
+
+func (s *Store) message(e domain.Envelope, expected uint64) (*nats.Msg, error) {
+	if e.Tenant == "" || e.AggregateID == "" || e.ID == "" {
+		return nil, fmt.Errorf("append %s: event id, tenant and aggregate id are required", e.Type)
+	}
+	if strings.ContainsAny(e.Tenant+e.AggregateID, ".*> \t\r\n") {
+		return nil, fmt.Errorf("append %s: tenant %q or aggregate id %q contains a subject delimiter", e.Type, e.Tenant, e.AggregateID)
+	}
+	data, err := json.Marshal(e)
+	if err != nil {
+		return nil, fmt.Errorf("append %s for doc %s: encode: %w", e.Type, e.AggregateID, err)
+	}
+	msg := nats.NewMsg(s.Subject(e.Tenant, e.AggregateID))
+	msg.Data = data
+	msgID := e.ID
+	if e.CommandID != "" {
+		// One command appends one event per aggregate, so the command id
+		// scoped to the aggregate names the append.
+		msgID = e.CommandID + "@" + e.AggregateID
+	}
+	msg.Header.Set(headerMsgID, msgID)
+	msg.Header.Set(headerExpectedLastSubjectSeq, strconv.FormatUint(expected, 10))
+	msg.Header.Set(headerEventType, e.Type)
+	return msg, nil
+}
+
+func (s *Store) appendError(e domain.Envelope, expected uint64, err error) error {
+	var apiErr *jetstream.APIError
+	if errors.As(err, &apiErr) && (apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence ||
+		apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant) {
+		return fmt.Errorf("append %s for doc %s at sequence %d: %w", e.Type, e.AggregateID, expected, ErrConflict)
+	}
+	return fmt.Errorf("append %s for doc %s: %w", e.Type, e.AggregateID, err)
+}
+
+// Load reads one aggregate's history in order. An aggregate without events
+// yields an empty history, not an error.
+func (s *Store) Load(ctx context.Context, tenant, aggregateID string) ([]domain.Envelope, error) {
+	subject := s.Subject(tenant, aggregateID)
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
+	defer cancel()
+	last, err := s.stream.GetLastMsgForSubject(ctx, subject)
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load doc %s: last message: %w", aggregateID, err)
+	}
+	cons, err := s.js.OrderedConsumer(ctx, s.cfg.Stream, jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{subject},
+		DeliverPolicy:  jetstream.DeliverAllPolicy,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("load doc %s: %w", aggregateID, err)
+	}
+	var events []domain.Envelope
+	for {
+		msg, err := cons.Next(jetstream.FetchContext(ctx))
+		if err != nil {
+			return nil, fmt.Errorf("load doc %s: %w", aggregateID, err)
+		}
+		e, err := decode(msg)
+		if err != nil {
+			return nil, err
+		}
+		events = append(events, e)
+		if e.Sequence >= last.Sequence {
+			return events, nil
+		}
+	}
+}
+
+// decode turns a stream message into an envelope with its sequence.
+func decode(msg jetstream.Msg) (domain.Envelope, error) {
+	var e domain.Envelope
+	if err := json.Unmarshal(msg.Data(), &e); err != nil {
+		return e, fmt.Errorf("decode event on %s: %w", msg.Subject(), err)
+	}
+	meta, err := msg.Metadata()
+	if err != nil {
+		return e, fmt.Errorf("decode event on %s: metadata: %w", msg.Subject(), err)
+	}
+	e.Sequence = meta.Sequence.Stream
+	return e, nil
+}
+
+// versionAtLeast compares "2.12.1" or "2.12.0-RC.1" style versions.
+func versionAtLeast(v string, want [3]int) bool {
+	core, _, _ := strings.Cut(v, "-")
+	parts := strings.Split(core, ".")
+	for i := 0; i < 3; i++ {
+		n := 0
+		if i < len(parts) {
+			var err error
+			if n, err = strconv.Atoi(parts[i]); err != nil {
+				return false
+			}
+		}
+		if n != want[i] {
+			return n > want[i]
+		}
+	}
+	return true
+}
