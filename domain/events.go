@@ -39,15 +39,15 @@ const (
 // type-specific payload as JSON so that the envelope can be read (routed,
 // audited) without knowing every payload type.
 type Envelope struct {
-	ID            string          `json:"id"`
-	Type          string          `json:"type"`
-	SchemaVersion int             `json:"schema_version"`
-	Tenant        string          `json:"tenant"`
-	AggregateType string          `json:"aggregate_type"`
-	AggregateID   string          `json:"aggregate_id"`
-	OccurredAt    time.Time       `json:"occurred_at"`
-	CorrelationID string          `json:"correlation_id,omitempty"`
-	CausationID   string          `json:"causation_id,omitempty"`
+	ID            string    `json:"id"`
+	Type          string    `json:"type"`
+	SchemaVersion int       `json:"schema_version"`
+	Tenant        string    `json:"tenant"`
+	AggregateType string    `json:"aggregate_type"`
+	AggregateID   string    `json:"aggregate_id"`
+	OccurredAt    time.Time `json:"occurred_at"`
+	CorrelationID string    `json:"correlation_id,omitempty"`
+	CausationID   string    `json:"causation_id,omitempty"`
 	// CommandID identifies the command that produced the event. A retried
 	// command carries the same id, which is how a second attempt finds that
 	// the first one already landed, even long after the stream's dedup window.

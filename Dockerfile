@@ -1,0 +1,48 @@
+# syntax=docker/dockerfile:1
+
+# ---- build -------------------------------------------------------------
+FROM golang:1.26-bookworm AS build
+WORKDIR /src
+
+# Module download is its own layer so source edits don't refetch deps.
+COPY go.mod go.sum ./
+RUN --mount=type=cache,target=/go/pkg/mod \
+    go mod download
+
+COPY . .
+# Static binary (no cgo): runs on any glibc/musl base and needs no libc match.
+RUN --mount=type=cache,target=/go/pkg/mod \
+    --mount=type=cache,target=/root/.cache/go-build \
+    CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/tally ./cmd/tally
+
+# ---- runtime -----------------------------------------------------------
+FROM debian:bookworm-slim
+
+# ca-certificates: TLS to S3/AWS etc.; poppler-utils (pdftotext, pdftoppm)
+# and tesseract-ocr (+ eng/osd language data) for document text extraction.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends \
+      ca-certificates \
+      poppler-utils \
+      tesseract-ocr \
+      tzdata \
+ && rm -rf /var/lib/apt/lists/*
+
+RUN groupadd --system --gid 10001 tally \
+ && useradd --system --uid 10001 --gid tally --home-dir /app --no-create-home \
+      --shell /usr/sbin/nologin tally \
+ && mkdir -p /app /data \
+ && chown tally:tally /app /data
+
+COPY --from=build /out/tally /usr/local/bin/tally
+
+WORKDIR /app
+ENV DATA_DIR=/data
+VOLUME /data
+USER tally:tally
+EXPOSE 4001
+
+# Role subcommand: all | api | projector | migrate | worker | bridge.
+# (A bare `tally` reads ROLE=API|PROJECTOR|MIGRATE_DB|WORKER|BRIDGE|ALL.)
+ENTRYPOINT ["/usr/local/bin/tally"]
+CMD ["all"]

@@ -1,0 +1,270 @@
+package projections
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"tally/domain"
+	"tally/readmodel"
+)
+
+// All returns one of each projector, the set `tally projector` runs.
+func All() []Projector {
+	return []Projector{Documents{}, StatusCounts{}, MonthlyTotals{}}
+}
+
+// NoCurrency is ISO 4217's code for "no currency", used when extraction
+// found a total but no currency, so the amount is still counted somewhere.
+const NoCurrency = "XXX"
+
+var (
+	decimalAmount = regexp.MustCompile(`^-?[0-9]{1,15}(\.[0-9]{1,6})?$`)
+	isoDate       = regexp.MustCompile(`^[0-9]{4}-[0-9]{2}-[0-9]{2}$`)
+)
+
+// Documents projects the documents table: status and fields per document.
+type Documents struct{}
+
+func (Documents) Name() string { return "documents" }
+
+func (Documents) Reset(ctx context.Context, q *readmodel.Queries) error {
+	return q.TruncateDocuments(ctx)
+}
+
+func (Documents) Apply(ctx context.Context, q *readmodel.Queries, e domain.Envelope) error {
+	id, err := uuid.Parse(e.AggregateID)
+	if err != nil {
+		return nil // not a document this read model can hold
+	}
+	at := timestamptz(e.OccurredAt)
+	seq := int64(e.Sequence)
+	switch e.Type {
+	case domain.TypeDocumentUploaded:
+		var p domain.DocumentUploaded
+		if err := e.Decode(&p); err != nil {
+			return err
+		}
+		return q.InsertDocument(ctx, readmodel.InsertDocumentParams{
+			Tenant: e.Tenant, ID: id, Source: p.Source, Filename: p.Filename, ContentType: p.ContentType,
+			SizeBytes: p.Size, Sha256: p.SHA256, BlobKey: p.BlobKey, UserName: p.User.Name,
+			UserEmail: p.User.Email, Attempt: int32(max(p.Attempt, 1)), CreatedAt: timestamptz(uploadTime(p, e)),
+			LastSequence: seq,
+		})
+	case domain.TypeExtractionRequested:
+		var p domain.ExtractionRequested
+		if err := e.Decode(&p); err != nil {
+			return err
+		}
+		return q.MarkDocumentRequested(ctx, readmodel.MarkDocumentRequestedParams{
+			Tenant: e.Tenant, ID: id, Attempt: int32(p.Attempt), UpdatedAt: at, LastSequence: seq})
+	case domain.TypeExtractionStarted:
+		var p domain.ExtractionStarted
+		if err := e.Decode(&p); err != nil {
+			return err
+		}
+		return q.MarkDocumentStarted(ctx, readmodel.MarkDocumentStartedParams{
+			Tenant: e.Tenant, ID: id, Attempt: int32(p.Attempt), UpdatedAt: at, LastSequence: seq})
+	case domain.TypeReceiptExtracted:
+		var p domain.ReceiptExtracted
+		if err := e.Decode(&p); err != nil {
+			return err
+		}
+		fields, err := json.Marshal(p.Fields)
+		if err != nil {
+			return err
+		}
+		return q.MarkDocumentExtracted(ctx, readmodel.MarkDocumentExtractedParams{
+			Tenant: e.Tenant, ID: id, Attempt: int32(p.Attempt), Fields: fields,
+			Vendor: text(p.Fields.Vendor), DocumentDate: date(p.Fields.Date),
+			Currency: text(p.Fields.Currency), Total: amount(p.Fields.Total),
+			UpdatedAt: at, LastSequence: seq,
+		})
+	case domain.TypeExtractionFailed:
+		var p domain.ExtractionFailed
+		if err := e.Decode(&p); err != nil {
+			return err
+		}
+		return q.MarkDocumentFailed(ctx, readmodel.MarkDocumentFailedParams{
+			Tenant: e.Tenant, ID: id, Attempt: int32(p.Attempt), Reason: pgtype.Text{String: p.Reason, Valid: true},
+			UpdatedAt: at, LastSequence: seq})
+	}
+	return nil
+}
+
+// StatusCounts projects the number of documents per tenant and status.
+type StatusCounts struct{}
+
+func (StatusCounts) Name() string { return "status_counts" }
+
+func (StatusCounts) Reset(ctx context.Context, q *readmodel.Queries) error {
+	return q.TruncateStatusCounts(ctx)
+}
+
+// statusAfter is the status an event moves a document to. Commands append
+// an event only when it fits the document's current attempt, so the type
+// alone decides.
+var statusAfter = map[string]domain.Status{
+	domain.TypeDocumentUploaded:    domain.StatusPending,
+	domain.TypeExtractionRequested: domain.StatusPending,
+	domain.TypeExtractionStarted:   domain.StatusProcessing,
+	domain.TypeReceiptExtracted:    domain.StatusCompleted,
+	domain.TypeExtractionFailed:    domain.StatusFailed,
+}
+
+func (StatusCounts) Apply(ctx context.Context, q *readmodel.Queries, e domain.Envelope) error {
+	next, ok := statusAfter[e.Type]
+	if !ok {
+		return nil
+	}
+	id, err := uuid.Parse(e.AggregateID)
+	if err != nil {
+		return nil
+	}
+	prev, err := q.GetDocumentStatus(ctx, readmodel.GetDocumentStatusParams{Tenant: e.Tenant, ID: id})
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		if e.Type != domain.TypeDocumentUploaded {
+			return nil // history of a document this model never saw begin
+		}
+	case err != nil:
+		return err
+	}
+	if prev == string(next) {
+		return nil
+	}
+	if prev != "" {
+		if err := q.AddStatusCount(ctx, readmodel.AddStatusCountParams{Tenant: e.Tenant, Status: prev, Delta: -1}); err != nil {
+			return err
+		}
+	}
+	if err := q.AddStatusCount(ctx, readmodel.AddStatusCountParams{Tenant: e.Tenant, Status: string(next), Delta: 1}); err != nil {
+		return err
+	}
+	return q.SetDocumentStatus(ctx, readmodel.SetDocumentStatusParams{Tenant: e.Tenant, ID: id, Status: string(next)})
+}
+
+// MonthlyTotals projects spending per tenant, user, month and currency.
+// A document counts in the month of its own date, or of its upload when
+// extraction found no date; a newer extraction result replaces the older
+// one's contribution.
+type MonthlyTotals struct{}
+
+func (MonthlyTotals) Name() string { return "monthly_totals" }
+
+func (MonthlyTotals) Reset(ctx context.Context, q *readmodel.Queries) error {
+	return q.TruncateMonthlyTotals(ctx)
+}
+
+func (MonthlyTotals) Apply(ctx context.Context, q *readmodel.Queries, e domain.Envelope) error {
+	id, err := uuid.Parse(e.AggregateID)
+	if err != nil {
+		return nil
+	}
+	switch e.Type {
+	case domain.TypeDocumentUploaded:
+		var p domain.DocumentUploaded
+		if err := e.Decode(&p); err != nil {
+			return err
+		}
+		return q.InsertMonthlyDocument(ctx, readmodel.InsertMonthlyDocumentParams{
+			Tenant: e.Tenant, ID: id, UserEmail: p.User.Email, UploadedAt: timestamptz(uploadTime(p, e)),
+			Attempt: int32(max(p.Attempt, 1))})
+	case domain.TypeExtractionRequested:
+		var p domain.ExtractionRequested
+		if err := e.Decode(&p); err != nil {
+			return err
+		}
+		return q.SetMonthlyAttempt(ctx, readmodel.SetMonthlyAttemptParams{Tenant: e.Tenant, ID: id, Attempt: int32(p.Attempt)})
+	case domain.TypeReceiptExtracted:
+		var p domain.ReceiptExtracted
+		if err := e.Decode(&p); err != nil {
+			return err
+		}
+		doc, err := q.GetMonthlyDocument(ctx, readmodel.GetMonthlyDocumentParams{Tenant: e.Tenant, ID: id})
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if int(doc.Attempt) != p.Attempt {
+			return nil
+		}
+		// Take back the previous result's contribution, then add this one.
+		if doc.Counted {
+			if err := q.AddMonthlyTotal(ctx, readmodel.AddMonthlyTotalParams{
+				Tenant: e.Tenant, UserEmail: doc.UserEmail, Month: doc.Month.String, Currency: doc.Currency.String,
+				Amount: negate(doc.Amount), DeltaDocuments: -1}); err != nil {
+				return err
+			}
+			if err := q.DeleteEmptyMonthlyTotals(ctx); err != nil {
+				return err
+			}
+		}
+		month, currency, total := monthOf(p.Fields, doc.UploadedAt.Time), p.Fields.Currency, p.Fields.Total
+		if currency == "" {
+			currency = NoCurrency
+		}
+		if !decimalAmount.MatchString(total) {
+			return q.SetMonthlyContribution(ctx, readmodel.SetMonthlyContributionParams{Tenant: e.Tenant, ID: id})
+		}
+		if err := q.AddMonthlyTotal(ctx, readmodel.AddMonthlyTotalParams{
+			Tenant: e.Tenant, UserEmail: doc.UserEmail, Month: month, Currency: currency,
+			Amount: total, DeltaDocuments: 1}); err != nil {
+			return err
+		}
+		return q.SetMonthlyContribution(ctx, readmodel.SetMonthlyContributionParams{
+			Tenant: e.Tenant, ID: id, Month: text(month), Currency: text(currency), Amount: text(total)})
+	}
+	return nil
+}
+
+// monthOf is the YYYY-MM a document's spending belongs to.
+func monthOf(f domain.Fields, uploadedAt time.Time) string {
+	if isoDate.MatchString(f.Date) {
+		return f.Date[:7]
+	}
+	return uploadedAt.UTC().Format("2006-01")
+}
+
+func negate(amount string) string {
+	if rest, ok := strings.CutPrefix(amount, "-"); ok {
+		return rest
+	}
+	return "-" + amount
+}
+
+// uploadTime falls back to the event's own time for an upload event that
+// lacks one, so a read model never refuses an event it must hold.
+func uploadTime(p domain.DocumentUploaded, e domain.Envelope) time.Time {
+	if p.UploadedAt.IsZero() {
+		return e.OccurredAt
+	}
+	return p.UploadedAt
+}
+
+func timestamptz(t time.Time) pgtype.Timestamptz {
+	return pgtype.Timestamptz{Time: t, Valid: !t.IsZero()}
+}
+
+func text(s string) pgtype.Text { return pgtype.Text{String: s, Valid: s != ""} }
+
+func amount(s string) pgtype.Text {
+	return pgtype.Text{String: s, Valid: decimalAmount.MatchString(s)}
+}
+
+func date(s string) pgtype.Date {
+	t, err := time.Parse("2006-01-02", s)
+	if err != nil {
+		return pgtype.Date{}
+	}
+	return pgtype.Date{Time: t, Valid: true}
+}

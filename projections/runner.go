@@ -1,0 +1,224 @@
+package projections
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"math/rand/v2"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"tally/domain"
+	"tally/eventstore"
+	"tally/readmodel"
+)
+
+// Projector builds one read model from events. Apply runs inside the
+// transaction that also moves the projector's checkpoint, so an event is
+// applied exactly once or not at all.
+type Projector interface {
+	// Name identifies the projector's checkpoint; it never changes.
+	Name() string
+	// Apply writes the effect of one event. Events it does not care about
+	// are skipped without error.
+	Apply(ctx context.Context, q *readmodel.Queries, e domain.Envelope) error
+	// Reset empties the read model before a rebuild from sequence 0.
+	Reset(ctx context.Context, q *readmodel.Queries) error
+}
+
+// ErrCheckpointMoved means another instance advanced the same projector:
+// this instance's batch was rolled back.
+var ErrCheckpointMoved = errors.New("projector checkpoint moved by another instance")
+
+// Runner feeds one projector from the stream.
+type Runner struct {
+	pool      *pgxpool.Pool
+	store     *eventstore.Store
+	projector Projector
+	log       *slog.Logger
+	// BatchSize is the most events applied in one transaction.
+	BatchSize int
+	// Linger is how long a batch waits for more events once it has one.
+	Linger time.Duration
+	// position is the last sequence committed, for lag metrics and tests.
+	position atomic.Uint64
+}
+
+// NewRunner wires a projector to the stream and the database.
+func NewRunner(pool *pgxpool.Pool, store *eventstore.Store, p Projector, log *slog.Logger) *Runner {
+	return &Runner{pool: pool, store: store, projector: p, log: log.With("projector", p.Name()),
+		BatchSize: 500, Linger: 5 * time.Millisecond}
+}
+
+// Name is the projector's name.
+func (r *Runner) Name() string { return r.projector.Name() }
+
+// Position is the last stream sequence this runner committed.
+func (r *Runner) Position() uint64 { return r.position.Load() }
+
+// RunForever runs the projector until ctx ends, restarting it with backoff
+// after errors (a database or NATS outage, say).
+func (r *Runner) RunForever(ctx context.Context) {
+	backoff := 200 * time.Millisecond
+	for ctx.Err() == nil {
+		started := time.Now()
+		err := r.Run(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		if time.Since(started) > time.Minute {
+			backoff = 200 * time.Millisecond
+		}
+		wait := backoff/2 + rand.N(backoff)
+		r.log.Error("projector stopped, restarting", "err", err, "retry_in", wait.String())
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		backoff = min(backoff*2, 15*time.Second)
+	}
+}
+
+// Run holds the projector's lock and applies events until ctx ends or an
+// error occurs. Only one instance per projector applies at a time; others
+// wait for the lock.
+func (r *Runner) Run(ctx context.Context) error {
+	conn, err := r.pool.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("projector %s: acquire lock connection: %w", r.Name(), err)
+	}
+	defer conn.Release()
+	key := lockKey(r.Name())
+	for {
+		var got bool
+		if err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock($1)", key).Scan(&got); err != nil {
+			return fmt.Errorf("projector %s: lock: %w", r.Name(), err)
+		}
+		if got {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(2 * time.Second):
+		}
+	}
+	defer func() {
+		// A fresh context: the lock must go even when ctx is cancelled.
+		unlockCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_, _ = conn.Exec(unlockCtx, "SELECT pg_advisory_unlock($1)", key)
+	}()
+
+	identity, last, err := r.start(ctx)
+	if err != nil {
+		return err
+	}
+	r.position.Store(last)
+	r.log.Info("projector running", "from_sequence", last+1)
+	reader, err := r.store.Subscribe(ctx, last+1)
+	if err != nil {
+		return fmt.Errorf("projector %s: %w", r.Name(), err)
+	}
+	defer reader.Close()
+	for {
+		batch, err := reader.Next(ctx, r.BatchSize, r.Linger)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return fmt.Errorf("projector %s: %w", r.Name(), err)
+		}
+		if len(batch) == 0 {
+			continue
+		}
+		next, err := r.applyBatch(ctx, identity, last, batch)
+		if err != nil {
+			return err
+		}
+		last = next
+		r.position.Store(last)
+	}
+}
+
+// start reads the checkpoint, creating it, or resetting the read model when
+// it belongs to another incarnation of the stream.
+func (r *Runner) start(ctx context.Context) (string, uint64, error) {
+	identity, err := r.store.Identity(ctx)
+	if err != nil {
+		return "", 0, fmt.Errorf("projector %s: %w", r.Name(), err)
+	}
+	var last uint64
+	err = pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
+		q := readmodel.New(tx)
+		if err := q.InitCheckpoint(ctx, readmodel.InitCheckpointParams{Projector: r.Name(), StreamIdentity: identity}); err != nil {
+			return err
+		}
+		cp, err := q.GetCheckpoint(ctx, r.Name())
+		if err != nil {
+			return err
+		}
+		if cp.StreamIdentity == identity {
+			last = uint64(cp.LastSequence)
+			return nil
+		}
+		r.log.Warn("read model belongs to another stream, rebuilding", "was", cp.StreamIdentity, "now", identity)
+		if err := r.projector.Reset(ctx, q); err != nil {
+			return err
+		}
+		return q.ResetCheckpoint(ctx, readmodel.ResetCheckpointParams{Projector: r.Name(), StreamIdentity: identity})
+	})
+	if err != nil {
+		return "", 0, fmt.Errorf("projector %s: read checkpoint: %w", r.Name(), err)
+	}
+	return identity, last, nil
+}
+
+// applyBatch applies events after last and moves the checkpoint, all in one
+// transaction.
+func (r *Runner) applyBatch(ctx context.Context, identity string, last uint64, batch []domain.Envelope) (uint64, error) {
+	next := last
+	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
+		q := readmodel.New(tx)
+		for _, e := range batch {
+			if e.Sequence <= next {
+				continue // redelivered by the client after a reconnect
+			}
+			if err := r.projector.Apply(ctx, q, e); err != nil {
+				return fmt.Errorf("apply %s %s (seq %d, doc %s): %w", e.Type, e.ID, e.Sequence, e.AggregateID, err)
+			}
+			next = e.Sequence
+		}
+		if next == last {
+			return nil
+		}
+		rows, err := q.AdvanceCheckpoint(ctx, readmodel.AdvanceCheckpointParams{
+			Projector: r.Name(), StreamIdentity: identity,
+			PrevSequence: int64(last), NextSequence: int64(next),
+		})
+		if err != nil {
+			return err
+		}
+		if rows != 1 {
+			return ErrCheckpointMoved
+		}
+		return nil
+	})
+	if err != nil {
+		return last, fmt.Errorf("projector %s: %w", r.Name(), err)
+	}
+	return next, nil
+}
+
+// lockKey maps a projector name onto a PostgreSQL advisory lock id.
+func lockKey(name string) int64 {
+	h := fnv.New64a()
+	h.Write([]byte("tally-projector:" + name))
+	return int64(h.Sum64())
+}

@@ -1,0 +1,21 @@
+-- name: GetCheckpoint :one
+SELECT stream_identity, last_sequence FROM projector_checkpoints WHERE projector = $1;
+
+-- name: InitCheckpoint :exec
+INSERT INTO projector_checkpoints (projector, stream_identity, last_sequence)
+VALUES ($1, $2, 0)
+ON CONFLICT (projector) DO NOTHING;
+
+-- name: ResetCheckpoint :exec
+UPDATE projector_checkpoints SET stream_identity = $2, last_sequence = 0, updated_at = now()
+WHERE projector = $1;
+
+-- name: AdvanceCheckpoint :execrows
+-- Compare-and-set: a second projector that slipped past the lock finds the
+-- position moved, its transaction is rolled back and nothing is applied twice.
+UPDATE projector_checkpoints SET last_sequence = sqlc.arg(next_sequence), updated_at = now()
+WHERE projector = sqlc.arg(projector) AND stream_identity = sqlc.arg(stream_identity)
+  AND last_sequence = sqlc.arg(prev_sequence);
+
+-- name: ListCheckpoints :many
+SELECT projector, stream_identity, last_sequence, updated_at FROM projector_checkpoints ORDER BY projector;
