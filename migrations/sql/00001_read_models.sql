@@ -46,7 +46,7 @@ CREATE INDEX documents_by_status ON documents (tenant, status, created_at DESC, 
 CREATE TABLE status_counts (
     tenant TEXT NOT NULL,
     status TEXT NOT NULL,
-    count  BIGINT NOT NULL CHECK (count >= 0),
+    count  BIGINT NOT NULL,
     PRIMARY KEY (tenant, status)
 );
 CREATE TABLE document_statuses (
@@ -66,7 +66,7 @@ CREATE TABLE monthly_totals (
     month      TEXT NOT NULL CHECK (month ~ '^[0-9]{4}-[0-9]{2}$'),
     currency   TEXT NOT NULL,
     total      NUMERIC NOT NULL,
-    documents  BIGINT NOT NULL CHECK (documents >= 0),
+    documents  BIGINT NOT NULL,
     PRIMARY KEY (tenant, user_email, month, currency)
 );
 CREATE TABLE monthly_documents (

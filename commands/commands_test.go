@@ -1,0 +1,222 @@
+package commands_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"sync"
+	"testing"
+
+	"tally/blob"
+	"tally/commands"
+	"tally/domain"
+	"tally/eventstore"
+	"tally/eventstore/eventstoretest"
+)
+
+const pdf = "%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+
+func setup(t *testing.T) (*commands.Handler, *eventstore.Store, blob.Store) {
+	t.Helper()
+	store, _ := eventstoretest.Start(t)
+	blobs, err := blob.NewLocal(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return commands.New(store, blobs, slog.New(slog.DiscardHandler)), store, blobs
+}
+
+func upload(t *testing.T, h *commands.Handler, commandID string) commands.Result {
+	t.Helper()
+	res, err := h.UploadInvoice(context.Background(), commands.UploadInvoice{
+		Meta: commands.Meta{Tenant: "acme", CommandID: commandID}, Source: domain.SourceUpload,
+		Filename: "../../inv.pdf", Content: []byte(pdf), User: domain.User{Name: "Ann", Email: "Ann@Example.com"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+func TestUploadStoresBlobThenOneEvent(t *testing.T) {
+	h, store, blobs := setup(t)
+	ctx := context.Background()
+	res := upload(t, h, "")
+	if res.Status != domain.StatusPending || res.Attempt != 1 {
+		t.Fatalf("result %+v", res)
+	}
+	r, err := blobs.Get(ctx, res.BlobKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(r)
+	r.Close()
+	if string(got) != pdf {
+		t.Fatal("stored blob differs from upload")
+	}
+	history, _ := store.Load(ctx, "acme", res.DocumentID)
+	if len(history) != 1 || history[0].Type != domain.TypeDocumentUploaded {
+		t.Fatalf("history %+v", history)
+	}
+	var p domain.DocumentUploaded
+	if err := history[0].Decode(&p); err != nil {
+		t.Fatal(err)
+	}
+	if p.Filename != "inv.pdf" || p.User.Email != "ann@example.com" || p.ContentType != "application/pdf" || p.SHA256 == "" {
+		t.Fatalf("payload %+v", p)
+	}
+}
+
+func TestUploadWithSameCommandIDIsIdempotent(t *testing.T) {
+	h, store, _ := setup(t)
+	first := upload(t, h, "key-1")
+	var wg sync.WaitGroup
+	results := make([]commands.Result, 8)
+	for i := range results {
+		wg.Add(1)
+		go func() { defer wg.Done(); results[i] = upload(t, h, "key-1") }()
+	}
+	wg.Wait()
+	for _, r := range results {
+		if r.DocumentID != first.DocumentID || !r.Replayed || r.Sequence != first.Sequence {
+			t.Fatalf("retry %+v differs from first %+v", r, first)
+		}
+	}
+	history, _ := store.Load(context.Background(), "acme", first.DocumentID)
+	if len(history) != 1 {
+		t.Fatalf("%d events for one idempotent upload", len(history))
+	}
+	// Another tenant with the same key gets its own document.
+	other, err := h.UploadInvoice(context.Background(), commands.UploadInvoice{
+		Meta: commands.Meta{Tenant: "globex", CommandID: "key-1"}, Content: []byte(pdf), User: domain.User{Email: "b@example.com"}})
+	if err != nil || other.DocumentID == first.DocumentID {
+		t.Fatalf("other tenant: %+v %v", other, err)
+	}
+}
+
+type downStore struct{ blob.Store }
+
+func (downStore) Put(context.Context, string, io.Reader, int64, string) error {
+	return errors.New("connection refused")
+}
+
+func TestUploadWithBlobStoreDownAppendsNothing(t *testing.T) {
+	store, _ := eventstoretest.Start(t)
+	h := commands.New(store, downStore{}, slog.New(slog.DiscardHandler))
+	_, err := h.UploadInvoice(context.Background(), commands.UploadInvoice{
+		Meta: commands.Meta{Tenant: "acme"}, Content: []byte(pdf), User: domain.User{Email: "a@example.com"}})
+	if !errors.Is(err, commands.ErrBlobStore) {
+		t.Fatalf("err = %v, want ErrBlobStore", err)
+	}
+	if last, _ := store.LastSequence(context.Background()); last != 0 {
+		t.Fatalf("stream has %d events after a failed upload", last)
+	}
+}
+
+func TestUploadRejectsBadInput(t *testing.T) {
+	h, _, _ := setup(t)
+	for name, cmd := range map[string]commands.UploadInvoice{
+		"not a pdf":  {Meta: commands.Meta{Tenant: "acme"}, Content: []byte("hello"), User: domain.User{Email: "a@example.com"}},
+		"empty":      {Meta: commands.Meta{Tenant: "acme"}, User: domain.User{Email: "a@example.com"}},
+		"no email":   {Meta: commands.Meta{Tenant: "acme"}, Content: []byte(pdf)},
+		"bad email":  {Meta: commands.Meta{Tenant: "acme"}, Content: []byte(pdf), User: domain.User{Email: "nobody"}},
+		"bad tenant": {Meta: commands.Meta{Tenant: "a.b"}, Content: []byte(pdf), User: domain.User{Email: "a@example.com"}},
+	} {
+		if _, err := h.UploadInvoice(context.Background(), cmd); !errors.Is(err, commands.ErrInvalidInput) {
+			t.Errorf("%s: err = %v, want ErrInvalidInput", name, err)
+		}
+	}
+}
+
+func TestEmailReceiptUserFromTo(t *testing.T) {
+	h, store, _ := setup(t)
+	raw := "From: Shop <orders@shop.example>\r\nTo: Bob <bob@example.com>\r\nSubject: Receipt\r\n\r\nTotal: 9.99 EUR\r\n"
+	res, err := h.SubmitEmailReceipt(context.Background(), commands.SubmitEmailReceipt{Meta: commands.Meta{Tenant: "acme"}, Raw: []byte(raw)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	history, _ := store.Load(context.Background(), "acme", res.DocumentID)
+	var p domain.DocumentUploaded
+	_ = history[0].Decode(&p)
+	if p.User.Email != "bob@example.com" || p.Source != domain.SourceEmail || p.ContentType != "message/rfc822" {
+		t.Fatalf("payload %+v", p)
+	}
+	if _, err := h.SubmitEmailReceipt(context.Background(), commands.SubmitEmailReceipt{Meta: commands.Meta{Tenant: "acme"}, Raw: []byte("From: a@b.example\r\n\r\nno recipient")}); !errors.Is(err, commands.ErrInvalidInput) {
+		t.Fatalf("e-mail without any user: %v", err)
+	}
+}
+
+func TestExtractionLifecycleAndDuplicates(t *testing.T) {
+	h, store, _ := setup(t)
+	ctx := context.Background()
+	doc := upload(t, h, "")
+	meta := commands.Meta{Tenant: "acme"}
+
+	// Ten workers take the same job at once: one ExtractionStarted.
+	var wg sync.WaitGroup
+	for range 10 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := h.StartExtraction(ctx, commands.StartExtraction{Meta: meta, DocumentID: doc.DocumentID, Attempt: 1}); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	fields := domain.Fields{Vendor: "ACME", Date: "2026-10-03", Currency: "EUR", Total: "12.50"}
+	res, err := h.RecordExtraction(ctx, commands.RecordExtraction{Meta: meta, DocumentID: doc.DocumentID, Attempt: 1, Fields: fields})
+	if err != nil || res.Status != domain.StatusCompleted {
+		t.Fatalf("record: %+v %v", res, err)
+	}
+	// The same result again (a redelivered job) and a late failure of the
+	// same attempt change nothing.
+	again, err := h.RecordExtraction(ctx, commands.RecordExtraction{Meta: meta, DocumentID: doc.DocumentID, Attempt: 1, Fields: fields})
+	if err != nil || !again.Replayed {
+		t.Fatalf("second record: %+v %v", again, err)
+	}
+	if _, err := h.FailExtraction(ctx, commands.FailExtraction{Meta: meta, DocumentID: doc.DocumentID, Attempt: 1, Reason: "late"}); err != nil {
+		t.Fatalf("late failure of a finished attempt: %v", err)
+	}
+	history, _ := store.Load(ctx, "acme", doc.DocumentID)
+	types := []string{}
+	for _, e := range history {
+		types = append(types, e.Type)
+	}
+	want := []string{domain.TypeDocumentUploaded, domain.TypeExtractionStarted, domain.TypeReceiptExtracted}
+	if len(types) != len(want) {
+		t.Fatalf("history %v, want %v", types, want)
+	}
+
+	// Reprocess: attempt 2; a stale attempt-1 result is refused.
+	rep, err := h.RequestReprocess(ctx, commands.RequestReprocess{Meta: meta, DocumentID: doc.DocumentID})
+	if err != nil || rep.Attempt != 2 || rep.Status != domain.StatusPending {
+		t.Fatalf("reprocess %+v %v", rep, err)
+	}
+	_, err = h.StartExtraction(ctx, commands.StartExtraction{Meta: commands.Meta{Tenant: "acme", CommandID: "other"}, DocumentID: doc.DocumentID, Attempt: 1})
+	if !errors.Is(err, domain.ErrStaleAttempt) {
+		t.Fatalf("stale start: %v", err)
+	}
+	if _, err := h.RequestReprocess(ctx, commands.RequestReprocess{Meta: meta, DocumentID: doc.DocumentID}); !errors.Is(err, domain.ErrInvalidTransition) {
+		t.Fatalf("reprocess while pending: %v", err)
+	}
+}
+
+func TestRecordRejectsMalformedFields(t *testing.T) {
+	h, _, _ := setup(t)
+	doc := upload(t, h, "")
+	_, err := h.RecordExtraction(context.Background(), commands.RecordExtraction{Meta: commands.Meta{Tenant: "acme"},
+		DocumentID: doc.DocumentID, Attempt: 1, Fields: domain.Fields{Total: "12,50", Date: "03/10/2026", Currency: "euro"}})
+	if !errors.Is(err, commands.ErrInvalidInput) {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestCommandsOnUnknownDocument(t *testing.T) {
+	h, _, _ := setup(t)
+	_, err := h.RequestReprocess(context.Background(), commands.RequestReprocess{Meta: commands.Meta{Tenant: "acme"}, DocumentID: "0192f000-0000-7000-8000-000000000000"})
+	if !errors.Is(err, domain.ErrNotFound) {
+		t.Fatalf("err = %v", err)
+	}
+}

@@ -1,0 +1,220 @@
+package projections_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"tally/blob"
+	"tally/commands"
+	"tally/domain"
+	"tally/eventstore"
+	"tally/eventstore/eventstoretest"
+	"tally/migrations/pgtest"
+	"tally/projections"
+)
+
+const pdf = "%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+
+var quiet = slog.New(slog.DiscardHandler)
+
+// history writes a mixed history: uploads by several users, some
+// extracted in two currencies, some failed, some reprocessed with a new
+// total.
+func history(t *testing.T, store *eventstore.Store, docs int) {
+	t.Helper()
+	blobs, err := blob.NewLocal(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := commands.New(store, blobs, quiet)
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := range docs {
+		meta := commands.Meta{Tenant: []string{"acme", "globex"}[i%2]}
+		res, err := h.UploadInvoice(ctx, commands.UploadInvoice{Meta: meta, Source: domain.SourceUpload, Filename: "f.pdf",
+			Content: []byte(pdf), User: domain.User{Name: "U", Email: fmt.Sprintf("user%d@example.com", i%3)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := res.DocumentID
+		if i%5 == 4 {
+			continue // stays PENDING
+		}
+		ok(t)(h.StartExtraction(ctx, commands.StartExtraction{Meta: meta, DocumentID: id, Attempt: 1}))
+		if i%7 == 3 {
+			ok(t)(h.FailExtraction(ctx, commands.FailExtraction{Meta: meta, DocumentID: id, Attempt: 1, Reason: "unreadable"}))
+			continue
+		}
+		if i%11 == 5 {
+			continue // stays PROCESSING
+		}
+		f := domain.Fields{Vendor: "V", Currency: []string{"EUR", "USD", ""}[i%3],
+			Total: fmt.Sprintf("%d.%02d", rng.IntN(500), rng.IntN(100))}
+		if i%4 != 0 {
+			f.Date = fmt.Sprintf("2026-%02d-%02d", 1+i%12, 1+i%28)
+		}
+		ok(t)(h.RecordExtraction(ctx, commands.RecordExtraction{Meta: meta, DocumentID: id, Attempt: 1, Fields: f}))
+		if i%6 == 1 {
+			ok(t)(h.RequestReprocess(ctx, commands.RequestReprocess{Meta: meta, DocumentID: id}))
+			ok(t)(h.StartExtraction(ctx, commands.StartExtraction{Meta: meta, DocumentID: id, Attempt: 2}))
+			f.Total = "1.01"
+			f.Date = "2025-12-31"
+			ok(t)(h.RecordExtraction(ctx, commands.RecordExtraction{Meta: meta, DocumentID: id, Attempt: 2, Fields: f}))
+		}
+	}
+}
+
+func ok(t *testing.T) func(commands.Result, error) {
+	return func(_ commands.Result, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// dump renders every read model table in a stable order.
+func dump(t *testing.T, pool *pgxpool.Pool) string {
+	t.Helper()
+	var out strings.Builder
+	for _, q := range []string{
+		"SELECT tenant, id, status, attempt, fields, total::text, vendor, document_date, currency, failure_reason, last_sequence FROM documents ORDER BY tenant, id",
+		"SELECT tenant, status, count FROM status_counts WHERE count > 0 ORDER BY tenant, status",
+		"SELECT tenant, user_email, month, currency, total::text, documents FROM monthly_totals ORDER BY 1, 2, 3, 4",
+	} {
+		rows, err := pool.Query(context.Background(), "SELECT row_to_json(r)::text FROM ("+q+") r")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var line string
+			if err := rows.Scan(&line); err != nil {
+				t.Fatal(err)
+			}
+			out.WriteString(line + "\n")
+		}
+		rows.Close()
+	}
+	return out.String()
+}
+
+func runners(pool *pgxpool.Pool, store *eventstore.Store, batch int) []*projections.Runner {
+	var rs []*projections.Runner
+	for _, p := range projections.All() {
+		r := projections.NewRunner(pool, store, p, quiet)
+		r.BatchSize = batch
+		rs = append(rs, r)
+	}
+	return rs
+}
+
+// catchUp runs the runners until each has applied the whole stream.
+func catchUp(t *testing.T, rs []*projections.Runner, last uint64) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	for _, r := range rs {
+		go r.RunForever(ctx)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		done := true
+		for _, r := range rs {
+			done = done && r.Position() >= last
+		}
+		if done {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatal("projectors did not catch up within 60s")
+}
+
+func TestKilledProjectorsEqualRebuild(t *testing.T) {
+	store, _ := eventstoretest.Start(t)
+	history(t, store, 120)
+	last, err := store.LastSequence(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	_, interrupted := pgtest.New(t)
+	rng := rand.New(rand.NewPCG(7, 7))
+	kills := 0
+	for kills < 40 {
+		rs := runners(interrupted, store, 1+rng.IntN(40))
+		ctx, cancel := context.WithTimeout(context.Background(), time.Duration(rng.IntN(30_000))*time.Microsecond)
+		for _, r := range rs {
+			go func() { _ = r.Run(ctx) }()
+		}
+		<-ctx.Done()
+		cancel()
+		kills++
+		// Give the cancelled runners a moment to release their locks.
+		time.Sleep(5 * time.Millisecond)
+	}
+	catchUp(t, runners(interrupted, store, 17), last)
+
+	_, rebuilt := pgtest.New(t)
+	catchUp(t, runners(rebuilt, store, 500), last)
+
+	a, b := dump(t, interrupted), dump(t, rebuilt)
+	if a != b {
+		t.Fatalf("read models after %d kills differ from a rebuild:\n--- interrupted\n%s\n--- rebuilt\n%s", kills, a, b)
+	}
+	if !strings.Contains(b, `"COMPLETED"`) || !strings.Contains(b, `"FAILED"`) || !strings.Contains(b, `"EUR"`) {
+		t.Fatalf("history did not exercise every status:\n%s", b)
+	}
+}
+
+func TestMonthlyTotalsFollowNewestResult(t *testing.T) {
+	store, _ := eventstoretest.Start(t)
+	blobs, _ := blob.NewLocal(t.TempDir())
+	h := commands.New(store, blobs, quiet)
+	ctx := context.Background()
+	meta := commands.Meta{Tenant: "acme"}
+	res, err := h.UploadInvoice(ctx, commands.UploadInvoice{Meta: meta, Content: []byte(pdf), User: domain.User{Email: "ann@example.com"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ok(t)(h.StartExtraction(ctx, commands.StartExtraction{Meta: meta, DocumentID: res.DocumentID, Attempt: 1}))
+	ok(t)(h.RecordExtraction(ctx, commands.RecordExtraction{Meta: meta, DocumentID: res.DocumentID, Attempt: 1,
+		Fields: domain.Fields{Date: "2026-03-04", Currency: "EUR", Total: "10.00"}}))
+	ok(t)(h.RequestReprocess(ctx, commands.RequestReprocess{Meta: meta, DocumentID: res.DocumentID}))
+	ok(t)(h.RecordExtraction(ctx, commands.RecordExtraction{Meta: meta, DocumentID: res.DocumentID, Attempt: 2,
+		Fields: domain.Fields{Date: "2026-04-01", Currency: "EUR", Total: "-2.50"}}))
+	last, _ := store.LastSequence(ctx)
+	_, pool := pgtest.New(t)
+	catchUp(t, runners(pool, store, 100), last)
+	got := dump(t, pool)
+	lines := slices.DeleteFunc(strings.Split(got, "\n"), func(l string) bool { return !strings.Contains(l, "user_email") })
+	if len(lines) != 1 || !strings.Contains(lines[0], `"month":"2026-04"`) || !strings.Contains(lines[0], `"total":"-2.50"`) {
+		t.Fatalf("monthly totals:\n%s", got)
+	}
+}
+
+func TestRebuildWhenStreamIsNew(t *testing.T) {
+	_, pool := pgtest.New(t)
+	for round := range 2 {
+		// A new embedded server: a new stream incarnation with the same name.
+		store, _ := eventstoretest.Start(t)
+		history(t, store, 10+round)
+		last, _ := store.LastSequence(context.Background())
+		catchUp(t, runners(pool, store, 50), last)
+		var n int
+		if err := pool.QueryRow(context.Background(), "SELECT count(*) FROM documents").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n != 10+round {
+			t.Fatalf("round %d: %d documents, want %d (old stream's rows kept?)", round, n, 10+round)
+		}
+	}
+}
