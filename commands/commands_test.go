@@ -119,7 +119,6 @@ func TestUploadRejectsBadInput(t *testing.T) {
 	for name, cmd := range map[string]commands.UploadInvoice{
 		"not a pdf":  {Meta: commands.Meta{Tenant: "acme"}, Content: []byte("hello"), User: domain.User{Email: "a@example.com"}},
 		"empty":      {Meta: commands.Meta{Tenant: "acme"}, User: domain.User{Email: "a@example.com"}},
-		"no email":   {Meta: commands.Meta{Tenant: "acme"}, Content: []byte(pdf)},
 		"bad email":  {Meta: commands.Meta{Tenant: "acme"}, Content: []byte(pdf), User: domain.User{Email: "nobody"}},
 		"bad tenant": {Meta: commands.Meta{Tenant: "a.b"}, Content: []byte(pdf), User: domain.User{Email: "a@example.com"}},
 	} {

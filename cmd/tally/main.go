@@ -1,0 +1,294 @@
+// Command tally runs Tally's roles: one binary, the role chosen by a
+// subcommand or, on a bare `tally`, by ROLE.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	stdhttp "net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"tally/apikeys"
+	"tally/commands"
+	"tally/config"
+	tallyhttp "tally/http"
+	"tally/migrations"
+	"tally/projections"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+const usage = `Usage: tally <command> [flags]
+
+Roles (or a bare "tally" with ROLE=API|PROJECTOR|MIGRATE_DB|ALL):
+  all          every role in one process (embedded JetStream when NATS_URL is unset)
+  api          the HTTP API on PORT (default 4001)
+  projector    build the PostgreSQL read models from the event stream
+  migrate      apply database migrations and exit
+
+Tools:
+  apikey create --tenant NAME   make an API key; prints it alone on standard output
+  openapi                       print the OpenAPI document
+  version                       print the version
+
+Configuration comes from the environment; see README.md.
+`
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "tally:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string, stdout, stderr io.Writer) error {
+	cfg, err := config.Load(os.Getenv)
+	if err != nil {
+		return fmt.Errorf("configuration:\n%w", err)
+	}
+	cmd := ""
+	if len(args) > 0 {
+		cmd, args = args[0], args[1:]
+	}
+	if cmd == "" {
+		cmd = roleCommand(cfg.Role)
+	}
+	// Server roles log JSON to standard output, where container platforms
+	// collect it; tools keep standard output for their answer.
+	logOut := stdout
+	if cmd == "apikey" || cmd == "openapi" || cmd == "version" {
+		logOut = stderr
+	}
+	log := slog.New(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: cfg.Level()})).With("service", "tally")
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+
+	switch cmd {
+	case "all":
+		return runAll(ctx, cfg, log, stdout)
+	case "api":
+		return runAPI(ctx, cfg, log)
+	case "projector":
+		return runProjector(ctx, cfg, log)
+	case "migrate":
+		return runMigrate(ctx, cfg, log)
+	case "apikey":
+		return runAPIKey(ctx, cfg, log, args, stdout)
+	case "openapi":
+		return runOpenAPI(cfg, log, stdout)
+	case "version":
+		fmt.Fprintln(stdout, version)
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	case "":
+		fmt.Fprint(stderr, usage)
+		return errors.New("no command given and ROLE is unset")
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown command %q", cmd)
+}
+
+func roleCommand(role string) string {
+	switch role {
+	case config.RoleAPI:
+		return "api"
+	case config.RoleProjector:
+		return "projector"
+	case config.RoleMigrateDB:
+		return "migrate"
+	case config.RoleAll:
+		return "all"
+	case "":
+		return ""
+	}
+	return "role-" + strings.ToLower(role)
+}
+
+func start(log *slog.Logger, cfg *config.Config, role string) *runtime {
+	log.Info("starting", "role", role, "version", version, "config", cfg)
+	return &runtime{cfg: cfg, log: log}
+}
+
+func runMigrate(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
+	start(log, cfg, "migrate")
+	v, err := migrations.Apply(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	log.Info("database migrated", "version", v)
+	return nil
+}
+
+func runAPIKey(ctx context.Context, cfg *config.Config, log *slog.Logger, args []string, stdout io.Writer) error {
+	if len(args) == 0 || args[0] != "create" {
+		return errors.New("usage: tally apikey create --tenant NAME")
+	}
+	fs := flag.NewFlagSet("apikey create", flag.ContinueOnError)
+	tenant := fs.String("tenant", cfg.DefaultTenant, "tenant the key belongs to")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	if !commands.ValidTenant(*tenant) {
+		return fmt.Errorf("tenant %q must be 1-63 lower-case letters, digits, '-' or '_'", *tenant)
+	}
+	if _, err := migrations.Apply(ctx, cfg.DatabaseURL); err != nil {
+		return err
+	}
+	rt := &runtime{cfg: cfg, log: log}
+	defer rt.Close()
+	if err := rt.openDatabase(ctx); err != nil {
+		return err
+	}
+	key, err := apikeys.New(rt.pool).Create(ctx, *tenant)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, key)
+	return nil
+}
+
+func runOpenAPI(cfg *config.Config, log *slog.Logger, stdout io.Writer) error {
+	srv := tallyhttp.New(tallyhttp.Deps{MaxFileSize: cfg.MaxFileSize(), Version: version, Log: log})
+	b, err := srv.OpenAPI().MarshalJSON()
+	if err != nil {
+		return err
+	}
+	_, err = stdout.Write(append(b, '\n'))
+	return err
+}
+
+func runAPI(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
+	rt := start(log, cfg, "api")
+	defer rt.Close()
+	if err := rt.openAll(ctx); err != nil {
+		return err
+	}
+	return serveAPI(ctx, rt)
+}
+
+func runProjector(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
+	rt := start(log, cfg, "projector")
+	defer rt.Close()
+	if err := rt.openDatabase(ctx); err != nil {
+		return err
+	}
+	if err := rt.openEvents(ctx); err != nil {
+		return err
+	}
+	runProjectors(ctx, rt)
+	return nil
+}
+
+// runAll runs every role in one process, migrating first, and on a fresh
+// data directory makes an API key for the default tenant.
+func runAll(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io.Writer) error {
+	rt := start(log, cfg, "all")
+	defer rt.Close()
+	if v, err := migrations.Apply(ctx, cfg.DatabaseURL); err != nil {
+		return err
+	} else {
+		log.Info("database migrated", "version", v)
+	}
+	if err := rt.openAll(ctx); err != nil {
+		return err
+	}
+	if err := ensureDefaultKey(ctx, rt, stdout); err != nil {
+		return err
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() { runProjectors(ctx, rt) })
+	err := serveAPI(ctx, rt)
+	wg.Wait()
+	return err
+}
+
+func (r *runtime) openAll(ctx context.Context) error {
+	if err := r.openDatabase(ctx); err != nil {
+		return err
+	}
+	if err := r.openEvents(ctx); err != nil {
+		return err
+	}
+	if err := r.openRedis(); err != nil {
+		return err
+	}
+	return r.openBlobs(ctx)
+}
+
+// ensureDefaultKey writes DATA_DIR/api-key once, so a new user has a key
+// to try the API with; the key itself is stored hashed in the database.
+func ensureDefaultKey(ctx context.Context, rt *runtime, stdout io.Writer) error {
+	path := filepath.Join(rt.cfg.DataDir, "api-key")
+	if _, err := os.Stat(path); err == nil {
+		return nil
+	}
+	key, err := apikeys.New(rt.pool).Create(ctx, rt.cfg.DefaultTenant)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(rt.cfg.DataDir, 0o750); err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, []byte(key+"\n"), 0o600); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	fmt.Fprintf(stdout, "API key for tenant %q (also in %s): %s\n", rt.cfg.DefaultTenant, path, key)
+	return nil
+}
+
+func runProjectors(ctx context.Context, rt *runtime) {
+	var wg sync.WaitGroup
+	for _, p := range projections.All() {
+		runner := projections.NewRunner(rt.pool, rt.events, p, rt.log)
+		wg.Go(func() { runner.RunForever(ctx) })
+	}
+	wg.Wait()
+}
+
+func serveAPI(ctx context.Context, rt *runtime) error {
+	api := tallyhttp.New(tallyhttp.Deps{
+		Commands:    commands.New(rt.events, rt.blobs, rt.log),
+		Pool:        rt.pool,
+		Redis:       rt.redis,
+		Keys:        apikeys.New(rt.pool),
+		Checks:      rt.checks(),
+		MaxFileSize: rt.cfg.MaxFileSize(),
+		Version:     version,
+		Log:         rt.log,
+	})
+	srv := &stdhttp.Server{
+		Addr:              net.JoinHostPort("", strconv.Itoa(rt.cfg.Port)),
+		Handler:           api.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       2 * time.Minute,
+		WriteTimeout:      2 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ListenAndServe() }()
+	rt.log.Info("api listening", "addr", srv.Addr, "docs", rt.cfg.PublicURL+"/docs")
+	select {
+	case err := <-errc:
+		return fmt.Errorf("api: %w", err)
+	case <-ctx.Done():
+	}
+	rt.log.Info("shutting down: draining requests", "timeout", rt.cfg.ShutdownTimeout.String())
+	sctx, cancel := context.WithTimeout(context.Background(), rt.cfg.ShutdownTimeout)
+	defer cancel()
+	return srv.Shutdown(sctx)
+}

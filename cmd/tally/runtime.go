@@ -1,0 +1,159 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/nats-io/nats.go"
+	amqp "github.com/rabbitmq/amqp091-go"
+	"github.com/redis/go-redis/v9"
+
+	"tally/blob"
+	"tally/config"
+	"tally/eventstore"
+	tallyhttp "tally/http"
+)
+
+// runtime holds the connections a role needs, opened once and closed in
+// reverse order.
+type runtime struct {
+	cfg      *config.Config
+	log      *slog.Logger
+	embedded *eventstore.Embedded
+	nc       *nats.Conn
+	events   *eventstore.Store
+	pool     *pgxpool.Pool
+	redis    *redis.Client
+	blobs    blob.Store
+	closers  []func()
+}
+
+func (r *runtime) Close() {
+	for i := len(r.closers) - 1; i >= 0; i-- {
+		r.closers[i]()
+	}
+}
+
+// openEvents connects to NATS_URL, or starts the embedded server in
+// DATA_DIR when it is unset, and opens the event store.
+func (r *runtime) openEvents(ctx context.Context) error {
+	url := r.cfg.NATSURL
+	opts := []nats.Option{
+		nats.Name("tally"),
+		nats.MaxReconnects(-1),
+		nats.ReconnectWait(time.Second),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			r.log.Warn("nats disconnected", "err", err)
+		}),
+		nats.ReconnectHandler(func(nc *nats.Conn) {
+			r.log.Info("nats reconnected", "url", nc.ConnectedUrlRedacted())
+		}),
+	}
+	if url == "" {
+		srv, err := eventstore.StartEmbedded(eventstore.EmbeddedConfig{
+			Dir: r.cfg.JetStreamDir(), Listen: r.cfg.NATSEmbeddedListen, SyncAlways: r.cfg.NATSSyncAlways,
+		})
+		if err != nil {
+			return err
+		}
+		r.embedded = srv
+		r.closers = append(r.closers, srv.Shutdown)
+		r.log.Info("embedded nats-server started", "store_dir", r.cfg.JetStreamDir(),
+			"listen", r.cfg.NATSEmbeddedListen, "sync_always", r.cfg.NATSSyncAlways)
+		nc, err := srv.Connect("tally")
+		if err != nil {
+			return err
+		}
+		r.nc = nc
+	} else {
+		nc, err := nats.Connect(url, opts...)
+		if err != nil {
+			return fmt.Errorf("connect to NATS_URL: %w", err)
+		}
+		r.nc = nc
+	}
+	r.closers = append(r.closers, func() { _ = r.nc.Drain() })
+	store, err := eventstore.Open(ctx, r.nc, eventstore.Config{Replicas: r.cfg.NATSReplicas})
+	if err != nil {
+		return err
+	}
+	r.events = store
+	return nil
+}
+
+func (r *runtime) openDatabase(ctx context.Context) error {
+	pcfg, err := pgxpool.ParseConfig(r.cfg.DatabaseURL)
+	if err != nil {
+		return fmt.Errorf("database url: %w", err)
+	}
+	pcfg.ConnConfig.ConnectTimeout = 5 * time.Second
+	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
+	if err != nil {
+		return fmt.Errorf("open database: %w", err)
+	}
+	r.pool = pool
+	r.closers = append(r.closers, pool.Close)
+	return nil
+}
+
+func (r *runtime) openRedis() error {
+	opts, err := redis.ParseURL(r.cfg.RedisURL)
+	if err != nil {
+		return fmt.Errorf("redis url: %w", err)
+	}
+	opts.DialTimeout, opts.ReadTimeout, opts.WriteTimeout = 2*time.Second, 2*time.Second, 2*time.Second
+	r.redis = redis.NewClient(opts)
+	r.closers = append(r.closers, func() { _ = r.redis.Close() })
+	return nil
+}
+
+func (r *runtime) openBlobs(ctx context.Context) error {
+	if r.cfg.S3Bucket == "" {
+		local, err := blob.NewLocal(r.cfg.BlobDir())
+		if err != nil {
+			return err
+		}
+		r.blobs = local
+		return nil
+	}
+	s3, err := blob.NewS3(ctx, blob.S3Config{
+		Bucket: r.cfg.S3Bucket, Region: r.cfg.AWSRegion, Endpoint: r.cfg.S3Endpoint,
+		AccessKeyID: r.cfg.AWSAccessKeyID, SecretAccessKey: r.cfg.AWSSecretAccessKey,
+	})
+	if err != nil {
+		return err
+	}
+	r.blobs = s3
+	return nil
+}
+
+// checks are the dependencies the health endpoints report on.
+func (r *runtime) checks() []tallyhttp.Check {
+	return []tallyhttp.Check{
+		{Name: "database", Critical: true, Ping: func(ctx context.Context) error { return r.pool.Ping(ctx) }},
+		{Name: "nats", Critical: true, Ping: r.events.Ping},
+		{Name: "s3", Critical: true, Ping: r.blobs.Ping},
+		{Name: "redis", Ping: func(ctx context.Context) error { return r.redis.Ping(ctx).Err() }},
+		{Name: "rabbitmq", Ping: func(ctx context.Context) error { return pingRabbitMQ(ctx, r.cfg.RabbitMQURL) }},
+	}
+}
+
+func pingRabbitMQ(ctx context.Context, url string) error {
+	deadline, ok := ctx.Deadline()
+	timeout := 3 * time.Second
+	if ok {
+		timeout = time.Until(deadline)
+	}
+	if timeout <= 0 {
+		return errors.New("no time left to reach rabbitmq")
+	}
+	conn, err := amqp.DialConfig(url, amqp.Config{Dial: amqp.DefaultDial(timeout)})
+	if err != nil {
+		return err
+	}
+	return conn.Close()
+}

@@ -1,0 +1,215 @@
+package http
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	stdhttp "net/http"
+	"strings"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humago"
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/redis/go-redis/v9"
+
+	"tally/apikeys"
+	"tally/commands"
+	"tally/docsui"
+	"tally/domain"
+	"tally/readmodel"
+)
+
+// Check is one dependency the health endpoints report on.
+type Check struct {
+	// Name as reported, e.g. "database".
+	Name string
+	// Critical dependencies make the service unhealthy (and not ready)
+	// when down; the others make it degraded.
+	Critical bool
+	Ping     func(ctx context.Context) error
+}
+
+// Deps are what the API needs. All are required except Redis, without
+// which Idempotency-Key still holds (through the event store) but a reused
+// key with a different body is no longer detected.
+type Deps struct {
+	Commands *commands.Handler
+	Pool     *pgxpool.Pool
+	Redis    *redis.Client
+	Keys     *apikeys.Keys
+	Checks   []Check
+	// MaxFileSize is the largest accepted file in bytes.
+	MaxFileSize int64
+	Version     string
+	Log         *slog.Logger
+}
+
+// Server is Tally's HTTP API.
+type Server struct {
+	deps    Deps
+	queries *readmodel.Queries
+	api     huma.API
+	mux     *stdhttp.ServeMux
+}
+
+type ctxKey int
+
+const (
+	tenantKey ctxKey = iota
+	requestIDKey
+)
+
+// bearerAuth names the security scheme in the OpenAPI document.
+const bearerAuth = "bearer"
+
+// New builds the API and registers every operation.
+func New(deps Deps) *Server {
+	mux := stdhttp.NewServeMux()
+	cfg := huma.DefaultConfig("Tally API", deps.Version)
+	cfg.Info.Description = "Self-hosted invoice and e-receipt processing. Every change is an event in JetStream; " +
+		"reads come from PostgreSQL read models built from those events, so a read can trail a write by a moment."
+	// No $schema links in bodies: the seed endpoints keep their exact shapes.
+	cfg.CreateHooks = nil
+	cfg.DocsPath = "" // huma's page loads scripts from a CDN; docsui serves an offline one
+	cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
+		bearerAuth: {Type: "http", Scheme: "bearer", Description: "An API key made with `tally apikey create --tenant NAME`."},
+	}
+	api := humago.New(mux, cfg)
+	s := &Server{deps: deps, queries: readmodel.New(deps.Pool), api: api, mux: mux}
+	api.UseMiddleware(s.authenticate)
+	docs := docsui.Handler("/docs", "/openapi.json", "Tally API")
+	mux.Handle("/docs", docs)
+	mux.Handle("/docs/", docs)
+	s.registerHealth()
+	s.registerDocuments()
+	s.registerUploads()
+	s.registerIngest()
+	return s
+}
+
+// Handler is the root handler with request ids and access logs.
+func (s *Server) Handler() stdhttp.Handler {
+	return stdhttp.HandlerFunc(func(w stdhttp.ResponseWriter, r *stdhttp.Request) {
+		id := r.Header.Get("X-Request-ID")
+		if id == "" || len(id) > 100 {
+			id = uuid.NewString()
+		}
+		w.Header().Set("X-Request-ID", id)
+		ctx := context.WithValue(r.Context(), requestIDKey, id)
+		rec := &statusRecorder{ResponseWriter: w, status: 200}
+		start := time.Now()
+		s.mux.ServeHTTP(rec, r.WithContext(ctx))
+		level := slog.LevelInfo
+		if rec.status >= 500 {
+			level = slog.LevelError
+		}
+		s.deps.Log.Log(ctx, level, "http request", "request_id", id, "method", r.Method, "path", r.URL.Path,
+			"status", rec.status, "duration_ms", time.Since(start).Milliseconds())
+	})
+}
+
+type statusRecorder struct {
+	stdhttp.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Unwrap() stdhttp.ResponseWriter { return r.ResponseWriter }
+
+// authenticate resolves the bearer key of operations that declare the
+// security scheme and puts the tenant in the context.
+func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
+	op := ctx.Operation()
+	if op == nil || len(op.Security) == 0 {
+		next(ctx)
+		return
+	}
+	auth := ctx.Header("Authorization")
+	key, ok := strings.CutPrefix(auth, "Bearer ")
+	if !ok || key == "" {
+		ctx.SetHeader("WWW-Authenticate", `Bearer realm="tally"`)
+		_ = huma.WriteErr(s.api, ctx, stdhttp.StatusUnauthorized, "missing bearer token: send Authorization: Bearer <api key>")
+		return
+	}
+	tenant, err := s.deps.Keys.Tenant(ctx.Context(), strings.TrimSpace(key))
+	if errors.Is(err, apikeys.ErrUnknownKey) {
+		ctx.SetHeader("WWW-Authenticate", `Bearer realm="tally", error="invalid_token"`)
+		_ = huma.WriteErr(s.api, ctx, stdhttp.StatusUnauthorized, "unknown or revoked API key")
+		return
+	}
+	if err != nil {
+		s.deps.Log.ErrorContext(ctx.Context(), "api key lookup failed", "err", err, "request_id", requestID(ctx.Context()))
+		_ = huma.WriteErr(s.api, ctx, stdhttp.StatusServiceUnavailable, "database unavailable")
+		return
+	}
+	next(huma.WithValue(ctx, tenantKey, tenant))
+}
+
+func tenantOf(ctx context.Context) string {
+	t, _ := ctx.Value(tenantKey).(string)
+	return t
+}
+
+func requestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey).(string)
+	return id
+}
+
+// secured marks an operation as needing a bearer key.
+func secured(op huma.Operation) huma.Operation {
+	op.Security = []map[string][]string{{bearerAuth: {}}}
+	op.Errors = append(op.Errors, stdhttp.StatusUnauthorized)
+	return op
+}
+
+// fail maps an error from the commands or the read side onto a problem
+// response. This is the one place where errors meet status codes.
+func (s *Server) fail(ctx context.Context, err error) error {
+	var se huma.StatusError
+	switch {
+	case errors.As(err, &se):
+		return err
+	case errors.Is(err, commands.ErrInvalidInput):
+		return huma.Error400BadRequest(strings.TrimPrefix(err.Error(), "invalid input: "))
+	case errors.Is(err, domain.ErrNotFound):
+		return huma.Error404NotFound("document not found")
+	case errors.Is(err, domain.ErrInvalidTransition), errors.Is(err, domain.ErrAlreadyExists), errors.Is(err, domain.ErrStaleAttempt):
+		return huma.Error409Conflict(err.Error())
+	case errors.Is(err, commands.ErrBlobStore):
+		s.logError(ctx, "blob store failed", err)
+		return huma.Error502BadGateway("could not store the file: the blob store is unavailable; nothing was recorded, retry later")
+	case errors.Is(err, commands.ErrEventStore):
+		s.logError(ctx, "event store failed", err)
+		return huma.Error502BadGateway("could not record the document: the event store is unavailable; retry with the same Idempotency-Key")
+	case errors.Is(err, context.Canceled):
+		return huma.NewError(499, "request cancelled")
+	default:
+		s.logError(ctx, "request failed", err)
+		return huma.Error500InternalServerError("internal error; see the server log for request " + requestID(ctx))
+	}
+}
+
+// dbFail answers a failed read-model query: the database is the only thing
+// a read touches, so a failure means it is unavailable.
+func (s *Server) dbFail(ctx context.Context, err error) error {
+	s.logError(ctx, "read model query failed", err)
+	return huma.Error503ServiceUnavailable("database unavailable")
+}
+
+func (s *Server) logError(ctx context.Context, msg string, err error) {
+	s.deps.Log.ErrorContext(ctx, msg, "err", err, "request_id", requestID(ctx))
+}
+
+// OpenAPI returns the generated document, for tests and `tally openapi`.
+func (s *Server) OpenAPI() *huma.OpenAPI { return s.api.OpenAPI() }
+
+func ptr[T any](v T) *T { return &v }
+
+func formatTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+
