@@ -212,4 +212,3 @@ func (s *Server) OpenAPI() *huma.OpenAPI { return s.api.OpenAPI() }
 func ptr[T any](v T) *T { return &v }
 
 func formatTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
-
