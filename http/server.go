@@ -209,6 +209,4 @@ func (s *Server) logError(ctx context.Context, msg string, err error) {
 // OpenAPI returns the generated document, for tests and `tally openapi`.
 func (s *Server) OpenAPI() *huma.OpenAPI { return s.api.OpenAPI() }
 
-func ptr[T any](v T) *T { return &v }
-
 func formatTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }

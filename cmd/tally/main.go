@@ -48,13 +48,18 @@ Configuration comes from the environment; see README.md.
 `
 
 func main() {
-	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+	// SIGTERM and SIGINT end the context: servers drain, workers finish
+	// or hand back their jobs, then the process exits.
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "tally:", err)
 		os.Exit(1)
 	}
 }
 
-func run(args []string, stdout, stderr io.Writer) error {
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cfg, err := config.Load(os.Getenv)
 	if err != nil {
 		return fmt.Errorf("configuration:\n%w", err)
@@ -73,8 +78,6 @@ func run(args []string, stdout, stderr io.Writer) error {
 		logOut = stderr
 	}
 	log := slog.New(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: cfg.Level()})).With("service", "tally")
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
 
 	switch cmd {
 	case "all":
@@ -210,9 +213,14 @@ func runAll(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io
 	if err := ensureDefaultKey(ctx, rt, stdout); err != nil {
 		return err
 	}
+	// When the API stops (a signal, or its port taken) the other roles stop
+	// with it.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	var wg sync.WaitGroup
 	wg.Go(func() { runProjectors(ctx, rt) })
 	err := serveAPI(ctx, rt)
+	cancel()
 	wg.Wait()
 	return err
 }
