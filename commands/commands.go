@@ -219,7 +219,7 @@ type RequestReprocess struct {
 
 // RequestReprocess appends ExtractionRequested with the next attempt.
 func (h *Handler) RequestReprocess(ctx context.Context, cmd RequestReprocess) (Result, error) {
-	reason := firstNonEmpty(cmd.Reason, "reprocess")
+	reason := firstNonEmpty(cmd.Reason, domain.ReasonReprocess)
 	return h.decide(ctx, cmd.Meta, cmd.DocumentID, func(d *domain.Document) (string, any, error) {
 		p, err := d.DecideReprocess(domain.Truncate(reason))
 		return domain.TypeExtractionRequested, p, err
@@ -288,6 +288,29 @@ func (h *Handler) FailExtraction(ctx context.Context, cmd FailExtraction) (Resul
 	reason := domain.Truncate(firstNonEmpty(cmd.Reason, "extraction failed"))
 	return h.decide(ctx, cmd.Meta, cmd.DocumentID, func(d *domain.Document) (string, any, error) {
 		return domain.TypeExtractionFailed, domain.ExtractionFailed{Attempt: cmd.Attempt, Reason: reason}, d.DecideResult(cmd.Attempt)
+	})
+}
+
+// RetryExtraction ends an attempt that failed for a reason that may pass
+// and asks for the next one after a backoff.
+type RetryExtraction struct {
+	Meta
+	DocumentID string
+	Attempt    int
+	LastError  string
+	NotBefore  time.Time
+}
+
+// RetryExtraction appends ExtractionRequested for attempt+1, under the
+// attempt's result command id: an attempt ends once, by a result, a
+// failure or a retry.
+func (h *Handler) RetryExtraction(ctx context.Context, cmd RetryExtraction) (Result, error) {
+	if cmd.CommandID == "" {
+		cmd.CommandID = fmt.Sprintf("result:%d", cmd.Attempt)
+	}
+	return h.decide(ctx, cmd.Meta, cmd.DocumentID, func(d *domain.Document) (string, any, error) {
+		p, err := d.DecideRetry(cmd.Attempt, cmd.LastError, cmd.NotBefore)
+		return domain.TypeExtractionRequested, p, err
 	})
 }
 

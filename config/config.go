@@ -74,6 +74,13 @@ type Config struct {
 	// ScrapeWorkerTimeout is SCRAPE_WORKER_TIMEOUT_MS, how long a worker
 	// may spend on one job. Default 60s.
 	ScrapeWorkerTimeout time.Duration
+	// RetryDelay is RETRY_DELAY_MS, the wait before an extraction's second
+	// attempt; it doubles per attempt (with jitter) up to five minutes.
+	RetryDelay time.Duration
+	// RabbitMQDeliveryLimit is RABBITMQ_DELIVERY_LIMIT: a job delivered
+	// this often without being acknowledged (it stops every worker that
+	// takes it) is dead-lettered and its document FAILED.
+	RabbitMQDeliveryLimit int
 	// RetryMaxAttempts is CPP_RETRY_MAX_ATTEMPTS, the total number of
 	// attempts (the first try included) before a job is given up. Default 10.
 	RetryMaxAttempts int
@@ -187,6 +194,8 @@ func (c *Config) setDefaults() {
 	c.RabbitMQMessageExpire = 60 * time.Second
 	c.RabbitMQTemplateBatch = 5
 	c.ScrapeWorkerTimeout = 60 * time.Second
+	c.RetryDelay = 2 * time.Second
+	c.RabbitMQDeliveryLimit = 5
 	c.RetryMaxAttempts = 10
 	c.NATSReplicas = 1
 	c.NATSSyncAlways = true
@@ -229,6 +238,8 @@ func (c *Config) read(r *envReader) {
 	r.duration("RABBITMQ_MESSAGE_EXPIRE_MS", time.Millisecond, &c.RabbitMQMessageExpire)
 	r.int("RABBITMQ_TEMPLATE_BATCH", &c.RabbitMQTemplateBatch)
 	r.duration("SCRAPE_WORKER_TIMEOUT_MS", time.Millisecond, &c.ScrapeWorkerTimeout)
+	r.duration("RETRY_DELAY_MS", time.Millisecond, &c.RetryDelay)
+	r.int("RABBITMQ_DELIVERY_LIMIT", &c.RabbitMQDeliveryLimit)
 	r.int("CPP_RETRY_MAX_ATTEMPTS", &c.RetryMaxAttempts)
 
 	r.str("NATS_URL", &c.NATSURL)
@@ -365,6 +376,8 @@ func (c *Config) problems() []error {
 	v.positive("RABBITMQ_MESSAGE_EXPIRE_MS", c.RabbitMQMessageExpire, time.Millisecond)
 	v.intRange("RABBITMQ_TEMPLATE_BATCH", c.RabbitMQTemplateBatch, 1, 65535)
 	v.positive("SCRAPE_WORKER_TIMEOUT_MS", c.ScrapeWorkerTimeout, time.Millisecond)
+	v.positive("RETRY_DELAY_MS", c.RetryDelay, time.Millisecond)
+	v.intRange("RABBITMQ_DELIVERY_LIMIT", c.RabbitMQDeliveryLimit, 1, 1000)
 	if c.RetryMaxAttempts < 1 {
 		v.fail("CPP_RETRY_MAX_ATTEMPTS", "%d must be at least 1 (it counts the first try)", c.RetryMaxAttempts)
 	}

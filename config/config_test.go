@@ -40,6 +40,8 @@ func TestLoadDefaults(t *testing.T) {
 		RabbitMQMessageExpire: 60 * time.Second,
 		RabbitMQTemplateBatch: 5,
 		ScrapeWorkerTimeout:   60 * time.Second,
+		RetryDelay:            2 * time.Second,
+		RabbitMQDeliveryLimit: 5,
 		RetryMaxAttempts:      10,
 		NATSReplicas:          1,
 		NATSSyncAlways:        true,

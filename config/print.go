@@ -40,6 +40,8 @@ func (c Config) settings() []setting {
 		{"RABBITMQ_MESSAGE_EXPIRE_MS", formatDuration(c.RabbitMQMessageExpire, time.Millisecond)},
 		{"RABBITMQ_TEMPLATE_BATCH", strconv.Itoa(c.RabbitMQTemplateBatch)},
 		{"SCRAPE_WORKER_TIMEOUT_MS", formatDuration(c.ScrapeWorkerTimeout, time.Millisecond)},
+		{"RETRY_DELAY_MS", formatDuration(c.RetryDelay, time.Millisecond)},
+		{"RABBITMQ_DELIVERY_LIMIT", strconv.Itoa(c.RabbitMQDeliveryLimit)},
 		{"CPP_RETRY_MAX_ATTEMPTS", strconv.Itoa(c.RetryMaxAttempts)},
 		{"NATS_URL", maskURLList(c.NATSURL)},
 		{"NATS_EMBEDDED_LISTEN", c.NATSEmbeddedListen},

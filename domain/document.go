@@ -184,6 +184,15 @@ func (d *Document) DecideReprocess(reason string) (*ExtractionRequested, error) 
 	return &ExtractionRequested{Attempt: d.Attempt + 1, Reason: reason}, nil
 }
 
+// DecideRetry asks for the next attempt after attempt did not finish.
+func (d *Document) DecideRetry(attempt int, lastError string, notBefore time.Time) (*ExtractionRequested, error) {
+	if err := d.DecideResult(attempt); err != nil {
+		return nil, err
+	}
+	nb := notBefore.UTC()
+	return &ExtractionRequested{Attempt: attempt + 1, Reason: ReasonRetry, LastError: Truncate(lastError), NotBefore: &nb}, nil
+}
+
 func (d *Document) checkAttempt(attempt int) error {
 	if !d.Exists() {
 		return ErrNotFound

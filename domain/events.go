@@ -84,7 +84,17 @@ type DocumentUploaded struct {
 type ExtractionRequested struct {
 	Attempt int    `json:"attempt"`
 	Reason  string `json:"reason"`
+	// LastError is why the previous attempt did not finish (retries only).
+	LastError string `json:"last_error,omitempty"`
+	// NotBefore delays the job: a retry waits out its backoff.
+	NotBefore *time.Time `json:"not_before,omitempty"`
 }
+
+// Reasons for an ExtractionRequested.
+const (
+	ReasonReprocess = "reprocess"
+	ReasonRetry     = "retry"
+)
 
 // ExtractionStarted records that a worker took the given attempt.
 type ExtractionStarted struct {

@@ -47,6 +47,8 @@ type Runner struct {
 	Linger time.Duration
 	// position is the last sequence committed, for lag metrics and tests.
 	position atomic.Uint64
+	// appliedAt is when the last committed event occurred (Unix nanos).
+	appliedAt atomic.Int64
 }
 
 // NewRunner wires a projector to the stream and the database.
@@ -60,6 +62,15 @@ func (r *Runner) Name() string { return r.projector.Name() }
 
 // Position is the last stream sequence this runner committed.
 func (r *Runner) Position() uint64 { return r.position.Load() }
+
+// LastAppliedAt is when the last committed event occurred; zero before
+// the first.
+func (r *Runner) LastAppliedAt() time.Time {
+	if n := r.appliedAt.Load(); n != 0 {
+		return time.Unix(0, n)
+	}
+	return time.Time{}
+}
 
 // RunForever runs the projector until ctx ends, restarting it with backoff
 // after errors (a database or NATS outage, say).
@@ -144,6 +155,7 @@ func (r *Runner) Run(ctx context.Context) error {
 		}
 		last = next
 		r.position.Store(last)
+		r.appliedAt.Store(batch[len(batch)-1].OccurredAt.UnixNano())
 	}
 }
 

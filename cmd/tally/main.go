@@ -24,6 +24,7 @@ import (
 	"tally/commands"
 	"tally/config"
 	tallyhttp "tally/http"
+	"tally/metrics"
 	"tally/migrations"
 	"tally/projections"
 )
@@ -33,10 +34,12 @@ var version = "dev"
 
 const usage = `Usage: tally <command> [flags]
 
-Roles (or a bare "tally" with ROLE=API|PROJECTOR|MIGRATE_DB|ALL):
+Roles (or a bare "tally" with ROLE=API|PROJECTOR|WORKER|BRIDGE|MIGRATE_DB|ALL):
   all          every role in one process (embedded JetStream when NATS_URL is unset)
   api          the HTTP API on PORT (default 4001)
   projector    build the PostgreSQL read models from the event stream
+  bridge       relay extraction requests to the RabbitMQ scrape queue
+  worker       extract documents from the scrape queue
   migrate      apply database migrations and exit
 
 Tools:
@@ -86,6 +89,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runAPI(ctx, cfg, log)
 	case "projector":
 		return runProjector(ctx, cfg, log)
+	case "worker":
+		rt := start(log, cfg, "worker")
+		defer rt.Close()
+		return runWorker(ctx, rt)
+	case "bridge":
+		rt := start(log, cfg, "bridge")
+		defer rt.Close()
+		return runBridge(ctx, rt)
 	case "migrate":
 		return runMigrate(ctx, cfg, log)
 	case "apikey":
@@ -116,6 +127,10 @@ func roleCommand(role string) string {
 		return "migrate"
 	case config.RoleAll:
 		return "all"
+	case config.RoleWorker:
+		return "worker"
+	case config.RoleBridge:
+		return "bridge"
 	case "":
 		return ""
 	}
@@ -181,7 +196,7 @@ func runAPI(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	if err := rt.openAll(ctx); err != nil {
 		return err
 	}
-	return serveAPI(ctx, rt)
+	return serveAPI(ctx, rt, metrics.New())
 }
 
 func runProjector(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
@@ -193,8 +208,15 @@ func runProjector(ctx context.Context, cfg *config.Config, log *slog.Logger) err
 	if err := rt.openEvents(ctx); err != nil {
 		return err
 	}
-	runProjectors(ctx, rt)
-	return nil
+	m := metrics.New()
+	var wg sync.WaitGroup
+	wg.Go(func() { runProjectors(ctx, rt, m) })
+	err := serveProbes(ctx, rt, m, []tallyhttp.Check{
+		{Name: "database", Critical: true, Ping: func(ctx context.Context) error { return rt.pool.Ping(ctx) }},
+		{Name: "nats", Critical: true, Ping: rt.events.Ping},
+	})
+	wg.Wait()
+	return err
 }
 
 // runAll runs every role in one process, migrating first, and on a fresh
@@ -217,9 +239,12 @@ func runAll(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io
 	// with it.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	m := metrics.New()
 	var wg sync.WaitGroup
-	wg.Go(func() { runProjectors(ctx, rt) })
-	err := serveAPI(ctx, rt)
+	wg.Go(func() { runProjectors(ctx, rt, m) })
+	startBridge(ctx, &wg, rt, m)
+	startWorker(ctx, &wg, rt, m)
+	err := serveAPI(ctx, rt, m)
 	cancel()
 	wg.Wait()
 	return err
@@ -259,16 +284,19 @@ func ensureDefaultKey(ctx context.Context, rt *runtime, stdout io.Writer) error 
 	return nil
 }
 
-func runProjectors(ctx context.Context, rt *runtime) {
+func runProjectors(ctx context.Context, rt *runtime, m *metrics.Metrics) {
 	var wg sync.WaitGroup
+	var runners []*projections.Runner
 	for _, p := range projections.All() {
 		runner := projections.NewRunner(rt.pool, rt.events, p, rt.log)
+		runners = append(runners, runner)
 		wg.Go(func() { runner.RunForever(ctx) })
 	}
+	wg.Go(func() { watchProjectorLag(ctx, rt, m, runners) })
 	wg.Wait()
 }
 
-func serveAPI(ctx context.Context, rt *runtime) error {
+func serveAPI(ctx context.Context, rt *runtime, m *metrics.Metrics) error {
 	api := tallyhttp.New(tallyhttp.Deps{
 		Commands:    commands.New(rt.events, rt.blobs, rt.log),
 		Pool:        rt.pool,
@@ -279,9 +307,12 @@ func serveAPI(ctx context.Context, rt *runtime) error {
 		Version:     version,
 		Log:         rt.log,
 	})
+	root := stdhttp.NewServeMux()
+	root.Handle("GET /metrics", m.Handler())
+	root.Handle("/", api.Handler())
 	srv := &stdhttp.Server{
 		Addr:              net.JoinHostPort("", strconv.Itoa(rt.cfg.Port)),
-		Handler:           api.Handler(),
+		Handler:           root,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       2 * time.Minute,
 		WriteTimeout:      2 * time.Minute,

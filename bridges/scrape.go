@@ -1,0 +1,179 @@
+// Package bridges relays events from the stream to systems outside it. The
+// scrape bridge turns every request for extraction into a job on the
+// RabbitMQ scrape queue.
+//
+// Invariants: an event is acknowledged on the stream only after the broker
+// confirmed the job, so a crash at any point re-relays rather than loses;
+// the job's message id names the document attempt, so workers recognise a
+// job relayed twice.
+package bridges
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+
+	"tally/domain"
+	"tally/eventstore"
+	"tally/metrics"
+	"tally/queue"
+)
+
+// DurableName is the bridge's consumer on the stream; it never changes, or
+// a new bridge would relay the whole history again.
+const DurableName = "bridge-scrape"
+
+// Documents loads a document's current state; the commands package
+// satisfies it.
+type Documents interface {
+	Load(ctx context.Context, tenant, docID string) (*domain.Document, error)
+}
+
+// Scrape relays extraction requests to the scrape queue.
+type Scrape struct {
+	Events   *eventstore.Store
+	Docs     Documents
+	Session  *queue.Session
+	Metrics  *metrics.Metrics
+	Log      *slog.Logger
+	durable  *eventstore.Durable
+	confirms chan amqp.Confirmation
+}
+
+// Run relays until ctx ends, reconnecting to RabbitMQ and resubscribing to
+// the stream as needed.
+func (b *Scrape) Run(ctx context.Context) error {
+	d, err := b.Events.Durable(ctx, DurableName, 30*time.Second)
+	if err != nil {
+		return err
+	}
+	b.durable = d
+	b.Session.Run(ctx, b.relay)
+	return nil
+}
+
+// relay runs on one broker channel: confirms on, then one event at a time,
+// acknowledged only after the broker confirmed its job.
+func (b *Scrape) relay(ctx context.Context, ch *amqp.Channel) error {
+	if err := ch.Confirm(false); err != nil {
+		return fmt.Errorf("enable publisher confirms: %w", err)
+	}
+	var failed error
+	handle := func(ctx context.Context, d eventstore.Delivery) {
+		if failed != nil {
+			_ = d.Retry(time.Second)
+			return
+		}
+		if err := b.handle(ctx, ch, d.Event); err != nil {
+			b.Log.Warn("relay failed, event handed back", "doc_id", d.Event.AggregateID, "event", d.Event.Type,
+				"seq", d.Event.Sequence, "err", err)
+			_ = d.Retry(time.Second)
+			if ch.IsClosed() {
+				failed = err
+			}
+			return
+		}
+		if err := d.Ack(ctx); err != nil {
+			// The job is on the queue; the event comes back and is relayed
+			// again, which workers recognise by the job id.
+			b.Log.Warn("ack after relay failed", "doc_id", d.Event.AggregateID, "err", err)
+		}
+	}
+	for ctx.Err() == nil && failed == nil {
+		if err := b.durable.Run(ctx, handle); err != nil && ctx.Err() == nil {
+			b.Log.Warn("stream subscription ended, resubscribing", "err", err)
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Second):
+			}
+		}
+	}
+	return failed
+}
+
+// handle publishes the job an event asks for, if any, and waits for the
+// broker's confirmation.
+func (b *Scrape) handle(ctx context.Context, ch *amqp.Channel, e domain.Envelope) error {
+	job, notBefore, ok, err := b.jobFor(ctx, e)
+	if err != nil || !ok {
+		return err
+	}
+	body, err := json.Marshal(job)
+	if err != nil {
+		return err
+	}
+	msg := amqp.Publishing{
+		ContentType:   "application/json",
+		DeliveryMode:  amqp.Persistent,
+		MessageId:     job.ID,
+		CorrelationId: job.CorrelationID,
+		Timestamp:     time.Now(),
+		Type:          "tally.extract",
+		Body:          body,
+	}
+	routingKey := b.Session.Topology.Queue
+	if wait := time.Until(notBefore); wait > 0 {
+		// Backoff: the delay queue dead-letters the job into the scrape
+		// queue when it expires.
+		routingKey = b.Session.Topology.Delay()
+		msg.Expiration = strconv.FormatInt(max(wait.Milliseconds(), 1), 10)
+	}
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	conf, err := ch.PublishWithDeferredConfirmWithContext(pctx, "", routingKey, true, false, msg)
+	if err != nil {
+		return fmt.Errorf("publish job %s: %w", job.ID, err)
+	}
+	acked, err := conf.WaitContext(pctx)
+	if err != nil {
+		return fmt.Errorf("confirm job %s: %w", job.ID, err)
+	}
+	if !acked {
+		return fmt.Errorf("broker refused job %s", job.ID)
+	}
+	b.Metrics.Relayed.Inc()
+	b.Log.Info("job relayed", "doc_id", job.DocumentID, "attempt", job.Attempt, "queue", routingKey,
+		"correlation_id", job.CorrelationID)
+	return nil
+}
+
+// jobFor builds the job an event requests. Events that request nothing
+// yield ok=false.
+func (b *Scrape) jobFor(ctx context.Context, e domain.Envelope) (job queue.Job, notBefore time.Time, ok bool, err error) {
+	switch e.Type {
+	case domain.TypeDocumentUploaded:
+		var p domain.DocumentUploaded
+		if err := e.Decode(&p); err != nil {
+			return job, notBefore, false, err
+		}
+		attempt := max(p.Attempt, 1)
+		return queue.Job{ID: queue.JobID(e.AggregateID, attempt), Tenant: e.Tenant, DocumentID: e.AggregateID,
+			Attempt: attempt, BlobKey: p.BlobKey, ContentType: p.ContentType, CorrelationID: e.CorrelationID,
+			RequestedAt: e.OccurredAt}, notBefore, true, nil
+	case domain.TypeExtractionRequested:
+		var p domain.ExtractionRequested
+		if err := e.Decode(&p); err != nil {
+			return job, notBefore, false, err
+		}
+		doc, err := b.Docs.Load(ctx, e.Tenant, e.AggregateID)
+		if errors.Is(err, domain.ErrNotFound) {
+			return job, notBefore, false, nil
+		}
+		if err != nil {
+			return job, notBefore, false, err
+		}
+		if p.NotBefore != nil {
+			notBefore = *p.NotBefore
+		}
+		return queue.Job{ID: queue.JobID(e.AggregateID, p.Attempt), Tenant: e.Tenant, DocumentID: e.AggregateID,
+			Attempt: p.Attempt, BlobKey: doc.BlobKey, ContentType: doc.ContentType, CorrelationID: e.CorrelationID,
+			RequestedAt: e.OccurredAt}, notBefore, true, nil
+	}
+	return job, notBefore, false, nil
+}

@@ -1,0 +1,190 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	stdhttp "net/http"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+
+	"tally/bridges"
+	"tally/commands"
+	"tally/extract"
+	tallyhttp "tally/http"
+	"tally/metrics"
+	"tally/projections"
+	"tally/queue"
+	"tally/worker"
+)
+
+func (r *runtime) topology() queue.Topology {
+	return queue.Topology{
+		Queue:         r.cfg.ScrapeQueue,
+		MessageTTL:    r.cfg.RabbitMQMessageExpire,
+		DeliveryLimit: r.cfg.RabbitMQDeliveryLimit,
+	}
+}
+
+func (r *runtime) session(prefetch int) *queue.Session {
+	return &queue.Session{URL: r.cfg.RabbitMQURL, Topology: r.topology(), Log: r.log, Prefetch: prefetch}
+}
+
+// startBridge relays extraction requests to the scrape queue until ctx
+// ends. It returns the session for readiness checks.
+func startBridge(ctx context.Context, wg *sync.WaitGroup, rt *runtime, m *metrics.Metrics) *queue.Session {
+	s := rt.session(0)
+	b := &bridges.Scrape{Events: rt.events, Docs: commands.New(rt.events, rt.blobs, rt.log), Session: s, Metrics: m,
+		Log: rt.log.With("role", "bridge")}
+	wg.Go(func() {
+		for ctx.Err() == nil {
+			if err := b.Run(ctx); err != nil && ctx.Err() == nil {
+				rt.log.Error("bridge stopped, restarting", "err", err)
+				select {
+				case <-ctx.Done():
+				case <-time.After(2 * time.Second):
+				}
+			}
+		}
+	})
+	return s
+}
+
+// startWorker consumes the scrape queue until ctx ends; jobs in hand are
+// finished or handed back first.
+func startWorker(ctx context.Context, wg *sync.WaitGroup, rt *runtime, m *metrics.Metrics) *queue.Session {
+	prefetch := rt.cfg.RabbitMQTemplateBatch
+	s := rt.session(prefetch)
+	host, _ := os.Hostname()
+	engine := extract.New(extract.Limits{Timeout: rt.cfg.ScrapeWorkerTimeout})
+	w := worker.New(worker.Config{
+		Name:        fmt.Sprintf("%s-%d", host, os.Getpid()),
+		MaxAttempts: rt.cfg.RetryMaxAttempts,
+		Timeout:     rt.cfg.ScrapeWorkerTimeout,
+		BackoffBase: rt.cfg.RetryDelay,
+		MaxFileSize: rt.cfg.MaxFileSize(),
+		IsPermanent: func(err error) bool { return errors.Is(err, extract.ErrUnsupported) },
+	}, commands.New(rt.events, rt.blobs, rt.log), rt.blobs, engine, m, rt.log.With("role", "worker"))
+	wg.Go(func() {
+		s.Run(ctx, func(ctx context.Context, ch *amqp.Channel) error {
+			return w.Consume(ctx, ch, s.Topology, prefetch)
+		})
+	})
+	return s
+}
+
+func runWorker(ctx context.Context, rt *runtime) error {
+	if err := rt.openEvents(ctx); err != nil {
+		return err
+	}
+	if err := rt.openBlobs(ctx); err != nil {
+		return err
+	}
+	m := metrics.New()
+	var wg sync.WaitGroup
+	s := startWorker(ctx, &wg, rt, m)
+	err := serveProbes(ctx, rt, m, []tallyhttp.Check{
+		{Name: "rabbitmq", Critical: true, Ping: s.Ping},
+		{Name: "nats", Critical: true, Ping: rt.events.Ping},
+		{Name: "s3", Critical: true, Ping: rt.blobs.Ping},
+	})
+	wg.Wait()
+	return err
+}
+
+func runBridge(ctx context.Context, rt *runtime) error {
+	if err := rt.openEvents(ctx); err != nil {
+		return err
+	}
+	if err := rt.openBlobs(ctx); err != nil {
+		return err
+	}
+	m := metrics.New()
+	var wg sync.WaitGroup
+	s := startBridge(ctx, &wg, rt, m)
+	err := serveProbes(ctx, rt, m, []tallyhttp.Check{
+		{Name: "rabbitmq", Critical: true, Ping: s.Ping},
+		{Name: "nats", Critical: true, Ping: rt.events.Ping},
+	})
+	wg.Wait()
+	return err
+}
+
+// serveProbes answers /healthz, /readyz and /metrics for roles without the
+// API, on PORT, until ctx ends.
+func serveProbes(ctx context.Context, rt *runtime, m *metrics.Metrics, checks []tallyhttp.Check) error {
+	mux := stdhttp.NewServeMux()
+	mux.Handle("GET /metrics", m.Handler())
+	mux.HandleFunc("GET /healthz", func(w stdhttp.ResponseWriter, _ *stdhttp.Request) {
+		writeJSON(w, 200, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("GET /readyz", func(w stdhttp.ResponseWriter, r *stdhttp.Request) {
+		deps, ready := map[string]string{}, true
+		for _, c := range checks {
+			cctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+			err := c.Ping(cctx)
+			cancel()
+			deps[c.Name] = "healthy"
+			if err != nil {
+				deps[c.Name], ready = "unhealthy", false
+			}
+		}
+		status, code := "ready", 200
+		if !ready {
+			status, code = "not ready", 500
+		}
+		writeJSON(w, code, map[string]any{"status": status, "dependencies": deps})
+	})
+	srv := &stdhttp.Server{Addr: net.JoinHostPort("", strconv.Itoa(rt.cfg.Port)), Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ListenAndServe() }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("probe server: %w", err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return srv.Shutdown(sctx)
+}
+
+func writeJSON(w stdhttp.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// watchProjectorLag updates the lag gauges every few seconds.
+func watchProjectorLag(ctx context.Context, rt *runtime, m *metrics.Metrics, runners []*projections.Runner) {
+	tick := time.NewTicker(5 * time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		last, err := rt.events.LastSequence(ctx)
+		if err != nil {
+			continue
+		}
+		for _, r := range runners {
+			lag := float64(0)
+			if pos := r.Position(); last > pos {
+				lag = float64(last - pos)
+			}
+			m.ProjectorLagEvents.WithLabelValues(r.Name()).Set(lag)
+			seconds := 0.0
+			if lag > 0 && !r.LastAppliedAt().IsZero() {
+				seconds = time.Since(r.LastAppliedAt()).Seconds()
+			}
+			m.ProjectorLagSeconds.WithLabelValues(r.Name()).Set(seconds)
+		}
+	}
+}

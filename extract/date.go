@@ -1,0 +1,132 @@
+package extract
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// monthNames maps month names and abbreviations (English, German, French,
+// Dutch, Malay) to month numbers.
+var monthNames = map[string]int{}
+
+func init() {
+	for m, names := range [12]string{
+		"jan january januar jänner janvier januari",
+		"feb february februar février fevrier févr fev februari",
+		"mar march märz maerz mars maart mac mrt mär",
+		"apr april avril",
+		"may mai mei",
+		"jun june juni juin",
+		"jul july juli juillet juil",
+		"aug august août aout augustus ogos",
+		"sep sept september septembre",
+		"oct october oktober octobre okt",
+		"nov november novembre",
+		"dec december dezember décembre decembre dez dis",
+	} {
+		for _, n := range strings.Fields(names) {
+			monthNames[n] = m + 1
+		}
+	}
+}
+
+var (
+	isoDateRe     = regexp.MustCompile(`^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})$`)
+	numDateRe     = regexp.MustCompile(`^(\d{1,2})([-/.])(\d{1,2})([-/.])(\d{4}|\d{2})$`)
+	dayMonthRe    = regexp.MustCompile(`^(\d{1,2})(?:st|nd|rd|th)?\.?[\s-]*(\p{L}+)\.?[\s,-]*(\d{4}|\d{2})$`)
+	monthDayRe    = regexp.MustCompile(`^(\p{L}+)\.?\s*(\d{1,2})(?:st|nd|rd|th)?,?\s*(\d{4})$`)
+	weekdayPrefix = regexp.MustCompile(`^(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?,?\s+`)
+)
+
+// ParseDate turns a printed date into an ISO date "YYYY-MM-DD".
+//
+// Accepted: ISO "2018-12-25" (also with "/" or "."), numeric "25/12/2018",
+// "25.12.2018", "25-12-18", textual "25 December 2018", "25-Dec-18",
+// "7. Mai 2014", "Dec 25, 2018", optionally after a weekday name.
+//
+// Ambiguity: numeric dates are read day-first ("03/04/2018" is 3 April),
+// because that is how most of the world, and most of the documents this
+// engine sees (EU and Malaysian receipts), print them. Month-first is used
+// only when day-first is impossible ("12/25/2018"), and never for dotted
+// dates, which are day-first by convention. Two-digit years are 20YY.
+// Impossible dates ("31/02/2018") and years outside 1900-2100 give ok=false.
+func ParseDate(s string) (string, bool) {
+	s = strings.ToLower(strings.TrimSpace(s))
+	s = strings.Trim(s, "()[],;: ")
+	s = weekdayPrefix.ReplaceAllString(s, "")
+	if m := isoDateRe.FindStringSubmatch(s); m != nil {
+		return makeDate(atoi(m[1]), atoi(m[2]), atoi(m[3]))
+	}
+	if m := numDateRe.FindStringSubmatch(s); m != nil {
+		if m[2] != m[4] {
+			return "", false
+		}
+		a, b, y := atoi(m[1]), atoi(m[3]), year(m[5])
+		if d, ok := makeDate(y, b, a); ok {
+			return d, true
+		}
+		if m[2] == "." {
+			return "", false
+		}
+		return makeDate(y, a, b)
+	}
+	if m := dayMonthRe.FindStringSubmatch(s); m != nil {
+		if mon, ok := monthNames[m[2]]; ok {
+			return makeDate(year(m[3]), mon, atoi(m[1]))
+		}
+	}
+	if m := monthDayRe.FindStringSubmatch(s); m != nil {
+		if mon, ok := monthNames[m[1]]; ok {
+			return makeDate(atoi(m[3]), mon, atoi(m[2]))
+		}
+	}
+	return "", false
+}
+
+func atoi(s string) int {
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return -1
+	}
+	return n
+}
+
+func year(s string) int {
+	y := atoi(s)
+	if len(s) == 2 {
+		y += 2000
+	}
+	return y
+}
+
+func makeDate(y, m, d int) (string, bool) {
+	if y < 1900 || y > 2100 || m < 1 || m > 12 || d < 1 || d > 31 {
+		return "", false
+	}
+	t := time.Date(y, time.Month(m), d, 0, 0, 0, 0, time.UTC)
+	if t.Day() != d || int(t.Month()) != m {
+		return "", false
+	}
+	return fmt.Sprintf("%04d-%02d-%02d", y, m, d), true
+}
+
+// dateCandidateRe finds substrings that may be dates; ParseDate decides.
+var dateCandidateRe = regexp.MustCompile(
+	`\b\d{4}[-/.]\d{1,2}[-/.]\d{1,2}\b` +
+		`|\b\d{1,2}[-/.]\d{1,2}[-/.](?:\d{4}|\d{2})\b` +
+		`|\b\d{1,2}(?:st|nd|rd|th)?\.?[ -]?\p{L}{3,9}\.?[ ,-]{0,3}(?:\d{4}|\d{2})\b` +
+		`|\b\p{L}{3,9}\.?[ ]\d{1,2}(?:st|nd|rd|th)?,?[ ]\d{4}\b`)
+
+// datesIn returns the dates found in s, in order.
+func datesIn(s string) []string {
+	var out []string
+	for _, c := range dateCandidateRe.FindAllString(s, -1) {
+		if d, ok := ParseDate(c); ok {
+			out = append(out, d)
+		}
+	}
+	return out
+}

@@ -1,0 +1,102 @@
+// Package extract turns a document (its bytes and content type) into
+// domain.Fields. It has one job: read the document's text and find the
+// fields in it. It knows nothing about brokers, databases or events.
+//
+// This is a first, rule-based engine. The split into two steps is on purpose
+// so that later engines can replace either half:
+//
+//   - reading text: text.go (dispatch by content type), pdf.go (pdftotext),
+//     email.go (RFC 822 / MIME) and html.go (tag stripping);
+//   - finding fields: fields.go (FromText), amount.go (ParseAmount) and
+//     date.go (ParseDate).
+package extract
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"tally/domain"
+)
+
+// EngineVersion is written into every Fields this package returns so that a
+// result can always be traced back to the rules that produced it.
+const EngineVersion = "tally-extract/0.1"
+
+var (
+	// ErrUnsupported means the engine cannot read this kind of document at
+	// all (for instance images, until OCR lands). Retrying will not help.
+	ErrUnsupported = errors.New("unsupported document type")
+	// ErrUnreadable means the document claims a supported type but no text
+	// could be read from it: a corrupt PDF, a scan without a text layer, a
+	// pdftotext failure, an e-mail that does not parse.
+	ErrUnreadable = errors.New("document unreadable")
+)
+
+// Default limits, used for every zero field of Limits.
+const (
+	DefaultMaxPages     = 50
+	DefaultMaxTextBytes = 2 << 20
+	DefaultTimeout      = 30 * time.Second
+)
+
+// Limits bound the work done for one document.
+type Limits struct {
+	MaxPages     int           // pages handed to pdftotext; default 50
+	MaxTextBytes int           // extracted text kept; default 2 MiB
+	Timeout      time.Duration // whole Extract call; default 30s
+}
+
+func (l Limits) withDefaults() Limits {
+	if l.MaxPages <= 0 {
+		l.MaxPages = DefaultMaxPages
+	}
+	if l.MaxTextBytes <= 0 {
+		l.MaxTextBytes = DefaultMaxTextBytes
+	}
+	if l.Timeout <= 0 {
+		l.Timeout = DefaultTimeout
+	}
+	return l
+}
+
+// Engine extracts fields from documents. It is safe for concurrent use.
+type Engine struct {
+	limits    Limits
+	pdftotext string // program run for PDFs; looked up on PATH
+}
+
+// New returns an engine with the given limits; zero fields get defaults.
+func New(l Limits) *Engine {
+	return &Engine{limits: l.withDefaults(), pdftotext: "pdftotext"}
+}
+
+// Limits returns the limits in force (defaults filled in).
+func (e *Engine) Limits() Limits { return e.limits }
+
+// Extract reads the document's text according to its content type and finds
+// the fields in it.
+//
+// Supported types: application/pdf (via pdftotext), message/rfc822,
+// text/plain and text/html. Images return ErrUnsupported. Documents without
+// readable text return ErrUnreadable. When the context (or the engine's
+// Timeout) expires, the returned error wraps the context's error.
+func (e *Engine) Extract(ctx context.Context, content []byte, contentType string) (domain.Fields, error) {
+	ctx, cancel := context.WithTimeout(ctx, e.limits.Timeout)
+	defer cancel()
+
+	text, err := e.Text(ctx, content, contentType)
+	if err != nil {
+		return domain.Fields{}, err
+	}
+	if err := ctx.Err(); err != nil {
+		return domain.Fields{}, fmt.Errorf("extract: %w", err)
+	}
+	return FromText(text), nil
+}
+
+// errNoText is the common "nothing to read" failure.
+func errNoText(what string) error {
+	return fmt.Errorf("%w: %s contains no text", ErrUnreadable, what)
+}

@@ -1,0 +1,649 @@
+package extract
+
+import (
+	"math/big"
+	"regexp"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"tally/domain"
+)
+
+// FromText finds fields in already-extracted text: lines separated by "\n",
+// columns by runs of spaces (what pdftotext -layout and htmlToText produce).
+// Every rule is a plain heuristic with a reason next to it; a field that no
+// rule finds with some confidence stays empty.
+func FromText(text string) domain.Fields {
+	lines := splitLines(text)
+	f := domain.Fields{EngineVersion: EngineVersion}
+
+	total := findTotal(lines)
+	f.Total = total.value
+	subtotals := findLabelled(lines, isSubtotalLine)
+	taxes := findLabelled(lines, isTaxLine)
+	f.Subtotal, f.Tax = pickSubtotalTax(total.value, subtotals, taxes)
+	f.Currency = findCurrency(lines, total.line)
+	f.Date = findDate(lines)
+	f.DueDate = findDueDate(lines)
+	f.InvoiceNumber = findInvoiceNumber(lines)
+	vendorLine := -1
+	f.Vendor, vendorLine = findVendor(lines)
+	f.VendorAddress = findAddress(lines, vendorLine)
+	return f
+}
+
+// textLine is one line of the document with a lower-cased copy for
+// keyword matching (same text, so the two can be searched independently).
+type textLine struct {
+	raw   string
+	lower string
+}
+
+var spaceish = strings.NewReplacer(
+	"\r\n", "\n", "\r", "\n", "\t", "   ", "\u00a0", " ", "\u202f", " ",
+	"\u2009", " ", "\u2007", " ", "\u2212", "-", "\ufeff", "",
+)
+
+func splitLines(text string) []textLine {
+	text = spaceish.Replace(text)
+	raw := strings.Split(text, "\n")
+	lines := make([]textLine, len(raw))
+	for i, l := range raw {
+		l = strings.TrimRightFunc(l, unicode.IsSpace)
+		lines[i] = textLine{raw: l, lower: strings.ToLower(l)}
+	}
+	return lines
+}
+
+// ---------------------------------------------------------------- amounts
+
+// amountHit is one amount found in a line.
+type amountHit struct {
+	value    string
+	decimals bool // printed with a decimal part
+	currency bool // a currency symbol or code is attached
+	start    int
+	end      int
+}
+
+var numberRe = regexp.MustCompile(`\d[\d.,']*\d|\d`)
+
+// amountsIn returns the amounts printed in a line. Numbers glued to letters
+// ("INV2026", "A4"), parts of dates and times ("25/12", "13:58"),
+// percentages ("20%", "19 %") and numbers in identifiers ("INV-2026-0042")
+// are not amounts.
+func amountsIn(s string) []amountHit {
+	var hits []amountHit
+	for _, m := range numberRe.FindAllStringIndex(s, -1) {
+		start, end := m[0], m[1]
+		before, _ := utf8.DecodeLastRuneInString(s[:start])
+		after, _ := utf8.DecodeRuneInString(s[end:])
+		if before == '/' || before == ':' || before == '#' || before == '.' || before == ',' ||
+			after == '/' || after == ':' || after == '%' || after == '°' {
+			continue
+		}
+		if unicode.IsLetter(before) && !currencyBefore(s[:start]) {
+			continue
+		}
+		if unicode.IsLetter(after) && !currencyAfter(s[end:]) {
+			continue
+		}
+		if strings.HasPrefix(strings.TrimLeft(s[end:], " "), "%") {
+			continue
+		}
+		neg := false
+		if before == '-' {
+			// A minus sign only when the dash is not joining two tokens.
+			pre := strings.TrimSuffix(s[:start], "-")
+			p, _ := utf8.DecodeLastRuneInString(pre)
+			if p != utf8.RuneError && (unicode.IsLetter(p) || unicode.IsDigit(p)) && !currencyBefore(pre) {
+				continue
+			}
+			neg = true
+		}
+		if after == '-' && end+1 < len(s) && isDigit(s[end+1]) {
+			continue // "2026-0042", "18-11-18"
+		}
+		v, ok := ParseAmount(s[start:end])
+		if !ok {
+			continue
+		}
+		if neg && v != "0" && !strings.HasPrefix(v, "-") {
+			v = "-" + v
+		}
+		hits = append(hits, amountHit{
+			value:    v,
+			decimals: strings.Contains(v, "."),
+			currency: currencyBefore(strings.TrimSuffix(s[:start], "-")) || currencyAfter(s[end:]),
+			start:    start,
+			end:      end,
+		})
+	}
+	return hits
+}
+
+// currencyBefore reports whether s ends with a currency marker.
+func currencyBefore(s string) bool {
+	s = strings.TrimRight(s, " ")
+	for _, cs := range currencySymbols {
+		if strings.HasSuffix(s, cs.sym) {
+			return cs.sym != "RM" || len(s) == 2 || !isLetterByte(s[len(s)-3])
+		}
+	}
+	if len(s) >= 3 && isoCurrencies[s[len(s)-3:]] {
+		return len(s) == 3 || !isLetterByte(s[len(s)-4])
+	}
+	return false
+}
+
+// currencyAfter reports whether s starts with a currency marker.
+func currencyAfter(s string) bool {
+	s = strings.TrimLeft(s, " ")
+	for _, cs := range currencySymbols {
+		if strings.HasPrefix(s, cs.sym) {
+			return cs.sym != "RM" || len(s) == 2 || !isLetterByte(s[2])
+		}
+	}
+	if len(s) >= 3 && isoCurrencies[s[:3]] {
+		return len(s) == 3 || !isLetterByte(s[3])
+	}
+	return false
+}
+
+func isLetterByte(c byte) bool { return c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' }
+
+// lineAmount is the amount a labelled line stands for: the last one printed
+// (labels sit on the left, values in the rightmost column), among amounts
+// with a decimal part or a currency marker. Bare integers are left out
+// because on a "Total (3 items)" line they are counts, not money.
+func lineAmount(s string) (amountHit, bool) {
+	hits := amountsIn(s)
+	for i := len(hits) - 1; i >= 0; i-- {
+		if hits[i].decimals || hits[i].currency {
+			return hits[i], true
+		}
+	}
+	return amountHit{}, false
+}
+
+// labelledAmount finds the amount for a label on line i: on the line itself
+// or, when the line holds only the label (HTML receipts often put label and
+// value in separate blocks), alone on the next non-empty line.
+func labelledAmount(lines []textLine, i int) (string, bool) {
+	if h, ok := lineAmount(lines[i].raw); ok {
+		return h.value, true
+	}
+	for j := i + 1; j < len(lines) && j <= i+2; j++ {
+		l := strings.TrimSpace(lines[j].raw)
+		if l == "" {
+			continue
+		}
+		h, ok := lineAmount(l)
+		if ok && letterCount(l) <= 4 {
+			return h.value, true
+		}
+		break
+	}
+	return "", false
+}
+
+func letterCount(s string) int {
+	n := 0
+	for _, r := range s {
+		if unicode.IsLetter(r) {
+			n++
+		}
+	}
+	return n
+}
+
+// ---------------------------------------------------------------- total
+
+// totalKeywords, strongest first (the first match decides). A "grand
+// total" or a gross amount is explicitly the final figure; "amount due" and
+// the like are the figure to pay; a bare "total" may also be an
+// intermediate total. "TOTAL INCLUDES GST 0%  8.20" is a total only when
+// nothing better exists: just as often it carries the tax ("TOTAL INCLUDES
+// 6% GST  1.51").
+var totalKeywords = []struct {
+	re       *regexp.Regexp
+	strength int
+}{
+	{regexp.MustCompile(`grand\s*total|gesamtsumme|bruttosumme|bruttobetrag|rechnungsbetrag|endbetrag|total\s*ttc|montant\s*ttc`), 5},
+	{regexp.MustCompile(`total\s*due|amount\s*due|balance\s*due|amount\s*payable|total\s*payable|zu\s*zahlen|total\s*to\s*pay`), 4},
+	{regexp.MustCompile(`total\s*amount|invoice\s*total|order\s*total|total\s*charged|gesamtbetrag|total\s*paid`), 3},
+	{regexp.MustCompile(`total\s*includes?\b|includes?\s*\d`), 1},
+	{regexp.MustCompile(`\btotal\b|\bsumme\b`), 2},
+}
+
+// notTotalRe marks lines that mention "total" but are not the document
+// total: subtotals, tax totals, net amounts, counts, discounts and notes
+// such as "TOTAL INCLUDES 6% GST 1.51". ("Net total" is not excluded: on
+// many receipts it is the final figure; the arithmetic check in
+// pickSubtotalTax sorts out the invoices where it is the subtotal.)
+var notTotalRe = regexp.MustCompile(`sub[\s-]*total|total\s*(tax|vat|gst|mwst|excl|ex\b|net|before|discount|saving|qty|quantity|item|unit|pcs|weight|point|number|no\b|number)|(tax|vat|gst|mwst)\s*total|gesamtbetrag\s*der|ohne\s*ust|netto|total\s*ht\b|excl\.?\s*(vat|tax|gst)|before\s*tax`)
+
+type totalHit struct {
+	value string
+	line  int
+}
+
+// findTotal returns the amount on the last line with the strongest total
+// keyword. "Last" because receipts print running totals, rounding and
+// adjustments before the final figure ("TOTAL 30.91 / ROUNDING -0.01 /
+// TOTAL ROUNDED 30.90").
+//
+// Lines just below a tax summary header ("GST SUMMARY  AMOUNT  TAX") are
+// skipped: their "TOTAL" row adds up the tax table, not the document.
+func findTotal(lines []textLine) totalHit {
+	best, bestStrength := totalHit{line: -1}, 0
+	summaryEnd := -1
+	for i, l := range lines {
+		if taxSummaryRe.MatchString(l.lower) {
+			summaryEnd = i + 6
+		}
+		if i <= summaryEnd || notTotalRe.MatchString(l.lower) || isChangeOrTenderLine(l.lower) {
+			continue
+		}
+		strength := 0
+		for _, k := range totalKeywords {
+			if k.re.MatchString(l.lower) {
+				strength = k.strength
+				break
+			}
+		}
+		if strength == 0 || strength < bestStrength {
+			continue
+		}
+		if v, ok := labelledAmount(lines, i); ok {
+			best, bestStrength = totalHit{value: v, line: i}, strength
+		}
+	}
+	return best
+}
+
+var taxSummaryRe = regexp.MustCompile(`(gst|tax|vat|mwst)\s*summary|tax\s*code|steuerübersicht|umsatzsteueraufschlüsselung`)
+
+var tenderRe = regexp.MustCompile(`\b(change|cash|tendered|rounding)\b`)
+
+// isChangeOrTenderLine: "CASH 50.00" and "CHANGE 20.10" lines follow the
+// total on receipts but are what the customer handed over or got back.
+func isChangeOrTenderLine(lower string) bool {
+	return tenderRe.MatchString(lower) && !strings.Contains(lower, "total")
+}
+
+// ---------------------------------------------------------------- subtotal, tax
+
+var subtotalRe = regexp.MustCompile(`sub[\s-]*total|net\s*amount|total\s*excl|excl\.?\s*(vat|tax|gst)|total\s*net|\bnet\s*total|total\s*before\s*tax|untaxed|nettobetrag|netto|rechnungssumme\s*ohne|total\s*ht\b|montant\s*ht\b`)
+
+func isSubtotalLine(lower string) bool { return subtotalRe.MatchString(lower) }
+
+var (
+	taxRe = regexp.MustCompile(`\b(tax|vat|gst|mwst|ust|tva|iva|sst|btw)\b|steuerbetrag|umsatzsteuer|mehrwertsteuer|mwst\.?-?betrag`)
+	// Identifiers, not amounts: "VAT No", "GST ID", "Tax invoice", ...
+	taxIDRe = regexp.MustCompile(`(tax|vat|gst|ust|tva|sst|btw)[\s.-]*(id|no|nr|number|reg|registration|identification|code|invoice)\b|idnr|steuernummer|tax\s*invoice|incl|inkl|enthält`)
+)
+
+func isTaxLine(lower string) bool {
+	return taxRe.MatchString(lower) && !taxIDRe.MatchString(lower) && !subtotalRe.MatchString(lower)
+}
+
+// findLabelled returns the amounts of every line the predicate accepts, last
+// line first: summary blocks sit at the end of a document.
+func findLabelled(lines []textLine, is func(string) bool) []string {
+	var out []string
+	for i := len(lines) - 1; i >= 0; i-- {
+		if !is(lines[i].lower) {
+			continue
+		}
+		if v, ok := labelledAmount(lines, i); ok {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// pickSubtotalTax chooses the subtotal and tax. Arithmetic is the best
+// witness available: when some candidate pair satisfies subtotal + tax =
+// total, that pair is taken. Otherwise the last labelled line of each wins.
+func pickSubtotalTax(total string, subtotals, taxes []string) (string, string) {
+	if t, ok := rat(total); ok {
+		for _, s := range subtotals {
+			for _, x := range taxes {
+				sv, ok1 := rat(s)
+				xv, ok2 := rat(x)
+				if ok1 && ok2 && new(big.Rat).Add(sv, xv).Cmp(t) == 0 {
+					return s, x
+				}
+			}
+		}
+	}
+	var sub, tax string
+	if len(subtotals) > 0 {
+		sub = subtotals[0]
+	}
+	if len(taxes) > 0 {
+		tax = taxes[0]
+	}
+	return sub, tax
+}
+
+func rat(s string) (*big.Rat, bool) {
+	if s == "" {
+		return nil, false
+	}
+	return new(big.Rat).SetString(s)
+}
+
+// ---------------------------------------------------------------- currency
+
+// findCurrency prefers a currency printed on or next to the total line (the
+// one that matters), then the first one anywhere in the document.
+func findCurrency(lines []textLine, totalLine int) string {
+	if totalLine >= 0 {
+		for _, j := range []int{totalLine, totalLine + 1, totalLine - 1} {
+			if j >= 0 && j < len(lines) {
+				if c := currencyIn(lines[j].raw); c != "" {
+					return c
+				}
+			}
+		}
+	}
+	for _, l := range lines {
+		if c := currencyIn(l.raw); c != "" {
+			return c
+		}
+	}
+	return ""
+}
+
+// ---------------------------------------------------------------- dates
+
+var (
+	dateLabelRe    = regexp.MustCompile(`\b(date|dated|datum|tarikh|order placed|bestellt am)\b|\bdate\s*de\b`)
+	notDateLabelRe = regexp.MustCompile(`due|fällig|delivery|dispatch|ship|liefer|leistung|expir|valid|period|zeitraum|birth|print|f[äa]lligkeit`)
+	dueLabelRe     = regexp.MustCompile(`\bdue\b|fällig|payable\s*by|pay\s*by|zahlbar\s*bis|échéance|payment\s*date`)
+)
+
+// findDate takes the first date next to a date label ("Date:", "Invoice
+// date", "Datum") that is not a due, delivery or period date; failing that,
+// the first date anywhere, since documents print their own date near the top.
+func findDate(lines []textLine) string {
+	for i, l := range lines {
+		if dateLabelRe.MatchString(l.lower) && !notDateLabelRe.MatchString(l.lower) {
+			if d := dateNear(lines, i); d != "" {
+				return d
+			}
+		}
+	}
+	for _, l := range lines {
+		if ds := datesIn(l.raw); len(ds) > 0 {
+			return ds[0]
+		}
+	}
+	return ""
+}
+
+// findDueDate takes the first date next to a "due" label.
+func findDueDate(lines []textLine) string {
+	for i, l := range lines {
+		if dueLabelRe.MatchString(l.lower) {
+			if d := dateNear(lines, i); d != "" {
+				return d
+			}
+		}
+	}
+	return ""
+}
+
+// dateNear is the first date on line i or on the next non-empty line.
+func dateNear(lines []textLine, i int) string {
+	if ds := datesIn(lines[i].raw); len(ds) > 0 {
+		return ds[0]
+	}
+	for j := i + 1; j < len(lines) && j <= i+2; j++ {
+		if strings.TrimSpace(lines[j].raw) == "" {
+			continue
+		}
+		if ds := datesIn(lines[j].raw); len(ds) > 0 {
+			return ds[0]
+		}
+		break
+	}
+	return ""
+}
+
+// ---------------------------------------------------------------- invoice number
+
+// invoiceLabels, in order of preference: an invoice number identifies the
+// document itself; an order or reference number is the next best key.
+var invoiceLabels = []*regexp.Regexp{
+	regexp.MustCompile(`(?i)invoice\s*(?:no\.?|nr\.?|#|number|num\.?|id)|\binv\.?\s*(?:no\.?|#)|rechnungs?[\s-]*(?:nr\.?|nummer|no\.?)|rechnung[^:\n]{0,30}?\bnr\.?|facture\s*n[°o]\.?|\bbill\s*(?:no\.?|#)|beleg[\s-]*(?:nr\.?|nummer)|receipt\s*(?:no\.?|#|number|id)`),
+	regexp.MustCompile(`(?i)order\s*(?:no\.?|nr\.?|#|number|id)|bestell[\s-]*(?:nr\.?|nummer)|invoice\s*:|transaction\s*(?:id|no\.?)`),
+}
+
+var idTokenRe = regexp.MustCompile(`^[\s:#.°]*([A-Za-z0-9][A-Za-z0-9/_.\-]*[A-Za-z0-9]|[0-9])`)
+
+// findInvoiceNumber reads the token after an invoice-number label: it must
+// contain a digit (so a following label such as "Date" is not taken) and be
+// at most 40 characters long.
+func findInvoiceNumber(lines []textLine) string {
+	for _, re := range invoiceLabels {
+		for i, l := range lines {
+			loc := re.FindStringIndex(l.raw)
+			if loc == nil {
+				continue
+			}
+			if id := idToken(l.raw[loc[1]:]); id != "" {
+				return id
+			}
+			// Label alone on its line: value on the next non-empty one.
+			if strings.TrimSpace(strings.Trim(l.raw[loc[1]:], ":#. ")) == "" {
+				for j := i + 1; j < len(lines) && j <= i+2; j++ {
+					next := strings.TrimSpace(lines[j].raw)
+					if next == "" {
+						continue
+					}
+					if !strings.Contains(next, "   ") {
+						if id := idToken(next); id != "" && len(id) == len(next) {
+							return id
+						}
+					}
+					break
+				}
+			}
+		}
+	}
+	return ""
+}
+
+func idToken(s string) string {
+	m := idTokenRe.FindStringSubmatch(s)
+	if m == nil || len(m[1]) > 40 || !strings.ContainsAny(m[1], "0123456789") {
+		return ""
+	}
+	return m[1]
+}
+
+// ---------------------------------------------------------------- vendor
+
+// docLabelRe matches lines that name the document rather than its issuer.
+var docLabelRe = regexp.MustCompile(`^[\s\-*=]*(tax\s+invoice|invoice|receipt|official\s+receipt|cash\s+(bill|sale|receipt)|bill|statement|quotation|quote|credit\s+note|delivery\s+note|order\s+confirmation|rechnung|gutschrift|quittung|facture|original|copy|duplicate|simplified\s+tax\s+invoice)[\s\-*=:]*$`)
+
+// notVendorRe matches lines that are plainly something else: labels with
+// values, contact details, page furniture and copyright notices.
+var notVendorRe = regexp.MustCompile(`(?i)^(date|invoice|receipt|order|bill to|ship to|page|tel|phone|fax|e-?mail|www\.|http|to:|from:|attn)|@|https?://|\(c\)|©|copyright|seite \d|page \d`)
+
+// legalFormRe recognises company legal forms. A line carrying one near the
+// top is the issuer's name far more often than the first line is (which on
+// receipts is often a cashier, a branch or a slogan).
+var legalFormRe = regexp.MustCompile(`(?i)\b(ltd|limited|gmbh|sdn\.?\s*bhd|bhd|inc|llc|plc|corp|corporation|ag|s\.?a\.?|sarl|s\.?r\.?l\.?|b\.?v\.?|pty|co\.|kg|ohg|e\.k\.|oy|ab|as|enterprise|trading)\b\.?`)
+
+const vendorScanLines = 10
+
+// findVendor returns the issuer's name and its line index (-1 when none):
+// a line with a legal form among the first meaningful lines, else the first
+// meaningful line. Only the first column counts: the right-hand columns of
+// a letterhead are usually the customer or the document details.
+func findVendor(lines []textLine) (string, int) {
+	var candidates []int
+	for i, l := range lines {
+		if len(candidates) >= vendorScanLines {
+			break
+		}
+		if meaningful(vendorText(l.raw)) {
+			candidates = append(candidates, i)
+		}
+	}
+	for k, i := range candidates {
+		c := vendorText(lines[i].raw)
+		loc := legalFormRe.FindStringIndex(c)
+		if loc == nil {
+			continue
+		}
+		// A line that starts with the legal form ("SDN BHD", "CO. (M)
+		// SDN BHD") is the tail of a name wrapped over two lines.
+		if loc[0] == 0 && k > 0 && candidates[k-1] == i-1 {
+			prev := vendorText(lines[i-1].raw)
+			return cleanVendor(prev + " " + c), i
+		}
+		return cleanVendor(c), i
+	}
+	if len(candidates) > 0 {
+		i := candidates[0]
+		return cleanVendor(vendorText(lines[i].raw)), i
+	}
+	return "", -1
+}
+
+var (
+	labelValueRe = regexp.MustCompile(`^([\p{L} .'-]{2,30}):\s*(.+)$`)
+	partSepRe    = regexp.MustCompile(`\s+[-|·•]\s+`)
+)
+
+// vendorText is the part of a line that may name the vendor: the first
+// column; of "Label: value" only the value, and only when it carries a
+// legal form ("Seller: ACME Ltd"); of "Name - Street - Town" the first part.
+func vendorText(s string) string {
+	c := firstColumn(s)
+	if m := labelValueRe.FindStringSubmatch(c); m != nil {
+		if !legalFormRe.MatchString(m[2]) {
+			return ""
+		}
+		c = m[2]
+	}
+	if parts := partSepRe.Split(c, -1); len(parts) > 1 {
+		c = parts[0]
+		for _, p := range parts {
+			if legalFormRe.MatchString(p) {
+				c = p
+				break
+			}
+		}
+	}
+	return c
+}
+
+var columnGapRe = regexp.MustCompile(`\s{3,}`)
+
+func firstColumn(s string) string {
+	s = strings.TrimSpace(s)
+	return strings.TrimSpace(columnGapRe.Split(s, 2)[0])
+}
+
+var orderRefRe = regexp.MustCompile(`#\s*\d|\d{3,}-\d{3,}`)
+
+// meaningful: at least three letters, mostly letters, and not a label,
+// contact detail or a date.
+func meaningful(s string) bool {
+	if s == "" || docLabelRe.MatchString(strings.ToLower(s)) || notVendorRe.MatchString(s) {
+		return false
+	}
+	letters, other := 0, 0
+	for _, r := range s {
+		switch {
+		case unicode.IsLetter(r):
+			letters++
+		case unicode.IsSpace(r):
+		default:
+			other++
+		}
+	}
+	if letters < 3 || letters < other {
+		return false
+	}
+	// Sentences ("Thanks for your order. We'll let you know ...") are
+	// prose, not a name.
+	if len(strings.Fields(s)) > 8 || strings.HasSuffix(s, ".") && len(strings.Fields(s)) > 3 {
+		return false
+	}
+	if orderRefRe.MatchString(s) {
+		return false
+	}
+	return len(datesIn(s)) == 0
+}
+
+// trailingRegRe matches a company registration number printed after the
+// name: "(519537-X)", "1110644-W".
+var trailingRegRe = regexp.MustCompile(`(\s*\([^()]*\d[^()]*\)|\s+[0-9][0-9A-Z-]{4,})\s*$`)
+
+// trailingDocLabelRe matches a document label after the name ("ACME Invoice").
+var trailingDocLabelRe = regexp.MustCompile(`(?i)\s+(tax\s+invoice|invoice|receipt|rechnung|facture)\s*$`)
+
+func cleanVendor(s string) string {
+	s = trailingRegRe.ReplaceAllString(s, "")
+	s = trailingDocLabelRe.ReplaceAllString(s, "")
+	s = strings.Trim(s, " :;,-*=#")
+	if utf8.RuneCountInString(s) > 100 {
+		s = string([]rune(s)[:100])
+		s = strings.TrimSpace(s)
+	}
+	return s
+}
+
+// ---------------------------------------------------------------- address
+
+var notAddressRe = regexp.MustCompile(`(?i)\b(tel|phone|fax|e-?mail|www|http|gst|vat|reg|invoice|receipt|date|cashier|no\s*:|co\.?\s*no|company\s*no|abn|ust|steuer)\b|@`)
+
+// findAddress joins the lines right below the vendor's name up to the first
+// blank line or line that is clearly not an address (phone, tax id, ...),
+// at most four lines.
+func findAddress(lines []textLine, vendorLine int) string {
+	if vendorLine < 0 {
+		return ""
+	}
+	var parts []string
+	for j := vendorLine + 1; j < len(lines) && len(parts) < 4; j++ {
+		c := firstColumn(lines[j].raw)
+		if c == "" {
+			break
+		}
+		// Right below the name, receipts often print a registration number
+		// ("789417-W", "(CO. REG: 860671-D)") before the street: skip it.
+		if len(parts) == 0 && j <= vendorLine+2 && (!strings.Contains(c, " ") || strings.HasPrefix(c, "(")) {
+			continue
+		}
+		if notAddressRe.MatchString(c) || letterCount(c) < 2 {
+			break
+		}
+		// A street or postcode carries a digit or a comma; a first line
+		// without either is a second name line or a slogan, not an address.
+		if len(parts) == 0 && !strings.ContainsAny(c, "0123456789,") {
+			break
+		}
+		parts = append(parts, c)
+	}
+	var sb strings.Builder
+	for i, p := range parts {
+		if i > 0 {
+			if strings.HasSuffix(parts[i-1], ",") {
+				sb.WriteByte(' ')
+			} else {
+				sb.WriteString(", ")
+			}
+		}
+		sb.WriteString(p)
+	}
+	return cleanVendor(sb.String())
+}

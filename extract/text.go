@@ -1,0 +1,139 @@
+package extract
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"mime"
+	"strings"
+	"unicode/utf8"
+)
+
+// Content types the engine reads.
+const (
+	TypePDF   = "application/pdf"
+	TypeEmail = "message/rfc822"
+	TypeText  = "text/plain"
+	TypeHTML  = "text/html"
+)
+
+// Text returns the plain text of a document, as FromText expects it: lines
+// separated by "\n", table cells separated by runs of spaces. It is the first
+// half of Extract, exported so that callers can store or inspect the text.
+func (e *Engine) Text(ctx context.Context, content []byte, contentType string) (string, error) {
+	if err := ctx.Err(); err != nil {
+		return "", fmt.Errorf("extract: %w", err)
+	}
+	mediaType, params := parseContentType(contentType)
+	if mediaType == "" || mediaType == "application/octet-stream" {
+		mediaType = sniff(content)
+	}
+	var text string
+	switch {
+	case mediaType == TypePDF || mediaType == "application/x-pdf":
+		t, err := e.pdfText(ctx, content)
+		if err != nil {
+			return "", err
+		}
+		text = t
+	case mediaType == TypeEmail:
+		t, err := e.emailText(ctx, content)
+		if err != nil {
+			return "", err
+		}
+		text = t
+	case mediaType == TypeText:
+		text = decodeCharset(content, params["charset"])
+	case mediaType == TypeHTML || mediaType == "application/xhtml+xml":
+		text = htmlToText(decodeCharset(content, params["charset"]))
+	case strings.HasPrefix(mediaType, "image/"):
+		return "", fmt.Errorf("%w: %s is an image and this engine has no OCR yet", ErrUnsupported, mediaType)
+	case mediaType == "":
+		return "", fmt.Errorf("%w: content type missing and not recognisable from the content", ErrUnsupported)
+	default:
+		return "", fmt.Errorf("%w: %s", ErrUnsupported, mediaType)
+	}
+	text = truncateUTF8(text, e.limits.MaxTextBytes)
+	if strings.TrimSpace(text) == "" {
+		return "", errNoText(mediaType)
+	}
+	return text, nil
+}
+
+// parseContentType lower-cases the media type and tolerates malformed
+// parameters (the media type alone is still useful then).
+func parseContentType(ct string) (string, map[string]string) {
+	mt, params, err := mime.ParseMediaType(ct)
+	if err != nil {
+		mt, _, _ = strings.Cut(ct, ";")
+		params = nil
+	}
+	return strings.ToLower(strings.TrimSpace(mt)), params
+}
+
+// sniff recognises the few formats that have unmistakable magic bytes, for
+// callers that send application/octet-stream.
+func sniff(b []byte) string {
+	switch {
+	case bytes.HasPrefix(b, []byte("%PDF-")):
+		return TypePDF
+	case bytes.HasPrefix(b, []byte("\x89PNG\r\n\x1a\n")):
+		return "image/png"
+	case bytes.HasPrefix(b, []byte("\xff\xd8\xff")):
+		return "image/jpeg"
+	}
+	return ""
+}
+
+// truncateUTF8 cuts s to at most n bytes without splitting a rune.
+func truncateUTF8(s string, n int) string {
+	if n <= 0 || len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+// decodeCharset turns b into UTF-8. UTF-8 (and ASCII) pass through; the
+// Latin-1 family is mapped; anything else that is not valid UTF-8 is read as
+// Windows-1252, the most common mislabelled charset in receipts.
+func decodeCharset(b []byte, charset string) string {
+	cs := strings.ToLower(strings.Trim(strings.TrimSpace(charset), `"'`))
+	switch cs {
+	case "iso-8859-1", "iso8859-1", "latin1", "latin-1", "windows-1252", "cp1252", "iso-8859-15":
+		return decode1252(b)
+	}
+	if utf8.Valid(b) {
+		return string(b)
+	}
+	return decode1252(b)
+}
+
+// win1252 holds the characters Windows-1252 puts in 0x80-0x9F (where
+// ISO-8859-1 has control characters); 0 means undefined.
+var win1252 = [32]rune{
+	'€', 0, '‚', 'ƒ', '„', '…', '†', '‡', 'ˆ', '‰', 'Š', '‹', 'Œ', 0, 'Ž', 0,
+	0, '‘', '’', '“', '”', '•', '–', '—', '˜', '™', 'š', '›', 'œ', 0, 'ž', 'Ÿ',
+}
+
+func decode1252(b []byte) string {
+	var sb strings.Builder
+	sb.Grow(len(b) + len(b)/8)
+	for _, c := range b {
+		switch {
+		case c < 0x80:
+			sb.WriteByte(c)
+		case c < 0xA0:
+			if r := win1252[c-0x80]; r != 0 {
+				sb.WriteRune(r)
+			} else {
+				sb.WriteRune(utf8.RuneError)
+			}
+		default:
+			sb.WriteRune(rune(c))
+		}
+	}
+	return sb.String()
+}
