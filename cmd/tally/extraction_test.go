@@ -24,7 +24,7 @@ type instance struct {
 	t    *testing.T
 	base string
 	key  string
-	dsn string
+	dsn  string
 }
 
 // startAll runs `tally all` with a fresh database, data directory and
