@@ -45,12 +45,17 @@ var spaceish = strings.NewReplacer(
 	"\u2009", " ", "\u2007", " ", "\u2212", "-", "\ufeff", "",
 )
 
+// maxLineBytes bounds the part of a line the rules look at. No label and
+// value of a real document is that long, and it keeps FromText quick on
+// pathological input (a megabyte of text without a line break).
+const maxLineBytes = 2000
+
 func splitLines(text string) []textLine {
 	text = spaceish.Replace(text)
 	raw := strings.Split(text, "\n")
 	lines := make([]textLine, len(raw))
 	for i, l := range raw {
-		l = strings.TrimRightFunc(l, unicode.IsSpace)
+		l = strings.TrimRightFunc(truncateUTF8(l, maxLineBytes), unicode.IsSpace)
 		lines[i] = textLine{raw: l, lower: strings.ToLower(l)}
 	}
 	return lines

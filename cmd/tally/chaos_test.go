@@ -117,6 +117,7 @@ func TestChaos(t *testing.T) {
 		t.Fatal(err)
 	}
 	queueName := "chaos_" + strings.ReplaceAll(uuid.NewString()[:8], "-", "")
+	defer deleteQueues(t, queueName)
 	apiPort := freePort(t)
 	base := []string{
 		"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"),

@@ -58,6 +58,9 @@ func TestAllRolesEndToEnd(t *testing.T) {
 	t.Setenv("NATS_EMBEDDED_LISTEN", fmt.Sprintf("127.0.0.1:%d", natsPort))
 	t.Setenv("DEFAULT_TENANT", "e2e")
 	t.Setenv("LOG_LEVEL", "warn")
+	// No broker: no worker takes the jobs, so this test alone appends the
+	// extraction events.
+	t.Setenv("RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:1/")
 
 	ctx, cancel := context.WithCancel(context.Background())
 	var stdout syncBuffer

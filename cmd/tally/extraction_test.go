@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	amqp "github.com/rabbitmq/amqp091-go"
 
 	"tally/migrations/pgtest"
 )
@@ -41,7 +42,9 @@ func startAll(t *testing.T, env map[string]string) *instance {
 	t.Setenv("NATS_EMBEDDED_LISTEN", "")
 	t.Setenv("DEFAULT_TENANT", "e2e")
 	t.Setenv("LOG_LEVEL", "warn")
-	t.Setenv("SCRAPE_QUEUE", "test_"+strings.ReplaceAll(uuid.NewString()[:8], "-", ""))
+	queueName := "test_" + strings.ReplaceAll(uuid.NewString()[:8], "-", "")
+	t.Setenv("SCRAPE_QUEUE", queueName)
+	t.Cleanup(func() { deleteQueues(t, queueName) })
 	for k, v := range env {
 		t.Setenv(k, v)
 	}
@@ -185,4 +188,22 @@ func TestPoisonedJobFails(t *testing.T) {
 		t.Fatalf("poisoned document: %v", doc)
 	}
 	t.Logf("poisoned document failed after %v attempts: %v", doc["attempt"], doc["failure_reason"])
+}
+
+// deleteQueues removes a test's scrape queues from the shared broker.
+func deleteQueues(t *testing.T, name string) {
+	conn, err := amqp.Dial("amqp://guest:guest@127.0.0.1:5672/")
+	if err != nil {
+		t.Logf("delete test queues: %v", err)
+		return
+	}
+	defer conn.Close()
+	ch, err := conn.Channel()
+	if err != nil {
+		return
+	}
+	defer ch.Close()
+	for _, q := range []string{name, name + ".dead", name + ".delay"} {
+		_, _ = ch.QueueDelete(q, false, false, false)
+	}
 }
