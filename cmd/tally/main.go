@@ -45,6 +45,8 @@ Roles (or a bare "tally" with ROLE=API|PROJECTOR|WORKER|BRIDGE|MIGRATE_DB|ALL):
 Tools:
   apikey create --tenant NAME   make an API key; prints it alone on standard output
   openapi                       print the OpenAPI document
+  extract [--manifest DIR] [FILE...]
+                                extract fields; one JSON object per line
   version                       print the version
 
 Configuration comes from the environment; see README.md.
@@ -77,7 +79,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	// Server roles log JSON to standard output, where container platforms
 	// collect it; tools keep standard output for their answer.
 	logOut := stdout
-	if cmd == "apikey" || cmd == "openapi" || cmd == "version" {
+	if cmd == "apikey" || cmd == "openapi" || cmd == "version" || cmd == "extract" {
 		logOut = stderr
 	}
 	log := slog.New(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: cfg.Level()})).With("service", "tally")
@@ -103,6 +105,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runAPIKey(ctx, cfg, log, args, stdout)
 	case "openapi":
 		return runOpenAPI(cfg, log, stdout)
+	case "extract":
+		return runExtract(ctx, args, stdout)
 	case "version":
 		fmt.Fprintln(stdout, version)
 		return nil
