@@ -25,10 +25,12 @@ const (
 	RoleBridge     = "BRIDGE"
 	RoleUpdateCron = "UPDATE_CRON"
 	RoleAll        = "ALL"
+	RoleNotifier   = "NOTIFIER"
+	RoleScheduler  = "SCHEDULER"
 )
 
 // roles lists the valid ROLE values in the order error messages show them.
-var roles = []string{RoleAPI, RoleProjector, RoleMigrateDB, RoleWorker, RoleBridge, RoleUpdateCron, RoleAll}
+var roles = []string{RoleAPI, RoleProjector, RoleMigrateDB, RoleWorker, RoleBridge, RoleUpdateCron, RoleAll, RoleNotifier, RoleScheduler}
 
 // Config is Tally's effective configuration. Each field names the environment
 // variable it comes from. Build it with Load; a hand-built Config (in tests)
@@ -77,6 +79,17 @@ type Config struct {
 	// RetryDelay is RETRY_DELAY_MS, the wait before an extraction's second
 	// attempt; it doubles per attempt (with jitter) up to five minutes.
 	RetryDelay time.Duration
+	// SMTPURL is SMTP_URL, e.g. smtp://user:pass@host:587 (STARTTLS) or
+	// smtps://user:pass@host:465; empty turns e-mail off.
+	SMTPURL string
+	// MailFrom is MAIL_FROM, the sender of Tally's e-mails.
+	MailFrom string
+	// NotifyTemplatesDir is NOTIFY_TEMPLATES_DIR: files there replace the
+	// built-in e-mail templates of the same name.
+	NotifyTemplatesDir string
+	// ReportTimeZone is REPORT_TIME_ZONE (IANA name): the monthly report
+	// runs at 00:05 on the 1st there.
+	ReportTimeZone string
 	// RabbitMQDeliveryLimit is RABBITMQ_DELIVERY_LIMIT: a job delivered
 	// this often without being acknowledged (it stops every worker that
 	// takes it) is dead-lettered and its document FAILED.
@@ -196,6 +209,8 @@ func (c *Config) setDefaults() {
 	c.ScrapeWorkerTimeout = 60 * time.Second
 	c.RetryDelay = 2 * time.Second
 	c.RabbitMQDeliveryLimit = 5
+	c.MailFrom = "Tally <tally@localhost>"
+	c.ReportTimeZone = "UTC"
 	c.RetryMaxAttempts = 10
 	c.NATSReplicas = 1
 	c.NATSSyncAlways = true
@@ -240,6 +255,10 @@ func (c *Config) read(r *envReader) {
 	r.duration("SCRAPE_WORKER_TIMEOUT_MS", time.Millisecond, &c.ScrapeWorkerTimeout)
 	r.duration("RETRY_DELAY_MS", time.Millisecond, &c.RetryDelay)
 	r.int("RABBITMQ_DELIVERY_LIMIT", &c.RabbitMQDeliveryLimit)
+	r.secret("SMTP_URL", &c.SMTPURL)
+	r.str("MAIL_FROM", &c.MailFrom)
+	r.str("NOTIFY_TEMPLATES_DIR", &c.NotifyTemplatesDir)
+	r.str("REPORT_TIME_ZONE", &c.ReportTimeZone)
 	r.int("CPP_RETRY_MAX_ATTEMPTS", &c.RetryMaxAttempts)
 
 	r.str("NATS_URL", &c.NATSURL)
@@ -378,6 +397,12 @@ func (c *Config) problems() []error {
 	v.positive("SCRAPE_WORKER_TIMEOUT_MS", c.ScrapeWorkerTimeout, time.Millisecond)
 	v.positive("RETRY_DELAY_MS", c.RetryDelay, time.Millisecond)
 	v.intRange("RABBITMQ_DELIVERY_LIMIT", c.RabbitMQDeliveryLimit, 1, 1000)
+	if _, err := time.LoadLocation(c.ReportTimeZone); err != nil {
+		v.fail("REPORT_TIME_ZONE", "%q is not a time zone name: %v", c.ReportTimeZone, err)
+	}
+	if c.SMTPURL != "" {
+		v.url("SMTP_URL", c.SMTPURL, true, "smtp", "smtps")
+	}
 	if c.RetryMaxAttempts < 1 {
 		v.fail("CPP_RETRY_MAX_ATTEMPTS", "%d must be at least 1 (it counts the first try)", c.RetryMaxAttempts)
 	}

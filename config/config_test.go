@@ -42,6 +42,8 @@ func TestLoadDefaults(t *testing.T) {
 		ScrapeWorkerTimeout:   60 * time.Second,
 		RetryDelay:            2 * time.Second,
 		RabbitMQDeliveryLimit: 5,
+		MailFrom:              "Tally <tally@localhost>",
+		ReportTimeZone:        "UTC",
 		RetryMaxAttempts:      10,
 		NATSReplicas:          1,
 		NATSSyncAlways:        true,

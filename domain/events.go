@@ -14,12 +14,23 @@ const (
 	TypeExtractionStarted   = "ExtractionStarted"
 	TypeReceiptExtracted    = "ReceiptExtracted"
 	TypeExtractionFailed    = "ExtractionFailed"
+	TypeNotificationSent    = "NotificationSent"
+	TypeNotificationFailed  = "NotificationFailed"
+	TypeMonthlyReportSent   = "MonthlyReportSent"
+)
+
+// Notification kinds: which event an e-mail told the user about.
+const (
+	NotifyExtracted = "extracted"
+	NotifyFailed    = "failed"
 )
 
 const (
-	// AggregateDocument is the only aggregate type so far; it is part of
-	// every subject.
+	// AggregateDocument is a document's aggregate type, part of its
+	// subject.
 	AggregateDocument = "document"
+	// AggregateReport is one user's monthly report.
+	AggregateReport = "report"
 	// CurrentSchemaVersion is written into every new envelope.
 	CurrentSchemaVersion = 1
 
@@ -113,6 +124,38 @@ type ReceiptExtracted struct {
 type ExtractionFailed struct {
 	Attempt int    `json:"attempt"`
 	Reason  string `json:"reason"`
+}
+
+// NotificationSent records the e-mail sent about one event of the
+// document. It is keyed by the source event, so a replay or a restarted
+// notifier never sends about the same event again. It holds no address:
+// personal data stays out of the history where it can.
+type NotificationSent struct {
+	SourceEventID string `json:"source_event_id"`
+	Kind          string `json:"kind"`
+	MessageID     string `json:"message_id"`
+}
+
+// NotificationFailed records an e-mail the mail server refused for good.
+type NotificationFailed struct {
+	SourceEventID string `json:"source_event_id"`
+	Kind          string `json:"kind"`
+	Reason        string `json:"reason"`
+}
+
+// MonthlyReportSent records one user's report for one month, on the
+// report's own aggregate, so running the report again sends nothing new.
+type MonthlyReportSent struct {
+	Month     string          `json:"month"`
+	MessageID string          `json:"message_id"`
+	Documents int             `json:"documents"`
+	Totals    []CurrencyTotal `json:"totals"`
+}
+
+// CurrencyTotal is a sum in one currency.
+type CurrencyTotal struct {
+	Currency string `json:"currency"`
+	Total    string `json:"total"`
 }
 
 // Fields are what extraction found. Amounts are decimal strings (never

@@ -113,9 +113,9 @@ func Open(ctx context.Context, nc *nats.Conn, cfg Config) (*Store, error) {
 	return &Store{cfg: cfg, nc: nc, js: js, stream: stream}, nil
 }
 
-// Subject is the subject of one document aggregate.
-func (s *Store) Subject(tenant, aggregateID string) string {
-	return domain.Subject(s.cfg.SubjectPrefix, tenant, domain.AggregateDocument, aggregateID)
+// Subject is the subject of one aggregate.
+func (s *Store) Subject(tenant, aggregateType, aggregateID string) string {
+	return domain.Subject(s.cfg.SubjectPrefix, tenant, aggregateType, aggregateID)
 }
 
 // AllSubjects matches every event of every tenant.
@@ -227,14 +227,18 @@ func (s *Store) message(e domain.Envelope, expected uint64) (*nats.Msg, error) {
 	if e.Tenant == "" || e.AggregateID == "" || e.ID == "" {
 		return nil, fmt.Errorf("append %s: event id, tenant and aggregate id are required", e.Type)
 	}
-	if strings.ContainsAny(e.Tenant+e.AggregateID, ".*> \t\r\n") {
+	if strings.ContainsAny(e.Tenant+e.AggregateType+e.AggregateID, ".*> \t\r\n") {
 		return nil, fmt.Errorf("append %s: tenant %q or aggregate id %q contains a subject delimiter", e.Type, e.Tenant, e.AggregateID)
 	}
 	data, err := json.Marshal(e)
 	if err != nil {
 		return nil, fmt.Errorf("append %s for doc %s: encode: %w", e.Type, e.AggregateID, err)
 	}
-	msg := nats.NewMsg(s.Subject(e.Tenant, e.AggregateID))
+	aggregateType := e.AggregateType
+	if aggregateType == "" {
+		aggregateType = domain.AggregateDocument
+	}
+	msg := nats.NewMsg(s.Subject(e.Tenant, aggregateType, e.AggregateID))
 	msg.Data = data
 	msgID := e.ID
 	if e.CommandID != "" {
@@ -257,10 +261,15 @@ func (s *Store) appendError(e domain.Envelope, expected uint64, err error) error
 	return fmt.Errorf("append %s for doc %s: %w", e.Type, e.AggregateID, err)
 }
 
-// Load reads one aggregate's history in order. An aggregate without events
+// Load reads one document's history in order. A document without events
 // yields an empty history, not an error.
 func (s *Store) Load(ctx context.Context, tenant, aggregateID string) ([]domain.Envelope, error) {
-	subject := s.Subject(tenant, aggregateID)
+	return s.LoadAggregate(ctx, tenant, domain.AggregateDocument, aggregateID)
+}
+
+// LoadAggregate reads the history of any aggregate type.
+func (s *Store) LoadAggregate(ctx context.Context, tenant, aggregateType, aggregateID string) ([]domain.Envelope, error) {
+	subject := s.Subject(tenant, aggregateType, aggregateID)
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	defer cancel()
 	last, err := s.stream.GetLastMsgForSubject(ctx, subject)

@@ -36,7 +36,7 @@ func init() {
 var (
 	isoDateRe     = regexp.MustCompile(`^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})$`)
 	numDateRe     = regexp.MustCompile(`^(\d{1,2})([-/.])(\d{1,2})([-/.])(\d{4}|\d{2})$`)
-	dayMonthRe    = regexp.MustCompile(`^(\d{1,2})(?:st|nd|rd|th)?\.?[\s-]*(\p{L}+)\.?[\s,-]*(\d{4}|\d{2})$`)
+	dayMonthRe    = regexp.MustCompile(`^(\d{1,2})(?:st|nd|rd|th)?\.?[\s/-]*(\p{L}+)\.?[\s,/-]*(\d{4}|\d{2})$`)
 	monthDayRe    = regexp.MustCompile(`^(\p{L}+)\.?\s*(\d{1,2})(?:st|nd|rd|th)?,?\s*(\d{4})$`)
 	weekdayPrefix = regexp.MustCompile(`^(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?,?\s+`)
 )
@@ -117,7 +117,7 @@ func makeDate(y, m, d int) (string, bool) {
 var dateCandidateRe = regexp.MustCompile(
 	`\b\d{4}[-/.]\d{1,2}[-/.]\d{1,2}\b` +
 		`|\b\d{1,2}[-/.]\d{1,2}[-/.](?:\d{4}|\d{2})\b` +
-		`|\b\d{1,2}(?:st|nd|rd|th)?\.?[ -]?\p{L}{3,9}\.?[ ,-]{0,3}(?:\d{4}|\d{2})\b` +
+		`|\b\d{1,2}(?:st|nd|rd|th)?\.?[ /-]?\p{L}{3,9}\.?[ ,/-]{0,3}(?:\d{4}|\d{2})\b` +
 		`|\b\p{L}{3,9}\.?[ ]\d{1,2}(?:st|nd|rd|th)?,?[ ]\d{4}\b`)
 
 // datesIn returns the dates found in s, in order.

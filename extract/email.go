@@ -39,38 +39,38 @@ type mimeWalk struct {
 // text/plain bodies (what the sender wrote for machines), then text/html
 // bodies with the tags stripped, then text attachments, and finally the text
 // of the first PDF attachment (many e-mailed invoices are just a PDF).
-func (e *Engine) emailText(ctx context.Context, content []byte) (string, error) {
+func (e *Engine) emailText(ctx context.Context, content []byte) (string, string, error) {
 	msg, err := mail.ReadMessage(bytes.NewReader(content))
 	if err != nil {
-		return "", fmt.Errorf("%w: e-mail: %v", ErrUnreadable, err)
+		return "", "", fmt.Errorf("%w: e-mail: %v", ErrUnreadable, err)
 	}
 	w := &mimeWalk{ctx: ctx, maxBytes: e.limits.MaxTextBytes}
 	w.walk(msg.Header, msg.Body, 0)
 	if err := ctx.Err(); err != nil {
-		return "", fmt.Errorf("e-mail: %w", err)
+		return "", "", fmt.Errorf("e-mail: %w", err)
 	}
 	switch {
 	case nonEmpty(w.plain):
-		return strings.Join(w.plain, "\n\n"), nil
+		return strings.Join(w.plain, "\n\n"), "", nil
 	case nonEmpty(w.html):
 		texts := make([]string, len(w.html))
 		for i, h := range w.html {
 			texts[i] = htmlToText(h)
 		}
-		return strings.Join(texts, "\n\n"), nil
+		return strings.Join(texts, "\n\n"), htmlTitle(w.html[0]), nil
 	case nonEmpty(w.attText):
-		return strings.Join(w.attText, "\n\n"), nil
+		return strings.Join(w.attText, "\n\n"), "", nil
 	}
 	for _, pdf := range w.pdfs {
 		text, err := e.pdfText(ctx, pdf)
 		if err == nil {
-			return text, nil
+			return text, "", nil
 		}
 		if ctx.Err() != nil {
-			return "", err
+			return "", "", err
 		}
 	}
-	return "", errNoText("e-mail")
+	return "", "", errNoText("e-mail")
 }
 
 func nonEmpty(ss []string) bool {

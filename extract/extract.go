@@ -6,7 +6,8 @@
 // so that later engines can replace either half:
 //
 //   - reading text: text.go (dispatch by content type), pdf.go (pdftotext),
-//     email.go (RFC 822 / MIME) and html.go (tag stripping);
+//     email.go (RFC 822 / MIME), html.go (tag stripping) and ocr.go (images
+//     through tesseract, or an on-premises OCR service);
 //   - finding fields: fields.go (FromText), amount.go (ParseAmount) and
 //     date.go (ParseDate).
 package extract
@@ -15,6 +16,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 
 	"tally/domain"
@@ -22,11 +24,12 @@ import (
 
 // EngineVersion is written into every Fields this package returns so that a
 // result can always be traced back to the rules that produced it.
-const EngineVersion = "tally-extract/0.1"
+const EngineVersion = "tally-extract/0.2"
 
 var (
 	// ErrUnsupported means the engine cannot read this kind of document at
-	// all (for instance images, until OCR lands). Retrying will not help.
+	// all (an archive, a spreadsheet, an image format without OCR support).
+	// Retrying will not help.
 	ErrUnsupported = errors.New("unsupported document type")
 	// ErrUnreadable means the document claims a supported type but no text
 	// could be read from it: a corrupt PDF, a scan without a text layer, a
@@ -39,6 +42,7 @@ const (
 	DefaultMaxPages     = 50
 	DefaultMaxTextBytes = 2 << 20
 	DefaultTimeout      = 30 * time.Second
+	DefaultMaxPixels    = 40_000_000
 )
 
 // Limits bound the work done for one document.
@@ -46,6 +50,11 @@ type Limits struct {
 	MaxPages     int           // pages handed to pdftotext; default 50
 	MaxTextBytes int           // extracted text kept; default 2 MiB
 	Timeout      time.Duration // whole Extract call; default 30s
+	MaxPixels    int           // largest image (width*height) sent to OCR; default 40 Mpx
+	// OCRURL, when set, is an on-premises OCR service used instead of the
+	// local tesseract: the image is POSTed (Content-Type image/...) and the
+	// answer's body is the plain text.
+	OCRURL string
 }
 
 func (l Limits) withDefaults() Limits {
@@ -58,18 +67,23 @@ func (l Limits) withDefaults() Limits {
 	if l.Timeout <= 0 {
 		l.Timeout = DefaultTimeout
 	}
+	if l.MaxPixels <= 0 {
+		l.MaxPixels = DefaultMaxPixels
+	}
 	return l
 }
 
 // Engine extracts fields from documents. It is safe for concurrent use.
 type Engine struct {
-	limits    Limits
-	pdftotext string // program run for PDFs; looked up on PATH
+	limits     Limits
+	pdftotext  string // program run for PDFs; looked up on PATH
+	tesseract  string // program run for images; looked up on PATH
+	httpClient *http.Client
 }
 
 // New returns an engine with the given limits; zero fields get defaults.
 func New(l Limits) *Engine {
-	return &Engine{limits: l.withDefaults(), pdftotext: "pdftotext"}
+	return &Engine{limits: l.withDefaults(), pdftotext: "pdftotext", tesseract: "tesseract", httpClient: http.DefaultClient}
 }
 
 // Limits returns the limits in force (defaults filled in).
@@ -79,21 +93,27 @@ func (e *Engine) Limits() Limits { return e.limits }
 // the fields in it.
 //
 // Supported types: application/pdf (via pdftotext), message/rfc822,
-// text/plain and text/html. Images return ErrUnsupported. Documents without
+// text/plain, text/html and images (image/png, image/jpeg, image/gif) via
+// OCR (tesseract, or Limits.OCRURL). Other types return ErrUnsupported.
+// Images larger than Limits.MaxPixels are refused as ErrUnreadable. Documents without
 // readable text return ErrUnreadable. When the context (or the engine's
 // Timeout) expires, the returned error wraps the context's error.
 func (e *Engine) Extract(ctx context.Context, content []byte, contentType string) (domain.Fields, error) {
 	ctx, cancel := context.WithTimeout(ctx, e.limits.Timeout)
 	defer cancel()
 
-	text, err := e.Text(ctx, content, contentType)
+	text, title, err := e.read(ctx, content, contentType)
 	if err != nil {
 		return domain.Fields{}, err
 	}
 	if err := ctx.Err(); err != nil {
 		return domain.Fields{}, fmt.Errorf("extract: %w", err)
 	}
-	return FromText(text), nil
+	f := FromText(text)
+	if v := vendorFromTitle(title); v != "" {
+		f.Vendor = v
+	}
+	return f, nil
 }
 
 // errNoText is the common "nothing to read" failure.

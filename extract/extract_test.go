@@ -3,6 +3,10 @@ package extract
 import (
 	"context"
 	"errors"
+	"hash/crc32"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -325,19 +329,124 @@ func truncatedExample(t *testing.T) []byte {
 	return pdf[:len(pdf)/3]
 }
 
-func TestExtractImageUnsupported(t *testing.T) {
-	png := []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+func TestExtractImageErrors(t *testing.T) {
+	e := New(Limits{})
+	e.tesseract = filepath.Join(t.TempDir(), "no-such-tesseract") // never reached
+	truncated := []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
 	for _, ct := range []string{"image/png", "image/jpeg", "IMAGE/PNG; name=x.png", ""} {
-		_, err := New(Limits{}).Extract(context.Background(), png, ct)
-		if !errors.Is(err, ErrUnsupported) {
-			t.Errorf("%q: err = %v, want ErrUnsupported", ct, err)
-		}
-		if err != nil && !strings.Contains(err.Error(), "OCR") {
-			t.Errorf("%q: message %q should say OCR is missing", ct, err)
+		_, err := e.Extract(context.Background(), truncated, ct)
+		if !errors.Is(err, ErrUnreadable) {
+			t.Errorf("%q: err = %v, want ErrUnreadable", ct, err)
 		}
 	}
-	if _, err := New(Limits{}).Extract(context.Background(), []byte("x"), "application/zip"); !errors.Is(err, ErrUnsupported) {
-		t.Errorf("zip: err = %v, want ErrUnsupported", err)
+	// A header announcing 50,000 x 50,000 pixels is refused before any
+	// decoding or OCR.
+	huge := pngHeader(50000, 50000)
+	if _, err := e.Extract(context.Background(), huge, "image/png"); !errors.Is(err, ErrUnreadable) || !strings.Contains(err.Error(), "pixels") {
+		t.Errorf("huge image: err = %v, want ErrUnreadable about pixels", err)
+	}
+	for _, ct := range []string{"image/webp", "image/tiff", "application/zip"} {
+		if _, err := e.Extract(context.Background(), []byte("x"), ct); !errors.Is(err, ErrUnsupported) {
+			t.Errorf("%s: err = %v, want ErrUnsupported", ct, err)
+		}
+	}
+}
+
+// pngHeader is the start of a PNG whose IHDR announces w x h pixels.
+func pngHeader(w, h uint32) []byte {
+	ihdr := []byte{0, 0, 0, 13, 'I', 'H', 'D', 'R',
+		byte(w >> 24), byte(w >> 16), byte(w >> 8), byte(w),
+		byte(h >> 24), byte(h >> 16), byte(h >> 8), byte(h),
+		8, 0, 0, 0, 0}
+	crc := crc32.ChecksumIEEE(ihdr[4:])
+	ihdr = append(ihdr, byte(crc>>24), byte(crc>>16), byte(crc>>8), byte(crc))
+	return append([]byte("\x89PNG\r\n\x1a\n"), ihdr...)
+}
+
+func requireTesseract(t testing.TB) {
+	t.Helper()
+	if _, err := exec.LookPath("tesseract"); err != nil {
+		t.Fatalf("tesseract is not on PATH; install tesseract-ocr (apt-get install tesseract-ocr tesseract-ocr-eng): %v", err)
+	}
+}
+
+// TestExtractImageOCR reads a synthetic receipt (testdata/receipt.png,
+// rendered from made-up text) through tesseract.
+func TestExtractImageOCR(t *testing.T) {
+	requireTesseract(t)
+	img, err := os.ReadFile(filepath.Join("testdata", "receipt.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ct := range []string{"image/png", "application/octet-stream"} {
+		got, err := New(Limits{}).Extract(context.Background(), img, ct)
+		if err != nil {
+			t.Fatalf("%s: Extract: %v", ct, err)
+		}
+		assertFields(t, got, domain.Fields{
+			Vendor: "CORNER HARDWARE SDN BHD", VendorAddress: "NO 12, JALAN MAWAR 3, 43000 KAJANG, SELANGOR",
+			Date: "2018-03-14", Currency: "MYR", Total: "25.00", EngineVersion: EngineVersion,
+		})
+	}
+}
+
+func TestExtractImageTesseractMissing(t *testing.T) {
+	img, err := os.ReadFile(filepath.Join("testdata", "receipt.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := New(Limits{})
+	e.tesseract = filepath.Join(t.TempDir(), "no-such-tesseract")
+	_, err = e.Extract(context.Background(), img, "image/png")
+	if err == nil || errors.Is(err, ErrUnreadable) || errors.Is(err, ErrUnsupported) {
+		t.Fatalf("err = %v, want a not-found error that does not blame the document", err)
+	}
+}
+
+func TestExtractImageTimeout(t *testing.T) {
+	img, err := os.ReadFile(filepath.Join("testdata", "receipt.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	script := filepath.Join(t.TempDir(), "tesseract")
+	if err := os.WriteFile(script, []byte("#!/bin/sh\nexec sleep 30\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	e := New(Limits{Timeout: 200 * time.Millisecond})
+	e.tesseract = script
+	start := time.Now()
+	if _, err := e.Extract(context.Background(), img, "image/png"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v, want DeadlineExceeded", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("Extract took %v despite a 200ms timeout", d)
+	}
+}
+
+func TestExtractImageOCRURL(t *testing.T) {
+	img, err := os.ReadFile(filepath.Join("testdata", "receipt.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		if r.Method != http.MethodPost || r.Header.Get("Content-Type") != "image/png" || len(b) != len(img) {
+			http.Error(w, "bad request", http.StatusBadRequest)
+			return
+		}
+		io.WriteString(w, "Kiosk Ltd\nTotal   RM 4.20\n")
+	}))
+	defer srv.Close()
+	e := New(Limits{OCRURL: srv.URL})
+	e.tesseract = filepath.Join(t.TempDir(), "no-such-tesseract") // not used
+	got, err := e.Extract(context.Background(), img, "image/png")
+	if err != nil || got.Total != "4.20" || got.Vendor != "Kiosk Ltd" {
+		t.Fatalf("got %+v, %v", got, err)
+	}
+	// A 4xx answer blames the document.
+	bad := New(Limits{OCRURL: srv.URL + "/x"})
+	if _, err := bad.Extract(context.Background(), pngHeader(10, 10), "image/png"); !errors.Is(err, ErrUnreadable) {
+		t.Fatalf("4xx: err = %v, want ErrUnreadable", err)
 	}
 }
 

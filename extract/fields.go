@@ -29,6 +29,11 @@ func FromText(text string) domain.Fields {
 	f.InvoiceNumber = findInvoiceNumber(lines)
 	vendorLine := -1
 	f.Vendor, vendorLine = findVendor(lines)
+	if !legalFormRe.MatchString(f.Vendor) {
+		if b := brandInText(lines); b != "" {
+			f.Vendor = b
+		}
+	}
 	f.VendorAddress = findAddress(lines, vendorLine)
 	return f
 }
@@ -234,43 +239,138 @@ type totalHit struct {
 	line  int
 }
 
-// findTotal returns the amount on the last line with the strongest total
-// keyword. "Last" because receipts print running totals, rounding and
-// adjustments before the final figure ("TOTAL 30.91 / ROUNDING -0.01 /
-// TOTAL ROUNDED 30.90").
+// notTotalIncludedRe: "GST @6% INCLUDED IN TOTAL 2.43" states the tax.
+var notTotalIncludedRe = regexp.MustCompile(`included\s*in\s*(the\s*)?total|(gst|tax|vat)\s*included`)
+
+// finalTotalRe: labels of the figure after rounding, which is the one paid.
+var finalTotalRe = regexp.MustCompile(`nett?\s*total|total\s*(after\s*)?round|round(ed|ing)?\s*total|to\s*be\s*paid|net\s*payable|nett\s*amount|total\s*payable`)
+
+// findTotal weighs every amount on a line with a total keyword: the
+// keyword's strength first, then evidence from arithmetic (cash handed over
+// minus change given back; subtotal plus tax; the same figure printed
+// again as the amount tendered), then position (receipts print running
+// totals and rounding before the final figure, so later wins a tie).
 //
 // Lines just below a tax summary header ("GST SUMMARY  AMOUNT  TAX") are
 // skipped: their "TOTAL" row adds up the tax table, not the document.
 func findTotal(lines []textLine) totalHit {
-	best, bestStrength := totalHit{line: -1}, 0
+	type cand struct {
+		totalHit
+		score int
+	}
+	var cands []cand
 	summaryEnd := -1
 	for i, l := range lines {
 		if taxSummaryRe.MatchString(l.lower) {
 			summaryEnd = i + 6
 		}
-		if i <= summaryEnd || notTotalRe.MatchString(l.lower) || isChangeOrTenderLine(l.lower) {
+		if i <= summaryEnd || notTotalRe.MatchString(l.lower) || notTotalIncludedRe.MatchString(l.lower) || isChangeOrTenderLine(l.lower) {
 			continue
 		}
 		strength := 0
-		for _, k := range totalKeywords {
-			if k.re.MatchString(l.lower) {
-				strength = k.strength
-				break
+		if finalTotalRe.MatchString(l.lower) {
+			strength = 5
+		} else {
+			for _, k := range totalKeywords {
+				if k.re.MatchString(l.lower) {
+					strength = k.strength
+					break
+				}
 			}
 		}
-		if strength == 0 || strength < bestStrength {
+		if strength == 0 {
 			continue
 		}
 		if v, ok := labelledAmount(lines, i); ok {
-			best, bestStrength = totalHit{value: v, line: i}, strength
+			cands = append(cands, cand{totalHit{value: v, line: i}, strength * 100})
 		}
 	}
-	return best
+	paid := paidAmount(lines)
+	tendered := tenderedAmounts(lines)
+	best := cand{totalHit: totalHit{line: -1}, score: -1 << 30}
+	for _, c := range cands {
+		if paid != "" && sameAmount(c.value, paid) {
+			c.score += 250
+		} else if tendered[normAmount(c.value)] {
+			c.score += 60
+		}
+		if strings.HasPrefix(c.value, "-") {
+			c.score -= 50
+		}
+		if c.score >= best.score {
+			best = c
+		}
+	}
+	if best.line < 0 && paid != "" {
+		return totalHit{value: paid, line: -1}
+	}
+	return best.totalHit
+}
+
+var (
+	cashLineRe   = regexp.MustCompile(`\b(cash|tunai|tendered|received|payment|paid|visa|master\s*card|credit\s*card|debit)\b`)
+	changeLineRe = regexp.MustCompile(`\b(change|baki|kembali)\b`)
+)
+
+// paidAmount is cash handed over minus the change given back, when a
+// receipt prints both: the total, whatever its label says.
+func paidAmount(lines []textLine) string {
+	cash, change := "", ""
+	for i, l := range lines {
+		switch {
+		case changeLineRe.MatchString(l.lower) && change == "" && cash != "":
+			if v, ok := labelledAmount(lines, i); ok {
+				change = v
+			}
+		case cashLineRe.MatchString(l.lower) && !changeLineRe.MatchString(l.lower) && !strings.Contains(l.lower, "total"):
+			if v, ok := labelledAmount(lines, i); ok {
+				cash, change = v, ""
+			}
+		}
+	}
+	c, ok1 := rat(cash)
+	ch, ok2 := rat(change)
+	if !ok1 || !ok2 || c.Sign() <= 0 || ch.Sign() < 0 {
+		return ""
+	}
+	d := new(big.Rat).Sub(c, ch)
+	if d.Sign() <= 0 {
+		return ""
+	}
+	return d.FloatString(2)
+}
+
+// tenderedAmounts are the amounts on payment lines (a card payment is
+// usually exactly the total).
+func tenderedAmounts(lines []textLine) map[string]bool {
+	out := map[string]bool{}
+	for i, l := range lines {
+		if cashLineRe.MatchString(l.lower) && !changeLineRe.MatchString(l.lower) {
+			if v, ok := labelledAmount(lines, i); ok {
+				out[normAmount(v)] = true
+			}
+		}
+	}
+	return out
+}
+
+func normAmount(s string) string {
+	r, ok := rat(s)
+	if !ok {
+		return s
+	}
+	return r.FloatString(2)
+}
+
+func sameAmount(a, b string) bool {
+	x, ok1 := rat(a)
+	y, ok2 := rat(b)
+	return ok1 && ok2 && x.Cmp(y) == 0
 }
 
 var taxSummaryRe = regexp.MustCompile(`(gst|tax|vat|mwst)\s*summary|tax\s*code|steuerübersicht|umsatzsteueraufschlüsselung`)
 
-var tenderRe = regexp.MustCompile(`\b(change|cash|tendered|rounding)\b`)
+var tenderRe = regexp.MustCompile(`\b(change|cash|tendered|rounding|accepted|received)\b`)
 
 // isChangeOrTenderLine: "CASH 50.00" and "CHANGE 20.10" lines follow the
 // total on receipts but are what the customer handed over or got back.
@@ -291,6 +391,9 @@ var (
 )
 
 func isTaxLine(lower string) bool {
+	if notTotalIncludedRe.MatchString(lower) {
+		return true // "GST @6% INCLUDED IN TOTAL 1.20"
+	}
 	return taxRe.MatchString(lower) && !taxIDRe.MatchString(lower) && !subtotalRe.MatchString(lower)
 }
 
@@ -483,19 +586,23 @@ var notVendorRe = regexp.MustCompile(`(?i)^(date|invoice|receipt|order|bill to|s
 // legalFormRe recognises company legal forms. A line carrying one near the
 // top is the issuer's name far more often than the first line is (which on
 // receipts is often a cashier, a branch or a slogan).
-var legalFormRe = regexp.MustCompile(`(?i)\b(ltd|limited|gmbh|sdn\.?\s*bhd|bhd|inc|llc|plc|corp|corporation|ag|s\.?a\.?|sarl|s\.?r\.?l\.?|b\.?v\.?|pty|co\.|kg|ohg|e\.k\.|oy|ab|as|enterprise|trading)\b\.?`)
+var legalFormRe = regexp.MustCompile(`(?i)\b(?:(?:ltd|limited|gmbh|sdn\.?\s*bhd|bhd|inc|llc|plc|corp|corporation|ag|s\.?a|sarl|s\.?r\.?l|b\.?v|pty|s/b|kg|ohg|e\.k|oy|ab|as|enterprise|trading)\b|co\.)\.?`)
 
 const vendorScanLines = 10
 
 // findVendor returns the issuer's name and its line index (-1 when none):
 // a line with a legal form among the first meaningful lines, else the first
-// meaningful line. Only the first column counts: the right-hand columns of
-// a letterhead are usually the customer or the document details.
+// meaningful line that looks like a name (not an address, not OCR noise).
+// Only the first column counts: the right-hand columns of a letterhead are
+// usually the customer or the document details.
 func findVendor(lines []textLine) (string, int) {
 	var candidates []int
 	for i, l := range lines {
 		if len(candidates) >= vendorScanLines {
 			break
+		}
+		if len(candidates) > 0 && streetRe.MatchString(firstColumn(l.raw)) && !legalFormRe.MatchString(l.raw) {
+			break // the address block: the name is above it
 		}
 		if meaningful(vendorText(l.raw)) {
 			candidates = append(candidates, i)
@@ -503,23 +610,87 @@ func findVendor(lines []textLine) (string, int) {
 	}
 	for k, i := range candidates {
 		c := vendorText(lines[i].raw)
-		loc := legalFormRe.FindStringIndex(c)
-		if loc == nil {
+		if legalFormRe.FindStringIndex(c) == nil {
 			continue
 		}
 		// A line that starts with the legal form ("SDN BHD", "CO. (M)
 		// SDN BHD") is the tail of a name wrapped over two lines.
-		if loc[0] == 0 && k > 0 && candidates[k-1] == i-1 {
+		// "HOME MASTER HARDWARE &" / "ELECTRICAL SDN BHD": joined too.
+		if k+1 < len(candidates) && candidates[k+1] == i+1 && strings.HasSuffix(c, "&") {
+			return cleanVendor(c + " " + vendorText(lines[i+1].raw)), i + 1
+		}
+		if legalTailRe.MatchString(c) && k > 0 && candidates[k-1] == i-1 {
 			prev := vendorText(lines[i-1].raw)
-			return cleanVendor(prev + " " + c), i
+			if !strings.ContainsAny(prev, "0123456789") && !addressWordRe.MatchString(prev) {
+				return cleanVendor(prev + " " + c), i
+			}
 		}
 		return cleanVendor(c), i
+	}
+	for _, i := range candidates {
+		c := vendorText(lines[i].raw)
+		if nameLike(c) {
+			if strings.HasSuffix(c, "&") && i+1 < len(lines) {
+				if next := vendorText(lines[i+1].raw); nameLike(next) {
+					return cleanVendor(c + " " + next), i + 1
+				}
+			}
+			return cleanVendor(c), i
+		}
 	}
 	if len(candidates) > 0 {
 		i := candidates[0]
 		return cleanVendor(vendorText(lines[i].raw)), i
 	}
 	return "", -1
+}
+
+// legalTailRe: a line that begins with the end of a company name.
+var legalTailRe = regexp.MustCompile(`(?i)^(&|and\s|co\.?\s|\(m\)|sdn|bhd|s/b|ltd|limited|gmbh|inc\b|llc|plc)`)
+
+// addressWordRe: words that make a line an address rather than a name.
+var addressWordRe = regexp.MustCompile(`(?i)\b(jalan|jln|lorong|taman|street|st\.|road|rd\.?|avenue|ave|lane|floor|flr|lot|blok|block|blk|no\.?\s*\d|straße|strasse|str\.|platz|weg|rue|avenue|suite|unit|p\.?o\.?\s*box)\b|\b\d{5}\b`)
+
+// streetRe: a street line, which starts the address block below a name.
+var streetRe = regexp.MustCompile(`(?i)\b(jalan|jln|lorong|taman|street|road|avenue|lane|floor|flr|lot|blok|block|blk|straße|strasse|rue|suite|p\.?o\.?\s*box)\b|^no\.?\s*\d`)
+
+// nameLike rejects the lines above a name that are not one: addresses,
+// slogans in lower case, and OCR noise (short fragments, words without
+// vowels).
+func nameLike(s string) bool {
+	if addressWordRe.MatchString(s) || strings.Count(s, ",") >= 2 {
+		return false
+	}
+	words := strings.Fields(s)
+	good := 0
+	for _, w := range words {
+		letters := 0
+		vowels := 0
+		for _, r := range w {
+			if unicode.IsLetter(r) {
+				letters++
+				if strings.ContainsRune("aeiouyAEIOUYäöüéèàÄÖÜÉ", r) {
+					vowels++
+				}
+			}
+		}
+		if letters >= 2 && vowels > 0 {
+			good++
+		}
+	}
+	if good == 0 || good*2 < len(words) {
+		return false
+	}
+	// OCR noise is mostly short lower-case fragments; names on receipts
+	// are printed in capitals or title case.
+	upper := 0
+	for _, w := range words {
+		r, _ := utf8.DecodeRuneInString(w)
+		if unicode.IsUpper(r) || unicode.IsDigit(r) {
+			upper++
+		}
+	}
+	return upper*2 >= len(words) && letterCount(s) >= 4
 }
 
 var (
@@ -532,6 +703,8 @@ var (
 // legal form ("Seller: ACME Ltd"); of "Name - Street - Town" the first part.
 func vendorText(s string) string {
 	c := firstColumn(s)
+	c = leadingRefRe.ReplaceAllString(c, "")
+	c = stripTrailingReg(c)
 	if m := labelValueRe.FindStringSubmatch(c); m != nil {
 		if !legalFormRe.MatchString(m[2]) {
 			return ""
@@ -548,6 +721,24 @@ func vendorText(s string) string {
 		}
 	}
 	return c
+}
+
+// leadingRefRe: a store or terminal number printed before the name
+// ("#000002 ACME SDN BHD").
+var leadingRefRe = regexp.MustCompile(`^#\s*\d+\s+`)
+
+// stripTrailingReg removes registration numbers and branch codes printed
+// after a name, repeatedly: "ACME S/B 273500-U (KJ1)," -> "ACME S/B".
+func stripTrailingReg(s string) string {
+	for range 4 {
+		t := strings.TrimRight(s, " ,;:")
+		t = trailingRegRe.ReplaceAllString(t, "")
+		if t == s {
+			break
+		}
+		s = t
+	}
+	return s
 }
 
 var columnGapRe = regexp.MustCompile(`\s{3,}`)
@@ -580,7 +771,7 @@ func meaningful(s string) bool {
 	}
 	// Sentences ("Thanks for your order. We'll let you know ...") are
 	// prose, not a name.
-	if len(strings.Fields(s)) > 8 || strings.HasSuffix(s, ".") && len(strings.Fields(s)) > 3 {
+	if len(strings.Fields(s)) > 8 || strings.HasSuffix(s, ".") && len(strings.Fields(s)) > 3 && !legalFormRe.MatchString(s) {
 		return false
 	}
 	if orderRefRe.MatchString(s) {
@@ -597,9 +788,9 @@ var trailingRegRe = regexp.MustCompile(`(\s*\([^()]*\d[^()]*\)|\s+[0-9][0-9A-Z-]
 var trailingDocLabelRe = regexp.MustCompile(`(?i)\s+(tax\s+invoice|invoice|receipt|rechnung|facture)\s*$`)
 
 func cleanVendor(s string) string {
-	s = trailingRegRe.ReplaceAllString(s, "")
+	s = stripTrailingReg(s)
 	s = trailingDocLabelRe.ReplaceAllString(s, "")
-	s = strings.Trim(s, " :;,-*=#")
+	s = strings.Trim(s, " :;,-*=#|‘’'\"“”—_~")
 	if utf8.RuneCountInString(s) > 100 {
 		s = string([]rune(s)[:100])
 		s = strings.TrimSpace(s)
@@ -607,48 +798,138 @@ func cleanVendor(s string) string {
 	return s
 }
 
+// ---------------------------------------------------------------- brands
+
+// payeeTitleRe: e-receipt titles that name whom the money went to
+// ("Receipt for your payment to ACME Ltd").
+var payeeTitleRe = regexp.MustCompile(`(?i)\b(?:payments?|donation|purchase|order)\s+(?:to|from|at|with)\s+(.{2,80}?)\s*$`)
+
+// domainBrandRe: a shop's brand printed as its web address ("Amazon.co.uk").
+var domainBrandRe = regexp.MustCompile(`^[A-Z][A-Za-z0-9-]{1,30}\.(?:com|net|org|co\.uk|de|fr|nl|it|es|at|ch|be|pl|com\.au|com\.my|ca|co\.jp|in|ie|eu|shop|store)$`)
+
+// vendorFromTitle reads the vendor from an HTML title: the payee named
+// after "payment to", or a brand domain heading the title
+// ("Amazon.de - Bestellung ...").
+func vendorFromTitle(title string) string {
+	if title == "" {
+		return ""
+	}
+	if m := payeeTitleRe.FindStringSubmatch(title); m != nil {
+		return cleanVendor(m[1])
+	}
+	words := strings.FieldsFunc(title, func(r rune) bool { return r == ' ' || r == ':' || r == '|' })
+	if len(words) == 0 {
+		return ""
+	}
+	if first := strings.TrimRight(words[0], "-,"); domainBrandRe.MatchString(first) {
+		return first
+	}
+	return ""
+}
+
+// brandInText finds an e-receipt's brand in its page furniture: a cell
+// that is just a capitalised web address in the first lines ("Your
+// Orders | Amazon.co.uk"), or the name after a copyright sign
+// ("© 1995-2021 eBay Inc."). Only used when no name with a legal form
+// was found.
+func brandInText(lines []textLine) string {
+	for i, l := range lines {
+		if i >= 5 {
+			break
+		}
+		for _, c := range columnGapRe.Split(strings.TrimSpace(l.raw), -1) {
+			for _, part := range strings.Split(c, "|") {
+				if p := strings.TrimSpace(part); domainBrandRe.MatchString(p) {
+					return p
+				}
+			}
+		}
+	}
+	for _, l := range lines {
+		if m := copyrightRe.FindStringSubmatch(l.raw); m != nil {
+			return m[1]
+		}
+	}
+	return ""
+}
+
+var copyrightRe = regexp.MustCompile(`(?:©|\(c\)|copyright)\s*(?:\d{4}\s*[-–]?\s*)?(?:\d{4})?,?\s*([A-Za-z][A-Za-z0-9.&'-]{1,30})\s+(?:Inc|Ltd|Limited|GmbH|LLC|plc|AG|S\.?A)\b`)
+
 // ---------------------------------------------------------------- address
 
-var notAddressRe = regexp.MustCompile(`(?i)\b(tel|phone|fax|e-?mail|www|http|gst|vat|reg|invoice|receipt|date|cashier|no\s*:|co\.?\s*no|company\s*no|abn|ust|steuer)\b|@`)
+// regNumberRe: a company registration number ("(JM0352019-K)", "789417-W").
+var regNumberRe = regexp.MustCompile(`\d{4,}-[A-Z]\b`)
 
-// findAddress joins the lines right below the vendor's name up to the first
-// blank line or line that is clearly not an address (phone, tax id, ...),
-// at most four lines.
+// priceLikeRe: a price ("3,50", "12.00", "€ 7"), which no address holds.
+var priceLikeRe = regexp.MustCompile(`\d[.,]\d\d(?:[^\d/.,-]|$)|[€£$]\s*\d`)
+
+var postcodeRe = regexp.MustCompile(`\b\d{5}\b`)
+
+// addressText is a line with its column gaps closed: receipts print an
+// address across the whole width.
+func addressText(s string) string {
+	return columnGapRe.ReplaceAllString(strings.TrimSpace(s), " ")
+}
+
+// addressStart: a street line (a street word, or a number and a comma) or
+// a postcode line.
+func addressStart(c string) bool {
+	if letterCount(c) < 2 || len(datesIn(c)) > 0 || priceLikeRe.MatchString(c) {
+		return false
+	}
+	return addressWordRe.MatchString(c) || postcodeRe.MatchString(c) ||
+		strings.ContainsAny(c, "0123456789") && strings.Contains(c, ",")
+}
+
+var notAddressRe = regexp.MustCompile(`(?i)\b(tel|phone|fax|e-?mail|www|http|gst|vat|reg|invoice|receipt|date|cashier|no\s*:|co\.?\s*no|company\s*no|abn|ust|steuer|roc|h/p|hp|mobile|website)\b|\b[tf]\s*:|@|\d{1,2}:\d{2}`)
+
+// findAddress finds the address block below the vendor's name: it starts
+// at the first of the next few lines that looks like a street or postcode
+// line (registration numbers, former names and dates printed in between
+// are skipped) and runs to the first line that is clearly not an address
+// (phone, tax id, a date, a blank line), at most five lines. After the
+// line with the postcode only a short town/state/country line may follow.
 func findAddress(lines []textLine, vendorLine int) string {
 	if vendorLine < 0 {
 		return ""
 	}
-	var parts []string
-	for j := vendorLine + 1; j < len(lines) && len(parts) < 4; j++ {
-		c := firstColumn(lines[j].raw)
-		if c == "" {
-			break
-		}
-		// Right below the name, receipts often print a registration number
-		// ("789417-W", "(CO. REG: 860671-D)") before the street: skip it.
-		if len(parts) == 0 && j <= vendorLine+2 && (!strings.Contains(c, " ") || strings.HasPrefix(c, "(")) {
+	start := -1
+	for j := vendorLine + 1; j < len(lines) && j <= vendorLine+5; j++ {
+		c := addressText(lines[j].raw)
+		if c == "" || regNumberRe.MatchString(c) {
 			continue
 		}
-		if notAddressRe.MatchString(c) || letterCount(c) < 2 {
+		if notAddressRe.MatchString(c) && !addressWordRe.MatchString(c) {
+			continue
+		}
+		if addressStart(c) {
+			start = j
 			break
 		}
-		// A street or postcode carries a digit or a comma; a first line
-		// without either is a second name line or a slogan, not an address.
-		if len(parts) == 0 && !strings.ContainsAny(c, "0123456789,") {
+	}
+	if start < 0 {
+		return ""
+	}
+	var parts []string
+	postcode := false
+	for j := start; j < len(lines) && len(parts) < 5; j++ {
+		c := addressText(lines[j].raw)
+		if c == "" || notAddressRe.MatchString(c) || letterCount(c) < 2 || len(datesIn(c)) > 0 || priceLikeRe.MatchString(c) {
+			break
+		}
+		if postcode && (strings.ContainsAny(c, "0123456789") || len(strings.Fields(c)) > 4) {
 			break
 		}
 		parts = append(parts, c)
-	}
-	var sb strings.Builder
-	for i, p := range parts {
-		if i > 0 {
-			if strings.HasSuffix(parts[i-1], ",") {
-				sb.WriteByte(' ')
-			} else {
-				sb.WriteString(", ")
-			}
+		if postcodeRe.MatchString(c) {
+			postcode = true
 		}
-		sb.WriteString(p)
 	}
-	return cleanVendor(sb.String())
+	// Lines are joined as printed, with a space: a wrapped address line
+	// carries its own commas where the printer put them.
+	addr := strings.Trim(strings.Join(parts, " "), " :;,-*=#|‘’'\"“”—_~")
+	if utf8.RuneCountInString(addr) > 250 {
+		addr = strings.TrimSpace(string([]rune(addr)[:250]))
+	}
+	return addr
 }

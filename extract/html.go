@@ -185,3 +185,21 @@ func asciiLower(s string) string {
 	}
 	return string(b)
 }
+
+// htmlTitle returns the text of the document's first <title>, whitespace
+// collapsed, at most 300 bytes.
+func htmlTitle(doc string) string {
+	lower := asciiLower(doc)
+	i := strings.Index(lower, "<title")
+	if i < 0 {
+		return ""
+	}
+	i += skipTag(doc[i:])
+	j := strings.Index(lower[i:], "</title")
+	if j < 0 {
+		return ""
+	}
+	var sb strings.Builder
+	writeText(&sb, truncateUTF8(doc[i:i+j], 300))
+	return strings.TrimSpace(sb.String())
+}

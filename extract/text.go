@@ -21,8 +21,16 @@ const (
 // separated by "\n", table cells separated by runs of spaces. It is the first
 // half of Extract, exported so that callers can store or inspect the text.
 func (e *Engine) Text(ctx context.Context, content []byte, contentType string) (string, error) {
+	text, _, err := e.read(ctx, content, contentType)
+	return text, err
+}
+
+// read is Text that also returns the HTML <title> of an HTML document or
+// e-mail body: e-receipts name the shop or the payee there.
+func (e *Engine) read(ctx context.Context, content []byte, contentType string) (string, string, error) {
+	title := ""
 	if err := ctx.Err(); err != nil {
-		return "", fmt.Errorf("extract: %w", err)
+		return "", "", fmt.Errorf("extract: %w", err)
 	}
 	mediaType, params := parseContentType(contentType)
 	if mediaType == "" || mediaType == "application/octet-stream" {
@@ -33,31 +41,36 @@ func (e *Engine) Text(ctx context.Context, content []byte, contentType string) (
 	case mediaType == TypePDF || mediaType == "application/x-pdf":
 		t, err := e.pdfText(ctx, content)
 		if err != nil {
-			return "", err
+			return "", "", err
 		}
 		text = t
 	case mediaType == TypeEmail:
-		t, err := e.emailText(ctx, content)
+		t, ti, err := e.emailText(ctx, content)
 		if err != nil {
-			return "", err
+			return "", "", err
 		}
-		text = t
+		text, title = t, ti
 	case mediaType == TypeText:
 		text = decodeCharset(content, params["charset"])
 	case mediaType == TypeHTML || mediaType == "application/xhtml+xml":
-		text = htmlToText(decodeCharset(content, params["charset"]))
+		doc := decodeCharset(content, params["charset"])
+		text, title = htmlToText(doc), htmlTitle(doc)
 	case strings.HasPrefix(mediaType, "image/"):
-		return "", fmt.Errorf("%w: %s is an image and this engine has no OCR yet", ErrUnsupported, mediaType)
+		t, err := e.imageText(ctx, content, mediaType)
+		if err != nil {
+			return "", "", err
+		}
+		text = t
 	case mediaType == "":
-		return "", fmt.Errorf("%w: content type missing and not recognisable from the content", ErrUnsupported)
+		return "", "", fmt.Errorf("%w: content type missing and not recognisable from the content", ErrUnsupported)
 	default:
-		return "", fmt.Errorf("%w: %s", ErrUnsupported, mediaType)
+		return "", "", fmt.Errorf("%w: %s", ErrUnsupported, mediaType)
 	}
 	text = truncateUTF8(text, e.limits.MaxTextBytes)
 	if strings.TrimSpace(text) == "" {
-		return "", errNoText(mediaType)
+		return "", "", errNoText(mediaType)
 	}
-	return text, nil
+	return text, title, nil
 }
 
 // parseContentType lower-cases the media type and tolerates malformed
@@ -81,6 +94,8 @@ func sniff(b []byte) string {
 		return "image/png"
 	case bytes.HasPrefix(b, []byte("\xff\xd8\xff")):
 		return "image/jpeg"
+	case bytes.HasPrefix(b, []byte("GIF87a")) || bytes.HasPrefix(b, []byte("GIF89a")):
+		return "image/gif"
 	}
 	return ""
 }

@@ -18,6 +18,7 @@ import (
 	"tally/commands"
 	"tally/docsui"
 	"tally/domain"
+	"tally/notify"
 	"tally/readmodel"
 )
 
@@ -40,6 +41,10 @@ type Deps struct {
 	Redis    *redis.Client
 	Keys     *apikeys.Keys
 	Checks   []Check
+	// Links and Reports serve e-mail preferences, unsubscribe links and
+	// monthly reports; without them those routes are absent.
+	Links   *notify.Links
+	Reports *notify.Reporter
 	// MaxFileSize is the largest accepted file in bytes.
 	MaxFileSize int64
 	Version     string
@@ -86,6 +91,7 @@ func New(deps Deps) *Server {
 	s.registerDocuments()
 	s.registerUploads()
 	s.registerIngest()
+	s.registerUsers()
 	return s
 }
 

@@ -214,14 +214,18 @@ func TestUploadRoutesAndReads(t *testing.T) {
 		items, _ := mt["items"].([]any)
 		return len(items) == 1 && items[0].(map[string]any)["total"] == "12.50" && items[0].(map[string]any)["currency"] == "EUR"
 	})
-	_, got = h.do("GET", "/v1/documents/"+id, "a", nil, "")
-	if got["status"] != "COMPLETED" || got["fields"].(map[string]any)["vendor"] != "ACME" {
+	// Each read model follows the stream on its own: wait for each.
+	h.eventually("document COMPLETED", func() bool {
+		_, got = h.do("GET", "/v1/documents/"+id, "a", nil, "")
+		return got["status"] == "COMPLETED"
+	})
+	if got["fields"].(map[string]any)["vendor"] != "ACME" {
 		t.Fatalf("completed doc: %v", got)
 	}
-	_, st := h.do("GET", "/v1/stats", "a", nil, "")
-	if st["completed"] != 1.0 || st["pending"] != 3.0 {
-		t.Fatalf("stats after extraction: %v", st)
-	}
+	h.eventually("stats after extraction", func() bool {
+		_, st := h.do("GET", "/v1/stats", "a", nil, "")
+		return st["completed"] == 1.0 && st["pending"] == 3.0
+	})
 
 	// List: filters and pagination.
 	seen := map[string]bool{}

@@ -68,11 +68,24 @@ type MonthlyTotal struct {
 	Documents int64
 }
 
+type NotificationPreference struct {
+	Tenant       string
+	UserEmail    string
+	EmailEnabled bool
+	UpdatedAt    pgtype.Timestamptz
+}
+
 type ProjectorCheckpoint struct {
 	Projector      string
 	StreamIdentity string
 	LastSequence   int64
 	UpdatedAt      pgtype.Timestamptz
+}
+
+type Secret struct {
+	Name      string
+	Value     []byte
+	CreatedAt pgtype.Timestamptz
 }
 
 type StatusCount struct {

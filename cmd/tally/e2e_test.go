@@ -172,14 +172,15 @@ func TestAllRolesEndToEnd(t *testing.T) {
 		items, _ := mt["items"].([]any)
 		return len(items) == 1 && items[0].(map[string]any)["total"] == "4.11"
 	})
-	_, st := call("GET", "/api/v1/ingest/stats", nil, "")
-	if st["completed"] != 1.0 || st["pending"] != 2.0 || st["total"] != 3.0 {
-		t.Fatalf("stats: %v", st)
-	}
-	code, status := call("GET", "/api/v1/ingest/status/"+ids[0], nil, "")
-	if code != 200 || status["status"] != "COMPLETED" {
-		t.Fatalf("ingest status: %d %v", code, status)
-	}
+	// Each read model follows the stream on its own: wait for each.
+	waitFor(t, "stats after extraction", func() bool {
+		_, st := call("GET", "/api/v1/ingest/stats", nil, "")
+		return st["completed"] == 1.0 && st["pending"] == 2.0 && st["total"] == 3.0
+	})
+	waitFor(t, "ingest status COMPLETED", func() bool {
+		code, status := call("GET", "/api/v1/ingest/status/"+ids[0], nil, "")
+		return code == 200 && status["status"] == "COMPLETED"
+	})
 }
 
 func waitFor(t *testing.T, what string, ok func() bool) {

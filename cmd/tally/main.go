@@ -34,16 +34,20 @@ var version = "dev"
 
 const usage = `Usage: tally <command> [flags]
 
-Roles (or a bare "tally" with ROLE=API|PROJECTOR|WORKER|BRIDGE|MIGRATE_DB|ALL):
+Roles (or a bare "tally" with ROLE=API|PROJECTOR|WORKER|BRIDGE|NOTIFIER|SCHEDULER|MIGRATE_DB|ALL):
   all          every role in one process (embedded JetStream when NATS_URL is unset)
   api          the HTTP API on PORT (default 4001)
   projector    build the PostgreSQL read models from the event stream
   bridge       relay extraction requests to the RabbitMQ scrape queue
   worker       extract documents from the scrape queue
+  notifier     e-mail users when an expense is extracted or fails
+  scheduler    send the monthly report at 00:05 on the 1st
   migrate      apply database migrations and exit
 
 Tools:
   apikey create --tenant NAME   make an API key; prints it alone on standard output
+  report monthly [--month YYYY-MM] [--dry-run]
+                                send (or show) the monthly reports now
   openapi                       print the OpenAPI document
   extract [--manifest DIR] [FILE...]
                                 extract fields; one JSON object per line
@@ -79,7 +83,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	// Server roles log JSON to standard output, where container platforms
 	// collect it; tools keep standard output for their answer.
 	logOut := stdout
-	if cmd == "apikey" || cmd == "openapi" || cmd == "version" || cmd == "extract" {
+	if cmd == "apikey" || cmd == "openapi" || cmd == "version" || cmd == "extract" || cmd == "report" {
 		logOut = stderr
 	}
 	log := slog.New(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: cfg.Level()})).With("service", "tally")
@@ -99,6 +103,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		rt := start(log, cfg, "bridge")
 		defer rt.Close()
 		return runBridge(ctx, rt)
+	case "notifier":
+		rt := start(log, cfg, "notifier")
+		defer rt.Close()
+		return runNotifier(ctx, rt)
+	case "scheduler":
+		rt := start(log, cfg, "scheduler")
+		defer rt.Close()
+		return runScheduler(ctx, rt)
+	case "report":
+		rt := &runtime{cfg: cfg, log: log}
+		defer rt.Close()
+		return runReport(ctx, rt, args, stdout)
 	case "migrate":
 		return runMigrate(ctx, cfg, log)
 	case "apikey":
@@ -135,6 +151,10 @@ func roleCommand(role string) string {
 		return "worker"
 	case config.RoleBridge:
 		return "bridge"
+	case config.RoleNotifier:
+		return "notifier"
+	case config.RoleScheduler:
+		return "scheduler"
 	case "":
 		return ""
 	}
@@ -200,7 +220,11 @@ func runAPI(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	if err := rt.openAll(ctx); err != nil {
 		return err
 	}
-	return serveAPI(ctx, rt, metrics.New())
+	m, err := rt.openMailer()
+	if err != nil {
+		return err
+	}
+	return serveAPI(ctx, rt, metrics.New(), m)
 }
 
 func runProjector(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
@@ -243,12 +267,18 @@ func runAll(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io
 	// with it.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	mailer, err := rt.openMailer()
+	if err != nil {
+		return err
+	}
 	m := metrics.New()
 	var wg sync.WaitGroup
 	wg.Go(func() { runProjectors(ctx, rt, m) })
 	startBridge(ctx, &wg, rt, m)
 	startWorker(ctx, &wg, rt, m)
-	err := serveAPI(ctx, rt, m)
+	startNotifier(ctx, &wg, rt, mailer)
+	startScheduler(ctx, &wg, rt, mailer)
+	err = serveAPI(ctx, rt, m, mailer)
 	cancel()
 	wg.Wait()
 	return err
@@ -300,13 +330,15 @@ func runProjectors(ctx context.Context, rt *runtime, m *metrics.Metrics) {
 	wg.Wait()
 }
 
-func serveAPI(ctx context.Context, rt *runtime, m *metrics.Metrics) error {
+func serveAPI(ctx context.Context, rt *runtime, m *metrics.Metrics, mailer *mailer) error {
 	api := tallyhttp.New(tallyhttp.Deps{
 		Commands:    commands.New(rt.events, rt.blobs, rt.log),
 		Pool:        rt.pool,
 		Redis:       rt.redis,
 		Keys:        apikeys.New(rt.pool),
 		Checks:      rt.checks(),
+		Links:       mailer.links,
+		Reports:     rt.reporter(mailer),
 		MaxFileSize: rt.cfg.MaxFileSize(),
 		Version:     version,
 		Log:         rt.log,

@@ -1,0 +1,210 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"tally/commands"
+	"tally/mail"
+	"tally/notify"
+	"tally/readmodel"
+)
+
+// mailer is what the notifier and the reports need to send e-mail.
+type mailer struct {
+	sender    *mail.Sender
+	templates *mail.Templates
+	links     *notify.Links
+}
+
+// openMailer returns nil when SMTP_URL is unset: e-mail is off.
+func (r *runtime) openMailer() (*mailer, error) {
+	templates, err := mail.LoadTemplates(notify.DefaultTemplates(), r.cfg.NotifyTemplatesDir)
+	if err != nil {
+		return nil, err
+	}
+	m := &mailer{templates: templates, links: notify.NewLinks(r.cfg.PublicURL, readmodel.New(r.pool))}
+	if r.cfg.SMTPURL == "" {
+		return m, nil
+	}
+	sender, err := mail.NewSender(mail.Config{URL: r.cfg.SMTPURL, From: r.cfg.MailFrom})
+	if err != nil {
+		return nil, err
+	}
+	m.sender = sender
+	return m, nil
+}
+
+func (r *runtime) reporter(m *mailer) *notify.Reporter {
+	rep := &notify.Reporter{Commands: commands.New(r.events, r.blobs, r.log), Queries: readmodel.New(r.pool),
+		Templates: m.templates, Links: m.links, Log: r.log.With("role", "report"), Retries: 3}
+	if m.sender != nil {
+		rep.Sender = m.sender
+	}
+	return rep
+}
+
+// startNotifier e-mails users about extraction results until ctx ends.
+func startNotifier(ctx context.Context, wg *sync.WaitGroup, rt *runtime, m *mailer) {
+	if m.sender == nil {
+		rt.log.Warn("e-mail is off: set SMTP_URL to send notifications and monthly reports")
+		return
+	}
+	n := &notify.Notifier{Events: rt.events, Commands: commands.New(rt.events, rt.blobs, rt.log),
+		Queries: readmodel.New(rt.pool), Sender: m.sender, Templates: m.templates, Links: m.links,
+		Log: rt.log.With("role", "notifier"), Retries: 3}
+	wg.Go(func() {
+		if err := n.Run(ctx); err != nil && ctx.Err() == nil {
+			rt.log.Error("notifier stopped", "err", err)
+		}
+	})
+}
+
+// startScheduler runs the monthly report at 00:05 on the 1st in
+// REPORT_TIME_ZONE. Replicas may all run it: a PostgreSQL advisory lock
+// lets one work at a time, and each report is recorded, so a second run
+// sends nothing new.
+func startScheduler(ctx context.Context, wg *sync.WaitGroup, rt *runtime, m *mailer) {
+	if m.sender == nil {
+		return
+	}
+	loc, _ := time.LoadLocation(rt.cfg.ReportTimeZone)
+	rep := rt.reporter(m)
+	wg.Go(func() {
+		for {
+			next := notify.NextMonthlyRun(time.Now(), loc)
+			rt.log.Info("monthly report scheduled", "at", next.Format(time.RFC3339))
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(time.Until(next)):
+			}
+			month := notify.PreviousMonth(next)
+			if err := withLock(ctx, rt, "monthly-report:"+month, func() error {
+				res, err := rep.Run(ctx, month, false)
+				rt.log.Info("monthly report run", "month", month, "sent", res.Sent, "already_sent", res.AlreadySent,
+					"opted_out", res.OptedOut, "refused", res.Refused)
+				return err
+			}); err != nil {
+				rt.log.Error("monthly report failed; running it again later sends what is left", "month", month, "err", err)
+			}
+		}
+	})
+}
+
+// withLock runs fn while holding a PostgreSQL advisory lock named name,
+// or not at all when another process holds it.
+func withLock(ctx context.Context, rt *runtime, name string, fn func() error) error {
+	conn, err := rt.pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	var got bool
+	if err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock(hashtextextended($1, 0))", name).Scan(&got); err != nil {
+		return err
+	}
+	if !got {
+		rt.log.Info("another process holds the lock; skipping", "lock", name)
+		return nil
+	}
+	defer conn.Exec(context.Background(), "SELECT pg_advisory_unlock(hashtextextended($1, 0))", name)
+	return fn()
+}
+
+func runNotifier(ctx context.Context, rt *runtime) error {
+	if err := rt.openDatabase(ctx); err != nil {
+		return err
+	}
+	if err := rt.openEvents(ctx); err != nil {
+		return err
+	}
+	if err := rt.openBlobs(ctx); err != nil {
+		return err
+	}
+	m, err := rt.openMailer()
+	if err != nil {
+		return err
+	}
+	if m.sender == nil {
+		return errors.New("SMTP_URL is unset: the notifier has nothing to send with")
+	}
+	var wg sync.WaitGroup
+	startNotifier(ctx, &wg, rt, m)
+	wg.Wait()
+	return nil
+}
+
+func runScheduler(ctx context.Context, rt *runtime) error {
+	if err := rt.openDatabase(ctx); err != nil {
+		return err
+	}
+	if err := rt.openEvents(ctx); err != nil {
+		return err
+	}
+	if err := rt.openBlobs(ctx); err != nil {
+		return err
+	}
+	m, err := rt.openMailer()
+	if err != nil {
+		return err
+	}
+	if m.sender == nil {
+		return errors.New("SMTP_URL is unset: the scheduler has no report to send")
+	}
+	var wg sync.WaitGroup
+	startScheduler(ctx, &wg, rt, m)
+	wg.Wait()
+	return nil
+}
+
+// runReport is `tally report monthly [--month YYYY-MM] [--dry-run]`.
+func runReport(ctx context.Context, rt *runtime, args []string, stdout io.Writer) error {
+	if len(args) == 0 || args[0] != "monthly" {
+		return errors.New("usage: tally report monthly [--month YYYY-MM] [--dry-run]")
+	}
+	fs := flag.NewFlagSet("report monthly", flag.ContinueOnError)
+	loc, _ := time.LoadLocation(rt.cfg.ReportTimeZone)
+	month := fs.String("month", notify.PreviousMonth(time.Now().In(loc)), "month to report, YYYY-MM (default last month)")
+	dryRun := fs.Bool("dry-run", false, "print the reports; send and record nothing")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	if _, err := time.Parse("2006-01", *month); err != nil {
+		return fmt.Errorf("--month %q is not YYYY-MM", *month)
+	}
+	if err := rt.openDatabase(ctx); err != nil {
+		return err
+	}
+	if err := rt.openEvents(ctx); err != nil {
+		return err
+	}
+	if err := rt.openBlobs(ctx); err != nil {
+		return err
+	}
+	m, err := rt.openMailer()
+	if err != nil {
+		return err
+	}
+	if m.sender == nil && !*dryRun {
+		return errors.New("SMTP_URL is unset: set it, or use --dry-run to see the reports")
+	}
+	var res notify.RunResult
+	err = withLock(ctx, rt, "monthly-report:"+*month, func() error {
+		var rerr error
+		res, rerr = rt.reporter(m).Run(ctx, *month, *dryRun)
+		return rerr
+	})
+	enc := json.NewEncoder(stdout)
+	enc.SetIndent("", "  ")
+	if encErr := enc.Encode(res); encErr != nil {
+		return encErr
+	}
+	return err
+}

@@ -1,0 +1,103 @@
+package extract
+
+import (
+	"testing"
+
+	"tally/domain"
+)
+
+// TestFromTextRules covers the receipt rules with synthetic text: every
+// document here is made up.
+func TestFromTextRules(t *testing.T) {
+	tests := []struct {
+		name string
+		text string
+		want domain.Fields
+	}{
+		{
+			name: "total is cash minus change when the labels mislead",
+			text: "MAJU JAYA TRADING\nNO 8, JALAN MELATI 2,\n52100 KEPONG\nTOTAL INCL. GST@6%   RM 21.20\nCASH   RM 50.00\nCHANGE   RM 28.80\nGST @6% INCLUDED IN TOTAL   RM 1.20\n",
+			want: domain.Fields{Vendor: "MAJU JAYA TRADING", VendorAddress: "NO 8, JALAN MELATI 2, 52100 KEPONG", Currency: "MYR", Total: "21.20", Tax: "1.20"},
+		},
+		{
+			name: "nett total after rounding wins over total amount",
+			text: "KEDAI RUNCIT ABC\nTOTAL AMOUNT: RM7.72\nROUNDING: -RM0.02\nNETT TOTAL: RM7.70\n",
+			want: domain.Fields{Vendor: "KEDAI RUNCIT ABC", Currency: "MYR", Total: "7.70"},
+		},
+		{
+			name: "no total label: cash minus change",
+			text: "PASAR MINI SEGAR\nBREAD   3.20\nCASH   10.00\nCHANGE   6.80\n",
+			want: domain.Fields{Vendor: "PASAR MINI SEGAR", Total: "3.20"},
+		},
+		{
+			name: "name wrapped before its legal form, registration numbers skipped",
+			text: "STAR BOOK\nCO. (M) SDN BHD\n(CO. NO. 123456-W)\nNO 8, JALAN 7/118B, DESA TUN RAZAK\n56000 KUALA LUMPUR, MALAYSIA\nTEL : 03-1234 5678\n",
+			want: domain.Fields{Vendor: "STAR BOOK CO. (M) SDN BHD", VendorAddress: "NO 8, JALAN 7/118B, DESA TUN RAZAK 56000 KUALA LUMPUR, MALAYSIA"},
+		},
+		{
+			name: "trailing registration and branch codes are not the name",
+			text: "GOOD BAKERY S/B 123456-U (KJ1)\nNO. 20-A1, JALAN SS6/3,\n47301 PETALING JAYA\nSELANGOR\nTEL:03-1234567\n",
+			want: domain.Fields{Vendor: "GOOD BAKERY S/B", VendorAddress: "NO. 20-A1, JALAN SS6/3, 47301 PETALING JAYA SELANGOR"},
+		},
+		{
+			name: "a legal form below the address block is not the vendor",
+			text: "SINAR JAYA HARDWARE\nJM0123456-V\nNO.9 JALAN PERMAS 9/5\n81750 JOHOR BAHRU\nTEL : 07-386 7524\nSOLD TO: OTHER COMPANY SDN BHD\n",
+			want: domain.Fields{Vendor: "SINAR JAYA HARDWARE", VendorAddress: "NO.9 JALAN PERMAS 9/5 81750 JOHOR BAHRU"},
+		},
+		{
+			name: "name ending in ampersand continues on the next line",
+			text: "HOME BEST HARDWARE &\nELECTRICAL\nNO.1, JALAN SETIA,\n40170 SHAH ALAM\n",
+			want: domain.Fields{Vendor: "HOME BEST HARDWARE & ELECTRICAL", VendorAddress: "NO.1, JALAN SETIA, 40170 SHAH ALAM"},
+		},
+		{
+			name: "e-receipt brand from a web address in the header",
+			text: "Your Orders   |  Your Account  |  Shopzilla.co.uk\nOrder Confirmation\nOrder #123-4567890-1234567\nOrder Total:   £21.20\n",
+			want: domain.Fields{Vendor: "Shopzilla.co.uk", InvoiceNumber: "123-4567890-1234567", Currency: "GBP", Total: "21.20"},
+		},
+		{
+			name: "e-receipt brand from the copyright line",
+			text: "Your order is confirmed\nTotal   £9.99\n©1995-2021 Bidly Inc. All rights reserved.\n",
+			want: domain.Fields{Vendor: "Bidly", Currency: "GBP", Total: "9.99"},
+		},
+		{
+			name: "textual month with slashes",
+			text: "CAFE MELATI\nCB# : 1234   15/APR/2017 04:56:46\nTOTAL   12.00\n",
+			want: domain.Fields{Vendor: "CAFE MELATI", Date: "2017-04-15", Total: "12.00"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := FromText(tt.text)
+			tt.want.EngineVersion = EngineVersion
+			assertFields(t, got, tt.want)
+		})
+	}
+}
+
+func TestVendorFromTitle(t *testing.T) {
+	for in, want := range map[string]string{
+		"Receipt for Your Payment to Gadget Shop Ltd": "Gadget Shop Ltd",
+		"Receipt for your donation to Helping Hands":  "Helping Hands",
+		"Shopzilla.de - Bestellung 123-4567890":       "Shopzilla.de",
+		"Shopzilla.com: Order 123":                    "Shopzilla.com",
+		"Your receipt":                                "",
+		"":                                            "",
+		" | : ":                                       "",
+	} {
+		if got := vendorFromTitle(in); got != want {
+			t.Errorf("vendorFromTitle(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestHTMLTitleVendor(t *testing.T) {
+	doc := `<html><head><title>Receipt for your payment to Tiny Tea Co</title></head>` +
+		`<body><p>Hello Jane Doe</p><p>Total charged: £12.50 GBP</p></body></html>`
+	got, err := New(Limits{}).Extract(t.Context(), []byte(doc), "text/html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Vendor != "Tiny Tea Co" || got.Total != "12.50" {
+		t.Fatalf("got vendor %q total %q", got.Vendor, got.Total)
+	}
+}

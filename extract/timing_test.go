@@ -1,0 +1,65 @@
+package extract
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// BenchmarkFromText times the rules alone on a synthetic receipt.
+func BenchmarkFromText(b *testing.B) {
+	text := strings.Repeat("ITEM   1   3.50   3.50\n", 30)
+	text = "KEDAI MAJU SDN BHD (123456-X)\nNO 5, JALAN BUNGA 3,\n43300 SERI KEMBANGAN\nDATE: 14/03/2018\n" +
+		text + "TOTAL   RM 105.00\nCASH   RM 110.00\nCHANGE   RM 5.00\n"
+	for b.Loop() {
+		FromText(text)
+	}
+}
+
+// TestTimingBenchdata prints the extraction time per document (median and
+// p99 per kind) over a benchdata split. It runs only when TALLY_BENCHDATA
+// names the split's folder, e.g.
+//
+//	TALLY_BENCHDATA=../../shared/benchdata/dev go test -run TestTimingBenchdata -v ./extract/
+func TestTimingBenchdata(t *testing.T) {
+	dir := os.Getenv("TALLY_BENCHDATA")
+	if dir == "" {
+		t.Skip("TALLY_BENCHDATA not set")
+	}
+	f, err := os.Open(filepath.Join(dir, "manifest.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	e := New(Limits{})
+	times := map[string][]time.Duration{}
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 16<<20)
+	for sc.Scan() {
+		var item struct{ Kind, Input string }
+		if err := json.Unmarshal(sc.Bytes(), &item); err != nil {
+			t.Fatal(err)
+		}
+		content, err := os.ReadFile(filepath.Join(dir, item.Input))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ct := map[string]string{".pdf": TypePDF, ".png": "image/png", ".jpg": "image/jpeg", ".html": TypeHTML, ".txt": TypeText}[filepath.Ext(item.Input)]
+		start := time.Now()
+		if _, err := e.Extract(context.Background(), content, ct); err != nil {
+			t.Logf("%s: %v", item.Input, err)
+		}
+		times[item.Kind] = append(times[item.Kind], time.Since(start))
+	}
+	for kind, ds := range times {
+		slices.Sort(ds)
+		p99 := ds[min(len(ds)-1, len(ds)*99/100)]
+		t.Logf("%-10s n=%3d median=%v p99=%v max=%v", kind, len(ds), ds[len(ds)/2], p99, ds[len(ds)-1])
+	}
+}

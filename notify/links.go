@@ -1,0 +1,111 @@
+package notify
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"sync"
+
+	"tally/readmodel"
+)
+
+// ErrBadToken: an unsubscribe token that this deployment did not sign.
+var ErrBadToken = errors.New("invalid unsubscribe link")
+
+const secretName = "unsubscribe-link-key"
+
+// Links builds the URLs e-mails point to. Unsubscribe links carry a token
+// signed with a key kept in the database, so every process of a deployment
+// makes and accepts the same links and no login is needed to opt out.
+type Links struct {
+	publicURL string
+	queries   *readmodel.Queries
+	mu        sync.Mutex
+	key       []byte
+}
+
+// NewLinks returns links under publicURL (e.g. https://tally.example.com).
+func NewLinks(publicURL string, q *readmodel.Queries) *Links {
+	return &Links{publicURL: strings.TrimRight(publicURL, "/"), queries: q}
+}
+
+// Document is where a user sees one document.
+func (l *Links) Document(id string) string { return l.publicURL + "/v1/documents/" + id }
+
+// Unsubscribe is the link that turns a user's e-mails off.
+func (l *Links) Unsubscribe(ctx context.Context, tenant, email string) (string, error) {
+	token, err := l.Token(ctx, tenant, email)
+	if err != nil {
+		return "", err
+	}
+	return l.publicURL + "/v1/unsubscribe?token=" + url.QueryEscape(token), nil
+}
+
+// Token signs tenant and e-mail.
+func (l *Links) Token(ctx context.Context, tenant, email string) (string, error) {
+	key, err := l.signingKey(ctx)
+	if err != nil {
+		return "", err
+	}
+	payload := tenant + "\n" + normaliseEmail(email)
+	mac := hmac.New(sha256.New, key)
+	mac.Write([]byte(payload))
+	return base64.RawURLEncoding.EncodeToString([]byte(payload)) + "." +
+		base64.RawURLEncoding.EncodeToString(mac.Sum(nil)), nil
+}
+
+// Verify returns the tenant and e-mail a token was made for.
+func (l *Links) Verify(ctx context.Context, token string) (tenant, email string, err error) {
+	p64, sig64, ok := strings.Cut(token, ".")
+	if !ok {
+		return "", "", ErrBadToken
+	}
+	payload, err1 := base64.RawURLEncoding.DecodeString(p64)
+	sig, err2 := base64.RawURLEncoding.DecodeString(sig64)
+	if err1 != nil || err2 != nil {
+		return "", "", ErrBadToken
+	}
+	key, err := l.signingKey(ctx)
+	if err != nil {
+		return "", "", err
+	}
+	mac := hmac.New(sha256.New, key)
+	mac.Write(payload)
+	if !hmac.Equal(sig, mac.Sum(nil)) {
+		return "", "", ErrBadToken
+	}
+	tenant, email, ok = strings.Cut(string(payload), "\n")
+	if !ok {
+		return "", "", ErrBadToken
+	}
+	return tenant, email, nil
+}
+
+// signingKey loads the deployment's key, making it on first use; the
+// first writer wins, so concurrent processes agree.
+func (l *Links) signingKey(ctx context.Context) ([]byte, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.key != nil {
+		return l.key, nil
+	}
+	fresh := make([]byte, 32)
+	if _, err := rand.Read(fresh); err != nil {
+		return nil, err
+	}
+	if err := l.queries.EnsureSecret(ctx, readmodel.EnsureSecretParams{Name: secretName, Value: fresh}); err != nil {
+		return nil, fmt.Errorf("store link key: %w", err)
+	}
+	key, err := l.queries.GetSecret(ctx, secretName)
+	if err != nil {
+		return nil, fmt.Errorf("load link key: %w", err)
+	}
+	l.key = key
+	return key, nil
+}
