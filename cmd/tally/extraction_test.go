@@ -40,6 +40,7 @@ func startAll(t *testing.T, env map[string]string) *instance {
 	t.Setenv("PORT", fmt.Sprint(port))
 	t.Setenv("NATS_URL", "")
 	t.Setenv("NATS_EMBEDDED_LISTEN", "")
+	t.Setenv("SMTP_URL", "")
 	t.Setenv("DEFAULT_TENANT", "e2e")
 	t.Setenv("LOG_LEVEL", "warn")
 	queueName := "test_" + strings.ReplaceAll(uuid.NewString()[:8], "-", "")

@@ -179,6 +179,12 @@ func runReport(ctx context.Context, rt *runtime, args []string, stdout io.Writer
 	if _, err := time.Parse("2006-01", *month); err != nil {
 		return fmt.Errorf("--month %q is not YYYY-MM", *month)
 	}
+	if rt.cfg.NATSURL == "" {
+		// A second embedded server on the data directory of a running
+		// `tally all` would share its files with it.
+		return errors.New("tally report needs NATS_URL: point it at the running server " +
+			"(for tally all, set NATS_EMBEDDED_LISTEN=127.0.0.1:4222 there and NATS_URL=nats://127.0.0.1:4222 here)")
+	}
 	if err := rt.openDatabase(ctx); err != nil {
 		return err
 	}
