@@ -25,6 +25,7 @@ RUN apt-get update \
       ca-certificates \
       poppler-utils \
       tesseract-ocr \
+      tesseract-ocr-eng \
       tzdata \
  && rm -rf /var/lib/apt/lists/*
 
