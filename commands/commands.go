@@ -190,6 +190,19 @@ func (h *Handler) earlierResult(ctx context.Context, tenant, docID, commandID st
 		BlobKey: doc.BlobKey, Sequence: e.Sequence, Replayed: true}, true, nil
 }
 
+// History returns a document's events in order; an unknown document (or
+// another tenant's) is ErrNotFound.
+func (h *Handler) History(ctx context.Context, tenant, docID string) ([]domain.Envelope, error) {
+	history, err := h.events.Load(ctx, tenant, docID)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrEventStore, err)
+	}
+	if len(history) == 0 {
+		return nil, fmt.Errorf("history of doc %s: %w", docID, domain.ErrNotFound)
+	}
+	return history, nil
+}
+
 // Load returns a document folded from its events.
 func (h *Handler) Load(ctx context.Context, tenant, docID string) (*domain.Document, error) {
 	doc, err := h.load(ctx, tenant, docID)

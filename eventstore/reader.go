@@ -31,11 +31,24 @@ type result struct {
 // Subscribe starts reading every event with a sequence >= from (from 0 or 1
 // means the beginning). Close the reader when done.
 func (s *Store) Subscribe(ctx context.Context, from uint64) (*Reader, error) {
+	return s.subscribe(ctx, from, time.Time{})
+}
+
+// SubscribeSince starts reading at the first event stored at or after t.
+func (s *Store) SubscribeSince(ctx context.Context, t time.Time) (*Reader, error) {
+	return s.subscribe(ctx, 0, t)
+}
+
+func (s *Store) subscribe(ctx context.Context, from uint64, since time.Time) (*Reader, error) {
 	cfg := jetstream.OrderedConsumerConfig{
 		FilterSubjects: []string{s.AllSubjects()},
 		DeliverPolicy:  jetstream.DeliverAllPolicy,
 	}
-	if from > 1 {
+	switch {
+	case !since.IsZero():
+		cfg.DeliverPolicy = jetstream.DeliverByStartTimePolicy
+		cfg.OptStartTime = &since
+	case from > 1:
 		cfg.DeliverPolicy = jetstream.DeliverByStartSequencePolicy
 		cfg.OptStartSeq = from
 	}

@@ -57,6 +57,11 @@ type documentIDInput struct {
 	ID string `path:"id" doc:"Document id (UUID)."`
 }
 
+type getDocumentInput struct {
+	ID   string `path:"id" doc:"Document id (UUID)."`
+	AsOf string `query:"as_of" doc:"Optional RFC 3339 time: the document as it stood then, computed from its events."`
+}
+
 type documentOutput struct {
 	Body Document
 }
@@ -121,7 +126,10 @@ func (s *Server) registerDocuments() {
 	huma.Register(s.api, secured(huma.Operation{
 		OperationID: "get-document", Method: stdhttp.MethodGet, Path: "/v1/documents/{id}", Tags: []string{"Documents"},
 		Summary: "A document's status and extracted fields", Errors: []int{404, 503},
-	}), func(ctx context.Context, in *documentIDInput) (*documentOutput, error) {
+	}), func(ctx context.Context, in *getDocumentInput) (*documentOutput, error) {
+		if in.AsOf != "" {
+			return s.documentAsOf(ctx, in.ID, in.AsOf)
+		}
 		d, err := s.document(ctx, in.ID)
 		if err != nil {
 			return nil, err

@@ -92,6 +92,7 @@ func New(deps Deps) *Server {
 	s.registerUploads()
 	s.registerIngest()
 	s.registerUsers()
+	s.registerAudit()
 	return s
 }
 

@@ -439,3 +439,47 @@ func TestOpenAPIAndDocs(t *testing.T) {
 		t.Fatalf("docs page: %d", resp.StatusCode)
 	}
 }
+
+func TestAuditHistoryAndAsOf(t *testing.T) {
+	h := newHarness(t, nil)
+	_, doc := h.upload("/v1/documents", "a", []byte(pdf), form{"email": "ann@example.com"})
+	id := doc["id"].(string)
+	ctx := context.Background()
+	meta := commands.Meta{Tenant: tenantOf(h, "a")}
+	if _, err := h.cmds.StartExtraction(ctx, commands.StartExtraction{Meta: meta, DocumentID: id, Attempt: 1}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(20 * time.Millisecond)
+	between := time.Now().UTC().Format(time.RFC3339Nano)
+	time.Sleep(20 * time.Millisecond)
+	if _, err := h.cmds.RecordExtraction(ctx, commands.RecordExtraction{Meta: meta, DocumentID: id, Attempt: 1,
+		Fields: domain.Fields{Total: "9.99", Currency: "EUR"}}); err != nil {
+		t.Fatal(err)
+	}
+	code, hist := h.do("GET", "/v1/documents/"+id+"/events", "a", nil, "")
+	items, _ := hist["items"].([]any)
+	if code != 200 || len(items) != 3 {
+		t.Fatalf("history: %d %v", code, hist)
+	}
+	first := items[0].(map[string]any)
+	if first["type"] != "DocumentUploaded" || first["schema_version"] != 1.0 || first["correlation_id"] == "" || first["sequence"] == nil {
+		t.Fatalf("first event: %v", first)
+	}
+	if code, _ := h.do("GET", "/v1/documents/"+id+"/events", "b", nil, ""); code != 404 {
+		t.Fatalf("another tenant's history: %d", code)
+	}
+	code, then := h.do("GET", "/v1/documents/"+id+"?as_of="+between, "a", nil, "")
+	if code != 200 || then["status"] != "PROCESSING" || then["fields"] != nil {
+		t.Fatalf("as of %s: %d %v", between, code, then)
+	}
+	code, now := h.do("GET", "/v1/documents/"+id+"/as-of?as_of="+time.Now().UTC().Format(time.RFC3339Nano), "a", nil, "")
+	if code != 200 || now["status"] != "COMPLETED" {
+		t.Fatalf("as of now: %d %v", code, now)
+	}
+	if code, _ := h.do("GET", "/v1/documents/"+id+"?as_of=2000-01-01T00:00:00Z", "a", nil, ""); code != 404 {
+		t.Fatalf("before the upload: %d", code)
+	}
+	if code, _ := h.do("GET", "/v1/documents/"+id+"?as_of=yesterday", "a", nil, ""); code != 400 {
+		t.Fatalf("bad as_of: %d", code)
+	}
+}

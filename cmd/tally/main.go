@@ -48,6 +48,10 @@ Tools:
   apikey create --tenant NAME   make an API key; prints it alone on standard output
   report monthly [--month YYYY-MM] [--dry-run]
                                 send (or show) the monthly reports now
+  events show [--tenant NAME] DOC_ID
+                                print a document's history
+  events tail [--type TYPE] [--from SEQ|TIME]
+                                follow the event stream
   openapi                       print the OpenAPI document
   extract [--manifest DIR] [FILE...]
                                 extract fields; one JSON object per line
@@ -83,7 +87,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	// Server roles log JSON to standard output, where container platforms
 	// collect it; tools keep standard output for their answer.
 	logOut := stdout
-	if cmd == "apikey" || cmd == "openapi" || cmd == "version" || cmd == "extract" || cmd == "report" {
+	if cmd == "apikey" || cmd == "openapi" || cmd == "version" || cmd == "extract" || cmd == "report" || cmd == "events" {
 		logOut = stderr
 	}
 	log := slog.New(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: cfg.Level()})).With("service", "tally")
@@ -123,6 +127,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runOpenAPI(cfg, log, stdout)
 	case "extract":
 		return runExtract(ctx, args, stdout)
+	case "events":
+		rt := &runtime{cfg: cfg, log: log}
+		defer rt.Close()
+		return runEvents(ctx, rt, args, stdout)
 	case "version":
 		fmt.Fprintln(stdout, version)
 		return nil
