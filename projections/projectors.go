@@ -35,6 +35,8 @@ type Documents struct{}
 
 func (Documents) Name() string { return "documents" }
 
+func (Documents) Tables() []string { return []string{"documents"} }
+
 func (Documents) Reset(ctx context.Context, q *readmodel.Queries) error {
 	return q.TruncateDocuments(ctx)
 }
@@ -104,6 +106,8 @@ type StatusCounts struct{}
 
 func (StatusCounts) Name() string { return "status_counts" }
 
+func (StatusCounts) Tables() []string { return []string{"status_counts", "document_statuses"} }
+
 func (StatusCounts) Reset(ctx context.Context, q *readmodel.Queries) error {
 	return q.TruncateStatusCounts(ctx)
 }
@@ -158,6 +162,8 @@ func (StatusCounts) Apply(ctx context.Context, q *readmodel.Queries, e domain.En
 type MonthlyTotals struct{}
 
 func (MonthlyTotals) Name() string { return "monthly_totals" }
+
+func (MonthlyTotals) Tables() []string { return []string{"monthly_totals", "monthly_documents"} }
 
 func (MonthlyTotals) Reset(ctx context.Context, q *readmodel.Queries) error {
 	return q.TruncateMonthlyTotals(ctx)

@@ -29,6 +29,8 @@ type Projector interface {
 	Apply(ctx context.Context, q *readmodel.Queries, e domain.Envelope) error
 	// Reset empties the read model before a rebuild from sequence 0.
 	Reset(ctx context.Context, q *readmodel.Queries) error
+	// Tables are the tables the projector alone writes.
+	Tables() []string
 }
 
 // ErrCheckpointMoved means another instance advanced the same projector:
@@ -45,6 +47,9 @@ type Runner struct {
 	BatchSize int
 	// Linger is how long a batch waits for more events once it has one.
 	Linger time.Duration
+	// LockName is the advisory lock that keeps one instance applying; a
+	// rebuild into other tables uses its own, beside the live projector.
+	LockName string
 	// position is the last sequence committed, for lag metrics and tests.
 	position atomic.Uint64
 	// appliedAt is when the last committed event occurred (Unix nanos).
@@ -106,6 +111,9 @@ func (r *Runner) Run(ctx context.Context) error {
 	}
 	defer conn.Release()
 	key := lockKey(r.Name())
+	if r.LockName != "" {
+		key = lockKey(r.LockName)
+	}
 	for {
 		var got bool
 		if err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock($1)", key).Scan(&got); err != nil {

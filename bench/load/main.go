@@ -18,6 +18,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"mime/multipart"
 	"net"
 	"net/http"
@@ -536,7 +537,9 @@ func (r *runner) poll(ctx context.Context, start time.Time, uploadsDone <-chan s
 			fmt.Fprintf(os.Stderr, "load: %5.1fs attempted=%d accepted=%d pending=%d\n",
 				time.Since(start).Seconds(), attempted, accepted, r.pending())
 		}
-		t := time.NewTimer(r.s.PollInterval)
+		// ±20% jitter, so that polls do not stay in phase with a paced
+		// upload schedule (which would bias the client-observed latency).
+		t := time.NewTimer(time.Duration(float64(r.s.PollInterval) * (0.8 + 0.4*rand.Float64())))
 		select {
 		case <-ctx.Done():
 			t.Stop()

@@ -48,6 +48,7 @@ Tools:
   apikey create --tenant NAME   make an API key; prints it alone on standard output
   report monthly [--month YYYY-MM] [--dry-run]
                                 send (or show) the monthly reports now
+  replay --projection NAME|all  rebuild read models from the stream and swap them in
   events show [--tenant NAME] DOC_ID
                                 print a document's history
   events tail [--type TYPE] [--from SEQ|TIME]
@@ -87,7 +88,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	// Server roles log JSON to standard output, where container platforms
 	// collect it; tools keep standard output for their answer.
 	logOut := stdout
-	if cmd == "apikey" || cmd == "openapi" || cmd == "version" || cmd == "extract" || cmd == "report" || cmd == "events" {
+	if cmd == "apikey" || cmd == "openapi" || cmd == "version" || cmd == "extract" || cmd == "report" || cmd == "events" || cmd == "replay" {
 		logOut = stderr
 	}
 	log := slog.New(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: cfg.Level()})).With("service", "tally")
@@ -127,6 +128,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runOpenAPI(cfg, log, stdout)
 	case "extract":
 		return runExtract(ctx, args, stdout)
+	case "replay":
+		rt := &runtime{cfg: cfg, log: log}
+		defer rt.Close()
+		return runReplay(ctx, rt, args, stdout)
 	case "events":
 		rt := &runtime{cfg: cfg, log: log}
 		defer rt.Close()

@@ -1,0 +1,215 @@
+package projections
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"tally/eventstore"
+)
+
+// Progress is a rebuild's state, reported every few seconds.
+type Progress struct {
+	Projector string
+	Position  uint64
+	Target    uint64
+	PerSecond float64
+	ETA       time.Duration
+}
+
+// Rebuild replays the stream from sequence 0 into fresh tables in a
+// schema of their own while the live tables keep serving, then swaps them
+// in with one transaction: readers see the old tables or the new ones,
+// never half-built data. The live projector, if running, finds its
+// checkpoint moved by the swap and continues from the rebuilt position.
+type Rebuild struct {
+	Pool       *pgxpool.Pool
+	Store      *eventstore.Store
+	Projectors []Projector
+	Log        *slog.Logger
+	// OnProgress is called every ProgressEvery while replaying.
+	OnProgress    func(Progress)
+	ProgressEvery time.Duration
+}
+
+// Run rebuilds and swaps; it returns the number of events replayed.
+func (b *Rebuild) Run(ctx context.Context) (uint64, error) {
+	schema := fmt.Sprintf("tally_rebuild_%d", time.Now().UnixNano())
+	if err := b.prepare(ctx, schema); err != nil {
+		return 0, err
+	}
+	// Whatever happens, the scratch schema goes; after a successful swap
+	// it is empty.
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_, _ = b.Pool.Exec(cctx, "DROP SCHEMA IF EXISTS "+schema+" CASCADE")
+	}()
+
+	cfg := b.Pool.Config().Copy()
+	cfg.ConnConfig.RuntimeParams["search_path"] = schema
+	cfg.MaxConns = max(int32(len(b.Projectors))*2, 4)
+	scratch, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return 0, fmt.Errorf("rebuild: open scratch pool: %w", err)
+	}
+	defer scratch.Close()
+
+	var runners []*Runner
+	for _, p := range b.Projectors {
+		r := NewRunner(scratch, b.Store, p, b.Log)
+		r.LockName = "rebuild:" + schema + ":" + p.Name()
+		r.BatchSize = 2000
+		runners = append(runners, r)
+	}
+	// start runs the scratch runners until the returned stop is called;
+	// stop waits for them, so no scratch transaction is open at the swap.
+	start := func() (stop func()) {
+		rctx, cancel := context.WithCancel(ctx)
+		var wg sync.WaitGroup
+		for _, r := range runners {
+			wg.Go(func() { r.RunForever(rctx) })
+		}
+		return func() { cancel(); wg.Wait() }
+	}
+	stop := start()
+	defer func() { stop() }()
+	started := time.Now()
+	every := b.ProgressEvery
+	if every == 0 {
+		every = 2 * time.Second
+	}
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		target, err := b.Store.LastSequence(ctx)
+		if err != nil {
+			return 0, err
+		}
+		if caughtUp(runners, target) {
+			stop()
+			swapped, err := b.swap(ctx, schema, runners)
+			if err != nil {
+				return 0, err
+			}
+			if swapped {
+				stop = func() {}
+				return minPosition(runners), nil
+			}
+			stop = start() // the live tables moved on meanwhile: catch up again
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case <-tick.C:
+			if b.OnProgress != nil {
+				for _, r := range runners {
+					pos := r.Position()
+					rate := float64(pos) / time.Since(started).Seconds()
+					var eta time.Duration
+					if rate > 0 && target > pos {
+						eta = time.Duration(float64(target-pos)/rate) * time.Second
+					}
+					b.OnProgress(Progress{Projector: r.Name(), Position: pos, Target: target, PerSecond: rate, ETA: eta})
+				}
+			}
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// prepare makes the scratch schema with empty copies of the tables and of
+// the checkpoint table.
+func (b *Rebuild) prepare(ctx context.Context, schema string) error {
+	stmts := []string{"CREATE SCHEMA " + schema,
+		fmt.Sprintf("CREATE TABLE %s.projector_checkpoints (LIKE public.projector_checkpoints INCLUDING ALL)", schema)}
+	for _, p := range b.Projectors {
+		for _, t := range p.Tables() {
+			stmts = append(stmts, fmt.Sprintf("CREATE TABLE %s.%s (LIKE public.%s INCLUDING ALL)", schema, t, t))
+		}
+	}
+	for _, s := range stmts {
+		if _, err := b.Pool.Exec(ctx, s); err != nil {
+			return fmt.Errorf("rebuild: %s: %w", s, err)
+		}
+	}
+	return nil
+}
+
+// swap replaces the live tables with the rebuilt ones in one transaction,
+// if the rebuild has reached the live checkpoints; it reports false when
+// the live projector got further in the meantime.
+func (b *Rebuild) swap(ctx context.Context, schema string, runners []*Runner) (bool, error) {
+	swapped := false
+	err := pgx.BeginFunc(ctx, b.Pool, func(tx pgx.Tx) error {
+		var tables []string
+		for _, p := range b.Projectors {
+			for _, t := range p.Tables() {
+				tables = append(tables, "public."+t)
+			}
+		}
+		// Writers and readers of these tables wait for the swap; it only
+		// renames, so the wait is short.
+		if _, err := tx.Exec(ctx, "LOCK TABLE "+strings.Join(tables, ", ")+" IN ACCESS EXCLUSIVE MODE"); err != nil {
+			return err
+		}
+		for _, r := range runners {
+			var rebuilt, live int64
+			var identity string
+			if err := tx.QueryRow(ctx, fmt.Sprintf("SELECT last_sequence, stream_identity FROM %s.projector_checkpoints WHERE projector = $1", schema),
+				r.Name()).Scan(&rebuilt, &identity); err != nil {
+				return fmt.Errorf("read rebuilt checkpoint of %s: %w", r.Name(), err)
+			}
+			err := tx.QueryRow(ctx, "SELECT last_sequence FROM public.projector_checkpoints WHERE projector = $1 AND stream_identity = $2 FOR UPDATE",
+				r.Name(), identity).Scan(&live)
+			if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+				return err
+			}
+			if live > rebuilt {
+				return nil // roll back; catch up further
+			}
+			if _, err := tx.Exec(ctx, `INSERT INTO public.projector_checkpoints (projector, stream_identity, last_sequence, updated_at)
+				VALUES ($1, $2, $3, now()) ON CONFLICT (projector) DO UPDATE
+				SET stream_identity = EXCLUDED.stream_identity, last_sequence = EXCLUDED.last_sequence, updated_at = now()`,
+				r.Name(), identity, rebuilt); err != nil {
+				return err
+			}
+		}
+		for _, p := range b.Projectors {
+			for _, t := range p.Tables() {
+				if _, err := tx.Exec(ctx, fmt.Sprintf("DROP TABLE public.%s", t)); err != nil {
+					return err
+				}
+				if _, err := tx.Exec(ctx, fmt.Sprintf("ALTER TABLE %s.%s SET SCHEMA public", schema, t)); err != nil {
+					return err
+				}
+			}
+		}
+		swapped = true
+		return nil
+	})
+	if err != nil {
+		return false, fmt.Errorf("rebuild: swap: %w", err)
+	}
+	return swapped, nil
+}
+
+func caughtUp(runners []*Runner, target uint64) bool {
+	return minPosition(runners) >= target
+}
+
+func minPosition(runners []*Runner) uint64 {
+	m := ^uint64(0)
+	for _, r := range runners {
+		m = min(m, r.Position())
+	}
+	return m
+}
