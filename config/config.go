@@ -79,6 +79,10 @@ type Config struct {
 	// RetryDelay is RETRY_DELAY_MS, the wait before an extraction's second
 	// attempt; it doubles per attempt (with jitter) up to five minutes.
 	RetryDelay time.Duration
+	// DBUpdateS3Bucket is DB_UPDATE_S3_BUCKET, where update-cron finds
+	// template bundles (the BlinkReceipt seed's OTA bucket); it shares
+	// S3_ENDPOINT, AWS_REGION and the AWS credentials with the blob store.
+	DBUpdateS3Bucket string
 	// SMTPURL is SMTP_URL, e.g. smtp://user:pass@host:587 (STARTTLS) or
 	// smtps://user:pass@host:465; empty turns e-mail off.
 	SMTPURL string
@@ -256,6 +260,7 @@ func (c *Config) read(r *envReader) {
 	r.duration("RETRY_DELAY_MS", time.Millisecond, &c.RetryDelay)
 	r.int("RABBITMQ_DELIVERY_LIMIT", &c.RabbitMQDeliveryLimit)
 	r.secret("SMTP_URL", &c.SMTPURL)
+	r.str("DB_UPDATE_S3_BUCKET", &c.DBUpdateS3Bucket)
 	r.str("MAIL_FROM", &c.MailFrom)
 	r.str("NOTIFY_TEMPLATES_DIR", &c.NotifyTemplatesDir)
 	r.str("REPORT_TIME_ZONE", &c.ReportTimeZone)
@@ -429,8 +434,8 @@ func (c *Config) problems() []error {
 		v.url("S3_ENDPOINT", c.S3Endpoint, true, "http", "https")
 		// Without a bucket the endpoint is ignored and blobs land on local
 		// disk, which is easy to miss until a container restart loses them.
-		if c.S3Bucket == "" {
-			v.fail("S3_ENDPOINT", "is set but S3_BUCKET is empty, so blobs would go to the local directory")
+		if c.S3Bucket == "" && c.DBUpdateS3Bucket == "" {
+			v.fail("S3_ENDPOINT", "is set but neither S3_BUCKET nor DB_UPDATE_S3_BUCKET is, so nothing would use it")
 		}
 	}
 	if strings.TrimSpace(c.AWSRegion) == "" {

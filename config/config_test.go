@@ -286,7 +286,7 @@ func TestInvalidValues(t *testing.T) {
 		{map[string]string{"NATS_EMBEDDED_LISTEN": "4223"}, `NATS_EMBEDDED_LISTEN: "4223" is not a host:port`},
 		{map[string]string{"NATS_REPLICAS": "2"}, `NATS_REPLICAS: 2 is not one of 1, 3, 5`},
 		{map[string]string{"S3_BUCKET": "b", "S3_ENDPOINT": "ftp://minio"}, `S3_ENDPOINT: scheme must be http or https (got "ftp://minio")`},
-		{map[string]string{"S3_ENDPOINT": "http://minio:9000"}, `S3_ENDPOINT: is set but S3_BUCKET is empty`},
+		{map[string]string{"S3_ENDPOINT": "http://minio:9000"}, `S3_ENDPOINT: is set but neither S3_BUCKET nor DB_UPDATE_S3_BUCKET is`},
 		{map[string]string{"AWS_ACCESS_KEY_ID": "AKIA1"}, `AWS_SECRET_ACCESS_KEY: must be set when AWS_ACCESS_KEY_ID is set`},
 		{map[string]string{"AWS_SECRET_ACCESS_KEY": "x"}, `AWS_ACCESS_KEY_ID: must be set when AWS_SECRET_ACCESS_KEY is set`},
 		{map[string]string{"MAX_FILE_SIZE_MB": "0"}, `MAX_FILE_SIZE_MB: 0 is out of range 1-1024`},

@@ -42,6 +42,7 @@ func (c Config) settings() []setting {
 		{"SCRAPE_WORKER_TIMEOUT_MS", formatDuration(c.ScrapeWorkerTimeout, time.Millisecond)},
 		{"RETRY_DELAY_MS", formatDuration(c.RetryDelay, time.Millisecond)},
 		{"RABBITMQ_DELIVERY_LIMIT", strconv.Itoa(c.RabbitMQDeliveryLimit)},
+		{"DB_UPDATE_S3_BUCKET", c.DBUpdateS3Bucket},
 		{"SMTP_URL", maskURL(c.SMTPURL)},
 		{"MAIL_FROM", c.MailFrom},
 		{"NOTIFY_TEMPLATES_DIR", c.NotifyTemplatesDir},

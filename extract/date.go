@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // monthNames maps month names and abbreviations (English, German, French,
@@ -37,7 +38,8 @@ var (
 	isoDateRe     = regexp.MustCompile(`^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})$`)
 	numDateRe     = regexp.MustCompile(`^(\d{1,2})([-/.])(\d{1,2})([-/.])(\d{4}|\d{2})$`)
 	dayMonthRe    = regexp.MustCompile(`^(\d{1,2})(?:st|nd|rd|th)?\.?[\s/-]*(\p{L}+)\.?[\s,/-]*(\d{4}|\d{2})$`)
-	monthDayRe    = regexp.MustCompile(`^(\p{L}+)\.?\s*(\d{1,2})(?:st|nd|rd|th)?,?\s*(\d{4})$`)
+	monthDayRe    = regexp.MustCompile(`^(\p{L}+)\.?\s*(\d{1,2})(?:st|nd|rd|th)?\s*,?\s*(\d{4})$`)
+	compactDateRe = regexp.MustCompile(`^\d{8}$`)
 	weekdayPrefix = regexp.MustCompile(`^(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?,?\s+`)
 )
 
@@ -72,6 +74,13 @@ func ParseDate(s string) (string, bool) {
 			return "", false
 		}
 		return makeDate(y, a, b)
+	}
+	if compactDateRe.MatchString(s) {
+		// "25032018" (day first, as printed on receipts) or "20180325".
+		if d, ok := makeDate(atoi(s[4:]), atoi(s[2:4]), atoi(s[:2])); ok {
+			return d, true
+		}
+		return makeDate(atoi(s[:4]), atoi(s[4:6]), atoi(s[6:]))
 	}
 	if m := dayMonthRe.FindStringSubmatch(s); m != nil {
 		if mon, ok := monthNames[m[2]]; ok {
@@ -118,13 +127,75 @@ var dateCandidateRe = regexp.MustCompile(
 	`\b\d{4}[-/.]\d{1,2}[-/.]\d{1,2}\b` +
 		`|\b\d{1,2}[-/.]\d{1,2}[-/.](?:\d{4}|\d{2})\b` +
 		`|\b\d{1,2}(?:st|nd|rd|th)?\.?[ /-]?\p{L}{3,9}\.?[ ,/-]{0,3}(?:\d{4}|\d{2})\b` +
-		`|\b\p{L}{3,9}\.?[ ]\d{1,2}(?:st|nd|rd|th)?,?[ ]\d{4}\b`)
+		`|\b\p{L}{3,9}\.?[ ]\d{1,2}(?:st|nd|rd|th)?[ ]?,?[ ]\d{4}\b`)
+
+// gluedAfterDateRe: a date run into the next word ("21/05/2018TIME").
+var gluedAfterDateRe = regexp.MustCompile(`([-/.]\d{2,4})(\p{L})`)
 
 // datesIn returns the dates found in s, in order.
 func datesIn(s string) []string {
 	var out []string
-	for _, c := range dateCandidateRe.FindAllString(s, -1) {
-		if d, ok := ParseDate(c); ok {
+	s = gluedAfterDateRe.ReplaceAllString(s, "$1 $2")
+	// A candidate that is not a date may hide one that overlaps it
+	// ("Nr. 7 vom 11.03.2018": "7 vom 11" is tried first), so the search
+	// goes on from the next character rather than after the candidate.
+	for i := 0; i < len(s); {
+		loc := dateCandidateRe.FindStringIndex(s[i:])
+		if loc == nil {
+			break
+		}
+		if d, ok := ParseDate(s[i+loc[0] : i+loc[1]]); ok {
+			out = append(out, d)
+			i += loc[1]
+			continue
+		}
+		_, size := utf8.DecodeRuneInString(s[i+loc[0]:])
+		i += loc[0] + size
+	}
+	return out
+}
+
+// compactDateCandRe: an eight-digit date ("25032018", "20180428"), alone or
+// before a time ("20180428/191204", "25032018 13:11").
+var compactDateCandRe = regexp.MustCompile(`(?:^|[^\d/.,-])(\d{8})(?:$|[^\d.,-]|/\d{6}\b)`)
+
+// compactDatesIn returns the eight-digit dates of s. Such numbers are also
+// identifiers, so only years 2000-2039 count, and callers use them only
+// when no separated date was found.
+func compactDatesIn(s string) []string {
+	var out []string
+	for _, m := range compactDateCandRe.FindAllStringSubmatch(s, -1) {
+		if d, ok := ParseDate(m[1]); ok && d >= "2000" && d < "2040" {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// ocrDateRe: a numeric date in which OCR may have read a digit as a
+// letter ("|7-06-2018", "O5/O3/2018", "2l.03.2018"). Only tokens of this
+// shape are repaired, never words.
+var ocrDateRe = regexp.MustCompile(`(?:^|[^\p{L}\d])([\dOoIl|]{1,2}[-/.][\dOoIl|]{1,2}[-/.](?:[\dOoIl|]{4}|[\dOoIl|]{2}))(?:$|[^\p{L}\d])`)
+
+var ocrDigitFix = strings.NewReplacer("O", "0", "o", "0", "I", "1", "l", "1", "|", "1")
+
+// ocrDatesIn returns dates whose digits OCR misread as look-alike letters.
+// At least four real digits must be present, so that a word is never read
+// as a date.
+func ocrDatesIn(s string) []string {
+	var out []string
+	for _, m := range ocrDateRe.FindAllStringSubmatch(s, -1) {
+		tok := m[1]
+		digits := 0
+		for i := 0; i < len(tok); i++ {
+			if isDigit(tok[i]) {
+				digits++
+			}
+		}
+		if digits < 4 || digits == len(tok)-2 {
+			continue // too few digits, or nothing to repair
+		}
+		if d, ok := ParseDate(ocrDigitFix.Replace(tok)); ok {
 			out = append(out, d)
 		}
 	}

@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"tally/domain"
@@ -79,6 +80,7 @@ type Engine struct {
 	pdftotext  string // program run for PDFs; looked up on PATH
 	tesseract  string // program run for images; looked up on PATH
 	httpClient *http.Client
+	templates  TemplateMatcher // consulted before the generic rules; may be nil
 }
 
 // New returns an engine with the given limits; zero fields get defaults.
@@ -113,7 +115,68 @@ func (e *Engine) Extract(ctx context.Context, content []byte, contentType string
 	if v := vendorFromTitle(title); v != "" {
 		f.Vendor = v
 	}
+	if e.templates != nil {
+		if tf, name, version, ok := e.templates.Match(text); ok {
+			f = applyTemplate(f, tf, name, version)
+		}
+	}
 	return f, nil
+}
+
+// TemplateMatcher applies merchant/issuer templates: data-driven rules that win where they match.
+type TemplateMatcher interface {
+	// Match returns the fields a template found in the document's text, the template's name and the bundle version; ok=false when no template matches.
+	Match(text string) (fields domain.Fields, template string, version string, ok bool)
+}
+
+// WithTemplates returns an engine that consults m before the generic rules; non-empty template fields win, and Fields.TemplateVersion is set to "<version>/<template>" when one matched. m may be swapped at run time by the caller (the matcher itself handles hot-swapping), so call m.Match on every Extract.
+//
+// The receiver is not modified: the returned engine is a copy sharing the
+// limits and programs. A nil m gives an engine without templates.
+func (e *Engine) WithTemplates(m TemplateMatcher) *Engine {
+	c := *e
+	c.templates = m
+	return &c
+}
+
+// applyTemplate lays a template's fields over the generic ones: every
+// non-empty template field wins. Amounts and dates are brought to the
+// contract of domain.Fields (plain decimals, ISO dates) the same way the
+// generic rules' are; a template value that cannot be read as one is
+// dropped rather than passed on (the generic value stays). EngineVersion
+// stays the engine's; TemplateVersion names the template.
+func applyTemplate(f, t domain.Fields, name, version string) domain.Fields {
+	str := func(dst *string, v string) {
+		if v = strings.TrimSpace(v); v != "" {
+			*dst = v
+		}
+	}
+	amount := func(dst *string, v string) {
+		if a, ok := ParseAmount(v); ok {
+			*dst = a
+		}
+	}
+	date := func(dst *string, v string) {
+		if d, ok := ParseDate(v); ok {
+			*dst = d
+		}
+	}
+	str(&f.Vendor, t.Vendor)
+	str(&f.VendorAddress, t.VendorAddress)
+	date(&f.Date, t.Date)
+	date(&f.DueDate, t.DueDate)
+	str(&f.InvoiceNumber, t.InvoiceNumber)
+	if c := strings.ToUpper(strings.TrimSpace(t.Currency)); c != "" {
+		f.Currency = c
+	}
+	amount(&f.Subtotal, t.Subtotal)
+	amount(&f.Tax, t.Tax)
+	amount(&f.Total, t.Total)
+	if len(t.LineItems) > 0 {
+		f.LineItems = t.LineItems
+	}
+	f.TemplateVersion = version + "/" + name
+	return f
 }
 
 // errNoText is the common "nothing to read" failure.

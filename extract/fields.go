@@ -221,8 +221,8 @@ var totalKeywords = []struct {
 	strength int
 }{
 	{regexp.MustCompile(`grand\s*total|gesamtsumme|bruttosumme|bruttobetrag|rechnungsbetrag|endbetrag|total\s*ttc|montant\s*ttc`), 5},
-	{regexp.MustCompile(`total\s*due|amount\s*due|balance\s*due|amount\s*payable|total\s*payable|zu\s*zahlen|total\s*to\s*pay`), 4},
-	{regexp.MustCompile(`total\s*amount|invoice\s*total|order\s*total|total\s*charged|gesamtbetrag|total\s*paid`), 3},
+	{regexp.MustCompile(`total\s*due|amount\s*due|\bamt\.?\s*due|balance\s*due|amount\s*payable|total\s*payable|zu\s*zahlen|total\s*to\s*pay`), 4},
+	{regexp.MustCompile(`total\s*amount|total\s*amt|\bnet\s*amt|invoice\s*total|order\s*total|total\s*charged|gesamtbetrag|total\s*paid`), 3},
 	{regexp.MustCompile(`total\s*includes?\b|includes?\s*\d`), 1},
 	{regexp.MustCompile(`\btotal\b|\bsumme\b`), 2},
 }
@@ -474,24 +474,39 @@ var (
 	dueLabelRe     = regexp.MustCompile(`\bdue\b|fällig|payable\s*by|pay\s*by|zahlbar\s*bis|échéance|payment\s*date`)
 )
 
-// findDate takes the first date next to a date label ("Date:", "Invoice
-// date", "Datum") that is not a due, delivery or period date; failing that,
-// the first date anywhere, since documents print their own date near the top.
+// findDate takes the first date next to a date label that is not a due,
+// delivery or period date, an invoice's own date label ("Invoice date",
+// "Rechnungsdatum") before any other ("Date:", "Order date"); failing
+// that, the first date anywhere, since documents print their own date near
+// the top. Dates that need repair (OCR look-alike letters, eight digits
+// without separators) are used only when no clean date exists.
 func findDate(lines []textLine) string {
-	for i, l := range lines {
-		if dateLabelRe.MatchString(l.lower) && !notDateLabelRe.MatchString(l.lower) {
-			if d := dateNear(lines, i); d != "" {
-				return d
+	for _, finder := range []func(string) []string{datesIn, ocrDatesIn, compactDatesIn} {
+		for _, strong := range []bool{true, false} {
+			for i, l := range lines {
+				label := dateLabelRe.MatchString(l.lower)
+				if strong {
+					label = issueDateLabelRe.MatchString(l.lower)
+				}
+				if label && !notDateLabelRe.MatchString(l.lower) {
+					if d := dateNearWith(lines, i, finder); d != "" {
+						return d
+					}
+				}
 			}
 		}
-	}
-	for _, l := range lines {
-		if ds := datesIn(l.raw); len(ds) > 0 {
-			return ds[0]
+		for _, l := range lines {
+			if ds := finder(l.raw); len(ds) > 0 {
+				return ds[0]
+			}
 		}
 	}
 	return ""
 }
+
+// issueDateLabelRe: labels of the date the document was issued.
+// "Rechnung Nr. 4711 vom 05.06.2018" names it too.
+var issueDateLabelRe = regexp.MustCompile(`(rechnung|invoice|facture)\b.*\b(vom|von|du|dated)\s+\d|invoice\s*date|date\s*of\s*(issue|invoice)|issue\s*date|rechnungsdatum|belegdatum|date\s*de\s*(la\s*)?facture|receipt\s*date|bill\s*date`)
 
 // findDueDate takes the first date next to a "due" label.
 func findDueDate(lines []textLine) string {
@@ -507,6 +522,10 @@ func findDueDate(lines []textLine) string {
 
 // dateNear is the first date on line i or on the next non-empty line.
 func dateNear(lines []textLine, i int) string {
+	return dateNearWith(lines, i, datesIn)
+}
+
+func dateNearWith(lines []textLine, i int, datesIn func(string) []string) string {
 	if ds := datesIn(lines[i].raw); len(ds) > 0 {
 		return ds[0]
 	}
@@ -586,7 +605,7 @@ var notVendorRe = regexp.MustCompile(`(?i)^(date|invoice|receipt|order|bill to|s
 // legalFormRe recognises company legal forms. A line carrying one near the
 // top is the issuer's name far more often than the first line is (which on
 // receipts is often a cashier, a branch or a slogan).
-var legalFormRe = regexp.MustCompile(`(?i)\b(?:(?:ltd|limited|gmbh|sdn\.?\s*bhd|bhd|inc|llc|plc|corp|corporation|ag|s\.?a|sarl|s\.?r\.?l|b\.?v|pty|s/b|kg|ohg|e\.k|oy|ab|as|enterprise|trading)\b|co\.)\.?`)
+var legalFormRe = regexp.MustCompile(`(?i)\b(?:(?:ltd|limited|gmbh|sdn\.?\s*bhd|s[do0][nm][.,]?\s*b[hn][dor0]|bhd|inc|llc|plc|corp|corporation|ag|s\.?a|sarl|s\.?r\.?l|b\.?v|pty|s/b|kg|ohg|e\.k|oy|ab|as|enterprise|trading)\b|co\.)\.?`)
 
 const vendorScanLines = 10
 
@@ -613,19 +632,27 @@ func findVendor(lines []textLine) (string, int) {
 		if legalFormRe.FindStringIndex(c) == nil {
 			continue
 		}
-		// A line that starts with the legal form ("SDN BHD", "CO. (M)
-		// SDN BHD") is the tail of a name wrapped over two lines.
-		// "HOME MASTER HARDWARE &" / "ELECTRICAL SDN BHD": joined too.
-		if k+1 < len(candidates) && candidates[k+1] == i+1 && strings.HasSuffix(c, "&") {
-			return cleanVendor(c + " " + vendorText(lines[i+1].raw)), i + 1
+		last := i
+		// "HOME MASTER HARDWARE &" / "ELECTRICAL SDN BHD", and a branch
+		// name whose parenthesis closes on the next line ("ENTERPRISE
+		// (SETIA" / "ALAM) SDN BHD"): the name goes on below.
+		if k+1 < len(candidates) && candidates[k+1] == i+1 &&
+			(strings.HasSuffix(c, "&") || strings.Count(c, "(") > strings.Count(c, ")")) {
+			c += " " + vendorText(lines[i+1].raw)
+			last = i + 1
 		}
-		if legalTailRe.MatchString(c) && k > 0 && candidates[k-1] == i-1 {
+		// A line that starts with the legal form ("SDN BHD", "CO. (M)
+		// SDN BHD", "(BRANCH) SDN BHD"), or holds a single word before
+		// it ("RESTAURANT SDN BHD"), is the tail of a name wrapped over
+		// two lines.
+		if k > 0 && candidates[k-1] == i-1 && (legalTailRe.MatchString(c) || wordsBeforeLegalForm(c) == 1) {
 			prev := vendorText(lines[i-1].raw)
-			if !strings.ContainsAny(prev, "0123456789") && !addressWordRe.MatchString(prev) {
-				return cleanVendor(prev + " " + c), i
+			if !strings.ContainsAny(prev, "0123456789") && !addressWordRe.MatchString(prev) &&
+				!legalFormRe.MatchString(prev) && isUpperText(prev) == isUpperText(c) {
+				return cleanVendor(prev + " " + c), last
 			}
 		}
-		return cleanVendor(c), i
+		return cleanVendor(c), last
 	}
 	for _, i := range candidates {
 		c := vendorText(lines[i].raw)
@@ -645,8 +672,26 @@ func findVendor(lines []textLine) (string, int) {
 	return "", -1
 }
 
-// legalTailRe: a line that begins with the end of a company name.
-var legalTailRe = regexp.MustCompile(`(?i)^(&|and\s|co\.?\s|\(m\)|sdn|bhd|s/b|ltd|limited|gmbh|inc\b|llc|plc)`)
+// legalTailRe: a line that begins with the end of a company name: a legal
+// form, "& CO", a branch in parentheses ("(SEMENYIH) SDN BHD"), or a
+// business word that Malaysian names put before the legal form
+// ("ENTERPRISE", "TRADING"). "CP. (M)": a misread "CO. (M)".
+var legalTailRe = regexp.MustCompile(`(?i)^(&|and\s|co\.?\s|\(|\S{1,3}\.?\s*\(m\)|sdn|bhd|s/b|ltd|limited|gmbh|inc\b|llc|plc|enterprise|trading\b)`)
+
+// wordsBeforeLegalForm counts the words of a name before its legal form
+// (-1 when it has none).
+func wordsBeforeLegalForm(s string) int {
+	loc := legalFormRe.FindStringIndex(s)
+	if loc == nil {
+		return -1
+	}
+	return len(strings.Fields(s[:loc[0]]))
+}
+
+// isUpperText: the letters of s are all capitals (a receipt header).
+func isUpperText(s string) bool {
+	return strings.ToUpper(s) == s && letterCount(s) > 0
+}
 
 // addressWordRe: words that make a line an address rather than a name.
 var addressWordRe = regexp.MustCompile(`(?i)\b(jalan|jln|lorong|taman|street|st\.|road|rd\.?|avenue|ave|lane|floor|flr|lot|blok|block|blk|no\.?\s*\d|straße|strasse|str\.|platz|weg|rue|avenue|suite|unit|p\.?o\.?\s*box)\b|\b\d{5}\b`)
@@ -703,6 +748,12 @@ var (
 // legal form ("Seller: ACME Ltd"); of "Name - Street - Town" the first part.
 func vendorText(s string) string {
 	c := firstColumn(s)
+	// "ACME HEALTHCARE SDN   BHD": a legal form pushed into the next
+	// column by wide letter spacing still belongs to the name.
+	if cols := columnGapRe.Split(strings.TrimSpace(s), 3); len(cols) > 1 && len(cols[1]) <= 12 &&
+		strings.HasSuffix(strings.ToLower(c), "sdn") && legalTailRe.MatchString(cols[1]) {
+		c += " " + cols[1]
+	}
 	c = leadingRefRe.ReplaceAllString(c, "")
 	c = stripTrailingReg(c)
 	if m := labelValueRe.FindStringSubmatch(c); m != nil {
@@ -787,7 +838,15 @@ var trailingRegRe = regexp.MustCompile(`(\s*\([^()]*\d[^()]*\)|\s+[0-9][0-9A-Z-]
 // trailingDocLabelRe matches a document label after the name ("ACME Invoice").
 var trailingDocLabelRe = regexp.MustCompile(`(?i)\s+(tax\s+invoice|invoice|receipt|rechnung|facture)\s*$`)
 
+// misreadSdnBhdRe: "SDN BHD" as OCR often misreads it ("SON BHD",
+// "SDN BND", "Sdi Bhd", "SON, BHD").
+var misreadSdnBhdRe = regexp.MustCompile(`(?i)\b(?:s[do0][nm]|sdi)([.,]?\s*)b[hn][dor0]\b`)
+
 func cleanVendor(s string) string {
+	s = misreadSdnBhdRe.ReplaceAllStringFunc(s, func(m string) string {
+		sep := misreadSdnBhdRe.FindStringSubmatch(m)[1]
+		return "SDN" + strings.Replace(sep, ",", ".", 1) + "BHD"
+	})
 	s = stripTrailingReg(s)
 	s = trailingDocLabelRe.ReplaceAllString(s, "")
 	s = strings.Trim(s, " :;,-*=#|‘’'\"“”—_~")

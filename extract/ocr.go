@@ -10,6 +10,7 @@ import (
 	_ "image/jpeg"
 	_ "image/png"
 	"io"
+	"math/big"
 	"net/http"
 	"os"
 	"os/exec"
@@ -56,7 +57,7 @@ func (e *Engine) imageText(ctx context.Context, content []byte, mediaType string
 	if e.limits.OCRURL != "" {
 		text, err = e.remoteOCR(ctx, content, "image/"+format)
 	} else {
-		text, err = e.tesseractOCR(ctx, content)
+		text, err = e.tesseractOCR(ctx, content, psmBlock)
 	}
 	if err != nil {
 		return "", err
@@ -64,15 +65,86 @@ func (e *Engine) imageText(ctx context.Context, content []byte, mediaType string
 	if strings.TrimSpace(text) == "" {
 		return "", fmt.Errorf("%w: OCR found no text in the image", ErrUnreadable)
 	}
+	text = cleanOCRText(text)
+	if e.limits.OCRURL == "" {
+		text = e.secondOCRPass(ctx, content, text)
+	}
 	return text, nil
 }
 
-// tesseractOCR runs `tesseract stdin stdout --psm 6 -l eng` with the image
+// Tesseract page segmentation modes: one uniform block of text (keeps a
+// receipt's label and amount on one line), and a single column of text
+// of variable sizes (copes better with logos, large headings and
+// two-column letterheads).
+const (
+	psmBlock  = "6"
+	psmColumn = "4"
+)
+
+// secondOCRPass reads the image again in the other segmentation mode when
+// the first reading lacks a date or a total, and keeps whichever reading
+// gives the more complete and self-consistent fields (ties keep the
+// first). Most receipts need one pass; the second costs one more OCR run
+// on the rest. It gets at most half the time left, so that a slow second
+// reading never costs the first one.
+func (e *Engine) secondOCRPass(ctx context.Context, content []byte, text string) string {
+	first := ocrReadingScore(text)
+	if first.complete {
+		return text
+	}
+	ctx2 := ctx
+	if dl, ok := ctx.Deadline(); ok {
+		var cancel context.CancelFunc
+		ctx2, cancel = context.WithTimeout(ctx, time.Until(dl)/2)
+		defer cancel()
+	}
+	t2, err := e.tesseractOCR(ctx2, content, psmColumn)
+	if err != nil || strings.TrimSpace(t2) == "" {
+		return text
+	}
+	t2 = cleanOCRText(t2)
+	if ocrReadingScore(t2).score > first.score {
+		return t2
+	}
+	return text
+}
+
+type readingScore struct {
+	score    int
+	complete bool // a date and a total were found
+}
+
+// ocrReadingScore rates an OCR reading by the fields the rules find in it:
+// a date and a total each count, and a total that the arithmetic confirms
+// (subtotal plus tax, or cash minus change) counts once more.
+func ocrReadingScore(text string) readingScore {
+	lines := splitLines(text)
+	f := FromText(text)
+	s := 0
+	if f.Date != "" {
+		s += 2
+	}
+	if f.Total != "" {
+		s += 2
+		if paid := paidAmount(lines); paid != "" && sameAmount(paid, f.Total) {
+			s++
+		} else if sub, ok1 := rat(f.Subtotal); ok1 {
+			if tax, ok2 := rat(f.Tax); ok2 {
+				if tot, ok3 := rat(f.Total); ok3 && new(big.Rat).Add(sub, tax).Cmp(tot) == 0 {
+					s++
+				}
+			}
+		}
+	}
+	return readingScore{score: s, complete: f.Date != "" && f.Total != ""}
+}
+
+// tesseractOCR runs `tesseract stdin stdout --psm PSM -l eng` with the image
 // on stdin. OMP_THREAD_LIMIT=1: Tesseract's OpenMP threads fight each other
 // on small machines (several times slower on two cores); callers that want
 // throughput run several documents at once instead.
-func (e *Engine) tesseractOCR(ctx context.Context, content []byte) (string, error) {
-	cmd := exec.CommandContext(ctx, e.tesseract, "stdin", "stdout", "--psm", "6", "-l", "eng")
+func (e *Engine) tesseractOCR(ctx context.Context, content []byte, psm string) (string, error) {
+	cmd := exec.CommandContext(ctx, e.tesseract, "stdin", "stdout", "--psm", psm, "-l", "eng")
 	cmd.Env = append(os.Environ(), "OMP_THREAD_LIMIT=1")
 	cmd.Stdin = bytes.NewReader(content)
 	out := &capWriter{max: e.limits.MaxTextBytes}

@@ -93,3 +93,14 @@ type StatusCount struct {
 	Status string
 	Count  int64
 }
+
+type TemplateBundle struct {
+	Version     string
+	Bundle      []byte
+	Checksum    string
+	Templates   int32
+	Source      string
+	CreatedAt   pgtype.Timestamptz
+	ActivatedAt pgtype.Timestamptz
+	Active      bool
+}

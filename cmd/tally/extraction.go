@@ -62,7 +62,9 @@ func startWorker(ctx context.Context, wg *sync.WaitGroup, rt *runtime, m *metric
 	prefetch := rt.cfg.RabbitMQTemplateBatch
 	s := rt.session(prefetch)
 	host, _ := os.Hostname()
-	engine := extract.New(extract.Limits{Timeout: rt.cfg.ScrapeWorkerTimeout})
+	// Templates from the active bundle win where they match; workers pick
+	// up a newly activated bundle without a restart.
+	engine := extract.New(extract.Limits{Timeout: rt.cfg.ScrapeWorkerTimeout}).WithTemplates(startTemplates(ctx, wg, rt))
 	w := worker.New(worker.Config{
 		Name:        fmt.Sprintf("%s-%d", host, os.Getpid()),
 		MaxAttempts: rt.cfg.RetryMaxAttempts,
@@ -80,6 +82,9 @@ func startWorker(ctx context.Context, wg *sync.WaitGroup, rt *runtime, m *metric
 }
 
 func runWorker(ctx context.Context, rt *runtime) error {
+	if err := rt.openDatabase(ctx); err != nil {
+		return err
+	}
 	if err := rt.openEvents(ctx); err != nil {
 		return err
 	}

@@ -34,7 +34,7 @@ var version = "dev"
 
 const usage = `Usage: tally <command> [flags]
 
-Roles (or a bare "tally" with ROLE=API|PROJECTOR|WORKER|BRIDGE|NOTIFIER|SCHEDULER|MIGRATE_DB|ALL):
+Roles (or a bare "tally" with ROLE=API|PROJECTOR|WORKER|BRIDGE|NOTIFIER|SCHEDULER|MIGRATE_DB|UPDATE_CRON|ALL):
   all          every role in one process (embedded JetStream when NATS_URL is unset)
   api          the HTTP API on PORT (default 4001)
   projector    build the PostgreSQL read models from the event stream
@@ -43,9 +43,12 @@ Roles (or a bare "tally" with ROLE=API|PROJECTOR|WORKER|BRIDGE|NOTIFIER|SCHEDULE
   notifier     e-mail users when an expense is extracted or fails
   scheduler    send the monthly report at 00:05 on the 1st
   migrate      apply database migrations and exit
+  update-cron  fetch, check and activate the newest template bundle (--every 24h to repeat)
 
 Tools:
   apikey create --tenant NAME   make an API key; prints it alone on standard output
+  templates check FILE... | list | rollback [--to VERSION]
+                                merchant template bundles
   report monthly [--month YYYY-MM] [--dry-run]
                                 send (or show) the monthly reports now
   replay --projection NAME|all  rebuild read models from the stream and swap them in
@@ -122,6 +125,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runReport(ctx, rt, args, stdout)
 	case "migrate":
 		return runMigrate(ctx, cfg, log)
+	case "update-cron":
+		return runUpdateCron(ctx, cfg, log, args)
+	case "templates":
+		return runTemplates(ctx, cfg, args, stdout, stderr)
 	case "apikey":
 		return runAPIKey(ctx, cfg, log, args, stdout)
 	case "openapi":
@@ -168,6 +175,8 @@ func roleCommand(role string) string {
 		return "notifier"
 	case config.RoleScheduler:
 		return "scheduler"
+	case config.RoleUpdateCron:
+		return "update-cron"
 	case "":
 		return ""
 	}

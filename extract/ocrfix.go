@@ -1,0 +1,79 @@
+package extract
+
+import (
+	"regexp"
+	"strings"
+)
+
+// OCR text has its own misreadings, which printed or typed text never
+// shows. cleanOCRText repairs the few that the field rules trip over; it is
+// applied to OCR output only, and only in shapes where the repair cannot
+// turn a correct reading into a wrong one.
+
+// spacedDecimalRe: a decimal point followed by a stray space ("164. 80").
+var spacedDecimalRe = regexp.MustCompile(`(\d)([.,]) (\d{2})(\D|$)`)
+
+// yenForYRe: "¥" read for a "Y" inside a word ("D.I.¥."); before a digit
+// it stays a currency sign.
+var yenForYRe = regexp.MustCompile(`¥([^\d\s]|$)`)
+
+// ocrWordRe: a five-character token that may be a misread "TOTAL"
+// ("TOTAI", "Tota!", "T0TAL", "POTAL"); OCR reads l as 1, ! or |, and o as 0.
+var ocrWordRe = regexp.MustCompile(`(^|[^\p{L}\p{N}])([\p{L}0-9!|]{5})([^\p{L}\p{N}]|$)`)
+
+func cleanOCRText(text string) string {
+	lines := strings.Split(text, "\n")
+	for i, l := range lines {
+		l = spacedDecimalRe.ReplaceAllString(l, "$1$2$3$4")
+		l = yenForYRe.ReplaceAllString(l, "Y$1")
+		l = ocrWordRe.ReplaceAllStringFunc(l, func(m string) string {
+			sub := ocrWordRe.FindStringSubmatch(m)
+			if w := sub[2]; misreadTotal(w) {
+				return sub[1] + caseLike("TOTAL", w) + sub[3]
+			}
+			return m
+		})
+		lines[i] = l
+	}
+	return strings.Join(lines, "\n")
+}
+
+// misreadTotal: w differs from "total" in exactly one character, which is
+// a known OCR confusion of that letter, or is "total" spelled with digits
+// for letters. Real words one letter from "total" ("tonal", "totem") are
+// not such confusions.
+func misreadTotal(w string) bool {
+	lw := strings.ToLower(w)
+	if lw == "total" || len(lw) != 5 {
+		return false
+	}
+	confusable := map[byte]string{
+		't': "fli1ip",
+		'o': "0aeuc",
+		'a': "4@o",
+		'l': "1i!|j",
+	}
+	diff := 0
+	for i := 0; i < 5; i++ {
+		want := "total"[i]
+		if lw[i] == want {
+			continue
+		}
+		if !strings.ContainsRune(confusable[want], rune(lw[i])) {
+			return false
+		}
+		diff++
+	}
+	return diff == 1
+}
+
+// caseLike writes word in the case of the token it replaces.
+func caseLike(word, like string) string {
+	if strings.ToLower(like) == like {
+		return strings.ToLower(word)
+	}
+	if strings.ToUpper(like[1:]) == like[1:] {
+		return word
+	}
+	return word[:1] + strings.ToLower(word[1:])
+}

@@ -1,0 +1,215 @@
+package templates
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+
+	"tally/extract"
+)
+
+// decimalRe is domain.Fields' contract for amounts (as in package extract).
+var decimalRe = regexp.MustCompile(`^-?[0-9]{1,15}(\.[0-9]{1,6})?$`)
+
+// normalize turns a raw field value into its domain.Fields form. An empty
+// result comes with a note saying why.
+func (t *compiled) normalize(field, raw string) (string, string) {
+	s := strings.Join(strings.Fields(raw), " ")
+	if s == "" {
+		return "", "the value is empty"
+	}
+	switch field {
+	case "subtotal", "tax", "total":
+		if v, ok := normalizeAmount(s, t.decimalMark); ok {
+			return v, ""
+		}
+		mark := t.decimalMark
+		if mark == "" {
+			mark = "guessed"
+		}
+		return "", fmt.Sprintf("%q is not an amount (decimal mark %s)", truncate(s, 40), mark)
+	case "date", "due_date":
+		if v, ok := normalizeDate(s, t.dateFormat); ok {
+			return v, ""
+		}
+		format := t.dateFormat
+		if format == "" {
+			format = "the engine's"
+		}
+		return "", fmt.Sprintf("%q is not a date in format %s", truncate(s, 40), format)
+	case "currency":
+		if v, ok := normalizeCurrency(s); ok {
+			return v, ""
+		}
+		return "", fmt.Sprintf("%q is not a currency code or symbol", truncate(s, 40))
+	}
+	return s, ""
+}
+
+// normalizeAmount reads an amount with a known decimal mark: the other
+// mark, spaces and apostrophes group thousands; a currency code or symbol
+// around the number, a sign or parentheses are allowed. An empty mark
+// leaves the guessing to extract.ParseAmount.
+func normalizeAmount(s, mark string) (string, bool) {
+	if mark == "" {
+		return extract.ParseAmount(s)
+	}
+	neg := false
+	if strings.HasPrefix(s, "(") && strings.HasSuffix(s, ")") {
+		neg, s = true, s[1:len(s)-1]
+	}
+	s = strings.ReplaceAll(s, "\u2212", "-")
+	// Peel whatever surrounds the number: currency, signs, spaces.
+	start := strings.IndexFunc(s, isDigitRune)
+	end := strings.LastIndexFunc(s, isDigitRune)
+	if start < 0 {
+		return "", false
+	}
+	prefix, body, suffix := s[:start], s[start:end+1], s[end+1:]
+	if strings.Contains(prefix, "-") || strings.Contains(suffix, "-") {
+		if neg {
+			return "", false
+		}
+		neg = true
+	}
+	for _, r := range prefix + suffix {
+		if unicode.IsDigit(r) || r == '.' || r == ',' {
+			return "", false // e.g. ".5" or "5." is not what a template should capture
+		}
+	}
+	thousands := "."
+	if mark == "." {
+		thousands = ","
+	}
+	var b strings.Builder
+	decimals := -1
+	for _, r := range body {
+		switch {
+		case isDigitRune(r):
+			b.WriteRune(r)
+			if decimals >= 0 {
+				decimals++
+			}
+		case string(r) == mark:
+			if decimals >= 0 {
+				return "", false // two decimal marks
+			}
+			b.WriteByte('.')
+			decimals = 0
+		case string(r) == thousands || r == ' ' || r == '\'' || r == '\u00a0' || r == '\u202f' || r == '\u2009':
+			if decimals >= 0 {
+				return "", false // grouping after the decimal mark
+			}
+		default:
+			return "", false
+		}
+	}
+	v := b.String()
+	intPart, frac, _ := strings.Cut(v, ".")
+	intPart = strings.TrimLeft(intPart, "0")
+	if intPart == "" {
+		intPart = "0"
+	}
+	v = intPart
+	if frac != "" {
+		v += "." + frac
+	}
+	if neg {
+		v = "-" + v
+	}
+	return v, decimalRe.MatchString(v)
+}
+
+func isDigitRune(r rune) bool { return r >= '0' && r <= '9' }
+
+var englishMonths = map[string]int{
+	"jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6,
+	"jul": 7, "aug": 8, "sep": 9, "oct": 10, "nov": 11, "dec": 12,
+}
+
+// normalizeDate reads a date in the template's format and returns it as an
+// ISO date. An empty format leaves it to extract.ParseDate.
+func normalizeDate(s, format string) (string, bool) {
+	switch format {
+	case "":
+		return extract.ParseDate(s)
+	case "dmy", "mdy", "ymd":
+		parts := strings.FieldsFunc(s, func(r rune) bool {
+			return r == '.' || r == '/' || r == '-' || r == ',' || unicode.IsSpace(r)
+		})
+		if len(parts) != 3 {
+			return "", false
+		}
+		var d, m, y string
+		switch format {
+		case "dmy":
+			d, m, y = parts[0], parts[1], parts[2]
+		case "mdy":
+			m, d, y = parts[0], parts[1], parts[2]
+		default:
+			y, m, d = parts[0], parts[1], parts[2]
+		}
+		day, err := strconv.Atoi(strings.TrimRight(strings.ToLower(d), "stndrh"))
+		if err != nil {
+			return "", false
+		}
+		month, err := strconv.Atoi(m)
+		if err != nil {
+			month = englishMonths[strings.ToLower(truncateBytes(m, 3))]
+		}
+		year, err := strconv.Atoi(y)
+		if err != nil || (len(y) != 2 && len(y) != 4) {
+			return "", false
+		}
+		if len(y) == 2 {
+			year += 2000
+		}
+		return isoDate(year, month, day)
+	default:
+		t, err := time.Parse(format, s)
+		if err != nil {
+			return "", false
+		}
+		return isoDate(t.Year(), int(t.Month()), t.Day())
+	}
+}
+
+func truncateBytes(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+func isoDate(y, m, d int) (string, bool) {
+	if y < 1900 || y > 2100 || m < 1 || m > 12 || d < 1 || d > 31 {
+		return "", false
+	}
+	t := time.Date(y, time.Month(m), d, 0, 0, 0, 0, time.UTC)
+	if t.Day() != d {
+		return "", false
+	}
+	return t.Format("2006-01-02"), true
+}
+
+var currencySymbols = map[string]string{
+	"€": "EUR", "£": "GBP", "$": "USD", "US$": "USD", "¥": "JPY", "₹": "INR", "RM": "MYR", "S$": "SGD",
+}
+
+var isoCodeRe = regexp.MustCompile(`^[A-Z]{3}$`)
+
+// normalizeCurrency accepts an ISO 4217 code in any case or a common
+// symbol.
+func normalizeCurrency(s string) (string, bool) {
+	u := strings.ToUpper(strings.TrimSpace(s))
+	if code, ok := currencySymbols[u]; ok {
+		return code, true
+	}
+	if isoCodeRe.MatchString(u) {
+		return u, true
+	}
+	return "", false
+}
