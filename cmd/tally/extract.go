@@ -10,7 +10,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	goruntime "runtime"
 	"strings"
+	"sync"
 
 	"tally/domain"
 	"tally/extract"
@@ -42,53 +44,49 @@ func toBenchmark(f domain.Fields) benchmarkFields {
 	return benchmarkFields{Fields: f, Address: f.VendorAddress}
 }
 
+// job is one document to extract: a manifest item (id set) or a file named
+// on the command line (id empty).
+type job struct {
+	id   string
+	path string
+}
+
 // runExtract extracts documents from the command line: the files named,
 // or every item of a benchdata split with --manifest DIR, one JSON object
-// per line.
+// per line. Documents are extracted concurrently (GOMAXPROCS at a time, or
+// --workers) and printed in input order.
 func runExtract(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("extract", flag.ContinueOnError)
 	manifest := fs.String("manifest", "", "directory with a manifest.jsonl of items to extract")
+	workers := fs.Int("workers", goruntime.GOMAXPROCS(0), "documents extracted at once")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	engine := extract.New(extract.Limits{})
-	out := json.NewEncoder(stdout)
-	one := func(id, path string) error {
-		content, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		res := extraction{ID: id}
-		if id == "" {
-			res.File = path
-		}
-		f, err := engine.Extract(ctx, content, contentTypeOf(path))
-		if err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			res.Error = err.Error()
-		} else {
-			res.Fields = toBenchmark(f)
-		}
-		return out.Encode(res)
-	}
+	var jobs []job
 	if *manifest == "" {
 		if fs.NArg() == 0 {
-			return errors.New("usage: tally extract [--manifest DIR] [FILE...]")
+			return errors.New("usage: tally extract [--workers N] [--manifest DIR] [FILE...]")
 		}
 		for _, path := range fs.Args() {
-			if err := one("", path); err != nil {
-				return err
-			}
+			jobs = append(jobs, job{path: path})
 		}
-		return nil
+	} else {
+		var err error
+		if jobs, err = readManifest(*manifest); err != nil {
+			return err
+		}
 	}
-	f, err := os.Open(filepath.Join(*manifest, "manifest.jsonl"))
+	return extractAll(ctx, extract.New(extract.Limits{}), jobs, *workers, stdout)
+}
+
+// readManifest lists the items of a benchdata split.
+func readManifest(dir string) ([]job, error) {
+	f, err := os.Open(filepath.Join(dir, "manifest.jsonl"))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer f.Close()
+	var jobs []job
 	scanner := bufio.NewScanner(f)
 	scanner.Buffer(make([]byte, 1<<20), 16<<20)
 	for line := 1; scanner.Scan(); line++ {
@@ -97,13 +95,94 @@ func runExtract(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 		var item manifestItem
 		if err := json.Unmarshal(scanner.Bytes(), &item); err != nil {
-			return fmt.Errorf("manifest line %d: %w", line, err)
+			return nil, fmt.Errorf("manifest line %d: %w", line, err)
 		}
-		if err := one(item.ID, filepath.Join(*manifest, item.Input)); err != nil {
-			return fmt.Errorf("item %s: %w", item.ID, err)
+		jobs = append(jobs, job{id: item.ID, path: filepath.Join(dir, item.Input)})
+	}
+	return jobs, scanner.Err()
+}
+
+// result is a finished job: the line to print, or an error that stops the
+// run (a file that cannot be read, a cancelled context). A document the
+// engine cannot extract is not an error: its line carries the message.
+type result struct {
+	res extraction
+	err error
+}
+
+// extractAll runs jobs on up to workers goroutines and prints their results
+// in job order as soon as each one and all before it are done. The first
+// failing job (in order) stops the run; jobs not yet started are skipped.
+func extractAll(ctx context.Context, engine *extract.Engine, jobs []job, workers int, stdout io.Writer) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	workers = max(1, min(workers, len(jobs)))
+	results := make([]chan result, len(jobs))
+	for i := range results {
+		results[i] = make(chan result, 1)
+	}
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for i := range next {
+				r, err := extractOne(ctx, engine, jobs[i])
+				results[i] <- result{r, err}
+			}
+		})
+	}
+	go func() {
+		defer close(next)
+		for i := range jobs {
+			select {
+			case next <- i:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	defer wg.Wait()
+
+	out := json.NewEncoder(stdout)
+	for i, j := range jobs {
+		var r result
+		select {
+		case r = <-results[i]:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		if r.err != nil {
+			if j.id != "" {
+				return fmt.Errorf("item %s: %w", j.id, r.err)
+			}
+			return r.err
+		}
+		if err := out.Encode(r.res); err != nil {
+			return err
 		}
 	}
-	return scanner.Err()
+	return nil
+}
+
+func extractOne(ctx context.Context, engine *extract.Engine, j job) (extraction, error) {
+	content, err := os.ReadFile(j.path)
+	if err != nil {
+		return extraction{}, err
+	}
+	res := extraction{ID: j.id}
+	if j.id == "" {
+		res.File = j.path
+	}
+	f, err := engine.Extract(ctx, content, contentTypeOf(j.path))
+	if err != nil {
+		if ctx.Err() != nil {
+			return extraction{}, ctx.Err()
+		}
+		res.Error = err.Error()
+	} else {
+		res.Fields = toBenchmark(f)
+	}
+	return res, nil
 }
 
 // contentTypeOf maps a file name to the type the engine reads; an unknown
