@@ -3,6 +3,7 @@ package domain
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"time"
 )
 
@@ -49,7 +50,16 @@ type Document struct {
 	UpdatedAt   time.Time
 	// Attempt is the extraction attempt currently asked for.
 	Attempt int
-	Fields  *Fields
+	// Fields are the effective values: the machine's, with the user's
+	// corrections over them. Machine and Corrections keep both.
+	Fields      *Fields
+	Machine     *Fields
+	Corrections *Fields
+	// Deleted documents stay in the history; PurgeAfter is when their file
+	// goes, Purged once it has.
+	Deleted    bool
+	PurgeAfter time.Time
+	Purged     bool
 	// FailureReason is set while Status is FAILED.
 	FailureReason string
 	// Version is the stream sequence of the last event applied, the value a
@@ -122,7 +132,8 @@ func (d *Document) Apply(e Envelope) error {
 		}
 		if p.Attempt == d.Attempt {
 			f := p.Fields
-			d.Status, d.Fields, d.FailureReason = StatusCompleted, &f, ""
+			d.Status, d.Machine, d.FailureReason = StatusCompleted, &f, ""
+			d.effective()
 		}
 	case TypeExtractionFailed:
 		var p ExtractionFailed
@@ -132,6 +143,24 @@ func (d *Document) Apply(e Envelope) error {
 		if p.Attempt == d.Attempt {
 			d.Status, d.FailureReason = StatusFailed, p.Reason
 		}
+	case TypeDocumentCorrected:
+		var p DocumentCorrected
+		if err := e.Decode(&p); err != nil {
+			return err
+		}
+		c := p.Corrections
+		d.Corrections = &c
+		d.effective()
+	case TypeDocumentDeleted:
+		var p DocumentDeleted
+		if err := e.Decode(&p); err != nil {
+			return err
+		}
+		d.Deleted, d.PurgeAfter = true, p.PurgeAfter
+	case TypeDocumentRestored:
+		d.Deleted, d.PurgeAfter = false, time.Time{}
+	case TypeDocumentPurged:
+		d.Purged = true
 	}
 	d.UpdatedAt = e.OccurredAt
 	d.Version = e.Sequence
@@ -139,6 +168,95 @@ func (d *Document) Apply(e Envelope) error {
 		d.commands[e.CommandID] = e
 	}
 	return nil
+}
+
+// effective recomputes Fields from the machine's and the user's values.
+func (d *Document) effective() {
+	var f Fields
+	if d.Machine != nil {
+		f = *d.Machine
+	}
+	if d.Corrections != nil {
+		f = Merge(f, *d.Corrections)
+	}
+	if d.Machine == nil && d.Corrections == nil {
+		d.Fields = nil
+		return
+	}
+	d.Fields = &f
+}
+
+// DecideCorrect merges a user's new values into the earlier corrections;
+// nil when they change nothing.
+func (d *Document) DecideCorrect(c Fields) (*DocumentCorrected, error) {
+	if !d.Exists() {
+		return nil, ErrNotFound
+	}
+	if d.Deleted {
+		return nil, fmt.Errorf("correct document %s: it is deleted; restore it first: %w", d.ID, ErrInvalidTransition)
+	}
+	var before, prev Fields
+	if d.Corrections != nil {
+		before = *d.Corrections
+	}
+	if d.Fields != nil {
+		prev = *d.Fields
+	}
+	merged := Merge(before, c)
+	if fieldsEqual(merged, before) {
+		return nil, nil
+	}
+	return &DocumentCorrected{Corrections: merged, Previous: prev}, nil
+}
+
+func fieldsEqual(a, b Fields) bool {
+	if len(a.LineItems) != len(b.LineItems) {
+		return false
+	}
+	for i := range a.LineItems {
+		if a.LineItems[i] != b.LineItems[i] {
+			return false
+		}
+	}
+	a.LineItems, b.LineItems = nil, nil
+	return reflect.DeepEqual(a, b)
+}
+
+// DecideDelete takes the document out of lists and totals until
+// purgeAfter.
+func (d *Document) DecideDelete(reason string, purgeAfter time.Time) (*DocumentDeleted, error) {
+	if !d.Exists() {
+		return nil, ErrNotFound
+	}
+	if d.Deleted {
+		return nil, nil
+	}
+	return &DocumentDeleted{Reason: Truncate(reason), PurgeAfter: purgeAfter.UTC()}, nil
+}
+
+// DecideRestore brings a deleted document back while its file exists.
+func (d *Document) DecideRestore(now time.Time) (*DocumentRestored, error) {
+	if !d.Exists() {
+		return nil, ErrNotFound
+	}
+	if !d.Deleted {
+		return nil, nil
+	}
+	if d.Purged || !now.Before(d.PurgeAfter) {
+		return nil, fmt.Errorf("restore document %s: its grace period ended at %s: %w", d.ID, d.PurgeAfter.Format(time.RFC3339), ErrInvalidTransition)
+	}
+	return &DocumentRestored{}, nil
+}
+
+// DecidePurge says whether a deleted document's file may go now.
+func (d *Document) DecidePurge(now time.Time) (*DocumentPurged, error) {
+	if !d.Exists() {
+		return nil, ErrNotFound
+	}
+	if !d.Deleted || d.Purged || now.Before(d.PurgeAfter) {
+		return nil, nil
+	}
+	return &DocumentPurged{BlobKey: d.BlobKey}, nil
 }
 
 // The decisions below take the current state and say which event, if any, a
@@ -149,6 +267,9 @@ func (d *Document) Apply(e Envelope) error {
 func (d *Document) DecideStart(attempt int, worker string) (*ExtractionStarted, error) {
 	if err := d.checkAttempt(attempt); err != nil {
 		return nil, err
+	}
+	if d.Deleted {
+		return nil, fmt.Errorf("start attempt %d of document %s: it is deleted: %w", attempt, d.ID, ErrInvalidTransition)
 	}
 	switch d.Status {
 	case StatusPending:

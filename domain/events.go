@@ -17,6 +17,10 @@ const (
 	TypeNotificationSent    = "NotificationSent"
 	TypeNotificationFailed  = "NotificationFailed"
 	TypeMonthlyReportSent   = "MonthlyReportSent"
+	TypeDocumentCorrected   = "DocumentCorrected"
+	TypeDocumentDeleted     = "DocumentDeleted"
+	TypeDocumentRestored    = "DocumentRestored"
+	TypeDocumentPurged      = "DocumentPurged"
 )
 
 // Notification kinds: which event an e-mail told the user about.
@@ -126,6 +130,31 @@ type ExtractionFailed struct {
 	Reason  string `json:"reason"`
 }
 
+// DocumentCorrected records a user's corrections. Corrections holds every
+// field the user has set so far (not only this time's), so the event alone
+// says what the user's values are; Previous is what the document showed
+// before. A user's value wins over any extraction result, later ones
+// included.
+type DocumentCorrected struct {
+	Corrections Fields `json:"corrections"`
+	Previous    Fields `json:"previous"`
+}
+
+// DocumentDeleted takes a document out of lists and totals. Its file is
+// purged after PurgeAfter unless it is restored before.
+type DocumentDeleted struct {
+	Reason     string    `json:"reason,omitempty"`
+	PurgeAfter time.Time `json:"purge_after"`
+}
+
+// DocumentRestored brings a deleted document back.
+type DocumentRestored struct{}
+
+// DocumentPurged records that a deleted document's file is gone.
+type DocumentPurged struct {
+	BlobKey string `json:"blob_key"`
+}
+
 // NotificationSent records the e-mail sent about one event of the
 // document. It is keyed by the source event, so a replay or a restarted
 // notifier never sends about the same event again. It holds no address:
@@ -173,6 +202,36 @@ type Fields struct {
 	LineItems       []LineItem `json:"line_items,omitempty"`
 	EngineVersion   string     `json:"engine_version,omitempty"`
 	TemplateVersion string     `json:"template_version,omitempty"`
+}
+
+// Merge returns base with every non-empty field of over in its place.
+func Merge(base, over Fields) Fields {
+	pick := func(b, o string) string {
+		if o != "" {
+			return o
+		}
+		return b
+	}
+	out := base
+	out.Vendor = pick(base.Vendor, over.Vendor)
+	out.VendorAddress = pick(base.VendorAddress, over.VendorAddress)
+	out.Date = pick(base.Date, over.Date)
+	out.DueDate = pick(base.DueDate, over.DueDate)
+	out.InvoiceNumber = pick(base.InvoiceNumber, over.InvoiceNumber)
+	out.Currency = pick(base.Currency, over.Currency)
+	out.Subtotal = pick(base.Subtotal, over.Subtotal)
+	out.Tax = pick(base.Tax, over.Tax)
+	out.Total = pick(base.Total, over.Total)
+	if over.LineItems != nil {
+		out.LineItems = over.LineItems
+	}
+	return out
+}
+
+// IsZero reports whether no field is set.
+func (f Fields) IsZero() bool {
+	return f.Vendor == "" && f.VendorAddress == "" && f.Date == "" && f.DueDate == "" && f.InvoiceNumber == "" &&
+		f.Currency == "" && f.Subtotal == "" && f.Tax == "" && f.Total == "" && f.LineItems == nil
 }
 
 // LineItem is one row of an invoice or receipt.

@@ -279,28 +279,24 @@ func (s *Store) LoadAggregate(ctx context.Context, tenant, aggregateType, aggreg
 	if err != nil {
 		return nil, fmt.Errorf("load doc %s: last message: %w", aggregateID, err)
 	}
-	cons, err := s.js.OrderedConsumer(ctx, s.cfg.Stream, jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{subject},
-		DeliverPolicy:  jetstream.DeliverAllPolicy,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("load doc %s: %w", aggregateID, err)
-	}
+	// Message by message with "next for subject" gets: an aggregate has a
+	// handful of events, and unlike a consumer this leaves no state on the
+	// server behind.
 	var events []domain.Envelope
-	for {
-		msg, err := cons.Next(jetstream.FetchContext(ctx))
+	for seq := uint64(1); seq <= last.Sequence; {
+		msg, err := s.stream.GetMsg(ctx, seq, jetstream.WithGetMsgSubject(subject))
 		if err != nil {
-			return nil, fmt.Errorf("load doc %s: %w", aggregateID, err)
+			return nil, fmt.Errorf("load doc %s at sequence %d: %w", aggregateID, seq, err)
 		}
-		e, err := decode(msg)
-		if err != nil {
-			return nil, err
+		var e domain.Envelope
+		if err := json.Unmarshal(msg.Data, &e); err != nil {
+			return nil, fmt.Errorf("decode event on %s: %w", subject, err)
 		}
+		e.Sequence = msg.Sequence
 		events = append(events, e)
-		if e.Sequence >= last.Sequence {
-			return events, nil
-		}
+		seq = msg.Sequence + 1
 	}
+	return events, nil
 }
 
 // decode turns a stream message into an envelope with its sequence.

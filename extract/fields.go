@@ -1,9 +1,11 @@
 package extract
 
 import (
+	"fmt"
 	"math/big"
 	"regexp"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -232,7 +234,7 @@ var totalKeywords = []struct {
 // such as "TOTAL INCLUDES 6% GST 1.51". ("Net total" is not excluded: on
 // many receipts it is the final figure; the arithmetic check in
 // pickSubtotalTax sorts out the invoices where it is the subtotal.)
-var notTotalRe = regexp.MustCompile(`sub[\s-]*total|total\s*(tax|vat|gst|mwst|excl|ex\b|net|before|discount|saving|qty|quantity|item|unit|pcs|weight|point|number|no\b|number)|(tax|vat|gst|mwst)\s*total|gesamtbetrag\s*der|ohne\s*ust|netto|total\s*ht\b|excl\.?\s*(vat|tax|gst)|before\s*tax`)
+var notTotalRe = regexp.MustCompile(`sub[\s-]*total|total\s*(tax|vat|gst|mwst|excl|ex\b|net|before|discount|saving|qty|quantity|item|unit|pcs|weight|point|number|no\b|number)|(tax|vat|gst|mwst)\s*total|gesamtbetrag\s*der|ohne\s*ust|netto|total\s*ht\b|excl\.?\s*(vat|tax|gst)|excl(\.|uding|usive)?\s*(of\s*)?(vat|tax|gst)|before\s*tax`)
 
 type totalHit struct {
 	value string
@@ -380,7 +382,7 @@ func isChangeOrTenderLine(lower string) bool {
 
 // ---------------------------------------------------------------- subtotal, tax
 
-var subtotalRe = regexp.MustCompile(`sub[\s-]*total|net\s*amount|total\s*excl|excl\.?\s*(vat|tax|gst)|total\s*net|\bnet\s*total|total\s*before\s*tax|untaxed|nettobetrag|netto|rechnungssumme\s*ohne|total\s*ht\b|montant\s*ht\b`)
+var subtotalRe = regexp.MustCompile(`sub[\s-]*total|net\s*amount|total\s*excl|excl\.?\s*(vat|tax|gst)|excl(uding|usive)\s*(of\s*)?(vat|tax|gst)|total\s*net|\bnet\s*total|total\s*before\s*tax|untaxed|nettobetrag|netto|rechnungssumme\s*ohne|total\s*ht\b|montant\s*ht\b`)
 
 func isSubtotalLine(lower string) bool { return subtotalRe.MatchString(lower) }
 
@@ -482,6 +484,7 @@ var (
 // without separators) are used only when no clean date exists.
 func findDate(lines []textLine) string {
 	for _, finder := range []func(string) []string{datesIn, ocrDatesIn, compactDatesIn} {
+		finder = plausibleDates(finder)
 		for _, strong := range []bool{true, false} {
 			for i, l := range lines {
 				label := dateLabelRe.MatchString(l.lower)
@@ -502,6 +505,22 @@ func findDate(lines []textLine) string {
 		}
 	}
 	return ""
+}
+
+// plausibleDates keeps the dates a document can carry as its own: not
+// decades ahead ("2078", OCR for "2018").
+func plausibleDates(finder func(string) []string) func(string) []string {
+	limit := fmt.Sprintf("%04d", time.Now().Year()+10)
+	return func(s string) []string {
+		ds := finder(s)
+		out := ds[:0]
+		for _, d := range ds {
+			if d[:4] <= limit {
+				out = append(out, d)
+			}
+		}
+		return out
+	}
 }
 
 // issueDateLabelRe: labels of the date the document was issued.
@@ -842,6 +861,28 @@ var trailingDocLabelRe = regexp.MustCompile(`(?i)\s+(tax\s+invoice|invoice|recei
 // "SDN BND", "Sdi Bhd", "SON, BHD").
 var misreadSdnBhdRe = regexp.MustCompile(`(?i)\b(?:s[do0][nm]|sdi)([.,]?\s*)b[hn][dor0]\b`)
 
+var (
+	ocrSpeckEndsRe   = regexp.MustCompile(`^[a-z]{1,2}\s+|\s+(?:[a-z]{1,2}|[.,'])$`)
+	afterLegalFormRe = regexp.MustCompile(`(?i)(\b(?:sdn\.?\s*bhd|bhd|ltd|s/b)\.?)\s+\S{1,2}$`)
+)
+
+// upperShare is the share of upper-case letters among the letters of s.
+func upperShare(s string) float64 {
+	up, all := 0, 0
+	for _, r := range s {
+		if unicode.IsLetter(r) {
+			all++
+			if unicode.IsUpper(r) {
+				up++
+			}
+		}
+	}
+	if all == 0 {
+		return 0
+	}
+	return float64(up) / float64(all)
+}
+
 func cleanVendor(s string) string {
 	s = misreadSdnBhdRe.ReplaceAllStringFunc(s, func(m string) string {
 		sep := misreadSdnBhdRe.FindStringSubmatch(m)[1]
@@ -849,6 +890,13 @@ func cleanVendor(s string) string {
 	})
 	s = stripTrailingReg(s)
 	s = trailingDocLabelRe.ReplaceAllString(s, "")
+	// OCR specks around a name in capitals: a stray lower-case fragment
+	// or a lone mark before or after it ("GRANDMA HOMES a", "ACME SDN
+	// BHD .", "yy ACME"), and a fragment after the legal form.
+	if letterCount(s) > 0 && upperShare(s) >= 0.5 {
+		s = ocrSpeckEndsRe.ReplaceAllString(s, "")
+	}
+	s = afterLegalFormRe.ReplaceAllString(s, "$1")
 	s = strings.Trim(s, " :;,-*=#|‘’'\"“”—_~")
 	if utf8.RuneCountInString(s) > 100 {
 		s = string([]rune(s)[:100])

@@ -62,12 +62,23 @@ func history(t *testing.T, store *eventstore.Store, docs int) {
 			f.Date = fmt.Sprintf("2026-%02d-%02d", 1+i%12, 1+i%28)
 		}
 		ok(t)(h.RecordExtraction(ctx, commands.RecordExtraction{Meta: meta, DocumentID: id, Attempt: 1, Fields: f}))
+		if i%9 == 2 {
+			// A user's correction, which the reprocess below must not undo.
+			ok(t)(h.CorrectDocument(ctx, commands.CorrectDocument{Meta: meta, DocumentID: id,
+				Fields: domain.Fields{Total: "3.33", Vendor: "Corrected"}}))
+		}
 		if i%6 == 1 {
 			ok(t)(h.RequestReprocess(ctx, commands.RequestReprocess{Meta: meta, DocumentID: id}))
 			ok(t)(h.StartExtraction(ctx, commands.StartExtraction{Meta: meta, DocumentID: id, Attempt: 2}))
 			f.Total = "1.01"
 			f.Date = "2025-12-31"
 			ok(t)(h.RecordExtraction(ctx, commands.RecordExtraction{Meta: meta, DocumentID: id, Attempt: 2, Fields: f}))
+		}
+		if i%10 == 7 {
+			ok(t)(h.DeleteDocument(ctx, commands.DeleteDocument{Meta: meta, DocumentID: id, Grace: time.Hour}))
+			if i%20 == 7 {
+				ok(t)(h.RestoreDocument(ctx, meta, id))
+			}
 		}
 	}
 }

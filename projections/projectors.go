@@ -79,14 +79,20 @@ func (Documents) Apply(ctx context.Context, q *readmodel.Queries, e domain.Envel
 		if err := e.Decode(&p); err != nil {
 			return err
 		}
-		fields, err := json.Marshal(p.Fields)
+		values, err := q.GetDocumentValues(ctx, readmodel.GetDocumentValuesParams{Tenant: e.Tenant, ID: id})
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		}
 		if err != nil {
 			return err
 		}
+		eff := domain.Merge(p.Fields, decodeFields(values.Corrections))
+		machine, _ := json.Marshal(p.Fields)
+		fields, _ := json.Marshal(eff)
 		return q.MarkDocumentExtracted(ctx, readmodel.MarkDocumentExtractedParams{
-			Tenant: e.Tenant, ID: id, Attempt: int32(p.Attempt), Fields: fields,
-			Vendor: text(p.Fields.Vendor), DocumentDate: date(p.Fields.Date),
-			Currency: text(p.Fields.Currency), Total: amount(p.Fields.Total),
+			Tenant: e.Tenant, ID: id, Attempt: int32(p.Attempt), Fields: fields, MachineFields: machine,
+			Vendor: text(eff.Vendor), DocumentDate: date(eff.Date),
+			Currency: text(eff.Currency), Total: amount(eff.Total),
 			UpdatedAt: at, LastSequence: seq,
 		})
 	case domain.TypeExtractionFailed:
@@ -97,8 +103,47 @@ func (Documents) Apply(ctx context.Context, q *readmodel.Queries, e domain.Envel
 		return q.MarkDocumentFailed(ctx, readmodel.MarkDocumentFailedParams{
 			Tenant: e.Tenant, ID: id, Attempt: int32(p.Attempt), Reason: pgtype.Text{String: p.Reason, Valid: true},
 			UpdatedAt: at, LastSequence: seq})
+	case domain.TypeDocumentCorrected:
+		var p domain.DocumentCorrected
+		if err := e.Decode(&p); err != nil {
+			return err
+		}
+		values, err := q.GetDocumentValues(ctx, readmodel.GetDocumentValuesParams{Tenant: e.Tenant, ID: id})
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		eff := domain.Merge(decodeFields(values.MachineFields), p.Corrections)
+		corrections, _ := json.Marshal(p.Corrections)
+		fields, _ := json.Marshal(eff)
+		return q.CorrectDocument(ctx, readmodel.CorrectDocumentParams{
+			Tenant: e.Tenant, ID: id, Fields: fields, Corrections: corrections,
+			Vendor: text(eff.Vendor), DocumentDate: date(eff.Date), Currency: text(eff.Currency), Total: amount(eff.Total),
+			UpdatedAt: at, LastSequence: seq})
+	case domain.TypeDocumentDeleted:
+		var p domain.DocumentDeleted
+		if err := e.Decode(&p); err != nil {
+			return err
+		}
+		return q.MarkDocumentDeleted(ctx, readmodel.MarkDocumentDeletedParams{Tenant: e.Tenant, ID: id,
+			DeletedAt: at, PurgeAfter: timestamptz(p.PurgeAfter), LastSequence: seq})
+	case domain.TypeDocumentRestored:
+		return q.MarkDocumentRestored(ctx, readmodel.MarkDocumentRestoredParams{Tenant: e.Tenant, ID: id, UpdatedAt: at, LastSequence: seq})
+	case domain.TypeDocumentPurged:
+		return q.MarkDocumentPurged(ctx, readmodel.MarkDocumentPurgedParams{Tenant: e.Tenant, ID: id, PurgedAt: at, LastSequence: seq})
 	}
 	return nil
+}
+
+// decodeFields reads a stored JSON object of fields; absent is empty.
+func decodeFields(raw []byte) domain.Fields {
+	var f domain.Fields
+	if len(raw) > 0 {
+		_ = json.Unmarshal(raw, &f)
+	}
+	return f
 }
 
 // StatusCounts projects the number of documents per tenant and status.
@@ -124,12 +169,13 @@ var statusAfter = map[string]domain.Status{
 }
 
 func (StatusCounts) Apply(ctx context.Context, q *readmodel.Queries, e domain.Envelope) error {
-	next, ok := statusAfter[e.Type]
-	if !ok {
-		return nil
-	}
 	id, err := uuid.Parse(e.AggregateID)
 	if err != nil {
+		return nil
+	}
+	next, moves := statusAfter[e.Type]
+	deletes := e.Type == domain.TypeDocumentDeleted || e.Type == domain.TypeDocumentRestored
+	if !moves && !deletes {
 		return nil
 	}
 	prev, err := q.GetDocumentStatus(ctx, readmodel.GetDocumentStatusParams{Tenant: e.Tenant, ID: id})
@@ -141,16 +187,36 @@ func (StatusCounts) Apply(ctx context.Context, q *readmodel.Queries, e domain.En
 	case err != nil:
 		return err
 	}
-	if prev == string(next) {
-		return nil
+	add := func(status string, delta int64) error {
+		return q.AddStatusCount(ctx, readmodel.AddStatusCountParams{Tenant: e.Tenant, Status: status, Delta: delta})
 	}
-	if prev != "" {
-		if err := q.AddStatusCount(ctx, readmodel.AddStatusCountParams{Tenant: e.Tenant, Status: prev, Delta: -1}); err != nil {
+	if deletes {
+		// A deleted document leaves the counts and comes back on restore.
+		deleted := e.Type == domain.TypeDocumentDeleted
+		if prev.Deleted == deleted {
+			return nil
+		}
+		delta := int64(1)
+		if deleted {
+			delta = -1
+		}
+		if err := add(prev.Status, delta); err != nil {
 			return err
 		}
+		return q.SetDocumentDeleted(ctx, readmodel.SetDocumentDeletedParams{Tenant: e.Tenant, ID: id, Deleted: deleted})
 	}
-	if err := q.AddStatusCount(ctx, readmodel.AddStatusCountParams{Tenant: e.Tenant, Status: string(next), Delta: 1}); err != nil {
-		return err
+	if prev.Status == string(next) {
+		return nil
+	}
+	if !prev.Deleted {
+		if prev.Status != "" {
+			if err := add(prev.Status, -1); err != nil {
+				return err
+			}
+		}
+		if err := add(string(next), 1); err != nil {
+			return err
+		}
 	}
 	return q.SetDocumentStatus(ctx, readmodel.SetDocumentStatusParams{Tenant: e.Tenant, ID: id, Status: string(next)})
 }
@@ -189,11 +255,7 @@ func (MonthlyTotals) Apply(ctx context.Context, q *readmodel.Queries, e domain.E
 			return err
 		}
 		return q.SetMonthlyAttempt(ctx, readmodel.SetMonthlyAttemptParams{Tenant: e.Tenant, ID: id, Attempt: int32(p.Attempt)})
-	case domain.TypeReceiptExtracted:
-		var p domain.ReceiptExtracted
-		if err := e.Decode(&p); err != nil {
-			return err
-		}
+	case domain.TypeReceiptExtracted, domain.TypeDocumentCorrected, domain.TypeDocumentDeleted, domain.TypeDocumentRestored:
 		doc, err := q.GetMonthlyDocument(ctx, readmodel.GetMonthlyDocumentParams{Tenant: e.Tenant, ID: id})
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil
@@ -201,36 +263,68 @@ func (MonthlyTotals) Apply(ctx context.Context, q *readmodel.Queries, e domain.E
 		if err != nil {
 			return err
 		}
-		if int(doc.Attempt) != p.Attempt {
-			return nil
-		}
-		// Take back the previous result's contribution, then add this one.
-		if doc.Counted {
-			if err := q.AddMonthlyTotal(ctx, readmodel.AddMonthlyTotalParams{
-				Tenant: e.Tenant, UserEmail: doc.UserEmail, Month: doc.Month.String, Currency: doc.Currency.String,
-				Amount: negate(doc.Amount), DeltaDocuments: -1}); err != nil {
+		machine, corrections, deleted := decodeFields(doc.Machine), decodeFields(doc.Corrections), doc.Deleted
+		switch e.Type {
+		case domain.TypeReceiptExtracted:
+			var p domain.ReceiptExtracted
+			if err := e.Decode(&p); err != nil {
 				return err
 			}
-			if err := q.DeleteEmptyMonthlyTotals(ctx); err != nil {
+			if int(doc.Attempt) != p.Attempt {
+				return nil
+			}
+			machine = p.Fields
+		case domain.TypeDocumentCorrected:
+			var p domain.DocumentCorrected
+			if err := e.Decode(&p); err != nil {
 				return err
 			}
+			corrections = p.Corrections
+		case domain.TypeDocumentDeleted:
+			deleted = true
+		case domain.TypeDocumentRestored:
+			deleted = false
 		}
-		month, currency, total := monthOf(p.Fields, doc.UploadedAt.Time), p.Fields.Currency, p.Fields.Total
-		if currency == "" {
-			currency = NoCurrency
-		}
-		if !decimalAmount.MatchString(total) {
-			return q.SetMonthlyContribution(ctx, readmodel.SetMonthlyContributionParams{Tenant: e.Tenant, ID: id})
-		}
-		if err := q.AddMonthlyTotal(ctx, readmodel.AddMonthlyTotalParams{
-			Tenant: e.Tenant, UserEmail: doc.UserEmail, Month: month, Currency: currency,
-			Amount: total, DeltaDocuments: 1}); err != nil {
+		rawMachine, _ := json.Marshal(machine)
+		rawCorrections, _ := json.Marshal(corrections)
+		if err := q.SetMonthlyValues(ctx, readmodel.SetMonthlyValuesParams{Tenant: e.Tenant, ID: id,
+			Machine: rawMachine, Corrections: rawCorrections, Deleted: deleted}); err != nil {
 			return err
 		}
-		return q.SetMonthlyContribution(ctx, readmodel.SetMonthlyContributionParams{
-			Tenant: e.Tenant, ID: id, Month: text(month), Currency: text(currency), Amount: text(total)})
+		return recontribute(ctx, q, e.Tenant, id, doc, domain.Merge(machine, corrections), deleted)
 	}
 	return nil
+}
+
+// recontribute replaces a document's contribution to the monthly totals
+// with the one its current values call for: none when deleted or without
+// a decimal total.
+func recontribute(ctx context.Context, q *readmodel.Queries, tenant string, id uuid.UUID, doc readmodel.GetMonthlyDocumentRow,
+	eff domain.Fields, deleted bool) error {
+	if doc.Counted {
+		if err := q.AddMonthlyTotal(ctx, readmodel.AddMonthlyTotalParams{
+			Tenant: tenant, UserEmail: doc.UserEmail, Month: doc.Month.String, Currency: doc.Currency.String,
+			Amount: negate(doc.Amount), DeltaDocuments: -1}); err != nil {
+			return err
+		}
+		if err := q.DeleteEmptyMonthlyTotals(ctx); err != nil {
+			return err
+		}
+	}
+	if deleted || !decimalAmount.MatchString(eff.Total) {
+		return q.SetMonthlyContribution(ctx, readmodel.SetMonthlyContributionParams{Tenant: tenant, ID: id})
+	}
+	month, currency := monthOf(eff, doc.UploadedAt.Time), eff.Currency
+	if currency == "" {
+		currency = NoCurrency
+	}
+	if err := q.AddMonthlyTotal(ctx, readmodel.AddMonthlyTotalParams{
+		Tenant: tenant, UserEmail: doc.UserEmail, Month: month, Currency: currency,
+		Amount: eff.Total, DeltaDocuments: 1}); err != nil {
+		return err
+	}
+	return q.SetMonthlyContribution(ctx, readmodel.SetMonthlyContributionParams{
+		Tenant: tenant, ID: id, Month: text(month), Currency: text(currency), Amount: text(eff.Total)})
 }
 
 // monthOf is the YYYY-MM a document's spending belongs to.

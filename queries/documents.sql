@@ -14,7 +14,10 @@ UPDATE documents SET status = 'PROCESSING', updated_at = sqlc.arg(updated_at), l
 WHERE tenant = sqlc.arg(tenant) AND id = sqlc.arg(id) AND attempt = sqlc.arg(attempt) AND status = 'PENDING';
 
 -- name: MarkDocumentExtracted :exec
-UPDATE documents SET status = 'COMPLETED', fields = sqlc.arg(fields), vendor = sqlc.narg(vendor),
+-- fields are the effective values (machine_fields with corrections over
+-- them); vendor, date, currency and total are taken from them.
+UPDATE documents SET status = 'COMPLETED', fields = sqlc.arg(fields), machine_fields = sqlc.arg(machine_fields),
+       vendor = sqlc.narg(vendor),
        document_date = sqlc.narg(document_date), currency = sqlc.narg(currency),
        total = sqlc.narg(total)::text::numeric, failure_reason = NULL,
        updated_at = sqlc.arg(updated_at), last_sequence = sqlc.arg(last_sequence)
@@ -27,15 +30,47 @@ WHERE tenant = sqlc.arg(tenant) AND id = sqlc.arg(id) AND attempt = sqlc.arg(att
 
 -- name: GetDocument :one
 SELECT tenant, id, status, source, filename, content_type, size_bytes, sha256, blob_key, user_name, user_email,
-       attempt, fields, failure_reason, created_at, updated_at, last_sequence
+       attempt, fields, failure_reason, created_at, updated_at, last_sequence,
+       machine_fields, corrections, deleted_at, purge_after, purged_at
 FROM documents WHERE tenant = $1 AND id = $2;
 
+-- name: GetDocumentValues :one
+SELECT machine_fields, corrections FROM documents WHERE tenant = $1 AND id = $2;
+
+-- name: CorrectDocument :exec
+UPDATE documents SET fields = sqlc.arg(fields), corrections = sqlc.arg(corrections), vendor = sqlc.narg(vendor),
+       document_date = sqlc.narg(document_date), currency = sqlc.narg(currency),
+       total = sqlc.narg(total)::text::numeric, updated_at = sqlc.arg(updated_at), last_sequence = sqlc.arg(last_sequence)
+WHERE tenant = sqlc.arg(tenant) AND id = sqlc.arg(id);
+
+-- name: MarkDocumentDeleted :exec
+UPDATE documents SET deleted_at = sqlc.arg(deleted_at), purge_after = sqlc.arg(purge_after),
+       updated_at = sqlc.arg(deleted_at), last_sequence = sqlc.arg(last_sequence)
+WHERE tenant = sqlc.arg(tenant) AND id = sqlc.arg(id);
+
+-- name: MarkDocumentRestored :exec
+UPDATE documents SET deleted_at = NULL, purge_after = NULL, updated_at = sqlc.arg(updated_at),
+       last_sequence = sqlc.arg(last_sequence)
+WHERE tenant = sqlc.arg(tenant) AND id = sqlc.arg(id);
+
+-- name: MarkDocumentPurged :exec
+UPDATE documents SET purged_at = sqlc.arg(purged_at), last_sequence = sqlc.arg(last_sequence)
+WHERE tenant = sqlc.arg(tenant) AND id = sqlc.arg(id);
+
+-- name: DocumentsToPurge :many
+-- Deleted documents whose grace period is over and whose file remains.
+SELECT tenant, id FROM documents
+WHERE deleted_at IS NOT NULL AND purged_at IS NULL AND purge_after <= sqlc.arg(now)
+ORDER BY purge_after LIMIT 500;
+
 -- name: ListDocuments :many
--- Keyset pagination on (created_at, id), newest first.
+-- Keyset pagination on (created_at, id), newest first; deleted documents
+-- are left out.
 SELECT tenant, id, status, source, filename, content_type, size_bytes, sha256, blob_key, user_name, user_email,
-       attempt, fields, failure_reason, created_at, updated_at, last_sequence
+       attempt, fields, failure_reason, created_at, updated_at, last_sequence,
+       machine_fields, corrections, deleted_at, purge_after, purged_at
 FROM documents
-WHERE tenant = sqlc.arg(tenant)
+WHERE tenant = sqlc.arg(tenant) AND deleted_at IS NULL
   AND (sqlc.narg(status)::text IS NULL OR status = sqlc.narg(status))
   AND (sqlc.narg(user_email)::text IS NULL OR user_email = sqlc.narg(user_email))
   AND (sqlc.narg(created_from)::timestamptz IS NULL OR created_at >= sqlc.narg(created_from))

@@ -4,7 +4,8 @@ VALUES ($1, $2, $3, $4, $5)
 ON CONFLICT (tenant, id) DO NOTHING;
 
 -- name: GetMonthlyDocument :one
-SELECT tenant, id, user_email, uploaded_at, attempt, month, currency, COALESCE(amount, 0)::text AS amount, (amount IS NOT NULL)::boolean AS counted
+SELECT tenant, id, user_email, uploaded_at, attempt, month, currency, COALESCE(amount, 0)::text AS amount, (amount IS NOT NULL)::boolean AS counted,
+       machine, corrections, deleted
 FROM monthly_documents WHERE tenant = $1 AND id = $2;
 
 -- name: SetMonthlyAttempt :exec
@@ -14,6 +15,10 @@ WHERE tenant = sqlc.arg(tenant) AND id = sqlc.arg(id) AND attempt < sqlc.arg(att
 -- name: SetMonthlyContribution :exec
 UPDATE monthly_documents SET month = sqlc.narg(month), currency = sqlc.narg(currency),
        amount = sqlc.narg(amount)::text::numeric
+WHERE tenant = sqlc.arg(tenant) AND id = sqlc.arg(id);
+
+-- name: SetMonthlyValues :exec
+UPDATE monthly_documents SET machine = sqlc.arg(machine), corrections = sqlc.arg(corrections), deleted = sqlc.arg(deleted)
 WHERE tenant = sqlc.arg(tenant) AND id = sqlc.arg(id);
 
 -- name: AddMonthlyTotal :exec

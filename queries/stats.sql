@@ -1,5 +1,8 @@
 -- name: GetDocumentStatus :one
-SELECT status FROM document_statuses WHERE tenant = $1 AND id = $2;
+SELECT status, deleted FROM document_statuses WHERE tenant = $1 AND id = $2;
+
+-- name: SetDocumentDeleted :exec
+UPDATE document_statuses SET deleted = $3 WHERE tenant = $1 AND id = $2;
 
 -- name: SetDocumentStatus :exec
 INSERT INTO document_statuses (tenant, id, status) VALUES ($1, $2, $3)

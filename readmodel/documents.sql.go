@@ -12,9 +12,78 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
+const correctDocument = `-- name: CorrectDocument :exec
+UPDATE documents SET fields = $1, corrections = $2, vendor = $3,
+       document_date = $4, currency = $5,
+       total = $6::text::numeric, updated_at = $7, last_sequence = $8
+WHERE tenant = $9 AND id = $10
+`
+
+type CorrectDocumentParams struct {
+	Fields       []byte
+	Corrections  []byte
+	Vendor       pgtype.Text
+	DocumentDate pgtype.Date
+	Currency     pgtype.Text
+	Total        pgtype.Text
+	UpdatedAt    pgtype.Timestamptz
+	LastSequence int64
+	Tenant       string
+	ID           uuid.UUID
+}
+
+func (q *Queries) CorrectDocument(ctx context.Context, arg CorrectDocumentParams) error {
+	_, err := q.db.Exec(ctx, correctDocument,
+		arg.Fields,
+		arg.Corrections,
+		arg.Vendor,
+		arg.DocumentDate,
+		arg.Currency,
+		arg.Total,
+		arg.UpdatedAt,
+		arg.LastSequence,
+		arg.Tenant,
+		arg.ID,
+	)
+	return err
+}
+
+const documentsToPurge = `-- name: DocumentsToPurge :many
+SELECT tenant, id FROM documents
+WHERE deleted_at IS NOT NULL AND purged_at IS NULL AND purge_after <= $1
+ORDER BY purge_after LIMIT 500
+`
+
+type DocumentsToPurgeRow struct {
+	Tenant string
+	ID     uuid.UUID
+}
+
+// Deleted documents whose grace period is over and whose file remains.
+func (q *Queries) DocumentsToPurge(ctx context.Context, now pgtype.Timestamptz) ([]DocumentsToPurgeRow, error) {
+	rows, err := q.db.Query(ctx, documentsToPurge, now)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []DocumentsToPurgeRow{}
+	for rows.Next() {
+		var i DocumentsToPurgeRow
+		if err := rows.Scan(&i.Tenant, &i.ID); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const getDocument = `-- name: GetDocument :one
 SELECT tenant, id, status, source, filename, content_type, size_bytes, sha256, blob_key, user_name, user_email,
-       attempt, fields, failure_reason, created_at, updated_at, last_sequence
+       attempt, fields, failure_reason, created_at, updated_at, last_sequence,
+       machine_fields, corrections, deleted_at, purge_after, purged_at
 FROM documents WHERE tenant = $1 AND id = $2
 `
 
@@ -41,6 +110,11 @@ type GetDocumentRow struct {
 	CreatedAt     pgtype.Timestamptz
 	UpdatedAt     pgtype.Timestamptz
 	LastSequence  int64
+	MachineFields []byte
+	Corrections   []byte
+	DeletedAt     pgtype.Timestamptz
+	PurgeAfter    pgtype.Timestamptz
+	PurgedAt      pgtype.Timestamptz
 }
 
 func (q *Queries) GetDocument(ctx context.Context, arg GetDocumentParams) (GetDocumentRow, error) {
@@ -64,7 +138,33 @@ func (q *Queries) GetDocument(ctx context.Context, arg GetDocumentParams) (GetDo
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.LastSequence,
+		&i.MachineFields,
+		&i.Corrections,
+		&i.DeletedAt,
+		&i.PurgeAfter,
+		&i.PurgedAt,
 	)
+	return i, err
+}
+
+const getDocumentValues = `-- name: GetDocumentValues :one
+SELECT machine_fields, corrections FROM documents WHERE tenant = $1 AND id = $2
+`
+
+type GetDocumentValuesParams struct {
+	Tenant string
+	ID     uuid.UUID
+}
+
+type GetDocumentValuesRow struct {
+	MachineFields []byte
+	Corrections   []byte
+}
+
+func (q *Queries) GetDocumentValues(ctx context.Context, arg GetDocumentValuesParams) (GetDocumentValuesRow, error) {
+	row := q.db.QueryRow(ctx, getDocumentValues, arg.Tenant, arg.ID)
+	var i GetDocumentValuesRow
+	err := row.Scan(&i.MachineFields, &i.Corrections)
 	return i, err
 }
 
@@ -112,9 +212,10 @@ func (q *Queries) InsertDocument(ctx context.Context, arg InsertDocumentParams) 
 
 const listDocuments = `-- name: ListDocuments :many
 SELECT tenant, id, status, source, filename, content_type, size_bytes, sha256, blob_key, user_name, user_email,
-       attempt, fields, failure_reason, created_at, updated_at, last_sequence
+       attempt, fields, failure_reason, created_at, updated_at, last_sequence,
+       machine_fields, corrections, deleted_at, purge_after, purged_at
 FROM documents
-WHERE tenant = $1
+WHERE tenant = $1 AND deleted_at IS NULL
   AND ($2::text IS NULL OR status = $2)
   AND ($3::text IS NULL OR user_email = $3)
   AND ($4::timestamptz IS NULL OR created_at >= $4)
@@ -154,9 +255,15 @@ type ListDocumentsRow struct {
 	CreatedAt     pgtype.Timestamptz
 	UpdatedAt     pgtype.Timestamptz
 	LastSequence  int64
+	MachineFields []byte
+	Corrections   []byte
+	DeletedAt     pgtype.Timestamptz
+	PurgeAfter    pgtype.Timestamptz
+	PurgedAt      pgtype.Timestamptz
 }
 
-// Keyset pagination on (created_at, id), newest first.
+// Keyset pagination on (created_at, id), newest first; deleted documents
+// are left out.
 func (q *Queries) ListDocuments(ctx context.Context, arg ListDocumentsParams) ([]ListDocumentsRow, error) {
 	rows, err := q.db.Query(ctx, listDocuments,
 		arg.Tenant,
@@ -193,6 +300,11 @@ func (q *Queries) ListDocuments(ctx context.Context, arg ListDocumentsParams) ([
 			&i.CreatedAt,
 			&i.UpdatedAt,
 			&i.LastSequence,
+			&i.MachineFields,
+			&i.Corrections,
+			&i.DeletedAt,
+			&i.PurgeAfter,
+			&i.PurgedAt,
 		); err != nil {
 			return nil, err
 		}
@@ -204,30 +316,60 @@ func (q *Queries) ListDocuments(ctx context.Context, arg ListDocumentsParams) ([
 	return items, nil
 }
 
-const markDocumentExtracted = `-- name: MarkDocumentExtracted :exec
-UPDATE documents SET status = 'COMPLETED', fields = $1, vendor = $2,
-       document_date = $3, currency = $4,
-       total = $5::text::numeric, failure_reason = NULL,
-       updated_at = $6, last_sequence = $7
-WHERE tenant = $8 AND id = $9 AND attempt = $10
+const markDocumentDeleted = `-- name: MarkDocumentDeleted :exec
+UPDATE documents SET deleted_at = $1, purge_after = $2,
+       updated_at = $1, last_sequence = $3
+WHERE tenant = $4 AND id = $5
 `
 
-type MarkDocumentExtractedParams struct {
-	Fields       []byte
-	Vendor       pgtype.Text
-	DocumentDate pgtype.Date
-	Currency     pgtype.Text
-	Total        pgtype.Text
-	UpdatedAt    pgtype.Timestamptz
+type MarkDocumentDeletedParams struct {
+	DeletedAt    pgtype.Timestamptz
+	PurgeAfter   pgtype.Timestamptz
 	LastSequence int64
 	Tenant       string
 	ID           uuid.UUID
-	Attempt      int32
 }
 
+func (q *Queries) MarkDocumentDeleted(ctx context.Context, arg MarkDocumentDeletedParams) error {
+	_, err := q.db.Exec(ctx, markDocumentDeleted,
+		arg.DeletedAt,
+		arg.PurgeAfter,
+		arg.LastSequence,
+		arg.Tenant,
+		arg.ID,
+	)
+	return err
+}
+
+const markDocumentExtracted = `-- name: MarkDocumentExtracted :exec
+UPDATE documents SET status = 'COMPLETED', fields = $1, machine_fields = $2,
+       vendor = $3,
+       document_date = $4, currency = $5,
+       total = $6::text::numeric, failure_reason = NULL,
+       updated_at = $7, last_sequence = $8
+WHERE tenant = $9 AND id = $10 AND attempt = $11
+`
+
+type MarkDocumentExtractedParams struct {
+	Fields        []byte
+	MachineFields []byte
+	Vendor        pgtype.Text
+	DocumentDate  pgtype.Date
+	Currency      pgtype.Text
+	Total         pgtype.Text
+	UpdatedAt     pgtype.Timestamptz
+	LastSequence  int64
+	Tenant        string
+	ID            uuid.UUID
+	Attempt       int32
+}
+
+// fields are the effective values (machine_fields with corrections over
+// them); vendor, date, currency and total are taken from them.
 func (q *Queries) MarkDocumentExtracted(ctx context.Context, arg MarkDocumentExtractedParams) error {
 	_, err := q.db.Exec(ctx, markDocumentExtracted,
 		arg.Fields,
+		arg.MachineFields,
 		arg.Vendor,
 		arg.DocumentDate,
 		arg.Currency,
@@ -268,6 +410,28 @@ func (q *Queries) MarkDocumentFailed(ctx context.Context, arg MarkDocumentFailed
 	return err
 }
 
+const markDocumentPurged = `-- name: MarkDocumentPurged :exec
+UPDATE documents SET purged_at = $1, last_sequence = $2
+WHERE tenant = $3 AND id = $4
+`
+
+type MarkDocumentPurgedParams struct {
+	PurgedAt     pgtype.Timestamptz
+	LastSequence int64
+	Tenant       string
+	ID           uuid.UUID
+}
+
+func (q *Queries) MarkDocumentPurged(ctx context.Context, arg MarkDocumentPurgedParams) error {
+	_, err := q.db.Exec(ctx, markDocumentPurged,
+		arg.PurgedAt,
+		arg.LastSequence,
+		arg.Tenant,
+		arg.ID,
+	)
+	return err
+}
+
 const markDocumentRequested = `-- name: MarkDocumentRequested :exec
 UPDATE documents SET status = 'PENDING', attempt = $1, failure_reason = NULL,
        updated_at = $2, last_sequence = $3
@@ -285,6 +449,29 @@ type MarkDocumentRequestedParams struct {
 func (q *Queries) MarkDocumentRequested(ctx context.Context, arg MarkDocumentRequestedParams) error {
 	_, err := q.db.Exec(ctx, markDocumentRequested,
 		arg.Attempt,
+		arg.UpdatedAt,
+		arg.LastSequence,
+		arg.Tenant,
+		arg.ID,
+	)
+	return err
+}
+
+const markDocumentRestored = `-- name: MarkDocumentRestored :exec
+UPDATE documents SET deleted_at = NULL, purge_after = NULL, updated_at = $1,
+       last_sequence = $2
+WHERE tenant = $3 AND id = $4
+`
+
+type MarkDocumentRestoredParams struct {
+	UpdatedAt    pgtype.Timestamptz
+	LastSequence int64
+	Tenant       string
+	ID           uuid.UUID
+}
+
+func (q *Queries) MarkDocumentRestored(ctx context.Context, arg MarkDocumentRestoredParams) error {
+	_, err := q.db.Exec(ctx, markDocumentRestored,
 		arg.UpdatedAt,
 		arg.LastSequence,
 		arg.Tenant,

@@ -40,23 +40,32 @@ type Document struct {
 	CreatedAt     pgtype.Timestamptz
 	UpdatedAt     pgtype.Timestamptz
 	LastSequence  int64
+	MachineFields []byte
+	Corrections   []byte
+	DeletedAt     pgtype.Timestamptz
+	PurgeAfter    pgtype.Timestamptz
+	PurgedAt      pgtype.Timestamptz
 }
 
 type DocumentStatus struct {
-	Tenant string
-	ID     uuid.UUID
-	Status string
+	Tenant  string
+	ID      uuid.UUID
+	Status  string
+	Deleted bool
 }
 
 type MonthlyDocument struct {
-	Tenant     string
-	ID         uuid.UUID
-	UserEmail  string
-	UploadedAt pgtype.Timestamptz
-	Attempt    int32
-	Month      pgtype.Text
-	Currency   pgtype.Text
-	Amount     pgtype.Numeric
+	Tenant      string
+	ID          uuid.UUID
+	UserEmail   string
+	UploadedAt  pgtype.Timestamptz
+	Attempt     int32
+	Month       pgtype.Text
+	Currency    pgtype.Text
+	Amount      pgtype.Numeric
+	Machine     []byte
+	Corrections []byte
+	Deleted     bool
 }
 
 type MonthlyTotal struct {

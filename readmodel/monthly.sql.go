@@ -53,7 +53,8 @@ func (q *Queries) DeleteEmptyMonthlyTotals(ctx context.Context) error {
 }
 
 const getMonthlyDocument = `-- name: GetMonthlyDocument :one
-SELECT tenant, id, user_email, uploaded_at, attempt, month, currency, COALESCE(amount, 0)::text AS amount, (amount IS NOT NULL)::boolean AS counted
+SELECT tenant, id, user_email, uploaded_at, attempt, month, currency, COALESCE(amount, 0)::text AS amount, (amount IS NOT NULL)::boolean AS counted,
+       machine, corrections, deleted
 FROM monthly_documents WHERE tenant = $1 AND id = $2
 `
 
@@ -63,15 +64,18 @@ type GetMonthlyDocumentParams struct {
 }
 
 type GetMonthlyDocumentRow struct {
-	Tenant     string
-	ID         uuid.UUID
-	UserEmail  string
-	UploadedAt pgtype.Timestamptz
-	Attempt    int32
-	Month      pgtype.Text
-	Currency   pgtype.Text
-	Amount     string
-	Counted    bool
+	Tenant      string
+	ID          uuid.UUID
+	UserEmail   string
+	UploadedAt  pgtype.Timestamptz
+	Attempt     int32
+	Month       pgtype.Text
+	Currency    pgtype.Text
+	Amount      string
+	Counted     bool
+	Machine     []byte
+	Corrections []byte
+	Deleted     bool
 }
 
 func (q *Queries) GetMonthlyDocument(ctx context.Context, arg GetMonthlyDocumentParams) (GetMonthlyDocumentRow, error) {
@@ -87,6 +91,9 @@ func (q *Queries) GetMonthlyDocument(ctx context.Context, arg GetMonthlyDocument
 		&i.Currency,
 		&i.Amount,
 		&i.Counted,
+		&i.Machine,
+		&i.Corrections,
+		&i.Deleted,
 	)
 	return i, err
 }
@@ -200,6 +207,30 @@ func (q *Queries) SetMonthlyContribution(ctx context.Context, arg SetMonthlyCont
 		arg.Month,
 		arg.Currency,
 		arg.Amount,
+		arg.Tenant,
+		arg.ID,
+	)
+	return err
+}
+
+const setMonthlyValues = `-- name: SetMonthlyValues :exec
+UPDATE monthly_documents SET machine = $1, corrections = $2, deleted = $3
+WHERE tenant = $4 AND id = $5
+`
+
+type SetMonthlyValuesParams struct {
+	Machine     []byte
+	Corrections []byte
+	Deleted     bool
+	Tenant      string
+	ID          uuid.UUID
+}
+
+func (q *Queries) SetMonthlyValues(ctx context.Context, arg SetMonthlyValuesParams) error {
+	_, err := q.db.Exec(ctx, setMonthlyValues,
+		arg.Machine,
+		arg.Corrections,
+		arg.Deleted,
 		arg.Tenant,
 		arg.ID,
 	)

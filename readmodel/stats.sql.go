@@ -28,7 +28,7 @@ func (q *Queries) AddStatusCount(ctx context.Context, arg AddStatusCountParams) 
 }
 
 const getDocumentStatus = `-- name: GetDocumentStatus :one
-SELECT status FROM document_statuses WHERE tenant = $1 AND id = $2
+SELECT status, deleted FROM document_statuses WHERE tenant = $1 AND id = $2
 `
 
 type GetDocumentStatusParams struct {
@@ -36,11 +36,16 @@ type GetDocumentStatusParams struct {
 	ID     uuid.UUID
 }
 
-func (q *Queries) GetDocumentStatus(ctx context.Context, arg GetDocumentStatusParams) (string, error) {
+type GetDocumentStatusRow struct {
+	Status  string
+	Deleted bool
+}
+
+func (q *Queries) GetDocumentStatus(ctx context.Context, arg GetDocumentStatusParams) (GetDocumentStatusRow, error) {
 	row := q.db.QueryRow(ctx, getDocumentStatus, arg.Tenant, arg.ID)
-	var status string
-	err := row.Scan(&status)
-	return status, err
+	var i GetDocumentStatusRow
+	err := row.Scan(&i.Status, &i.Deleted)
+	return i, err
 }
 
 const listStatusCounts = `-- name: ListStatusCounts :many
@@ -70,6 +75,21 @@ func (q *Queries) ListStatusCounts(ctx context.Context, tenant string) ([]ListSt
 		return nil, err
 	}
 	return items, nil
+}
+
+const setDocumentDeleted = `-- name: SetDocumentDeleted :exec
+UPDATE document_statuses SET deleted = $3 WHERE tenant = $1 AND id = $2
+`
+
+type SetDocumentDeletedParams struct {
+	Tenant  string
+	ID      uuid.UUID
+	Deleted bool
+}
+
+func (q *Queries) SetDocumentDeleted(ctx context.Context, arg SetDocumentDeletedParams) error {
+	_, err := q.db.Exec(ctx, setDocumentDeleted, arg.Tenant, arg.ID, arg.Deleted)
+	return err
 }
 
 const setDocumentStatus = `-- name: SetDocumentStatus :exec

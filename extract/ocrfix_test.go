@@ -1,0 +1,81 @@
+package extract
+
+import (
+	"slices"
+	"testing"
+)
+
+func TestCleanOCRText(t *testing.T) {
+	for in, want := range map[string]string{
+		"Total Amount: 164. 80":  "Total Amount: 164.80",
+		"Rounding Adj : -0. 01":  "Rounding Adj : -0.01",
+		"TOTAI RM 8.10":          "TOTAL RM 8.10",
+		"Net Tota! 25.00":        "Net Total 25.00",
+		"T0TAL 3.00":             "TOTAL 3.00",
+		"MR. D.I.¥. (M) SDN BHD": "MR. D.I.Y. (M) SDN BHD",
+		"¥4 252.60":              "¥4 252.60",              // a currency sign before a digit stays
+		"TONAL TOTEM TOTAL 2. 5": "TONAL TOTEM TOTAL 2. 5", // real words, one digit
+		"12 items 3. 500 pcs":    "12 items 3. 500 pcs",
+	} {
+		if got := cleanOCRText(in); got != want {
+			t.Errorf("cleanOCRText(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestDatesInOCR(t *testing.T) {
+	tests := []struct {
+		fn   func(string) []string
+		in   string
+		want []string
+	}{
+		{datesIn, "DATE:   21/05/2018TIME:   11:12:56AM", []string{"2018-05-21"}},
+		{datesIn, "Nr. 2.1 vom 24.03.2020", []string{"2020-03-24"}},
+		{datesIn, "Invoice Date: August 3 , 2014", []string{"2014-08-03"}},
+		{ocrDatesIn, "Date: |7-06-2018 14:07:29", []string{"2018-06-17"}},
+		{ocrDatesIn, "O5/O3/2018", []string{"2018-03-05"}},
+		{ocrDatesIn, "Ol-lO-O8", nil},   // too few real digits
+		{ocrDatesIn, "25/03/2018", nil}, // nothing to repair: datesIn's job
+		{ocrDatesIn, "On 1O-l2-2018", []string{"2018-12-10"}},
+		{compactDatesIn, "00440010036   25032018   13:11:54", []string{"2018-03-25"}},
+		{compactDatesIn, "Date/Time : 20180428/191204", []string{"2018-04-28"}},
+		{compactDatesIn, "GST ID 001806213696", nil},
+		{compactDatesIn, "Ref 12345678", nil},
+	}
+	for _, tt := range tests {
+		if got := tt.fn(tt.in); !slices.Equal(got, tt.want) {
+			t.Errorf("%q: got %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestFindDatePreferences(t *testing.T) {
+	for _, tt := range []struct{ text, want string }{
+		{"Order Date: 15-10-2015\nInvoice Date: 20-10-2015\n", "2015-10-20"},
+		{"Stylesheet 2.1 vom 24.03.2020\nRechnung Nr. 471102 vom 05.06.2018\n", "2018-06-05"},
+		{"Receipt 00123   25032018   13:11\nTOTAL 5.00\n", "2018-03-25"},
+		{"Date: 22/03/2078\n", ""},
+		{"Date: 12/03/2018\nLOT 1O-2l-2018\n", "2018-03-12"},
+	} {
+		if got := findDate(splitLines(tt.text)); got != tt.want {
+			t.Errorf("findDate(%q) = %q, want %q", tt.text, got, tt.want)
+		}
+	}
+}
+
+func TestVendorOCRRepairs(t *testing.T) {
+	for _, tt := range []struct{ text, want string }{
+		{"TAN AH KOW\nBOOK HOUSE (TAMAN JAYA) SDN BND\n789417-W\nNO.5, JALAN SAGU 18,\n", "BOOK HOUSE (TAMAN JAYA) SDN BHD"},
+		{"GRANDMA KITCHEN RESTAURANT a\nNO 3, JALAN MAWAR\n", "GRANDMA KITCHEN RESTAURANT"},
+		{"Kedai Kopi Maju Son Bhd Co\nNO 3, JALAN MAWAR\n", "Kedai Kopi Maju SDN BHD"},
+		{"SIMPLIFIED TAX INVOICE\nAA FARMASI\nSUBANG MEDIC SDN   BHD\n1118258-K\n", "SUBANG MEDIC SDN BHD"},
+		{"ABC HARDWARE\nENTERPRISE (SETIA\nJAYA) SDN BHD\n822737-X\n", "ABC HARDWARE ENTERPRISE (SETIA JAYA) SDN BHD"},
+		{"PASAR RAYA MAJU JAYA\n(KAJANG) SDN BHD\n(767840-W)\n", "PASAR RAYA MAJU JAYA (KAJANG) SDN BHD"},
+		{"TSK POWER TOOLS\nTRADING\n002458685-T\n", "TSK POWER TOOLS TRADING"},
+		{"LIAN SOON VEGETARIAN\nRESTAURANT SDN BHD\n(1095514-X)\n", "LIAN SOON VEGETARIAN RESTAURANT SDN BHD"},
+	} {
+		if got := FromText(tt.text).Vendor; got != tt.want {
+			t.Errorf("vendor of %q = %q, want %q", tt.text, got, tt.want)
+		}
+	}
+}
