@@ -79,6 +79,9 @@ type Config struct {
 	// RetryDelay is RETRY_DELAY_MS, the wait before an extraction's second
 	// attempt; it doubles per attempt (with jitter) up to five minutes.
 	RetryDelay time.Duration
+	// DeletionGrace is DELETION_GRACE_DAYS: how long a deleted document
+	// can be restored before its file is purged.
+	DeletionGrace time.Duration
 	// DBUpdateS3Bucket is DB_UPDATE_S3_BUCKET, where update-cron finds
 	// template bundles (the BlinkReceipt seed's OTA bucket); it shares
 	// S3_ENDPOINT, AWS_REGION and the AWS credentials with the blob store.
@@ -214,6 +217,7 @@ func (c *Config) setDefaults() {
 	c.RetryDelay = 2 * time.Second
 	c.RabbitMQDeliveryLimit = 5
 	c.MailFrom = "Tally <tally@localhost>"
+	c.DeletionGrace = 30 * 24 * time.Hour
 	c.ReportTimeZone = "UTC"
 	c.RetryMaxAttempts = 10
 	c.NATSReplicas = 1
@@ -261,6 +265,7 @@ func (c *Config) read(r *envReader) {
 	r.int("RABBITMQ_DELIVERY_LIMIT", &c.RabbitMQDeliveryLimit)
 	r.secret("SMTP_URL", &c.SMTPURL)
 	r.str("DB_UPDATE_S3_BUCKET", &c.DBUpdateS3Bucket)
+	r.duration("DELETION_GRACE_DAYS", 24*time.Hour, &c.DeletionGrace)
 	r.str("MAIL_FROM", &c.MailFrom)
 	r.str("NOTIFY_TEMPLATES_DIR", &c.NotifyTemplatesDir)
 	r.str("REPORT_TIME_ZONE", &c.ReportTimeZone)

@@ -43,6 +43,7 @@ func TestLoadDefaults(t *testing.T) {
 		RetryDelay:            2 * time.Second,
 		RabbitMQDeliveryLimit: 5,
 		MailFrom:              "Tally <tally@localhost>",
+		DeletionGrace:         30 * 24 * time.Hour,
 		ReportTimeZone:        "UTC",
 		RetryMaxAttempts:      10,
 		NATSReplicas:          1,

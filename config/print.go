@@ -43,6 +43,7 @@ func (c Config) settings() []setting {
 		{"RETRY_DELAY_MS", formatDuration(c.RetryDelay, time.Millisecond)},
 		{"RABBITMQ_DELIVERY_LIMIT", strconv.Itoa(c.RabbitMQDeliveryLimit)},
 		{"DB_UPDATE_S3_BUCKET", c.DBUpdateS3Bucket},
+		{"DELETION_GRACE_DAYS", formatDuration(c.DeletionGrace, 24*time.Hour)},
 		{"SMTP_URL", maskURL(c.SMTPURL)},
 		{"MAIL_FROM", c.MailFrom},
 		{"NOTIFY_TEMPLATES_DIR", c.NotifyTemplatesDir},

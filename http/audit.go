@@ -110,5 +110,6 @@ func fromAggregate(d *domain.Document) Document {
 	return Document{ID: d.ID, Status: string(d.Status), Source: d.Source, Filename: d.Filename,
 		ContentType: d.ContentType, Size: d.Size, SHA256: d.SHA256, User: d.User, Attempt: int32(d.Attempt),
 		CreatedAt: formatTime(d.UploadedAt), UpdatedAt: formatTime(d.UpdatedAt), Fields: d.Fields,
-		FailureReason: d.FailureReason}
+		Machine: d.Machine, Corrections: d.Corrections, FailureReason: d.FailureReason,
+		Deleted: d.Deleted, PurgeAfter: purgeAfter(d.PurgeAfter)}
 }

@@ -33,8 +33,12 @@ type Document struct {
 	Attempt       int32          `json:"attempt" doc:"Extraction attempt; grows with each reprocess."`
 	CreatedAt     string         `json:"created_at" format:"date-time"`
 	UpdatedAt     string         `json:"updated_at" format:"date-time"`
-	Fields        *domain.Fields `json:"fields" doc:"What extraction found; null until COMPLETED."`
+	Fields        *domain.Fields `json:"fields" doc:"The effective values: extraction's, with the user's corrections over them; null until there are any."`
+	Machine       *domain.Fields `json:"machine_fields,omitempty" doc:"What extraction found, before corrections."`
+	Corrections   *domain.Fields `json:"corrections,omitempty" doc:"The fields a user corrected."`
 	FailureReason string         `json:"failure_reason,omitempty"`
+	Deleted       bool           `json:"deleted,omitempty"`
+	PurgeAfter    string         `json:"purge_after,omitempty" doc:"When a deleted document's file goes; restore it before."`
 }
 
 func toDocument(d readmodel.GetDocumentRow) Document {
@@ -44,13 +48,22 @@ func toDocument(d readmodel.GetDocumentRow) Document {
 		Attempt: d.Attempt, CreatedAt: formatTime(d.CreatedAt.Time), UpdatedAt: formatTime(d.UpdatedAt.Time),
 		FailureReason: d.FailureReason.String,
 	}
-	if len(d.Fields) > 0 {
-		var f domain.Fields
-		if json.Unmarshal(d.Fields, &f) == nil {
-			out.Fields = &f
-		}
+	out.Fields, out.Machine, out.Corrections = jsonFields(d.Fields), jsonFields(d.MachineFields), jsonFields(d.Corrections)
+	if d.DeletedAt.Valid {
+		out.Deleted, out.PurgeAfter = true, formatTime(d.PurgeAfter.Time)
 	}
 	return out
+}
+
+func jsonFields(raw []byte) *domain.Fields {
+	if len(raw) == 0 {
+		return nil
+	}
+	var f domain.Fields
+	if json.Unmarshal(raw, &f) != nil {
+		return nil
+	}
+	return &f
 }
 
 type documentIDInput struct {

@@ -45,6 +45,8 @@ type Deps struct {
 	// monthly reports; without them those routes are absent.
 	Links   *notify.Links
 	Reports *notify.Reporter
+	// DeletionGrace is how long a deleted document can be restored.
+	DeletionGrace time.Duration
 	// MaxFileSize is the largest accepted file in bytes.
 	MaxFileSize int64
 	Version     string
@@ -93,6 +95,7 @@ func New(deps Deps) *Server {
 	s.registerIngest()
 	s.registerUsers()
 	s.registerAudit()
+	s.registerCorrections()
 	return s
 }
 

@@ -75,7 +75,7 @@ func newHarness(t *testing.T, blobs blob.Store) *harness {
 			{Name: "database", Critical: true, Ping: func(ctx context.Context) error { return pool.Ping(ctx) }},
 			{Name: "redis", Ping: func(ctx context.Context) error { return rdb.Ping(ctx).Err() }},
 		},
-		MaxFileSize: 1 << 20, Version: "test", Log: log,
+		MaxFileSize: 1 << 20, DeletionGrace: time.Hour, Version: "test", Log: log,
 	})
 	srv := httptest.NewServer(api.Handler())
 	t.Cleanup(srv.Close)
@@ -481,5 +481,70 @@ func TestAuditHistoryAndAsOf(t *testing.T) {
 	}
 	if code, _ := h.do("GET", "/v1/documents/"+id+"?as_of=yesterday", "a", nil, ""); code != 400 {
 		t.Fatalf("bad as_of: %d", code)
+	}
+}
+
+func TestCorrectDeleteRestore(t *testing.T) {
+	h := newHarness(t, nil)
+	_, doc := h.upload("/v1/documents", "a", []byte(pdf), form{"email": "ann@example.com"})
+	id := doc["id"].(string)
+	ctx := context.Background()
+	meta := commands.Meta{Tenant: tenantOf(h, "a")}
+	h.cmds.StartExtraction(ctx, commands.StartExtraction{Meta: meta, DocumentID: id, Attempt: 1})
+	h.cmds.RecordExtraction(ctx, commands.RecordExtraction{Meta: meta, DocumentID: id, Attempt: 1,
+		Fields: domain.Fields{Vendor: "ACME", Date: "2026-10-03", Currency: "EUR", Total: "12.50"}})
+	total := func() string {
+		_, mt := h.do("GET", "/v1/monthly-totals?email=ann@example.com", "a", nil, "")
+		items, _ := mt["items"].([]any)
+		if len(items) == 0 {
+			return ""
+		}
+		it := items[0].(map[string]any)
+		return fmt.Sprint(it["month"], " ", it["total"])
+	}
+	h.eventually("machine total", func() bool { return total() == "2026-10 12.50" })
+
+	code, got := h.do("PATCH", "/v1/documents/"+id, "a", strings.NewReader(`{"total": "15.00", "date": "2026-09-30"}`), "application/json")
+	if code != 200 || got["fields"].(map[string]any)["total"] != "15.00" || got["machine_fields"].(map[string]any)["total"] != "12.50" {
+		t.Fatalf("correct: %d %v", code, got)
+	}
+	h.eventually("corrected total in its new month", func() bool { return total() == "2026-09 15.00" })
+	// A later reprocess does not undo the user's value.
+	h.cmds.RequestReprocess(ctx, commands.RequestReprocess{Meta: meta, DocumentID: id})
+	h.cmds.RecordExtraction(ctx, commands.RecordExtraction{Meta: meta, DocumentID: id, Attempt: 2,
+		Fields: domain.Fields{Vendor: "ACME", Date: "2026-10-03", Currency: "EUR", Total: "99.00"}})
+	time.Sleep(100 * time.Millisecond)
+	h.eventually("correction kept after reprocess", func() bool { return total() == "2026-09 15.00" })
+	if code, _ := h.do("PATCH", "/v1/documents/"+id, "a", strings.NewReader(`{"total": "12,50"}`), "application/json"); code != 400 {
+		t.Fatalf("malformed correction: %d", code)
+	}
+	if code, _ := h.do("PATCH", "/v1/documents/"+id, "b", strings.NewReader(`{"total": "1.00"}`), "application/json"); code != 404 {
+		t.Fatalf("correction by another tenant: %d", code)
+	}
+
+	code, got = h.do("DELETE", "/v1/documents/"+id, "a", nil, "")
+	if code != 200 || got["deleted"] != true || got["purge_after"] == "" {
+		t.Fatalf("delete: %d %v", code, got)
+	}
+	h.eventually("deleted document out of totals, stats and lists", func() bool {
+		_, st := h.do("GET", "/v1/stats", "a", nil, "")
+		_, list := h.do("GET", "/v1/documents", "a", nil, "")
+		return total() == "" && st["total"] == 0.0 && len(list["items"].([]any)) == 0
+	})
+	if code, got := h.do("GET", "/v1/documents/"+id, "a", nil, ""); code != 200 || got["deleted"] != true {
+		t.Fatalf("a deleted document can still be read by id: %d %v", code, got)
+	}
+	code, got = h.do("POST", "/v1/documents/"+id+"/restore", "a", nil, "")
+	if code != 200 || got["deleted"] == true {
+		t.Fatalf("restore: %d %v", code, got)
+	}
+	h.eventually("restored document back in totals", func() bool { return total() == "2026-09 15.00" })
+	code, hist := h.do("GET", "/v1/documents/"+id+"/events", "a", nil, "")
+	types := []string{}
+	for _, it := range hist["items"].([]any) {
+		types = append(types, it.(map[string]any)["type"].(string))
+	}
+	if code != 200 || !strings.Contains(strings.Join(types, ","), "DocumentCorrected,ExtractionRequested,ReceiptExtracted,DocumentDeleted,DocumentRestored") {
+		t.Fatalf("history: %v", types)
 	}
 }

@@ -300,6 +300,7 @@ func runAll(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io
 	startWorker(ctx, &wg, rt, m)
 	startNotifier(ctx, &wg, rt, mailer)
 	startScheduler(ctx, &wg, rt, mailer)
+	startPurger(ctx, &wg, rt)
 	err = serveAPI(ctx, rt, m, mailer)
 	cancel()
 	wg.Wait()
@@ -354,16 +355,17 @@ func runProjectors(ctx context.Context, rt *runtime, m *metrics.Metrics) {
 
 func serveAPI(ctx context.Context, rt *runtime, m *metrics.Metrics, mailer *mailer) error {
 	api := tallyhttp.New(tallyhttp.Deps{
-		Commands:    commands.New(rt.events, rt.blobs, rt.log),
-		Pool:        rt.pool,
-		Redis:       rt.redis,
-		Keys:        apikeys.New(rt.pool),
-		Checks:      rt.checks(),
-		Links:       mailer.links,
-		Reports:     rt.reporter(mailer),
-		MaxFileSize: rt.cfg.MaxFileSize(),
-		Version:     version,
-		Log:         rt.log,
+		Commands:      commands.New(rt.events, rt.blobs, rt.log),
+		Pool:          rt.pool,
+		Redis:         rt.redis,
+		Keys:          apikeys.New(rt.pool),
+		Checks:        rt.checks(),
+		Links:         mailer.links,
+		Reports:       rt.reporter(mailer),
+		MaxFileSize:   rt.cfg.MaxFileSize(),
+		DeletionGrace: rt.cfg.DeletionGrace,
+		Version:       version,
+		Log:           rt.log,
 	})
 	root := stdhttp.NewServeMux()
 	root.Handle("GET /metrics", m.Handler())

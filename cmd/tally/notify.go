@@ -156,10 +156,11 @@ func runScheduler(ctx context.Context, rt *runtime) error {
 		return err
 	}
 	if m.sender == nil {
-		return errors.New("SMTP_URL is unset: the scheduler has no report to send")
+		rt.log.Warn("SMTP_URL is unset: no monthly reports; the scheduler only purges deleted documents")
 	}
 	var wg sync.WaitGroup
 	startScheduler(ctx, &wg, rt, m)
+	startPurger(ctx, &wg, rt)
 	wg.Wait()
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -91,6 +92,12 @@ func (r *runtime) openDatabase(ctx context.Context) error {
 		return fmt.Errorf("database url: %w", err)
 	}
 	pcfg.ConnConfig.ConnectTimeout = 5 * time.Second
+	if !strings.Contains(r.cfg.DatabaseURL, "pool_max_conns") {
+		// pgx defaults to max(4, CPUs); each projector holds a connection
+		// for its lock beside the ones it writes with, and the API, the
+		// scheduler and the template watcher need theirs.
+		pcfg.MaxConns = 20
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
 	if err != nil {
 		return fmt.Errorf("open database: %w", err)
