@@ -280,7 +280,11 @@ func (h *Handler) RecordExtraction(ctx context.Context, cmd RecordExtraction) (R
 		cmd.CommandID = fmt.Sprintf("result:%d", cmd.Attempt)
 	}
 	return h.decide(ctx, cmd.Meta, cmd.DocumentID, func(d *domain.Document) (string, any, error) {
-		return domain.TypeReceiptExtracted, domain.ReceiptExtracted{Attempt: cmd.Attempt, Fields: cmd.Fields}, d.DecideResult(cmd.Attempt)
+		if err := d.DecideResult(cmd.Attempt); err != nil {
+			return "", nil, err
+		}
+		eventType, payload := d.ResultEvent(cmd.Attempt, cmd.Fields)
+		return eventType, payload, nil
 	})
 }
 

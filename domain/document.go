@@ -125,7 +125,8 @@ func (d *Document) Apply(e Envelope) error {
 		if p.Attempt == d.Attempt {
 			d.Status = StatusProcessing
 		}
-	case TypeReceiptExtracted:
+	case TypeReceiptExtracted, TypeExtractionRevised:
+		// A revision carries the same attempt and fields as a result.
 		var p ReceiptExtracted
 		if err := e.Decode(&p); err != nil {
 			return err
@@ -279,6 +280,16 @@ func (d *Document) DecideStart(attempt int, worker string) (*ExtractionStarted, 
 	default:
 		return nil, fmt.Errorf("start attempt %d of document %s in status %s: %w", attempt, d.ID, d.Status, ErrInvalidTransition)
 	}
+}
+
+// ResultEvent is the event a result for attempt becomes: ReceiptExtracted
+// the first time, ExtractionRevised with what changed when an earlier
+// result exists.
+func (d *Document) ResultEvent(attempt int, f Fields) (string, any) {
+	if d.Machine == nil {
+		return TypeReceiptExtracted, ReceiptExtracted{Attempt: attempt, Fields: f}
+	}
+	return TypeExtractionRevised, ExtractionRevised{Attempt: attempt, Fields: f, Changes: Diff(*d.Machine, f)}
 }
 
 // DecideResult returns nil when the attempt already has a result, so that a

@@ -21,6 +21,7 @@ const (
 	TypeDocumentDeleted     = "DocumentDeleted"
 	TypeDocumentRestored    = "DocumentRestored"
 	TypeDocumentPurged      = "DocumentPurged"
+	TypeExtractionRevised   = "ExtractionRevised"
 )
 
 // Notification kinds: which event an e-mail told the user about.
@@ -121,6 +122,42 @@ type ExtractionStarted struct {
 type ReceiptExtracted struct {
 	Attempt int    `json:"attempt"`
 	Fields  Fields `json:"fields"`
+}
+
+// ExtractionRevised is a new result for a document that already had one
+// (a reprocess). Changes lists each field whose value moved; the history
+// keeps both results.
+type ExtractionRevised struct {
+	Attempt int                    `json:"attempt"`
+	Fields  Fields                 `json:"fields"`
+	Changes map[string]FieldChange `json:"changes"`
+}
+
+// FieldChange is one field's old and new value.
+type FieldChange struct {
+	From string `json:"from"`
+	To   string `json:"to"`
+}
+
+// Diff lists the scalar fields that differ between a and b, by JSON name.
+func Diff(a, b Fields) map[string]FieldChange {
+	out := map[string]FieldChange{}
+	pairs := []struct {
+		name string
+		x, y string
+	}{
+		{"vendor", a.Vendor, b.Vendor}, {"vendor_address", a.VendorAddress, b.VendorAddress},
+		{"date", a.Date, b.Date}, {"due_date", a.DueDate, b.DueDate},
+		{"invoice_number", a.InvoiceNumber, b.InvoiceNumber}, {"currency", a.Currency, b.Currency},
+		{"subtotal", a.Subtotal, b.Subtotal}, {"tax", a.Tax, b.Tax}, {"total", a.Total, b.Total},
+		{"engine_version", a.EngineVersion, b.EngineVersion}, {"template_version", a.TemplateVersion, b.TemplateVersion},
+	}
+	for _, p := range pairs {
+		if p.x != p.y {
+			out[p.name] = FieldChange{From: p.x, To: p.y}
+		}
+	}
+	return out
 }
 
 // ExtractionFailed ends an attempt without fields. Reason is written for

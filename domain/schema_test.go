@@ -23,6 +23,7 @@ var payloadTypes = map[string]any{
 	TypeDocumentDeleted:     DocumentDeleted{},
 	TypeDocumentRestored:    DocumentRestored{},
 	TypeDocumentPurged:      DocumentPurged{},
+	TypeExtractionRevised:   ExtractionRevised{},
 }
 
 // TestStoredEventsOfEveryVersionStillRead reads events as stored by each

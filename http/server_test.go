@@ -544,7 +544,7 @@ func TestCorrectDeleteRestore(t *testing.T) {
 	for _, it := range hist["items"].([]any) {
 		types = append(types, it.(map[string]any)["type"].(string))
 	}
-	if code != 200 || !strings.Contains(strings.Join(types, ","), "DocumentCorrected,ExtractionRequested,ReceiptExtracted,DocumentDeleted,DocumentRestored") {
+	if code != 200 || !strings.Contains(strings.Join(types, ","), "DocumentCorrected,ExtractionRequested,ExtractionRevised,DocumentDeleted,DocumentRestored") {
 		t.Fatalf("history: %v", types)
 	}
 }

@@ -74,8 +74,8 @@ func (Documents) Apply(ctx context.Context, q *readmodel.Queries, e domain.Envel
 		}
 		return q.MarkDocumentStarted(ctx, readmodel.MarkDocumentStartedParams{
 			Tenant: e.Tenant, ID: id, Attempt: int32(p.Attempt), UpdatedAt: at, LastSequence: seq})
-	case domain.TypeReceiptExtracted:
-		var p domain.ReceiptExtracted
+	case domain.TypeReceiptExtracted, domain.TypeExtractionRevised:
+		var p domain.ReceiptExtracted // a revision has the same attempt and fields
 		if err := e.Decode(&p); err != nil {
 			return err
 		}
@@ -165,6 +165,7 @@ var statusAfter = map[string]domain.Status{
 	domain.TypeExtractionRequested: domain.StatusPending,
 	domain.TypeExtractionStarted:   domain.StatusProcessing,
 	domain.TypeReceiptExtracted:    domain.StatusCompleted,
+	domain.TypeExtractionRevised:   domain.StatusCompleted,
 	domain.TypeExtractionFailed:    domain.StatusFailed,
 }
 
@@ -255,7 +256,7 @@ func (MonthlyTotals) Apply(ctx context.Context, q *readmodel.Queries, e domain.E
 			return err
 		}
 		return q.SetMonthlyAttempt(ctx, readmodel.SetMonthlyAttemptParams{Tenant: e.Tenant, ID: id, Attempt: int32(p.Attempt)})
-	case domain.TypeReceiptExtracted, domain.TypeDocumentCorrected, domain.TypeDocumentDeleted, domain.TypeDocumentRestored:
+	case domain.TypeReceiptExtracted, domain.TypeExtractionRevised, domain.TypeDocumentCorrected, domain.TypeDocumentDeleted, domain.TypeDocumentRestored:
 		doc, err := q.GetMonthlyDocument(ctx, readmodel.GetMonthlyDocumentParams{Tenant: e.Tenant, ID: id})
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil
@@ -265,7 +266,7 @@ func (MonthlyTotals) Apply(ctx context.Context, q *readmodel.Queries, e domain.E
 		}
 		machine, corrections, deleted := decodeFields(doc.Machine), decodeFields(doc.Corrections), doc.Deleted
 		switch e.Type {
-		case domain.TypeReceiptExtracted:
+		case domain.TypeReceiptExtracted, domain.TypeExtractionRevised:
 			var p domain.ReceiptExtracted
 			if err := e.Decode(&p); err != nil {
 				return err

@@ -54,7 +54,12 @@ type Runner struct {
 	position atomic.Uint64
 	// appliedAt is when the last committed event occurred (Unix nanos).
 	appliedAt atomic.Int64
+	// started is set once the checkpoint is read (or made).
+	started atomic.Bool
 }
+
+// Started reports whether the runner has read or made its checkpoint.
+func (r *Runner) Started() bool { return r.started.Load() }
 
 // NewRunner wires a projector to the stream and the database.
 func NewRunner(pool *pgxpool.Pool, store *eventstore.Store, p Projector, log *slog.Logger) *Runner {
@@ -140,6 +145,7 @@ func (r *Runner) Run(ctx context.Context) error {
 		return err
 	}
 	r.position.Store(last)
+	r.started.Store(true)
 	r.log.Info("projector running", "from_sequence", last+1)
 	reader, err := r.store.Subscribe(ctx, last+1)
 	if err != nil {

@@ -82,3 +82,16 @@ LIMIT sqlc.arg(row_limit);
 
 -- name: TruncateDocuments :exec
 TRUNCATE documents;
+
+-- name: SelectForReprocess :many
+-- Documents a reprocess request selects; deleted ones never.
+SELECT id, status, fields, machine_fields
+FROM documents
+WHERE tenant = sqlc.arg(tenant) AND deleted_at IS NULL
+  AND (sqlc.narg(ids)::uuid[] IS NULL OR id = ANY(sqlc.narg(ids)::uuid[]))
+  AND (sqlc.narg(created_from)::timestamptz IS NULL OR created_at >= sqlc.narg(created_from))
+  AND (sqlc.narg(created_to)::timestamptz IS NULL OR created_at < sqlc.narg(created_to))
+  AND (sqlc.narg(vendor)::text IS NULL OR vendor ILIKE sqlc.narg(vendor))
+  AND (NOT sqlc.arg(failed_only)::boolean OR status = 'FAILED')
+ORDER BY created_at, id
+LIMIT sqlc.arg(row_limit);

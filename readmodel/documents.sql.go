@@ -504,6 +504,70 @@ func (q *Queries) MarkDocumentStarted(ctx context.Context, arg MarkDocumentStart
 	return err
 }
 
+const selectForReprocess = `-- name: SelectForReprocess :many
+SELECT id, status, fields, machine_fields
+FROM documents
+WHERE tenant = $1 AND deleted_at IS NULL
+  AND ($2::uuid[] IS NULL OR id = ANY($2::uuid[]))
+  AND ($3::timestamptz IS NULL OR created_at >= $3)
+  AND ($4::timestamptz IS NULL OR created_at < $4)
+  AND ($5::text IS NULL OR vendor ILIKE $5)
+  AND (NOT $6::boolean OR status = 'FAILED')
+ORDER BY created_at, id
+LIMIT $7
+`
+
+type SelectForReprocessParams struct {
+	Tenant      string
+	Ids         []uuid.UUID
+	CreatedFrom pgtype.Timestamptz
+	CreatedTo   pgtype.Timestamptz
+	Vendor      pgtype.Text
+	FailedOnly  bool
+	RowLimit    int32
+}
+
+type SelectForReprocessRow struct {
+	ID            uuid.UUID
+	Status        string
+	Fields        []byte
+	MachineFields []byte
+}
+
+// Documents a reprocess request selects; deleted ones never.
+func (q *Queries) SelectForReprocess(ctx context.Context, arg SelectForReprocessParams) ([]SelectForReprocessRow, error) {
+	rows, err := q.db.Query(ctx, selectForReprocess,
+		arg.Tenant,
+		arg.Ids,
+		arg.CreatedFrom,
+		arg.CreatedTo,
+		arg.Vendor,
+		arg.FailedOnly,
+		arg.RowLimit,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []SelectForReprocessRow{}
+	for rows.Next() {
+		var i SelectForReprocessRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.Status,
+			&i.Fields,
+			&i.MachineFields,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const truncateDocuments = `-- name: TruncateDocuments :exec
 TRUNCATE documents
 `
