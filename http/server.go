@@ -96,6 +96,7 @@ func New(deps Deps) *Server {
 	s.registerUsers()
 	s.registerAudit()
 	s.registerCorrections()
+	s.registerReprocess()
 	return s
 }
 

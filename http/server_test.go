@@ -548,3 +548,38 @@ func TestCorrectDeleteRestore(t *testing.T) {
 		t.Fatalf("history: %v", types)
 	}
 }
+
+func TestReprocessSelection(t *testing.T) {
+	h := newHarness(t, nil)
+	ctx := context.Background()
+	meta := commands.Meta{Tenant: tenantOf(h, "a")}
+	for i, vendor := range []string{"Old Shop", "Old Shop", "New Shop"} {
+		_, doc := h.upload("/v1/documents", "a", []byte(strings.Replace(pdf, "Catalog", fmt.Sprint("Catalog", i), 1)), form{"email": "ann@example.com"})
+		id := doc["id"].(string)
+		h.cmds.StartExtraction(ctx, commands.StartExtraction{Meta: meta, DocumentID: id, Attempt: 1})
+		h.cmds.RecordExtraction(ctx, commands.RecordExtraction{Meta: meta, DocumentID: id, Attempt: 1,
+			Fields: domain.Fields{Vendor: vendor, Total: "1.00", EngineVersion: fmt.Sprintf("tally-extract/0.%d", i+1)}})
+	}
+	h.eventually("three COMPLETED documents", func() bool {
+		_, st := h.do("GET", "/v1/stats", "a", nil, "")
+		return st["completed"] == 3.0
+	})
+	code, dry := h.do("POST", "/v1/reprocess", "a", strings.NewReader(`{"engine_older_than": "0.3", "dry_run": true}`), "application/json")
+	if code != 200 || dry["selected"] != 2.0 || dry["requested"] != 0.0 {
+		t.Fatalf("dry run: %d %v", code, dry)
+	}
+	if last, _ := h.events.LastSequence(ctx); last != 9 {
+		t.Fatalf("a dry run appended events: stream at %d", last)
+	}
+	code, res := h.do("POST", "/v1/reprocess", "a", strings.NewReader(`{"vendor": "old%"}`), "application/json")
+	if code != 200 || res["requested"] != 2.0 {
+		t.Fatalf("reprocess by vendor: %d %v", code, res)
+	}
+	h.eventually("two documents PENDING again", func() bool {
+		_, st := h.do("GET", "/v1/stats", "a", nil, "")
+		return st["pending"] == 2.0 && st["completed"] == 1.0
+	})
+	if code, _ := h.do("POST", "/v1/reprocess", "a", strings.NewReader(`{"document_ids": ["nope"]}`), "application/json"); code != 400 {
+		t.Fatalf("bad id: %d", code)
+	}
+}
