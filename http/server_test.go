@@ -150,7 +150,7 @@ func (h *harness) upload(path, tenant string, file []byte, fields form, headers 
 // eventually polls until check passes: reads trail writes by a moment.
 func (h *harness) eventually(what string, check func() bool) {
 	h.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		if check() {
 			return

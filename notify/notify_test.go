@@ -337,7 +337,7 @@ func catchUp(t *testing.T, pool *pgxpool.Pool, store *eventstore.Store) {
 
 func waitUntil(t *testing.T, what string, ok func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		if ok() {
 			return
