@@ -66,3 +66,34 @@ func TestReplayCommand(t *testing.T) {
 		t.Fatal("an unknown projection was accepted")
 	}
 }
+
+func TestReprocessCommand(t *testing.T) {
+	natsAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	in := startAll(t, map[string]string{"NATS_EMBEDDED_LISTEN": natsAddr})
+	example, _ := os.ReadFile("../../examples/invoice.pdf")
+	id := in.upload("a.pdf", example, "ann@example.com")
+	if doc := in.waitStatus(id, 30*time.Second); doc["status"] != "COMPLETED" {
+		t.Fatalf("upload: %v", doc)
+	}
+	t.Setenv("NATS_URL", "nats://"+natsAddr)
+	var dry bytes.Buffer
+	if err := run(context.Background(), []string{"reprocess", "--tenant", "e2e", "--vendor", "acme%", "--dry-run"}, &dry, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(dry.String(), `"result":"would request"`) || !strings.Contains(dry.String(), id) {
+		t.Fatalf("dry run:\n%s", dry.String())
+	}
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"reprocess", "--tenant", "e2e", "--ids", id}, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), `"result":"requested"`) {
+		t.Fatalf("reprocess:\n%s", out.String())
+	}
+	// The worker extracts again; the same result is recorded as a revision.
+	waitFor(t, "the revision", func() bool {
+		_, hist := in.call("GET", "/v1/documents/"+id+"/events", nil, "")
+		items, _ := hist["items"].([]any)
+		return len(items) > 0 && items[len(items)-1].(map[string]any)["type"] == "ExtractionRevised"
+	})
+}

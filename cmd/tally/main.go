@@ -52,6 +52,9 @@ Tools:
   report monthly [--month YYYY-MM] [--dry-run]
                                 send (or show) the monthly reports now
   replay --projection NAME|all  rebuild read models from the stream and swap them in
+  reprocess [--tenant T] [--ids A,B] [--from D] [--to D] [--vendor V] [--failed]
+            [--engine-older-than V] [--template-older-than V] [--dry-run]
+                                request new extractions for a selection
   events show [--tenant NAME] DOC_ID
                                 print a document's history
   events tail [--type TYPE] [--from SEQ|TIME]
@@ -91,7 +94,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	// Server roles log JSON to standard output, where container platforms
 	// collect it; tools keep standard output for their answer.
 	logOut := stdout
-	if cmd == "apikey" || cmd == "openapi" || cmd == "version" || cmd == "extract" || cmd == "report" || cmd == "events" || cmd == "replay" {
+	if cmd == "apikey" || cmd == "openapi" || cmd == "version" || cmd == "extract" || cmd == "report" || cmd == "events" || cmd == "replay" || cmd == "reprocess" {
 		logOut = stderr
 	}
 	log := slog.New(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: cfg.Level()})).With("service", "tally")
@@ -135,6 +138,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runOpenAPI(cfg, log, stdout)
 	case "extract":
 		return runExtract(ctx, args, stdout)
+	case "reprocess":
+		rt := &runtime{cfg: cfg, log: log}
+		defer rt.Close()
+		return runReprocess(ctx, rt, args, stdout)
 	case "replay":
 		rt := &runtime{cfg: cfg, log: log}
 		defer rt.Close()

@@ -1,0 +1,76 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"tally/commands"
+	"tally/readmodel"
+	"tally/reprocess"
+)
+
+// runReprocess is `tally reprocess --tenant T [selection] [--dry-run]`.
+func runReprocess(ctx context.Context, rt *runtime, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("reprocess", flag.ContinueOnError)
+	tenant := fs.String("tenant", rt.cfg.DefaultTenant, "tenant whose documents to reprocess")
+	ids := fs.String("ids", "", "comma-separated document ids")
+	from := fs.String("from", "", "uploaded at or after (YYYY-MM-DD or RFC 3339)")
+	to := fs.String("to", "", "uploaded before (YYYY-MM-DD or RFC 3339)")
+	vendor := fs.String("vendor", "", "vendor, case-insensitive; % is a wildcard")
+	failed := fs.Bool("failed", false, "only FAILED documents")
+	engine := fs.String("engine-older-than", "", "fields from an engine version before this one")
+	template := fs.String("template-older-than", "", "fields from a template bundle before this version")
+	reason := fs.String("reason", "reprocess", "reason recorded in the history")
+	dryRun := fs.Bool("dry-run", false, "list the documents; change nothing")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	sel := reprocess.Selection{Vendor: *vendor, FailedOnly: *failed, EngineOlderThan: *engine, TemplateOlderThan: *template}
+	if *ids != "" {
+		sel.DocumentIDs = strings.Split(*ids, ",")
+	}
+	var err error
+	if sel.From, err = parseDay("--from", *from); err != nil {
+		return err
+	}
+	if sel.To, err = parseDay("--to", *to); err != nil {
+		return err
+	}
+	if rt.cfg.NATSURL == "" {
+		return errors.New("tally reprocess needs NATS_URL: point it at the running server " +
+			"(for tally all, set NATS_EMBEDDED_LISTEN=127.0.0.1:4222 there and NATS_URL=nats://127.0.0.1:4222 here)")
+	}
+	if err := rt.openDatabase(ctx); err != nil {
+		return err
+	}
+	if err := rt.openEvents(ctx); err != nil {
+		return err
+	}
+	outcomes, err := reprocess.Run(ctx, readmodel.New(rt.pool), commands.New(rt.events, nil, rt.log),
+		commands.Meta{Tenant: *tenant}, sel, *reason, *dryRun)
+	out := json.NewEncoder(stdout)
+	for _, o := range outcomes {
+		if encErr := out.Encode(o); encErr != nil {
+			return encErr
+		}
+	}
+	return err
+}
+
+func parseDay(flagName, v string) (time.Time, error) {
+	if v == "" {
+		return time.Time{}, nil
+	}
+	for _, layout := range []string{"2006-01-02", time.RFC3339} {
+		if t, err := time.Parse(layout, v); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("%s %q is neither YYYY-MM-DD nor an RFC 3339 time", flagName, v)
+}
