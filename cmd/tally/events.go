@@ -27,9 +27,8 @@ func runEvents(ctx context.Context, rt *runtime, args []string, stdout io.Writer
 	if len(args) == 0 {
 		return errors.New("usage: tally events show [--tenant NAME] DOC_ID | tally events tail [--type TYPE] [--from SEQ|TIME]")
 	}
-	if rt.cfg.NATSURL == "" {
-		return errors.New("tally events needs NATS_URL: point it at the running server " +
-			"(for tally all, set NATS_EMBEDDED_LISTEN=127.0.0.1:4222 there and NATS_URL=nats://127.0.0.1:4222 here)")
+	if err := needNATSURL(rt.cfg, "events"); err != nil {
+		return err
 	}
 	out := json.NewEncoder(stdout)
 	switch args[0] {

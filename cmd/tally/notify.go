@@ -119,13 +119,7 @@ func withLock(ctx context.Context, rt *runtime, name string, fn func() error) er
 }
 
 func runNotifier(ctx context.Context, rt *runtime) error {
-	if err := rt.openDatabase(ctx); err != nil {
-		return err
-	}
-	if err := rt.openEvents(ctx); err != nil {
-		return err
-	}
-	if err := rt.openBlobs(ctx); err != nil {
+	if err := rt.openStores(ctx); err != nil {
 		return err
 	}
 	m, err := rt.openMailer()
@@ -142,13 +136,7 @@ func runNotifier(ctx context.Context, rt *runtime) error {
 }
 
 func runScheduler(ctx context.Context, rt *runtime) error {
-	if err := rt.openDatabase(ctx); err != nil {
-		return err
-	}
-	if err := rt.openEvents(ctx); err != nil {
-		return err
-	}
-	if err := rt.openBlobs(ctx); err != nil {
+	if err := rt.openStores(ctx); err != nil {
 		return err
 	}
 	m, err := rt.openMailer()
@@ -180,19 +168,10 @@ func runReport(ctx context.Context, rt *runtime, args []string, stdout io.Writer
 	if _, err := time.Parse("2006-01", *month); err != nil {
 		return fmt.Errorf("--month %q is not YYYY-MM", *month)
 	}
-	if rt.cfg.NATSURL == "" {
-		// A second embedded server on the data directory of a running
-		// `tally all` would share its files with it.
-		return errors.New("tally report needs NATS_URL: point it at the running server " +
-			"(for tally all, set NATS_EMBEDDED_LISTEN=127.0.0.1:4222 there and NATS_URL=nats://127.0.0.1:4222 here)")
-	}
-	if err := rt.openDatabase(ctx); err != nil {
+	if err := needNATSURL(rt.cfg, "report"); err != nil {
 		return err
 	}
-	if err := rt.openEvents(ctx); err != nil {
-		return err
-	}
-	if err := rt.openBlobs(ctx); err != nil {
+	if err := rt.openStores(ctx); err != nil {
 		return err
 	}
 	m, err := rt.openMailer()

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -31,9 +30,8 @@ func runReplay(ctx context.Context, rt *runtime, args []string, stdout io.Writer
 	if len(selected) == 0 {
 		return fmt.Errorf("--projection must be one of %s or all", strings.Join(names, ", "))
 	}
-	if rt.cfg.NATSURL == "" {
-		return errors.New("tally replay needs NATS_URL: point it at the running server " +
-			"(for tally all, set NATS_EMBEDDED_LISTEN=127.0.0.1:4222 there and NATS_URL=nats://127.0.0.1:4222 here)")
+	if err := needNATSURL(rt.cfg, "replay"); err != nil {
+		return err
 	}
 	if err := rt.openDatabase(ctx); err != nil {
 		return err

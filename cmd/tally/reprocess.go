@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -42,9 +41,8 @@ func runReprocess(ctx context.Context, rt *runtime, args []string, stdout io.Wri
 	if sel.To, err = parseDay("--to", *to); err != nil {
 		return err
 	}
-	if rt.cfg.NATSURL == "" {
-		return errors.New("tally reprocess needs NATS_URL: point it at the running server " +
-			"(for tally all, set NATS_EMBEDDED_LISTEN=127.0.0.1:4222 there and NATS_URL=nats://127.0.0.1:4222 here)")
+	if err := needNATSURL(rt.cfg, "reprocess"); err != nil {
+		return err
 	}
 	if err := rt.openDatabase(ctx); err != nil {
 		return err

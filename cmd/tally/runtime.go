@@ -138,6 +138,29 @@ func (r *runtime) openBlobs(ctx context.Context) error {
 	return nil
 }
 
+// needNATSURL refuses a tool command without NATS_URL: a second embedded
+// server on the data directory of a running `tally all` would share its
+// files with it.
+func needNATSURL(cfg *config.Config, command string) error {
+	if cfg.NATSURL != "" {
+		return nil
+	}
+	return fmt.Errorf("tally %s needs NATS_URL: point it at the running server "+
+		"(for tally all, set NATS_EMBEDDED_LISTEN=127.0.0.1:4222 there and NATS_URL=nats://127.0.0.1:4222 here)", command)
+}
+
+// openStores opens the database, the event store and the blob store, in
+// that order, for roles and tools that use all three.
+func (r *runtime) openStores(ctx context.Context) error {
+	if err := r.openDatabase(ctx); err != nil {
+		return err
+	}
+	if err := r.openEvents(ctx); err != nil {
+		return err
+	}
+	return r.openBlobs(ctx)
+}
+
 // checks are the dependencies the health endpoints report on.
 func (r *runtime) checks() []tallyhttp.Check {
 	return []tallyhttp.Check{
