@@ -537,8 +537,12 @@ var (
 	currencyPattern = regexp.MustCompile(`^[A-Z]{3}$`)
 )
 
-// ValidTenant reports whether a tenant name can sit in a stream subject.
-func ValidTenant(t string) bool { return tenantPattern.MatchString(t) }
+// reservedTenant holds the deployment's own events (template activations).
+const reservedTenant = "system"
+
+// ValidTenant reports whether a tenant name can sit in a stream subject and
+// is not the deployment's own.
+func ValidTenant(t string) bool { return tenantPattern.MatchString(t) && t != reservedTenant }
 
 func validateMeta(m Meta) error {
 	if !ValidTenant(m.Tenant) {

@@ -121,6 +121,7 @@ func TestUploadRejectsBadInput(t *testing.T) {
 		"empty":      {Meta: commands.Meta{Tenant: "acme"}, User: domain.User{Email: "a@example.com"}},
 		"bad email":  {Meta: commands.Meta{Tenant: "acme"}, Content: []byte(pdf), User: domain.User{Email: "nobody"}},
 		"bad tenant": {Meta: commands.Meta{Tenant: "a.b"}, Content: []byte(pdf), User: domain.User{Email: "a@example.com"}},
+		"reserved":   {Meta: commands.Meta{Tenant: "system"}, Content: []byte(pdf), User: domain.User{Email: "a@example.com"}},
 	} {
 		if _, err := h.UploadInvoice(context.Background(), cmd); !errors.Is(err, commands.ErrInvalidInput) {
 			t.Errorf("%s: err = %v, want ErrInvalidInput", name, err)

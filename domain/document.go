@@ -310,6 +310,9 @@ func (d *Document) DecideReprocess(reason string) (*ExtractionRequested, error) 
 	if !d.Exists() {
 		return nil, ErrNotFound
 	}
+	if d.Deleted {
+		return nil, fmt.Errorf("reprocess document %s: it is deleted; restore it first: %w", d.ID, ErrInvalidTransition)
+	}
 	if d.Status == StatusPending || d.Status == StatusProcessing {
 		return nil, fmt.Errorf("reprocess document %s in status %s: %w", d.ID, d.Status, ErrInvalidTransition)
 	}

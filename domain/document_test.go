@@ -99,3 +99,26 @@ func TestTruncate(t *testing.T) {
 		t.Fatal("short reason changed")
 	}
 }
+
+func TestDeletedDocumentIsNotReprocessed(t *testing.T) {
+	d, _ := Fold([]Envelope{
+		env(t, 1, TypeDocumentUploaded, "", DocumentUploaded{Attempt: 1}),
+		env(t, 2, TypeExtractionFailed, "", ExtractionFailed{Attempt: 1, Reason: "x"}),
+		env(t, 3, TypeDocumentDeleted, "", DocumentDeleted{PurgeAfter: time.Unix(1000, 0)}),
+	})
+	if _, err := d.DecideReprocess("again"); !errors.Is(err, ErrInvalidTransition) {
+		t.Fatalf("reprocess of a deleted document: %v", err)
+	}
+	if _, err := d.DecideCorrect(Fields{Total: "1.00"}); !errors.Is(err, ErrInvalidTransition) {
+		t.Fatalf("correction of a deleted document: %v", err)
+	}
+	if p, err := d.DecideRestore(time.Unix(999, 0)); err != nil || p == nil {
+		t.Fatalf("restore within grace: %v %v", p, err)
+	}
+	if _, err := d.DecideRestore(time.Unix(1000, 0)); !errors.Is(err, ErrInvalidTransition) {
+		t.Fatalf("restore after grace: %v", err)
+	}
+	if p, _ := d.DecidePurge(time.Unix(1000, 0)); p == nil {
+		t.Fatal("no purge after grace")
+	}
+}
