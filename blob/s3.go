@@ -57,28 +57,39 @@ func NewS3(ctx context.Context, cfg S3Config) (*S3, error) {
 	if cfg.Bucket == "" {
 		return nil, errors.New("new s3 blob store: empty bucket")
 	}
+	client, region, err := NewS3Client(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("new s3 blob store: %w", err)
+	}
+	return &S3{client: client, bucket: cfg.Bucket, region: region}, nil
+}
+
+// NewS3Client builds an S3 client by the store's rules (region, custom
+// endpoint with path-style addressing, static or default credentials) for
+// other readers of the same servers, such as the template bundle source.
+// It returns the region in use and does not contact the server.
+func NewS3Client(ctx context.Context, cfg S3Config) (*s3.Client, string, error) {
 	var opts []func(*config.LoadOptions) error
 	if cfg.Region != "" {
 		opts = append(opts, config.WithRegion(cfg.Region))
 	}
 	if cfg.AccessKeyID != "" {
 		if cfg.SecretAccessKey == "" {
-			return nil, errors.New("new s3 blob store: access key id set without secret access key")
+			return nil, "", errors.New("access key id set without secret access key")
 		}
 		opts = append(opts, config.WithCredentialsProvider(
 			credentials.NewStaticCredentialsProvider(cfg.AccessKeyID, cfg.SecretAccessKey, "")))
 	}
 	awsCfg, err := config.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("new s3 blob store: load aws config: %w", err)
+		return nil, "", fmt.Errorf("load aws config: %w", err)
 	}
 	if awsCfg.Region == "" && cfg.Endpoint != "" {
 		awsCfg.Region = "us-east-1"
 	}
 	if awsCfg.Region == "" {
-		return nil, errors.New("new s3 blob store: no region configured")
+		return nil, "", errors.New("no region configured")
 	}
-
 	client := s3.NewFromConfig(awsCfg, func(o *s3.Options) {
 		o.UsePathStyle = cfg.UsePathStyle
 		if cfg.Endpoint != "" {
@@ -91,7 +102,7 @@ func NewS3(ctx context.Context, cfg S3Config) (*S3, error) {
 			o.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
 		}
 	})
-	return &S3{client: client, bucket: cfg.Bucket, region: awsCfg.Region}, nil
+	return client, awsCfg.Region, nil
 }
 
 // Put uploads the blob in a single PutObject, which S3 makes atomic: readers

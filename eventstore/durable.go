@@ -82,12 +82,3 @@ func (d *Durable) Run(ctx context.Context, handle func(ctx context.Context, d De
 		handle(ctx, Delivery{Event: e, msg: msg})
 	}
 }
-
-// Pending is how many events the consumer has yet to see, for lag metrics.
-func (d *Durable) Pending(ctx context.Context) (uint64, error) {
-	info, err := d.cons.Info(ctx)
-	if err != nil {
-		return 0, err
-	}
-	return info.NumPending + uint64(info.NumAckPending), nil
-}

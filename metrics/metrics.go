@@ -36,8 +36,6 @@ type Metrics struct {
 	// ProjectorLagSeconds is how old the oldest unapplied event is, 0 when
 	// the projector is caught up.
 	ProjectorLagSeconds *prometheus.GaugeVec
-	// HTTPRequests counts API requests by route pattern and status.
-	HTTPRequests *prometheus.CounterVec
 }
 
 // New registers every collector on a fresh registry, with Go and process
@@ -65,12 +63,9 @@ func New() *Metrics {
 		ProjectorLagSeconds: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "tally_projector_lag_seconds", Help: "Age of the oldest event a projector has not applied yet.",
 		}, []string{"projector"}),
-		HTTPRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "tally_http_requests_total", Help: "API requests by method and status.",
-		}, []string{"method", "status"}),
 	}
 	r.MustRegister(m.Jobs, m.ExtractionSeconds, m.QueueDepth, m.Relayed, m.ProjectorLagEvents,
-		m.ProjectorLagSeconds, m.HTTPRequests,
+		m.ProjectorLagSeconds,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -12,8 +12,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"tally/blob"
@@ -134,43 +132,17 @@ type S3Source struct {
 	prefix string
 }
 
-// NewS3Source builds the client the way blob.NewS3 does (the same region,
-// endpoint and credential rules); cfg.Bucket is the bundle bucket. It
-// does not contact the server.
+// NewS3Source reads bundles from cfg.Bucket under prefix, with a client
+// made by blob.NewS3Client (the blob store's region, endpoint and
+// credential rules). It does not contact the server.
 func NewS3Source(ctx context.Context, cfg blob.S3Config, prefix string) (*S3Source, error) {
 	if cfg.Bucket == "" {
 		return nil, errors.New("template bundles: empty bucket")
 	}
-	var opts []func(*config.LoadOptions) error
-	if cfg.Region != "" {
-		opts = append(opts, config.WithRegion(cfg.Region))
-	}
-	if cfg.AccessKeyID != "" {
-		if cfg.SecretAccessKey == "" {
-			return nil, errors.New("template bundles: access key id set without secret access key")
-		}
-		opts = append(opts, config.WithCredentialsProvider(
-			credentials.NewStaticCredentialsProvider(cfg.AccessKeyID, cfg.SecretAccessKey, "")))
-	}
-	awsCfg, err := config.LoadDefaultConfig(ctx, opts...)
+	client, _, err := blob.NewS3Client(ctx, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("template bundles: load aws config: %w", err)
+		return nil, fmt.Errorf("template bundles: %w", err)
 	}
-	if awsCfg.Region == "" && cfg.Endpoint != "" {
-		awsCfg.Region = "us-east-1"
-	}
-	if awsCfg.Region == "" {
-		return nil, errors.New("template bundles: no region configured")
-	}
-	client := s3.NewFromConfig(awsCfg, func(o *s3.Options) {
-		o.UsePathStyle = cfg.UsePathStyle
-		if cfg.Endpoint != "" {
-			o.BaseEndpoint = aws.String(cfg.Endpoint)
-			o.UsePathStyle = true
-			o.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
-			o.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
-		}
-	})
 	if prefix != "" && !strings.HasSuffix(prefix, "/") {
 		prefix += "/"
 	}

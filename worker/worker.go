@@ -31,10 +31,6 @@ type Extractor interface {
 	Extract(ctx context.Context, content []byte, contentType string) (domain.Fields, error)
 }
 
-// ErrPermanent marks extraction errors that no retry can fix (an
-// unsupported document type); Permanent reports them.
-type Permanent interface{ Permanent() bool }
-
 // Config tunes retries and limits.
 type Config struct {
 	// Name identifies this worker in ExtractionStarted events.
