@@ -3,7 +3,6 @@ package notify
 import (
 	"context"
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
@@ -13,6 +12,7 @@ import (
 	"sync"
 
 	"tally/readmodel"
+	"tally/seal"
 )
 
 // ErrBadToken: an unsubscribe token that this deployment did not sign.
@@ -95,16 +95,9 @@ func (l *Links) signingKey(ctx context.Context) ([]byte, error) {
 	if l.key != nil {
 		return l.key, nil
 	}
-	fresh := make([]byte, 32)
-	if _, err := rand.Read(fresh); err != nil {
-		return nil, err
-	}
-	if err := l.queries.EnsureSecret(ctx, readmodel.EnsureSecretParams{Name: secretName, Value: fresh}); err != nil {
-		return nil, fmt.Errorf("store link key: %w", err)
-	}
-	key, err := l.queries.GetSecret(ctx, secretName)
+	key, err := seal.SharedKey(ctx, l.queries, secretName)
 	if err != nil {
-		return nil, fmt.Errorf("load link key: %w", err)
+		return nil, fmt.Errorf("unsubscribe links: %w", err)
 	}
 	l.key = key
 	return key, nil
