@@ -3,8 +3,6 @@ package commands
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -40,10 +38,24 @@ const maxConflictRetries = 10
 // Handler runs Tally's commands: load the document, decide, append one
 // event.
 type Handler struct {
-	events *eventstore.Store
-	blobs  blob.Store
-	log    *slog.Logger
-	now    func() time.Time
+	events   *eventstore.Store
+	blobs    blob.Store
+	log      *slog.Logger
+	now      func() time.Time
+	verifier EmailVerifier
+}
+
+// EmailVerifier judges an e-mail's sender at intake (DKIM). The verdict
+// is recorded with the document, so it is taken once, not on every replay.
+type EmailVerifier interface {
+	Verify(ctx context.Context, raw []byte) domain.EmailAuth
+}
+
+// WithEmailVerifier makes the handler verify every e-mail it accepts.
+// Without one, e-mails are recorded with the verdict "none".
+func (h *Handler) WithEmailVerifier(v EmailVerifier) *Handler {
+	h.verifier = v
+	return h
 }
 
 // New returns a command handler.
@@ -83,6 +95,10 @@ type UploadInvoice struct {
 	Filename string
 	Content  []byte
 	User     domain.User
+
+	// Set by SubmitEmailReceipt.
+	email *domain.EmailInfo
+	job   *domain.EReceiptJob
 }
 
 // UploadInvoice stores the file, then appends DocumentUploaded, which is
@@ -103,6 +119,8 @@ type SubmitEmailReceipt struct {
 	Meta
 	Raw  []byte
 	User domain.User
+	// Job makes the e-mail an e-receipt API job (source "ereceipt").
+	Job *domain.EReceiptJob
 }
 
 // SubmitEmailReceipt stores an e-receipt and requests its extraction,
@@ -119,8 +137,20 @@ func (h *Handler) SubmitEmailReceipt(ctx context.Context, cmd SubmitEmailReceipt
 	if user.Email == "" {
 		return Result{}, fmt.Errorf("%w: the e-mail has no To: address; name the user with the email parameter", ErrInvalidInput)
 	}
+	info := &domain.EmailInfo{MessageID: msg.MessageID, Subject: msg.Subject, Auth: domain.EmailAuth{DKIM: "none"}}
+	if msg.From != nil {
+		info.From = strings.ToLower(msg.From.Address)
+	}
+	if !msg.Date.IsZero() {
+		info.Date = &msg.Date
+	}
+	source := domain.SourceEmail
+	if cmd.Job != nil {
+		source = domain.SourceEReceipt
+	}
 	return h.upload(ctx, UploadInvoice{
-		Meta: cmd.Meta, Source: domain.SourceEmail, Filename: "receipt.eml", Content: cmd.Raw, User: user,
+		Meta: cmd.Meta, Source: source, Filename: "receipt.eml", Content: cmd.Raw, User: user,
+		email: info, job: cmd.Job,
 	}, intake.Email)
 }
 
@@ -138,21 +168,27 @@ func (h *Handler) upload(ctx context.Context, cmd UploadInvoice, contentType str
 		// lands on the same subject and finds its first result there.
 		docID = uuid.NewSHA1(uploadNamespace, []byte(cmd.Tenant+"\x00"+cmd.CommandID)).String()
 		if res, ok, err := h.earlierResult(ctx, cmd.Tenant, docID, cmd.CommandID); err != nil || ok {
+			if ok {
+				// The first try may have stopped before its duplicate check.
+				h.checkDuplicates(ctx, cmd.Meta, docID, uploadKeys(cmd.email, sha256Hex(cmd.Content)))
+			}
 			return res, err
 		}
 	} else {
 		cmd.CommandID = "upload:" + docID
 	}
 	now := h.now().UTC()
-	sum := sha256.Sum256(cmd.Content)
+	if cmd.email != nil && h.verifier != nil {
+		cmd.email.Auth = h.verifier.Verify(ctx, cmd.Content)
+	}
 	key := fmt.Sprintf("%s/%s/%s%s", cmd.Tenant, now.Format("2006/01"), docID, extension(contentType))
 	if err := h.blobs.Put(ctx, key, bytes.NewReader(cmd.Content), int64(len(cmd.Content)), contentType); err != nil {
 		return Result{}, fmt.Errorf("upload doc %s: %w: %w", docID, ErrBlobStore, err)
 	}
 	payload := domain.DocumentUploaded{
 		Source: cmd.Source, Filename: cleanFilename(cmd.Filename, contentType), ContentType: contentType,
-		Size: int64(len(cmd.Content)), SHA256: hex.EncodeToString(sum[:]), BlobKey: key, User: user,
-		UploadedAt: now, Attempt: 1,
+		Size: int64(len(cmd.Content)), SHA256: sha256Hex(cmd.Content), BlobKey: key, User: user,
+		UploadedAt: now, Attempt: 1, Email: cmd.email, Job: cmd.job,
 	}
 	e, err := h.envelope(cmd.Meta, docID, domain.TypeDocumentUploaded, payload)
 	if err != nil {
@@ -172,6 +208,7 @@ func (h *Handler) upload(ctx context.Context, cmd UploadInvoice, contentType str
 	}
 	h.log.InfoContext(ctx, "document uploaded", "doc_id", docID, "tenant", cmd.Tenant, "correlation_id", cmd.CorrelationID,
 		"content_type", contentType, "size", len(cmd.Content), "seq", seq)
+	h.checkDuplicates(ctx, cmd.Meta, docID, uploadKeys(cmd.email, payload.SHA256))
 	return Result{DocumentID: docID, Status: domain.StatusPending, Attempt: 1, CreatedAt: now, BlobKey: key, Sequence: seq}, nil
 }
 
@@ -279,13 +316,19 @@ func (h *Handler) RecordExtraction(ctx context.Context, cmd RecordExtraction) (R
 	if cmd.CommandID == "" {
 		cmd.CommandID = fmt.Sprintf("result:%d", cmd.Attempt)
 	}
-	return h.decide(ctx, cmd.Meta, cmd.DocumentID, func(d *domain.Document) (string, any, error) {
+	res, err := h.decide(ctx, cmd.Meta, cmd.DocumentID, func(d *domain.Document) (string, any, error) {
 		if err := d.DecideResult(cmd.Attempt); err != nil {
 			return "", nil, err
 		}
 		eventType, payload := d.ResultEvent(cmd.Attempt, cmd.Fields)
 		return eventType, payload, nil
 	})
+	if err == nil {
+		if key, ok := domain.InvoiceKey(cmd.Fields); ok {
+			h.checkDuplicates(ctx, cmd.Meta, cmd.DocumentID, []fingerprint{{domain.DuplicateSameInvoice, key}})
+		}
+	}
+	return res, err
 }
 
 // FailExtraction ends an attempt without a result.

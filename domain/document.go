@@ -62,6 +62,12 @@ type Document struct {
 	Purged     bool
 	// FailureReason is set while Status is FAILED.
 	FailureReason string
+	// Email and Job are set for e-mails and e-receipt API jobs.
+	Email *EmailInfo
+	Job   *EReceiptJob
+	// DuplicateOf names the earlier document this one copies.
+	DuplicateOf     string
+	DuplicateReason string
 	// Version is the stream sequence of the last event applied, the value a
 	// command passes as the expected last subject sequence.
 	Version uint64
@@ -111,6 +117,7 @@ func (d *Document) Apply(e Envelope) error {
 		d.Size, d.SHA256, d.BlobKey, d.User = p.Size, p.SHA256, p.BlobKey, p.User
 		d.UploadedAt = p.UploadedAt
 		d.Attempt = max(p.Attempt, 1)
+		d.Email, d.Job = p.Email, p.Job
 	case TypeExtractionRequested:
 		var p ExtractionRequested
 		if err := e.Decode(&p); err != nil {
@@ -162,6 +169,12 @@ func (d *Document) Apply(e Envelope) error {
 		d.Deleted, d.PurgeAfter = false, time.Time{}
 	case TypeDocumentPurged:
 		d.Purged = true
+	case TypeDuplicateDetected:
+		var p DuplicateDetected
+		if err := e.Decode(&p); err != nil {
+			return err
+		}
+		d.DuplicateOf, d.DuplicateReason = p.Of, p.Reason
 	}
 	d.UpdatedAt = e.OccurredAt
 	d.Version = e.Sequence
@@ -185,6 +198,18 @@ func (d *Document) effective() {
 		return
 	}
 	d.Fields = &f
+}
+
+// DecideDuplicate flags the document as a copy of of; nil when it already
+// is flagged (the first verdict stands) or names itself.
+func (d *Document) DecideDuplicate(of, reason string) (*DuplicateDetected, error) {
+	if !d.Exists() {
+		return nil, ErrNotFound
+	}
+	if d.DuplicateOf != "" || of == d.ID {
+		return nil, nil
+	}
+	return &DuplicateDetected{Of: of, Reason: reason}, nil
 }
 
 // DecideCorrect merges a user's new values into the earlier corrections;

@@ -1,8 +1,11 @@
 package domain
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -22,6 +25,8 @@ const (
 	TypeDocumentRestored    = "DocumentRestored"
 	TypeDocumentPurged      = "DocumentPurged"
 	TypeExtractionRevised   = "ExtractionRevised"
+	TypeDuplicateDetected   = "DuplicateDetected"
+	TypeFingerprintClaimed  = "FingerprintClaimed"
 )
 
 // Notification kinds: which event an e-mail told the user about.
@@ -36,6 +41,11 @@ const (
 	AggregateDocument = "document"
 	// AggregateReport is one user's monthly report.
 	AggregateReport = "report"
+	// AggregateFingerprint is one content key (an e-mail's message id, a
+	// file's hash, an invoice's vendor, number and total) and the first
+	// document that had it. Its subject can hold only one first event, so
+	// the stream itself decides which of two concurrent copies came first.
+	AggregateFingerprint = "fingerprint"
 	// CurrentSchemaVersion is written into every new envelope.
 	CurrentSchemaVersion = 1
 
@@ -45,10 +55,11 @@ const (
 
 // Sources of a document, recorded in DocumentUploaded.Source.
 const (
-	SourceUpload  = "upload"  // POST /v1/documents
-	SourceEmail   = "email"   // POST /v1/receipts/email
-	SourceIngest  = "ingest"  // POST /api/v1/ingest/upload
-	SourceBillify = "billify" // POST /upload-invoice
+	SourceUpload   = "upload"   // POST /v1/documents
+	SourceEmail    = "email"    // POST /v1/receipts/email
+	SourceIngest   = "ingest"   // POST /api/v1/ingest/upload
+	SourceBillify  = "billify"  // POST /upload-invoice
+	SourceEReceipt = "ereceipt" // POST /ereceipts/create_job
 )
 
 // Envelope is the versioned wrapper every event travels in. Data holds the
@@ -93,6 +104,79 @@ type DocumentUploaded struct {
 	User        User      `json:"user"`
 	UploadedAt  time.Time `json:"uploaded_at"`
 	Attempt     int       `json:"attempt"`
+	// Email describes an e-mail document: its identity, sender and the
+	// verdict on its DKIM signatures, taken once at intake.
+	Email *EmailInfo `json:"email,omitempty"`
+	// Job is set on documents made by the e-receipt API's create_job.
+	Job *EReceiptJob `json:"job,omitempty"`
+}
+
+// EmailInfo is what Tally learned from an e-mail's header at intake.
+type EmailInfo struct {
+	MessageID string     `json:"message_id,omitempty"`
+	From      string     `json:"from,omitempty"`
+	Subject   string     `json:"subject,omitempty"`
+	Date      *time.Time `json:"date,omitempty"`
+	Auth      EmailAuth  `json:"auth"`
+}
+
+// EmailAuth is the verdict on an e-mail's sender. DKIM is verified, failed,
+// none or temperror. A forged sender is never trusted as the merchant.
+type EmailAuth struct {
+	DKIM         string   `json:"dkim"`
+	FromDomain   string   `json:"from_domain,omitempty"`
+	SignedBy     []string `json:"signed_by,omitempty"`
+	SenderForged bool     `json:"sender_forged,omitempty"`
+	Reason       string   `json:"reason,omitempty"`
+}
+
+// EReceiptJob carries the e-receipt API's job parameters, echoed in its
+// results. EmailHash is the SHA-256 of the user's address, never the address.
+type EReceiptJob struct {
+	EmailHash    string `json:"email_hash,omitempty"`
+	Provider     string `json:"provider,omitempty"`
+	ClientUserID string `json:"client_user_id,omitempty"`
+}
+
+// DuplicateDetected marks a document as a copy of an earlier one: it stays
+// listed, flagged, but no longer counts in totals.
+type DuplicateDetected struct {
+	Of     string `json:"of"`
+	Reason string `json:"reason"`
+}
+
+// Duplicate reasons.
+const (
+	DuplicateSameMessage = "same_message_id"
+	DuplicateSameContent = "same_content"
+	DuplicateSameInvoice = "same_invoice"
+)
+
+// FingerprintID names the fingerprint aggregate of a content key. Keys are
+// hashed because they hold text (vendor names, message ids) that cannot
+// sit in a subject.
+func FingerprintID(reason, key string) string {
+	sum := sha256.Sum256([]byte(reason + "\x00" + key))
+	return hex.EncodeToString(sum[:16])
+}
+
+// InvoiceKey is what makes two invoices the same one: vendor, number and
+// total. ok is false when a part is missing, since then nothing can be
+// said.
+func InvoiceKey(f Fields) (key string, ok bool) {
+	vendor := strings.Join(strings.Fields(strings.ToLower(f.Vendor)), " ")
+	number := strings.ToUpper(strings.TrimSpace(f.InvoiceNumber))
+	if vendor == "" || number == "" || f.Total == "" {
+		return "", false
+	}
+	return vendor + "\x00" + number + "\x00" + f.Currency + "\x00" + f.Total, true
+}
+
+// FingerprintClaimed is the first (and only) event of a fingerprint
+// aggregate: the document that had the key first.
+type FingerprintClaimed struct {
+	DocumentID string `json:"document_id"`
+	Reason     string `json:"reason"`
 }
 
 // ExtractionRequested asks for a new extraction of an already uploaded

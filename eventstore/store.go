@@ -21,6 +21,8 @@ var (
 	// ErrConflict: the aggregate moved on since it was read. The caller
 	// re-reads and decides again; a conflict is never ignored.
 	ErrConflict = errors.New("aggregate changed since it was read")
+	// ErrNotFound: no event at the asked position.
+	ErrNotFound = errors.New("no such event")
 	// ErrServerTooOld: the NATS server cannot do what the store needs.
 	ErrServerTooOld = errors.New("nats-server too old")
 )
@@ -297,6 +299,26 @@ func (s *Store) LoadAggregate(ctx context.Context, tenant, aggregateType, aggreg
 		seq = msg.Sequence + 1
 	}
 	return events, nil
+}
+
+// At reads the event at one stream sequence. ErrNotFound when there is
+// none (never written, or beyond the end).
+func (s *Store) At(ctx context.Context, seq uint64) (domain.Envelope, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
+	defer cancel()
+	msg, err := s.stream.GetMsg(ctx, seq)
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return domain.Envelope{}, fmt.Errorf("event at sequence %d: %w", seq, ErrNotFound)
+	}
+	if err != nil {
+		return domain.Envelope{}, fmt.Errorf("event at sequence %d: %w", seq, err)
+	}
+	var e domain.Envelope
+	if err := json.Unmarshal(msg.Data, &e); err != nil {
+		return e, fmt.Errorf("decode event at sequence %d: %w", seq, err)
+	}
+	e.Sequence = msg.Sequence
+	return e, nil
 }
 
 // decode turns a stream message into an envelope with its sequence.

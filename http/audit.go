@@ -111,5 +111,6 @@ func fromAggregate(d *domain.Document) Document {
 		ContentType: d.ContentType, Size: d.Size, SHA256: d.SHA256, User: d.User, Attempt: int32(d.Attempt),
 		CreatedAt: formatTime(d.UploadedAt), UpdatedAt: formatTime(d.UpdatedAt), Fields: d.Fields,
 		Machine: d.Machine, Corrections: d.Corrections, FailureReason: d.FailureReason,
-		Deleted: d.Deleted, PurgeAfter: purgeAfter(d.PurgeAfter)}
+		Deleted: d.Deleted, PurgeAfter: purgeAfter(d.PurgeAfter),
+		DuplicateOf: d.DuplicateOf, DuplicateReason: d.DuplicateReason, Email: d.Email}
 }

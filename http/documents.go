@@ -22,23 +22,26 @@ import (
 
 // Document is a document as the read model holds it.
 type Document struct {
-	ID            string         `json:"id"`
-	Status        string         `json:"status" enum:"PENDING,PROCESSING,COMPLETED,FAILED"`
-	Source        string         `json:"source" enum:"upload,email,ingest,billify"`
-	Filename      string         `json:"filename"`
-	ContentType   string         `json:"content_type"`
-	Size          int64          `json:"size"`
-	SHA256        string         `json:"sha256"`
-	User          domain.User    `json:"user"`
-	Attempt       int32          `json:"attempt" doc:"Extraction attempt; grows with each reprocess."`
-	CreatedAt     string         `json:"created_at" format:"date-time"`
-	UpdatedAt     string         `json:"updated_at" format:"date-time"`
-	Fields        *domain.Fields `json:"fields" doc:"The effective values: extraction's, with the user's corrections over them; null until there are any."`
-	Machine       *domain.Fields `json:"machine_fields,omitempty" doc:"What extraction found, before corrections."`
-	Corrections   *domain.Fields `json:"corrections,omitempty" doc:"The fields a user corrected."`
-	FailureReason string         `json:"failure_reason,omitempty"`
-	Deleted       bool           `json:"deleted,omitempty"`
-	PurgeAfter    string         `json:"purge_after,omitempty" doc:"When a deleted document's file goes; restore it before."`
+	ID              string            `json:"id"`
+	Status          string            `json:"status" enum:"PENDING,PROCESSING,COMPLETED,FAILED"`
+	Source          string            `json:"source" enum:"upload,email,ingest,billify,ereceipt"`
+	Filename        string            `json:"filename"`
+	ContentType     string            `json:"content_type"`
+	Size            int64             `json:"size"`
+	SHA256          string            `json:"sha256"`
+	User            domain.User       `json:"user"`
+	Attempt         int32             `json:"attempt" doc:"Extraction attempt; grows with each reprocess."`
+	CreatedAt       string            `json:"created_at" format:"date-time"`
+	UpdatedAt       string            `json:"updated_at" format:"date-time"`
+	Fields          *domain.Fields    `json:"fields" doc:"The effective values: extraction's, with the user's corrections over them; null until there are any."`
+	Machine         *domain.Fields    `json:"machine_fields,omitempty" doc:"What extraction found, before corrections."`
+	Corrections     *domain.Fields    `json:"corrections,omitempty" doc:"The fields a user corrected."`
+	FailureReason   string            `json:"failure_reason,omitempty"`
+	Deleted         bool              `json:"deleted,omitempty"`
+	PurgeAfter      string            `json:"purge_after,omitempty" doc:"When a deleted document's file goes; restore it before."`
+	DuplicateOf     string            `json:"duplicate_of,omitempty" doc:"The earlier document this one copies; a duplicate is not counted in totals."`
+	DuplicateReason string            `json:"duplicate_reason,omitempty" enum:"same_message_id,same_content,same_invoice"`
+	Email           *domain.EmailInfo `json:"email,omitempty" doc:"For e-mails: message id, sender, subject and the DKIM verdict (verified, failed, none, temperror); a forged sender is flagged and never trusted as the merchant."`
 }
 
 func toDocument(d readmodel.GetDocumentRow) Document {
@@ -51,6 +54,15 @@ func toDocument(d readmodel.GetDocumentRow) Document {
 	out.Fields, out.Machine, out.Corrections = jsonFields(d.Fields), jsonFields(d.MachineFields), jsonFields(d.Corrections)
 	if d.DeletedAt.Valid {
 		out.Deleted, out.PurgeAfter = true, formatTime(d.PurgeAfter.Time)
+	}
+	if d.DuplicateOf.Valid {
+		out.DuplicateOf, out.DuplicateReason = d.DuplicateOf.UUID.String(), d.DuplicateReason.String
+	}
+	if len(d.Email) > 0 {
+		var e domain.EmailInfo
+		if json.Unmarshal(d.Email, &e) == nil {
+			out.Email = &e
+		}
 	}
 	return out
 }

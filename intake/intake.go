@@ -11,8 +11,10 @@ import (
 	"image"
 	_ "image/jpeg" // registers the JPEG decoder for DecodeConfig
 	_ "image/png"  // registers the PNG decoder for DecodeConfig
+	"mime"
 	"net/mail"
 	"strings"
+	"time"
 )
 
 // Content types Tally accepts.
@@ -88,6 +90,21 @@ type Message struct {
 	To      *mail.Address
 	From    *mail.Address
 	Subject string
+	// MessageID is the Message-ID without its angle brackets; empty when
+	// the e-mail has none.
+	MessageID string
+	// Date is the Date header; zero when missing or unreadable.
+	Date time.Time
+}
+
+// decodeHeader decodes RFC 2047 encoded words; a header that does not
+// decode is kept as sent.
+func decodeHeader(v string) string {
+	v = strings.TrimSpace(v)
+	if d, err := new(mime.WordDecoder).DecodeHeader(v); err == nil {
+		return d
+	}
+	return v
 }
 
 // EmailMessage checks a raw RFC 5322 message and returns its addressing.
@@ -114,6 +131,13 @@ func EmailMessage(content []byte) (Message, error) {
 		}
 		m.To = list[0]
 	}
-	m.Subject = strings.TrimSpace(msg.Header.Get("Subject"))
+	m.Subject = decodeHeader(msg.Header.Get("Subject"))
+	m.MessageID = strings.Trim(strings.TrimSpace(msg.Header.Get("Message-Id")), "<>")
+	if len(m.MessageID) > 500 {
+		return Message{}, reject("the e-mail's Message-ID is longer than 500 characters")
+	}
+	if d, err := msg.Header.Date(); err == nil {
+		m.Date = d.UTC()
+	}
 	return m, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"regexp"
 	"strings"
 	"time"
@@ -54,12 +55,36 @@ func (Documents) Apply(ctx context.Context, q *readmodel.Queries, e domain.Envel
 		if err := e.Decode(&p); err != nil {
 			return err
 		}
-		return q.InsertDocument(ctx, readmodel.InsertDocumentParams{
+		if err := q.InsertDocument(ctx, readmodel.InsertDocumentParams{
 			Tenant: e.Tenant, ID: id, Source: p.Source, Filename: p.Filename, ContentType: p.ContentType,
 			SizeBytes: p.Size, Sha256: p.SHA256, BlobKey: p.BlobKey, UserName: p.User.Name,
 			UserEmail: p.User.Email, Attempt: int32(max(p.Attempt, 1)), CreatedAt: timestamptz(uploadTime(p, e)),
 			LastSequence: seq,
-		})
+		}); err != nil {
+			return err
+		}
+		if p.Email == nil && p.Job == nil {
+			return nil
+		}
+		var email, job []byte
+		if p.Email != nil {
+			email, _ = json.Marshal(p.Email)
+		}
+		if p.Job != nil {
+			job, _ = json.Marshal(p.Job)
+		}
+		return q.SetDocumentEmail(ctx, readmodel.SetDocumentEmailParams{Tenant: e.Tenant, ID: id, Email: email, Job: job})
+	case domain.TypeDuplicateDetected:
+		var p domain.DuplicateDetected
+		if err := e.Decode(&p); err != nil {
+			return err
+		}
+		of, err := uuid.Parse(p.Of)
+		if err != nil {
+			return fmt.Errorf("decode %s %s: duplicate of %q: %w", e.Type, e.ID, p.Of, err)
+		}
+		return q.MarkDocumentDuplicate(ctx, readmodel.MarkDocumentDuplicateParams{Tenant: e.Tenant, ID: id,
+			DuplicateOf: uuid.NullUUID{UUID: of, Valid: true}, DuplicateReason: text(p.Reason), UpdatedAt: at, LastSequence: seq})
 	case domain.TypeExtractionRequested:
 		var p domain.ExtractionRequested
 		if err := e.Decode(&p); err != nil {
@@ -256,7 +281,8 @@ func (MonthlyTotals) Apply(ctx context.Context, q *readmodel.Queries, e domain.E
 			return err
 		}
 		return q.SetMonthlyAttempt(ctx, readmodel.SetMonthlyAttemptParams{Tenant: e.Tenant, ID: id, Attempt: int32(p.Attempt)})
-	case domain.TypeReceiptExtracted, domain.TypeExtractionRevised, domain.TypeDocumentCorrected, domain.TypeDocumentDeleted, domain.TypeDocumentRestored:
+	case domain.TypeReceiptExtracted, domain.TypeExtractionRevised, domain.TypeDocumentCorrected, domain.TypeDocumentDeleted,
+		domain.TypeDocumentRestored, domain.TypeDuplicateDetected:
 		doc, err := q.GetMonthlyDocument(ctx, readmodel.GetMonthlyDocumentParams{Tenant: e.Tenant, ID: id})
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil
@@ -285,6 +311,13 @@ func (MonthlyTotals) Apply(ctx context.Context, q *readmodel.Queries, e domain.E
 			deleted = true
 		case domain.TypeDocumentRestored:
 			deleted = false
+		case domain.TypeDuplicateDetected:
+			// A duplicate keeps its values but counts no more: the
+			// original already does.
+			if err := q.SetMonthlyDuplicate(ctx, readmodel.SetMonthlyDuplicateParams{Tenant: e.Tenant, ID: id}); err != nil {
+				return err
+			}
+			doc.Duplicate = true
 		}
 		rawMachine, _ := json.Marshal(machine)
 		rawCorrections, _ := json.Marshal(corrections)
@@ -292,7 +325,7 @@ func (MonthlyTotals) Apply(ctx context.Context, q *readmodel.Queries, e domain.E
 			Machine: rawMachine, Corrections: rawCorrections, Deleted: deleted}); err != nil {
 			return err
 		}
-		return recontribute(ctx, q, e.Tenant, id, doc, domain.Merge(machine, corrections), deleted)
+		return recontribute(ctx, q, e.Tenant, id, doc, domain.Merge(machine, corrections), deleted || doc.Duplicate)
 	}
 	return nil
 }

@@ -31,7 +31,7 @@ WHERE tenant = sqlc.arg(tenant) AND id = sqlc.arg(id) AND attempt = sqlc.arg(att
 -- name: GetDocument :one
 SELECT tenant, id, status, source, filename, content_type, size_bytes, sha256, blob_key, user_name, user_email,
        attempt, fields, failure_reason, created_at, updated_at, last_sequence,
-       machine_fields, corrections, deleted_at, purge_after, purged_at
+       machine_fields, corrections, deleted_at, purge_after, purged_at, duplicate_of, duplicate_reason, email
 FROM documents WHERE tenant = $1 AND id = $2;
 
 -- name: GetDocumentValues :one
@@ -68,7 +68,7 @@ ORDER BY purge_after LIMIT 500;
 -- are left out.
 SELECT tenant, id, status, source, filename, content_type, size_bytes, sha256, blob_key, user_name, user_email,
        attempt, fields, failure_reason, created_at, updated_at, last_sequence,
-       machine_fields, corrections, deleted_at, purge_after, purged_at
+       machine_fields, corrections, deleted_at, purge_after, purged_at, duplicate_of, duplicate_reason, email
 FROM documents
 WHERE tenant = sqlc.arg(tenant) AND deleted_at IS NULL
   AND (sqlc.narg(status)::text IS NULL OR status = sqlc.narg(status))
@@ -95,3 +95,12 @@ WHERE tenant = sqlc.arg(tenant) AND deleted_at IS NULL
   AND (NOT sqlc.arg(failed_only)::boolean OR status = 'FAILED')
 ORDER BY created_at, id
 LIMIT sqlc.arg(row_limit);
+
+-- name: SetDocumentEmail :exec
+UPDATE documents SET email = sqlc.narg(email), job = sqlc.narg(job)
+WHERE tenant = sqlc.arg(tenant) AND id = sqlc.arg(id);
+
+-- name: MarkDocumentDuplicate :exec
+UPDATE documents SET duplicate_of = sqlc.arg(duplicate_of), duplicate_reason = sqlc.arg(duplicate_reason),
+       updated_at = sqlc.arg(updated_at), last_sequence = sqlc.arg(last_sequence)
+WHERE tenant = sqlc.arg(tenant) AND id = sqlc.arg(id);

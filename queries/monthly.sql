@@ -5,7 +5,7 @@ ON CONFLICT (tenant, id) DO NOTHING;
 
 -- name: GetMonthlyDocument :one
 SELECT tenant, id, user_email, uploaded_at, attempt, month, currency, COALESCE(amount, 0)::text AS amount, (amount IS NOT NULL)::boolean AS counted,
-       machine, corrections, deleted
+       machine, corrections, deleted, duplicate
 FROM monthly_documents WHERE tenant = $1 AND id = $2;
 
 -- name: SetMonthlyAttempt :exec
@@ -43,3 +43,6 @@ ORDER BY month DESC, user_email, currency;
 
 -- name: TruncateMonthlyTotals :exec
 TRUNCATE monthly_totals, monthly_documents;
+
+-- name: SetMonthlyDuplicate :exec
+UPDATE monthly_documents SET duplicate = true WHERE tenant = sqlc.arg(tenant) AND id = sqlc.arg(id);

@@ -83,7 +83,7 @@ func (q *Queries) DocumentsToPurge(ctx context.Context, now pgtype.Timestamptz) 
 const getDocument = `-- name: GetDocument :one
 SELECT tenant, id, status, source, filename, content_type, size_bytes, sha256, blob_key, user_name, user_email,
        attempt, fields, failure_reason, created_at, updated_at, last_sequence,
-       machine_fields, corrections, deleted_at, purge_after, purged_at
+       machine_fields, corrections, deleted_at, purge_after, purged_at, duplicate_of, duplicate_reason, email
 FROM documents WHERE tenant = $1 AND id = $2
 `
 
@@ -93,28 +93,31 @@ type GetDocumentParams struct {
 }
 
 type GetDocumentRow struct {
-	Tenant        string
-	ID            uuid.UUID
-	Status        string
-	Source        string
-	Filename      string
-	ContentType   string
-	SizeBytes     int64
-	Sha256        string
-	BlobKey       string
-	UserName      string
-	UserEmail     string
-	Attempt       int32
-	Fields        []byte
-	FailureReason pgtype.Text
-	CreatedAt     pgtype.Timestamptz
-	UpdatedAt     pgtype.Timestamptz
-	LastSequence  int64
-	MachineFields []byte
-	Corrections   []byte
-	DeletedAt     pgtype.Timestamptz
-	PurgeAfter    pgtype.Timestamptz
-	PurgedAt      pgtype.Timestamptz
+	Tenant          string
+	ID              uuid.UUID
+	Status          string
+	Source          string
+	Filename        string
+	ContentType     string
+	SizeBytes       int64
+	Sha256          string
+	BlobKey         string
+	UserName        string
+	UserEmail       string
+	Attempt         int32
+	Fields          []byte
+	FailureReason   pgtype.Text
+	CreatedAt       pgtype.Timestamptz
+	UpdatedAt       pgtype.Timestamptz
+	LastSequence    int64
+	MachineFields   []byte
+	Corrections     []byte
+	DeletedAt       pgtype.Timestamptz
+	PurgeAfter      pgtype.Timestamptz
+	PurgedAt        pgtype.Timestamptz
+	DuplicateOf     uuid.NullUUID
+	DuplicateReason pgtype.Text
+	Email           []byte
 }
 
 func (q *Queries) GetDocument(ctx context.Context, arg GetDocumentParams) (GetDocumentRow, error) {
@@ -143,6 +146,9 @@ func (q *Queries) GetDocument(ctx context.Context, arg GetDocumentParams) (GetDo
 		&i.DeletedAt,
 		&i.PurgeAfter,
 		&i.PurgedAt,
+		&i.DuplicateOf,
+		&i.DuplicateReason,
+		&i.Email,
 	)
 	return i, err
 }
@@ -213,7 +219,7 @@ func (q *Queries) InsertDocument(ctx context.Context, arg InsertDocumentParams) 
 const listDocuments = `-- name: ListDocuments :many
 SELECT tenant, id, status, source, filename, content_type, size_bytes, sha256, blob_key, user_name, user_email,
        attempt, fields, failure_reason, created_at, updated_at, last_sequence,
-       machine_fields, corrections, deleted_at, purge_after, purged_at
+       machine_fields, corrections, deleted_at, purge_after, purged_at, duplicate_of, duplicate_reason, email
 FROM documents
 WHERE tenant = $1 AND deleted_at IS NULL
   AND ($2::text IS NULL OR status = $2)
@@ -238,28 +244,31 @@ type ListDocumentsParams struct {
 }
 
 type ListDocumentsRow struct {
-	Tenant        string
-	ID            uuid.UUID
-	Status        string
-	Source        string
-	Filename      string
-	ContentType   string
-	SizeBytes     int64
-	Sha256        string
-	BlobKey       string
-	UserName      string
-	UserEmail     string
-	Attempt       int32
-	Fields        []byte
-	FailureReason pgtype.Text
-	CreatedAt     pgtype.Timestamptz
-	UpdatedAt     pgtype.Timestamptz
-	LastSequence  int64
-	MachineFields []byte
-	Corrections   []byte
-	DeletedAt     pgtype.Timestamptz
-	PurgeAfter    pgtype.Timestamptz
-	PurgedAt      pgtype.Timestamptz
+	Tenant          string
+	ID              uuid.UUID
+	Status          string
+	Source          string
+	Filename        string
+	ContentType     string
+	SizeBytes       int64
+	Sha256          string
+	BlobKey         string
+	UserName        string
+	UserEmail       string
+	Attempt         int32
+	Fields          []byte
+	FailureReason   pgtype.Text
+	CreatedAt       pgtype.Timestamptz
+	UpdatedAt       pgtype.Timestamptz
+	LastSequence    int64
+	MachineFields   []byte
+	Corrections     []byte
+	DeletedAt       pgtype.Timestamptz
+	PurgeAfter      pgtype.Timestamptz
+	PurgedAt        pgtype.Timestamptz
+	DuplicateOf     uuid.NullUUID
+	DuplicateReason pgtype.Text
+	Email           []byte
 }
 
 // Keyset pagination on (created_at, id), newest first; deleted documents
@@ -305,6 +314,9 @@ func (q *Queries) ListDocuments(ctx context.Context, arg ListDocumentsParams) ([
 			&i.DeletedAt,
 			&i.PurgeAfter,
 			&i.PurgedAt,
+			&i.DuplicateOf,
+			&i.DuplicateReason,
+			&i.Email,
 		); err != nil {
 			return nil, err
 		}
@@ -334,6 +346,33 @@ func (q *Queries) MarkDocumentDeleted(ctx context.Context, arg MarkDocumentDelet
 	_, err := q.db.Exec(ctx, markDocumentDeleted,
 		arg.DeletedAt,
 		arg.PurgeAfter,
+		arg.LastSequence,
+		arg.Tenant,
+		arg.ID,
+	)
+	return err
+}
+
+const markDocumentDuplicate = `-- name: MarkDocumentDuplicate :exec
+UPDATE documents SET duplicate_of = $1, duplicate_reason = $2,
+       updated_at = $3, last_sequence = $4
+WHERE tenant = $5 AND id = $6
+`
+
+type MarkDocumentDuplicateParams struct {
+	DuplicateOf     uuid.NullUUID
+	DuplicateReason pgtype.Text
+	UpdatedAt       pgtype.Timestamptz
+	LastSequence    int64
+	Tenant          string
+	ID              uuid.UUID
+}
+
+func (q *Queries) MarkDocumentDuplicate(ctx context.Context, arg MarkDocumentDuplicateParams) error {
+	_, err := q.db.Exec(ctx, markDocumentDuplicate,
+		arg.DuplicateOf,
+		arg.DuplicateReason,
+		arg.UpdatedAt,
 		arg.LastSequence,
 		arg.Tenant,
 		arg.ID,
@@ -566,6 +605,28 @@ func (q *Queries) SelectForReprocess(ctx context.Context, arg SelectForReprocess
 		return nil, err
 	}
 	return items, nil
+}
+
+const setDocumentEmail = `-- name: SetDocumentEmail :exec
+UPDATE documents SET email = $1, job = $2
+WHERE tenant = $3 AND id = $4
+`
+
+type SetDocumentEmailParams struct {
+	Email  []byte
+	Job    []byte
+	Tenant string
+	ID     uuid.UUID
+}
+
+func (q *Queries) SetDocumentEmail(ctx context.Context, arg SetDocumentEmailParams) error {
+	_, err := q.db.Exec(ctx, setDocumentEmail,
+		arg.Email,
+		arg.Job,
+		arg.Tenant,
+		arg.ID,
+	)
+	return err
 }
 
 const truncateDocuments = `-- name: TruncateDocuments :exec

@@ -19,32 +19,36 @@ type ApiKey struct {
 }
 
 type Document struct {
-	Tenant        string
-	ID            uuid.UUID
-	Status        string
-	Source        string
-	Filename      string
-	ContentType   string
-	SizeBytes     int64
-	Sha256        string
-	BlobKey       string
-	UserName      string
-	UserEmail     string
-	Attempt       int32
-	Fields        []byte
-	Vendor        pgtype.Text
-	DocumentDate  pgtype.Date
-	Currency      pgtype.Text
-	Total         pgtype.Numeric
-	FailureReason pgtype.Text
-	CreatedAt     pgtype.Timestamptz
-	UpdatedAt     pgtype.Timestamptz
-	LastSequence  int64
-	MachineFields []byte
-	Corrections   []byte
-	DeletedAt     pgtype.Timestamptz
-	PurgeAfter    pgtype.Timestamptz
-	PurgedAt      pgtype.Timestamptz
+	Tenant          string
+	ID              uuid.UUID
+	Status          string
+	Source          string
+	Filename        string
+	ContentType     string
+	SizeBytes       int64
+	Sha256          string
+	BlobKey         string
+	UserName        string
+	UserEmail       string
+	Attempt         int32
+	Fields          []byte
+	Vendor          pgtype.Text
+	DocumentDate    pgtype.Date
+	Currency        pgtype.Text
+	Total           pgtype.Numeric
+	FailureReason   pgtype.Text
+	CreatedAt       pgtype.Timestamptz
+	UpdatedAt       pgtype.Timestamptz
+	LastSequence    int64
+	MachineFields   []byte
+	Corrections     []byte
+	DeletedAt       pgtype.Timestamptz
+	PurgeAfter      pgtype.Timestamptz
+	PurgedAt        pgtype.Timestamptz
+	DuplicateOf     uuid.NullUUID
+	DuplicateReason pgtype.Text
+	Email           []byte
+	Job             []byte
 }
 
 type DocumentStatus struct {
@@ -52,6 +56,23 @@ type DocumentStatus struct {
 	ID      uuid.UUID
 	Status  string
 	Deleted bool
+}
+
+type EreceiptConfig struct {
+	Tenant          string
+	ResultsEndpoint string
+	DayCutoff       pgtype.Int4
+	DateCutoff      pgtype.Timestamptz
+	UseAggregation  bool
+	ReturnEml       bool
+	UpdatedAt       pgtype.Timestamptz
+}
+
+type EreceiptRetailer struct {
+	Tenant     string
+	Email      string
+	DayCutoff  pgtype.Int4
+	DateCutoff pgtype.Timestamptz
 }
 
 type MonthlyDocument struct {
@@ -66,6 +87,7 @@ type MonthlyDocument struct {
 	Machine     []byte
 	Corrections []byte
 	Deleted     bool
+	Duplicate   bool
 }
 
 type MonthlyTotal struct {

@@ -54,7 +54,7 @@ func (q *Queries) DeleteEmptyMonthlyTotals(ctx context.Context) error {
 
 const getMonthlyDocument = `-- name: GetMonthlyDocument :one
 SELECT tenant, id, user_email, uploaded_at, attempt, month, currency, COALESCE(amount, 0)::text AS amount, (amount IS NOT NULL)::boolean AS counted,
-       machine, corrections, deleted
+       machine, corrections, deleted, duplicate
 FROM monthly_documents WHERE tenant = $1 AND id = $2
 `
 
@@ -76,6 +76,7 @@ type GetMonthlyDocumentRow struct {
 	Machine     []byte
 	Corrections []byte
 	Deleted     bool
+	Duplicate   bool
 }
 
 func (q *Queries) GetMonthlyDocument(ctx context.Context, arg GetMonthlyDocumentParams) (GetMonthlyDocumentRow, error) {
@@ -94,6 +95,7 @@ func (q *Queries) GetMonthlyDocument(ctx context.Context, arg GetMonthlyDocument
 		&i.Machine,
 		&i.Corrections,
 		&i.Deleted,
+		&i.Duplicate,
 	)
 	return i, err
 }
@@ -210,6 +212,20 @@ func (q *Queries) SetMonthlyContribution(ctx context.Context, arg SetMonthlyCont
 		arg.Tenant,
 		arg.ID,
 	)
+	return err
+}
+
+const setMonthlyDuplicate = `-- name: SetMonthlyDuplicate :exec
+UPDATE monthly_documents SET duplicate = true WHERE tenant = $1 AND id = $2
+`
+
+type SetMonthlyDuplicateParams struct {
+	Tenant string
+	ID     uuid.UUID
+}
+
+func (q *Queries) SetMonthlyDuplicate(ctx context.Context, arg SetMonthlyDuplicateParams) error {
+	_, err := q.db.Exec(ctx, setMonthlyDuplicate, arg.Tenant, arg.ID)
 	return err
 }
 
