@@ -42,7 +42,16 @@ func sha256Hex(b []byte) string {
 // command: the document is accepted either way, and a check that could not
 // run (event store down) is logged. A retried upload runs it again.
 func (h *Handler) checkDuplicates(ctx context.Context, meta Meta, docID string, keys []fingerprint) {
+	doc, err := h.load(ctx, meta.Tenant, docID)
+	if err != nil || !doc.Exists() {
+		h.log.WarnContext(ctx, "duplicate check failed", "doc_id", docID, "err", err)
+		return
+	}
 	for _, k := range keys {
+		// Copies count per user: two people filing the same invoice in
+		// one tenant each spent (or share) it; one person filing it twice
+		// did not spend twice.
+		k.key = strings.ToLower(doc.User.Email) + "\x00" + k.key
 		first, err := h.claim(ctx, meta.Tenant, docID, k)
 		if err != nil {
 			h.log.WarnContext(ctx, "duplicate check failed", "doc_id", docID, "reason", k.reason, "err", err)

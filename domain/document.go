@@ -62,6 +62,9 @@ type Document struct {
 	Purged     bool
 	// FailureReason is set while Status is FAILED.
 	FailureReason string
+	// UploadSequence is the stream sequence of DocumentUploaded, which is
+	// also an e-receipt job's number.
+	UploadSequence uint64
 	// Email and Job are set for e-mails and e-receipt API jobs.
 	Email *EmailInfo
 	Job   *EReceiptJob
@@ -118,6 +121,7 @@ func (d *Document) Apply(e Envelope) error {
 		d.UploadedAt = p.UploadedAt
 		d.Attempt = max(p.Attempt, 1)
 		d.Email, d.Job = p.Email, p.Job
+		d.UploadSequence = e.Sequence
 	case TypeExtractionRequested:
 		var p ExtractionRequested
 		if err := e.Decode(&p); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/csv"
+	"fmt"
 	"io"
 	"log/slog"
 	"mime"
@@ -41,6 +42,7 @@ type env struct {
 	tmpl    *mail.Templates
 	links   *Links
 	queries *readmodel.Queries
+	uploads int
 }
 
 func newEnv(t *testing.T) *env {
@@ -75,7 +77,11 @@ func (e *env) extracted(email string, f domain.Fields) string {
 	e.t.Helper()
 	ctx := context.Background()
 	meta := commands.Meta{Tenant: "acme"}
-	res, err := e.cmds.UploadInvoice(ctx, commands.UploadInvoice{Meta: meta, Filename: "inv.pdf", Content: []byte(pdf),
+	e.uploads++
+	// Each upload is a different file: the same bytes twice would be a
+	// duplicate, which totals and reports count once.
+	content := fmt.Appendf([]byte(pdf), "%% upload %d\n", e.uploads)
+	res, err := e.cmds.UploadInvoice(ctx, commands.UploadInvoice{Meta: meta, Filename: "inv.pdf", Content: content,
 		User: domain.User{Name: "Ann", Email: email}})
 	if err != nil {
 		e.t.Fatal(err)

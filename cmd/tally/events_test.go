@@ -53,7 +53,8 @@ func TestReplayCommand(t *testing.T) {
 	if err := run(context.Background(), []string{"replay", "--projection", "all"}, &out, io.Discard); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out.String(), "rebuilt all from 2 events") {
+	// Two uploads and their two fingerprint claims.
+	if !strings.Contains(out.String(), "rebuilt all from 4 events") {
 		t.Fatalf("replay output:\n%s", out.String())
 	}
 	// The API serves from the swapped tables.

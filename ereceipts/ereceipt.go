@@ -1,0 +1,321 @@
+package ereceipts
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/big"
+	"strings"
+	"time"
+
+	"tally/blob"
+	"tally/domain"
+)
+
+// Job states, the e-receipt API's names for a document's status.
+const (
+	StateQueued    = "queued"
+	StateExecuting = "executing"
+	StateCompleted = "completed"
+	StateError     = "error"
+)
+
+// State maps a document status onto a job state.
+func State(s domain.Status) string {
+	switch s {
+	case domain.StatusProcessing:
+		return StateExecuting
+	case domain.StatusCompleted:
+		return StateCompleted
+	case domain.StatusFailed:
+		return StateError
+	}
+	return StateQueued
+}
+
+// Value is a field with its confidence (0-100), as the e-receipt API
+// reports every parsed value.
+type Value struct {
+	Value      any `json:"value"`
+	Confidence int `json:"confidence"`
+}
+
+// Product is one line of a receipt.
+type Product struct {
+	Description *Value `json:"productDescription,omitempty"`
+	Quantity    *Value `json:"quantity,omitempty"`
+	UnitPrice   *Value `json:"unitPrice,omitempty"`
+	TotalPrice  *Value `json:"totalPrice,omitempty"`
+}
+
+// EReceipt is one parsed e-receipt in the e-receipt API's shape.
+type EReceipt struct {
+	BlinkReceiptID     string  `json:"blinkReceiptId"`
+	OrigBlinkReceiptID *string `json:"origBlinkReceiptId"`
+	JobID              uint64  `json:"jobId,omitempty"`
+	ClientUserID       string  `json:"clientUserId,omitempty"`
+	EmailHash          string  `json:"emailHash,omitempty"`
+
+	EReceiptEmailID       string `json:"ereceiptEmailId,omitempty"`
+	EmailTimestamp        *int64 `json:"emailTimestamp,omitempty"`
+	EReceiptEmailProvider string `json:"ereceiptEmailProvider,omitempty"`
+	EReceiptMerchantEmail string `json:"ereceiptMerchantEmail,omitempty"`
+	EReceiptEmailSubject  string `json:"ereceiptEmailSubject,omitempty"`
+	// EReceiptAuthenticated is true when a DKIM signature by the sender's
+	// domain verified; DKIM is the verdict itself.
+	EReceiptAuthenticated bool   `json:"ereceiptAuthenticated"`
+	DKIM                  string `json:"dkim"`
+
+	ReceiptDate  *Value    `json:"receiptDate,omitempty"`
+	MerchantName *Value    `json:"merchantName,omitempty"`
+	OrderNumber  *Value    `json:"ereceiptOrderNumber,omitempty"`
+	Currency     *Value    `json:"currencyCode,omitempty"`
+	Subtotal     *Value    `json:"subtotal,omitempty"`
+	Taxes        *Value    `json:"taxes,omitempty"`
+	Total        *Value    `json:"total,omitempty"`
+	Products     []Product `json:"products"`
+
+	IsDuplicate              bool     `json:"isDuplicate"`
+	DuplicateBlinkReceiptIDs []string `json:"duplicateBlinkReceiptIds"`
+	// IsFraudulent flags a forged sender: signatures that do not vouch for
+	// the From: domain. Such a receipt's merchant is not trusted.
+	IsFraudulent bool `json:"isFraudulent"`
+
+	// Parts lists the e-mails an aggregated order is made of (the
+	// confirmation, shipping and delivery e-mails), oldest first.
+	Parts []Part `json:"ereceiptParts,omitempty"`
+	// EML is the raw e-mail, when the account asks for it (return_eml).
+	EML string `json:"eml,omitempty"`
+}
+
+// Part is one e-mail of an aggregated order.
+type Part struct {
+	BlinkReceiptID string `json:"blinkReceiptId"`
+	EmailID        string `json:"ereceiptEmailId,omitempty"`
+	Subject        string `json:"ereceiptEmailSubject,omitempty"`
+	EmailTimestamp *int64 `json:"emailTimestamp,omitempty"`
+}
+
+// Confidences. The engine does not score single fields, so the e-receipt
+// confidence says where a value came from: a person, a merchant template,
+// amounts that add up, or the generic rules alone.
+const (
+	confidenceUser      = 100
+	confidenceTemplate  = 95
+	confidenceAddsUp    = 90
+	confidenceGeneric   = 70
+	confidenceUntrusted = 30 // a merchant named by a forged e-mail
+)
+
+// FromDocument renders a document as an EReceipt. jobID is the job's
+// number; attempt > 1 marks a reprocessed result, whose id is new and whose
+// origBlinkReceiptId names the first.
+func FromDocument(d *domain.Document, jobID uint64) EReceipt {
+	r := EReceipt{BlinkReceiptID: d.ID, JobID: jobID, Products: []Product{}, DuplicateBlinkReceiptIDs: []string{}, DKIM: "none"}
+	if d.Attempt > 1 {
+		orig := d.ID
+		r.OrigBlinkReceiptID = &orig
+		r.BlinkReceiptID = fmt.Sprintf("%s-%d", d.ID, d.Attempt)
+	}
+	if d.Job != nil {
+		r.ClientUserID, r.EmailHash, r.EReceiptEmailProvider = d.Job.ClientUserID, d.Job.EmailHash, d.Job.Provider
+	}
+	if e := d.Email; e != nil {
+		r.EReceiptEmailID, r.EReceiptMerchantEmail, r.EReceiptEmailSubject = e.MessageID, e.From, e.Subject
+		r.EmailTimestamp = unix(e.Date)
+		r.DKIM = e.Auth.DKIM
+		r.EReceiptAuthenticated = e.Auth.DKIM == "verified"
+		r.IsFraudulent = e.Auth.SenderForged
+	}
+	if d.DuplicateOf != "" {
+		r.IsDuplicate = true
+		r.DuplicateBlinkReceiptIDs = []string{d.DuplicateOf}
+	}
+	if d.Fields == nil {
+		return r
+	}
+	f := *d.Fields
+	conf := func(name, value string) int {
+		switch {
+		case d.Corrections != nil && corrected(*d.Corrections, name):
+			return confidenceUser
+		case f.TemplateVersion != "":
+			return confidenceTemplate
+		case isAmount(name) && addsUp(f):
+			return confidenceAddsUp
+		}
+		return confidenceGeneric
+	}
+	val := func(name, v string, out any) *Value {
+		if v == "" {
+			return nil
+		}
+		return &Value{Value: out, Confidence: conf(name, v)}
+	}
+	if f.Date != "" {
+		if t, err := time.Parse("2006-01-02", f.Date); err == nil {
+			r.ReceiptDate = val("date", f.Date, t.Format("01/02/2006"))
+		}
+	}
+	r.MerchantName = val("vendor", f.Vendor, f.Vendor)
+	if r.MerchantName != nil && r.IsFraudulent {
+		r.MerchantName.Confidence = confidenceUntrusted
+	}
+	r.OrderNumber = val("invoice_number", f.InvoiceNumber, f.InvoiceNumber)
+	r.Currency = val("currency", f.Currency, f.Currency)
+	r.Subtotal = val("subtotal", f.Subtotal, json.Number(f.Subtotal))
+	r.Taxes = val("tax", f.Tax, json.Number(f.Tax))
+	r.Total = val("total", f.Total, json.Number(f.Total))
+	for _, li := range f.LineItems {
+		p := Product{Description: val("line_items", li.Description, li.Description)}
+		if li.Quantity != "" {
+			p.Quantity = val("line_items", li.Quantity, json.Number(li.Quantity))
+		}
+		if li.UnitPrice != "" {
+			p.UnitPrice = val("line_items", li.UnitPrice, json.Number(li.UnitPrice))
+		}
+		if li.Amount != "" {
+			p.TotalPrice = val("line_items", li.Amount, json.Number(li.Amount))
+		}
+		r.Products = append(r.Products, p)
+	}
+	return r
+}
+
+func unix(t *time.Time) *int64 {
+	if t == nil || t.IsZero() {
+		return nil
+	}
+	s := t.Unix()
+	return &s
+}
+
+func isAmount(name string) bool { return name == "subtotal" || name == "tax" || name == "total" }
+
+func corrected(c domain.Fields, name string) bool {
+	switch name {
+	case "vendor":
+		return c.Vendor != ""
+	case "date":
+		return c.Date != ""
+	case "invoice_number":
+		return c.InvoiceNumber != ""
+	case "currency":
+		return c.Currency != ""
+	case "subtotal":
+		return c.Subtotal != ""
+	case "tax":
+		return c.Tax != ""
+	case "total":
+		return c.Total != ""
+	}
+	return false
+}
+
+// addsUp reports whether subtotal + tax = total, the strongest evidence
+// that all three amounts were read right.
+func addsUp(f domain.Fields) bool {
+	sub, ok1 := new(big.Rat).SetString(f.Subtotal)
+	tax, ok2 := new(big.Rat).SetString(f.Tax)
+	total, ok3 := new(big.Rat).SetString(f.Total)
+	return ok1 && ok2 && ok3 && new(big.Rat).Add(sub, tax).Cmp(total) == 0
+}
+
+// Documents loads a document's current state.
+type Documents interface {
+	Load(ctx context.Context, tenant, docID string) (*domain.Document, error)
+}
+
+// Renderer turns a document's result events into the body posted to an
+// e-receipt results endpoint: a JSON array of EReceipt objects. Documents
+// that are not e-receipt jobs are not delivered there.
+type Renderer struct {
+	Docs     Documents
+	Blobs    blob.Store
+	Settings *Store
+	// MaxEML bounds the raw e-mail included with return_eml.
+	MaxEML int64
+}
+
+// Render builds the delivery for one event. deliver is false for events
+// and documents the results endpoint does not take.
+func (r *Renderer) Render(ctx context.Context, e domain.Envelope) ([]byte, bool, error) {
+	if e.AggregateType != domain.AggregateDocument {
+		return nil, false, nil
+	}
+	switch e.Type {
+	case domain.TypeReceiptExtracted, domain.TypeExtractionRevised:
+	default:
+		return nil, false, nil
+	}
+	d, err := r.Docs.Load(ctx, e.Tenant, e.AggregateID)
+	if errors.Is(err, domain.ErrNotFound) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	if d.Source != domain.SourceEReceipt {
+		return nil, false, nil
+	}
+	d, err = asOf(ctx, r.Docs, d, e)
+	if err != nil {
+		return nil, false, err
+	}
+	rec := FromDocument(d, d.UploadSequence)
+	settings, err := r.Settings.Get(ctx, e.Tenant)
+	if err != nil && !errors.Is(err, ErrNotConfigured) {
+		return nil, false, err
+	}
+	if settings.ReturnEML {
+		if rec.EML, err = r.readEML(ctx, d.BlobKey); err != nil {
+			return nil, false, err
+		}
+	}
+	body, err := json.Marshal([]EReceipt{rec})
+	return body, true, err
+}
+
+// asOf is the document as it stood right after e: a delivery always
+// carries the result of its own event, even when a later one exists.
+func asOf(ctx context.Context, docs Documents, d *domain.Document, e domain.Envelope) (*domain.Document, error) {
+	if d.Version == e.Sequence {
+		return d, nil
+	}
+	h, ok := docs.(interface {
+		History(ctx context.Context, tenant, docID string) ([]domain.Envelope, error)
+	})
+	if !ok {
+		return d, nil
+	}
+	history, err := h.History(ctx, e.Tenant, e.AggregateID)
+	if err != nil {
+		return nil, err
+	}
+	var upTo []domain.Envelope
+	for _, x := range history {
+		if x.Sequence <= e.Sequence {
+			upTo = append(upTo, x)
+		}
+	}
+	return domain.Fold(upTo)
+}
+
+func (r *Renderer) readEML(ctx context.Context, key string) (string, error) {
+	rc, err := r.Blobs.Get(ctx, key)
+	if err != nil {
+		return "", fmt.Errorf("read e-mail for results: %w", err)
+	}
+	defer rc.Close()
+	limit := r.MaxEML
+	if limit <= 0 {
+		limit = 10 << 20
+	}
+	raw, err := io.ReadAll(io.LimitReader(rc, limit))
+	if err != nil {
+		return "", fmt.Errorf("read e-mail for results: %w", err)
+	}
+	return strings.ToValidUTF8(string(raw), "\uFFFD"), nil
+}
