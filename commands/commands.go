@@ -47,9 +47,7 @@ type Handler struct {
 
 // EmailVerifier judges an e-mail's sender at intake (DKIM). The verdict
 // is recorded with the document, so it is taken once, not on every replay.
-type EmailVerifier interface {
-	Verify(ctx context.Context, raw []byte) domain.EmailAuth
-}
+type EmailVerifier func(ctx context.Context, raw []byte) domain.EmailAuth
 
 // WithEmailVerifier makes the handler verify every e-mail it accepts.
 // Without one, e-mails are recorded with the verdict "none".
@@ -179,7 +177,7 @@ func (h *Handler) upload(ctx context.Context, cmd UploadInvoice, contentType str
 	}
 	now := h.now().UTC()
 	if cmd.email != nil && h.verifier != nil {
-		cmd.email.Auth = h.verifier.Verify(ctx, cmd.Content)
+		cmd.email.Auth = h.verifier(ctx, cmd.Content)
 	}
 	key := fmt.Sprintf("%s/%s/%s%s", cmd.Tenant, now.Format("2006/01"), docID, extension(contentType))
 	if err := h.blobs.Put(ctx, key, bytes.NewReader(cmd.Content), int64(len(cmd.Content)), contentType); err != nil {

@@ -18,6 +18,7 @@ import (
 	"tally/commands"
 	"tally/docsui"
 	"tally/domain"
+	"tally/ereceipts"
 	"tally/notify"
 	"tally/readmodel"
 )
@@ -45,6 +46,11 @@ type Deps struct {
 	// monthly reports; without them those routes are absent.
 	Links   *notify.Links
 	Reports *notify.Reporter
+	// EReceipts holds the e-receipt API's settings; without it the
+	// /ereceipts routes are absent. EReceiptResults, when set, keeps the
+	// results webhook in step with the settings.
+	EReceipts       *ereceipts.Store
+	EReceiptResults EReceiptResults
 	// DeletionGrace is how long a deleted document can be restored.
 	DeletionGrace time.Duration
 	// MaxFileSize is the largest accepted file in bytes.
@@ -97,6 +103,7 @@ func New(deps Deps) *Server {
 	s.registerAudit()
 	s.registerCorrections()
 	s.registerReprocess()
+	s.registerEReceipts()
 	return s
 }
 

@@ -23,9 +23,12 @@ import (
 	"tally/blob"
 	"tally/commands"
 	"tally/domain"
+	"tally/ereceipts"
 	"tally/eventstore"
 	"tally/eventstore/eventstoretest"
 	tallyhttp "tally/http"
+	"tally/mailauth"
+	"tally/mailauth/mailauthtest"
 	"tally/migrations/pgtest"
 	"tally/projections"
 )
@@ -39,6 +42,7 @@ type harness struct {
 	pool   *pgxpool.Pool
 	cmds   *commands.Handler
 	keys   map[string]string // tenant -> key
+	dns    *mailauthtest.DNS
 }
 
 type failingBlobs struct{ blob.Store }
@@ -68,9 +72,11 @@ func newHarness(t *testing.T, blobs blob.Store) *harness {
 	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
 	t.Cleanup(func() { rdb.Close() })
 	log := slog.New(slog.DiscardHandler)
-	cmds := commands.New(events, blobs, log)
+	dns := mailauthtest.Start(t)
+	verifier := &mailauth.Verifier{Resolver: dns.Resolver(), Timeout: 2 * time.Second}
+	cmds := commands.New(events, blobs, log).WithEmailVerifier(verifier.Judge)
 	api := tallyhttp.New(tallyhttp.Deps{
-		Commands: cmds, Pool: pool, Redis: rdb, Keys: apikeys.New(pool),
+		Commands: cmds, Pool: pool, Redis: rdb, Keys: apikeys.New(pool), EReceipts: ereceipts.NewStore(pool),
 		Checks: []tallyhttp.Check{
 			{Name: "database", Critical: true, Ping: func(ctx context.Context) error { return pool.Ping(ctx) }},
 			{Name: "redis", Ping: func(ctx context.Context) error { return rdb.Ping(ctx).Err() }},
@@ -79,7 +85,7 @@ func newHarness(t *testing.T, blobs blob.Store) *harness {
 	})
 	srv := httptest.NewServer(api.Handler())
 	t.Cleanup(srv.Close)
-	h := &harness{t: t, srv: srv, events: events, pool: pool, cmds: cmds, keys: map[string]string{}}
+	h := &harness{t: t, srv: srv, events: events, pool: pool, cmds: cmds, keys: map[string]string{}, dns: dns}
 	// Tenants are unique per test so that Redis, shared by all tests, never
 	// mixes their idempotency keys.
 	for _, name := range []string{"a", "b"} {

@@ -21,6 +21,8 @@ import (
 
 	"github.com/emersion/go-msgauth/dkim"
 	"golang.org/x/net/publicsuffix"
+
+	"tally/domain"
 )
 
 // DKIM verdicts, part of the public event contract.
@@ -137,6 +139,11 @@ func (v *Verifier) Verify(ctx context.Context, raw []byte) Result {
 	res.DKIM = Failed
 	res.SenderForged = true
 	return res
+}
+
+// Judge is Verify in the form the event history records.
+func (v *Verifier) Judge(ctx context.Context, raw []byte) domain.EmailAuth {
+	return domain.EmailAuth(v.Verify(ctx, raw))
 }
 
 // Aligned reports whether a signature by signer vouches for fromDomain under
