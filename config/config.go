@@ -140,6 +140,14 @@ type Config struct {
 	// AWSAccessKeyID. Secret: printed as "****".
 	AWSSecretAccessKey string
 
+	// DKIMVerify is DKIM_VERIFY: check the DKIM signatures of every
+	// e-mail at intake and record the verdict. Default true.
+	DKIMVerify bool
+	// DKIMDNSServer is DKIM_DNS_SERVER, a host:port DNS server for DKIM
+	// key lookups instead of the system resolver (e.g. a local caching
+	// resolver). Empty means the system's.
+	DKIMDNSServer string
+
 	// MaxFileSizeMB is MAX_FILE_SIZE_MB, the largest accepted upload in
 	// MiB, 1..1024. Default 10. See MaxFileSize.
 	MaxFileSizeMB int
@@ -224,6 +232,7 @@ func (c *Config) setDefaults() {
 	c.NATSSyncAlways = true
 	c.AWSRegion = "us-east-1"
 	c.MaxFileSizeMB = 10
+	c.DKIMVerify = true
 	c.DefaultTenant = "default"
 	c.ShutdownTimeout = 20 * time.Second
 	// DatabaseURL, RedisURL and PublicURL default to values built from
@@ -281,6 +290,13 @@ func (c *Config) read(r *envReader) {
 	r.str("AWS_REGION", &c.AWSRegion)
 	r.str("AWS_ACCESS_KEY_ID", &c.AWSAccessKeyID)
 	r.secret("AWS_SECRET_ACCESS_KEY", &c.AWSSecretAccessKey)
+
+	r.bool("DKIM_VERIFY", &c.DKIMVerify)
+	if r.str("DKIM_DNS_SERVER", &c.DKIMDNSServer) {
+		if _, _, err := net.SplitHostPort(c.DKIMDNSServer); err != nil {
+			r.fail("DKIM_DNS_SERVER", "%q is not host:port", c.DKIMDNSServer)
+		}
+	}
 
 	r.int("MAX_FILE_SIZE_MB", &c.MaxFileSizeMB)
 	r.str("DEFAULT_TENANT", &c.DefaultTenant)

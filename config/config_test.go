@@ -50,6 +50,7 @@ func TestLoadDefaults(t *testing.T) {
 		NATSSyncAlways:        true,
 		AWSRegion:             "us-east-1",
 		MaxFileSizeMB:         10,
+		DKIMVerify:            true,
 		DefaultTenant:         "default",
 		PublicURL:             "http://localhost:4001",
 		ShutdownTimeout:       20 * time.Second,

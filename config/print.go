@@ -53,6 +53,8 @@ func (c Config) settings() []setting {
 		{"NATS_EMBEDDED_LISTEN", c.NATSEmbeddedListen},
 		{"NATS_REPLICAS", strconv.Itoa(c.NATSReplicas)},
 		{"NATS_SYNC_ALWAYS", strconv.FormatBool(c.NATSSyncAlways)},
+		{"DKIM_VERIFY", strconv.FormatBool(c.DKIMVerify)},
+		{"DKIM_DNS_SERVER", c.DKIMDNSServer},
 		{"S3_BUCKET", c.S3Bucket},
 		{"S3_ENDPOINT", maskURL(c.S3Endpoint)},
 		{"AWS_REGION", c.AWSRegion},

@@ -23,6 +23,7 @@ import (
 	"tally/apikeys"
 	"tally/commands"
 	"tally/config"
+	"tally/ereceipts"
 	tallyhttp "tally/http"
 	"tally/metrics"
 	"tally/migrations"
@@ -362,7 +363,8 @@ func runProjectors(ctx context.Context, rt *runtime, m *metrics.Metrics) {
 
 func serveAPI(ctx context.Context, rt *runtime, m *metrics.Metrics, mailer *mailer) error {
 	api := tallyhttp.New(tallyhttp.Deps{
-		Commands:      commands.New(rt.events, rt.blobs, rt.log),
+		Commands:      rt.commands(),
+		EReceipts:     ereceipts.NewStore(rt.pool),
 		Pool:          rt.pool,
 		Redis:         rt.redis,
 		Keys:          apikeys.New(rt.pool),

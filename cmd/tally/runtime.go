@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"strings"
 	"time"
 
@@ -14,9 +15,11 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"tally/blob"
+	"tally/commands"
 	"tally/config"
 	"tally/eventstore"
 	tallyhttp "tally/http"
+	"tally/mailauth"
 )
 
 // runtime holds the connections a role needs, opened once and closed in
@@ -186,4 +189,21 @@ func pingRabbitMQ(ctx context.Context, url string) error {
 		return err
 	}
 	return conn.Close()
+}
+
+// commands returns a command handler; e-mails it accepts get their DKIM
+// verdict unless DKIM_VERIFY is off.
+func (r *runtime) commands() *commands.Handler {
+	h := commands.New(r.events, r.blobs, r.log)
+	if !r.cfg.DKIMVerify {
+		return h
+	}
+	v := &mailauth.Verifier{}
+	if server := r.cfg.DKIMDNSServer; server != "" {
+		v.Resolver = &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, network, server)
+		}}
+	}
+	return h.WithEmailVerifier(v.Judge)
 }
