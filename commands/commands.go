@@ -314,6 +314,9 @@ func (h *Handler) RecordExtraction(ctx context.Context, cmd RecordExtraction) (R
 	if cmd.CommandID == "" {
 		cmd.CommandID = fmt.Sprintf("result:%d", cmd.Attempt)
 	}
+	// A later e-mail of an order learns so before its result is stored,
+	// so that whoever reads the result can already tell it is a part.
+	order, part := h.claimOrder(ctx, cmd)
 	res, err := h.decide(ctx, cmd.Meta, cmd.DocumentID, func(d *domain.Document) (string, any, error) {
 		if err := d.DecideResult(cmd.Attempt); err != nil {
 			return "", nil, err
@@ -321,7 +324,9 @@ func (h *Handler) RecordExtraction(ctx context.Context, cmd RecordExtraction) (R
 		eventType, payload := d.ResultEvent(cmd.Attempt, cmd.Fields)
 		return eventType, payload, nil
 	})
-	if err == nil {
+	if err == nil && part != nil {
+		h.joinOrder(ctx, cmd.Meta, order, part)
+	} else if err == nil {
 		if key, ok := domain.InvoiceKey(cmd.Fields); ok {
 			h.checkDuplicates(ctx, cmd.Meta, cmd.DocumentID, []fingerprint{{domain.DuplicateSameInvoice, key}})
 		}

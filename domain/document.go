@@ -68,6 +68,8 @@ type Document struct {
 	// Email and Job are set for e-mails and e-receipt API jobs.
 	Email *EmailInfo
 	Job   *EReceiptJob
+	// Parts are the later e-mails of an aggregated order, oldest first.
+	Parts []OrderPartAdded
 	// DuplicateOf names the earlier document this one copies.
 	DuplicateOf     string
 	DuplicateReason string
@@ -173,6 +175,12 @@ func (d *Document) Apply(e Envelope) error {
 		d.Deleted, d.PurgeAfter = false, time.Time{}
 	case TypeDocumentPurged:
 		d.Purged = true
+	case TypeOrderPartAdded:
+		var p OrderPartAdded
+		if err := e.Decode(&p); err != nil {
+			return err
+		}
+		d.Parts = append(d.Parts, p)
 	case TypeDuplicateDetected:
 		var p DuplicateDetected
 		if err := e.Decode(&p); err != nil {
@@ -202,6 +210,36 @@ func (d *Document) effective() {
 		return
 	}
 	d.Fields = &f
+}
+
+// Merchant is who the document comes from, as far as it can be trusted: a
+// DKIM-verified sender's domain, otherwise the vendor extraction found.
+// A forged e-mail has none: its sender is not the merchant.
+func (d *Document) Merchant() string {
+	if d.Email != nil && d.Email.Auth.SenderForged {
+		return ""
+	}
+	if d.Email != nil && d.Email.Auth.DKIM == "verified" && d.Email.Auth.FromDomain != "" {
+		return d.Email.Auth.FromDomain
+	}
+	if d.Fields != nil {
+		return d.Fields.Vendor
+	}
+	return ""
+}
+
+// DecideAddPart joins another document's e-mail to this order; nil when it
+// is already part of it.
+func (d *Document) DecideAddPart(p OrderPartAdded) (*OrderPartAdded, error) {
+	if !d.Exists() {
+		return nil, ErrNotFound
+	}
+	for _, have := range d.Parts {
+		if have.DocumentID == p.DocumentID {
+			return nil, nil
+		}
+	}
+	return &p, nil
 }
 
 // DecideDuplicate flags the document as a copy of of; nil when it already

@@ -27,6 +27,7 @@ const (
 	TypeExtractionRevised   = "ExtractionRevised"
 	TypeDuplicateDetected   = "DuplicateDetected"
 	TypeFingerprintClaimed  = "FingerprintClaimed"
+	TypeOrderPartAdded      = "OrderPartAdded"
 )
 
 // Notification kinds: which event an e-mail told the user about.
@@ -136,6 +137,55 @@ type EReceiptJob struct {
 	EmailHash    string `json:"email_hash,omitempty"`
 	Provider     string `json:"provider,omitempty"`
 	ClientUserID string `json:"client_user_id,omitempty"`
+	// Aggregate is the account's use_aggregation when the job was made:
+	// the e-mails of one order become one receipt.
+	Aggregate bool `json:"aggregate,omitempty"`
+}
+
+// OrderPartAdded joins a later e-mail of an order (shipping, delivery...)
+// to the order's first document, whose receipt it becomes part of. The
+// later document itself is marked DuplicateDetected with reason same_order.
+type OrderPartAdded struct {
+	DocumentID string     `json:"document_id"`
+	Part       string     `json:"part"`
+	MessageID  string     `json:"message_id,omitempty"`
+	Subject    string     `json:"subject,omitempty"`
+	Date       *time.Time `json:"date,omitempty"`
+	Fields     Fields     `json:"fields"`
+}
+
+// Order parts, guessed from the e-mail's subject.
+const (
+	PartConfirmation = "confirmation"
+	PartShipping     = "shipping"
+	PartDelivery     = "delivery"
+	PartUpdate       = "update"
+)
+
+// PartOf names the part of an order an e-mail is, from its subject.
+func PartOf(subject string) string {
+	s := strings.ToLower(subject)
+	switch {
+	case strings.Contains(s, "delivered"):
+		return PartDelivery
+	case strings.Contains(s, "shipped"), strings.Contains(s, "shipping"), strings.Contains(s, "on its way"),
+		strings.Contains(s, "on the way"), strings.Contains(s, "dispatched"), strings.Contains(s, "out for delivery"):
+		return PartShipping
+	case strings.Contains(s, "confirm"), strings.Contains(s, "thank"), strings.Contains(s, "receipt"), strings.Contains(s, "order"):
+		return PartConfirmation
+	}
+	return PartUpdate
+}
+
+// OrderKey is what makes two e-mails parts of one order: the merchant and
+// the order number. ok is false when either is unknown.
+func OrderKey(merchant string, f Fields) (string, bool) {
+	merchant = strings.Join(strings.Fields(strings.ToLower(merchant)), " ")
+	number := strings.ToUpper(strings.TrimSpace(f.InvoiceNumber))
+	if merchant == "" || number == "" {
+		return "", false
+	}
+	return merchant + "\x00" + number, true
 }
 
 // DuplicateDetected marks a document as a copy of an earlier one: it stays
@@ -150,6 +200,9 @@ const (
 	DuplicateSameMessage = "same_message_id"
 	DuplicateSameContent = "same_content"
 	DuplicateSameInvoice = "same_invoice"
+	// DuplicateSameOrder: a later e-mail of an order already on file; its
+	// values live on in the order's receipt (OrderPartAdded).
+	DuplicateSameOrder = "same_order"
 )
 
 // FingerprintID names the fingerprint aggregate of a content key. Keys are

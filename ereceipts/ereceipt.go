@@ -133,10 +133,21 @@ func FromDocument(d *domain.Document, jobID uint64) EReceipt {
 		r.IsDuplicate = true
 		r.DuplicateBlinkReceiptIDs = []string{d.DuplicateOf}
 	}
+	if len(d.Parts) > 0 {
+		r.Parts = append(r.Parts, Part{BlinkReceiptID: d.ID, Subject: r.EReceiptEmailSubject, EmailID: r.EReceiptEmailID, EmailTimestamp: r.EmailTimestamp})
+		for _, p := range d.Parts {
+			r.Parts = append(r.Parts, Part{BlinkReceiptID: p.DocumentID, EmailID: p.MessageID, Subject: p.Subject, EmailTimestamp: unix(p.Date)})
+		}
+	}
 	if d.Fields == nil {
 		return r
 	}
 	f := *d.Fields
+	// An order's receipt keeps its first e-mail's values; later parts
+	// only fill what it lacks (a shipping e-mail rarely repeats prices).
+	for _, p := range d.Parts {
+		f = domain.Merge(p.Fields, f)
+	}
 	conf := func(name, value string) int {
 		switch {
 		case d.Corrections != nil && corrected(*d.Corrections, name):
@@ -223,9 +234,12 @@ func addsUp(f domain.Fields) bool {
 	return ok1 && ok2 && ok3 && new(big.Rat).Add(sub, tax).Cmp(total) == 0
 }
 
-// Documents loads a document's current state.
+// Documents loads a document's current state and history, and tells
+// which order a document is part of.
 type Documents interface {
 	Load(ctx context.Context, tenant, docID string) (*domain.Document, error)
+	History(ctx context.Context, tenant, docID string) ([]domain.Envelope, error)
+	OrderOf(ctx context.Context, d *domain.Document) (string, error)
 }
 
 // Renderer turns a document's result events into the body posted to an
@@ -246,7 +260,7 @@ func (r *Renderer) Render(ctx context.Context, e domain.Envelope) ([]byte, bool,
 		return nil, false, nil
 	}
 	switch e.Type {
-	case domain.TypeReceiptExtracted, domain.TypeExtractionRevised:
+	case domain.TypeReceiptExtracted, domain.TypeExtractionRevised, domain.TypeOrderPartAdded:
 	default:
 		return nil, false, nil
 	}
@@ -263,6 +277,17 @@ func (r *Renderer) Render(ctx context.Context, e domain.Envelope) ([]byte, bool,
 	d, err = asOf(ctx, r.Docs, d, e)
 	if err != nil {
 		return nil, false, err
+	}
+	if e.Type != domain.TypeOrderPartAdded {
+		// A later e-mail of an order is delivered as part of the order's
+		// receipt (on its OrderPartAdded), not on its own.
+		order, err := r.Docs.OrderOf(ctx, d)
+		if err != nil {
+			return nil, false, err
+		}
+		if order != "" {
+			return nil, false, nil
+		}
 	}
 	rec := FromDocument(d, d.UploadSequence)
 	settings, err := r.Settings.Get(ctx, e.Tenant)
@@ -284,13 +309,7 @@ func asOf(ctx context.Context, docs Documents, d *domain.Document, e domain.Enve
 	if d.Version == e.Sequence {
 		return d, nil
 	}
-	h, ok := docs.(interface {
-		History(ctx context.Context, tenant, docID string) ([]domain.Envelope, error)
-	})
-	if !ok {
-		return d, nil
-	}
-	history, err := h.History(ctx, e.Tenant, e.AggregateID)
+	history, err := docs.History(ctx, e.Tenant, e.AggregateID)
 	if err != nil {
 		return nil, err
 	}

@@ -341,7 +341,8 @@ func (s *Server) registerEReceipts() {
 		if code != 0 {
 			return ereceiptFail[ereceiptJobReply](status, code, "%s", msg), nil
 		}
-		if _, err := s.deps.EReceipts.Get(ctx, tenant); errors.Is(err, ereceipts.ErrNotConfigured) {
+		settings, err := s.deps.EReceipts.Get(ctx, tenant)
+		if errors.Is(err, ereceipts.ErrNotConfigured) {
 			return ereceiptFail[ereceiptJobReply](400, codeNotConfigured, "set results_endpoint with POST /ereceipts/config before creating jobs, or results have nowhere to go"), nil
 		} else if err != nil {
 			s.logError(ctx, "load e-receipt settings", err)
@@ -358,6 +359,7 @@ func (s *Server) registerEReceipts() {
 		if in.IdempotencyKey != "" {
 			meta.CommandID = "ereceipt:" + in.IdempotencyKey
 		}
+		form.job.Aggregate = settings.UseAggregation
 		res, err := s.deps.Commands.SubmitEmailReceipt(ctx, commands.SubmitEmailReceipt{Meta: meta, Raw: form.eml, Job: &form.job})
 		if err != nil {
 			status, code, msg := s.ereceiptCommandError(ctx, err)
