@@ -40,7 +40,8 @@ func (s *Server) registerReprocess() {
 		Summary: "Request new extractions for a selection of documents",
 		Description: "Selects by ids, upload dates, vendor, failure, or the engine or template version that produced the " +
 			"fields. Each new result is recorded as ExtractionRevised with what changed; a user's corrections stay. " +
-			"dry_run lists the documents without changing anything.",
+			"dry_run lists the documents without changing anything and, where the server can extract, the fields a new " +
+			"extraction of each (the first 100) would change, and the user-corrected fields that would keep their value.",
 		Errors: []int{400, 502, 503},
 	}), func(ctx context.Context, in *reprocessSelectionInput) (*reprocessSelectionOutput, error) {
 		b := in.Body
@@ -60,8 +61,12 @@ func (s *Server) registerReprocess() {
 		if !to.Valid {
 			sel.To = time.Time{}
 		}
+		opts := reprocess.Options{Reason: b.Reason, DryRun: b.DryRun}
+		if b.DryRun {
+			opts.Preview = s.deps.Preview
+		}
 		outcomes, err := reprocess.Run(ctx, s.queries, s.deps.Commands,
-			commands.Meta{Tenant: tenantOf(ctx), CorrelationID: requestID(ctx)}, sel, b.Reason, b.DryRun)
+			commands.Meta{Tenant: tenantOf(ctx), CorrelationID: requestID(ctx)}, sel, opts)
 		if err != nil {
 			return nil, s.fail(ctx, err)
 		}

@@ -21,6 +21,7 @@ import (
 	"tally/ereceipts"
 	"tally/notify"
 	"tally/readmodel"
+	"tally/reprocess"
 )
 
 // Check is one dependency the health endpoints report on.
@@ -51,6 +52,9 @@ type Deps struct {
 	// results webhook in step with the settings.
 	EReceipts       *ereceipts.Store
 	EReceiptResults EReceiptResults
+	// Preview, when set, lets a reprocess dry run show field-level
+	// changes by extracting the documents again.
+	Preview reprocess.Previewer
 	// DeletionGrace is how long a deleted document can be restored.
 	DeletionGrace time.Duration
 	// MaxFileSize is the largest accepted file in bytes.

@@ -82,6 +82,17 @@ func newHarness(t *testing.T, blobs blob.Store) *harness {
 			{Name: "redis", Ping: func(ctx context.Context) error { return rdb.Ping(ctx).Err() }},
 		},
 		MaxFileSize: 1 << 20, DeletionGrace: time.Hour, Version: "test", Log: log,
+		// A dry run's preview: what a newer engine would find, here a
+		// different total, so the outcome has a change to show.
+		Preview: func(ctx context.Context, tenant, docID string) (domain.Fields, error) {
+			d, err := cmds.Load(ctx, tenant, docID)
+			if err != nil || d.Machine == nil {
+				return domain.Fields{}, fmt.Errorf("no result to compare: %v", err)
+			}
+			f := *d.Machine
+			f.Total = "99.99"
+			return f, nil
+		},
 	})
 	srv := httptest.NewServer(api.Handler())
 	t.Cleanup(srv.Close)
@@ -578,6 +589,12 @@ func TestReprocessSelection(t *testing.T) {
 	code, dry := h.do("POST", "/v1/reprocess", "a", strings.NewReader(`{"engine_older_than": "0.3", "dry_run": true}`), "application/json")
 	if code != 200 || dry["selected"] != 2.0 || dry["requested"] != 0.0 {
 		t.Fatalf("dry run: %d %v", code, dry)
+	}
+	for _, d := range dry["documents"].([]any) {
+		change, _ := d.(map[string]any)["changes"].(map[string]any)["total"].(map[string]any)
+		if change["from"] != "1.00" || change["to"] != "99.99" {
+			t.Fatalf("dry run shows no field change: %v", d)
+		}
 	}
 	if last, _ := h.events.LastSequence(ctx); last != before {
 		t.Fatalf("a dry run appended events: stream at %d, was %d", last, before)

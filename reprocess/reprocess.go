@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -48,10 +49,36 @@ type Outcome struct {
 	// Result is "requested", "would request" (dry run) or why it was
 	// skipped.
 	Result string `json:"result"`
+	// Changes are the fields a new extraction would move (dry run with a
+	// preview); Kept are fields it would find different that the user has
+	// corrected, whose values stay.
+	Changes      map[string]domain.FieldChange `json:"changes,omitempty"`
+	Kept         []string                      `json:"kept_corrections,omitempty"`
+	PreviewError string                        `json:"preview_error,omitempty"`
 }
 
-// Run selects and, unless dryRun, requests a new extraction of each.
-func Run(ctx context.Context, q *readmodel.Queries, cmds *commands.Handler, meta commands.Meta, sel Selection, reason string, dryRun bool) ([]Outcome, error) {
+// Previewer extracts a document again without recording anything.
+type Previewer func(ctx context.Context, tenant, docID string) (domain.Fields, error)
+
+// MaxPreview bounds the documents a dry run extracts again: a preview costs
+// a full extraction each, which a request should not multiply without end.
+const MaxPreview = 100
+
+// Options say how to run a selection.
+type Options struct {
+	// Reason is recorded in the history.
+	Reason string
+	// DryRun lists the selection and changes nothing.
+	DryRun bool
+	// Preview, on a dry run, extracts the first MaxPreview selected
+	// documents again so their outcomes show which fields would change.
+	Preview Previewer
+}
+
+// Run selects and, unless opts.DryRun, requests a new extraction of each.
+func Run(ctx context.Context, q *readmodel.Queries, cmds *commands.Handler, meta commands.Meta, sel Selection, opts Options) ([]Outcome, error) {
+	reason, dryRun := opts.Reason, opts.DryRun
+	previews := 0
 	params := readmodel.SelectForReprocessParams{Tenant: meta.Tenant, FailedOnly: sel.FailedOnly, RowLimit: MaxDocuments}
 	for _, id := range sel.DocumentIDs {
 		u, err := uuid.Parse(id)
@@ -92,6 +119,12 @@ func Run(ctx context.Context, q *readmodel.Queries, cmds *commands.Handler, meta
 			o.Result = "skipped: extraction already under way"
 		case dryRun:
 			o.Result = "would request"
+			if opts.Preview != nil && previews < MaxPreview {
+				previews++
+				var effective domain.Fields
+				_ = json.Unmarshal(r.Fields, &effective)
+				preview(ctx, opts.Preview, meta.Tenant, &o, f, effective)
+			}
 		default:
 			_, err := cmds.RequestReprocess(ctx, commands.RequestReprocess{Meta: meta, DocumentID: o.DocumentID, Reason: reason})
 			switch {
@@ -106,6 +139,27 @@ func Run(ctx context.Context, q *readmodel.Queries, cmds *commands.Handler, meta
 		out = append(out, o)
 	}
 	return out, nil
+}
+
+// preview fills in what a new extraction would change: fields whose
+// effective value differs from the machine's were corrected by the user and
+// keep their value.
+func preview(ctx context.Context, p Previewer, tenant string, o *Outcome, machine, effective domain.Fields) {
+	fresh, err := p(ctx, tenant, o.DocumentID)
+	if err != nil {
+		o.PreviewError = err.Error()
+		return
+	}
+	corrected := domain.Diff(machine, effective)
+	o.Changes = map[string]domain.FieldChange{}
+	for name, change := range domain.Diff(machine, fresh) {
+		if _, ok := corrected[name]; ok {
+			o.Kept = append(o.Kept, name)
+			continue
+		}
+		o.Changes[name] = change
+	}
+	slices.Sort(o.Kept)
 }
 
 // Older reports whether version a is before b, comparing the numbers in

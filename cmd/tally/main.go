@@ -24,6 +24,7 @@ import (
 	"tally/commands"
 	"tally/config"
 	"tally/ereceipts"
+	"tally/extract"
 	tallyhttp "tally/http"
 	"tally/metrics"
 	"tally/migrations"
@@ -362,7 +363,14 @@ func runProjectors(ctx context.Context, rt *runtime, m *metrics.Metrics) {
 }
 
 func serveAPI(ctx context.Context, rt *runtime, m *metrics.Metrics, mailer *mailer) error {
+	// The engine serves reprocess dry runs, which extract again to show
+	// what would change; it follows the active template bundle.
+	var wg sync.WaitGroup
+	tctx, stop := context.WithCancel(ctx)
+	defer func() { stop(); wg.Wait() }()
+	engine := extract.New(extract.Limits{Timeout: rt.cfg.ScrapeWorkerTimeout}).WithTemplates(startTemplates(tctx, &wg, rt))
 	api := tallyhttp.New(tallyhttp.Deps{
+		Preview:       rt.previewer(engine),
 		Commands:      rt.commands(),
 		EReceipts:     ereceipts.NewStore(rt.pool),
 		Pool:          rt.pool,

@@ -7,9 +7,12 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"time"
 
 	"tally/commands"
+	"tally/domain"
+	"tally/extract"
 	"tally/readmodel"
 	"tally/reprocess"
 )
@@ -26,7 +29,7 @@ func runReprocess(ctx context.Context, rt *runtime, args []string, stdout io.Wri
 	engine := fs.String("engine-older-than", "", "fields from an engine version before this one")
 	template := fs.String("template-older-than", "", "fields from a template bundle before this version")
 	reason := fs.String("reason", "reprocess", "reason recorded in the history")
-	dryRun := fs.Bool("dry-run", false, "list the documents; change nothing")
+	dryRun := fs.Bool("dry-run", false, "list the documents and the fields a new extraction would change; change nothing")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -50,8 +53,21 @@ func runReprocess(ctx context.Context, rt *runtime, args []string, stdout io.Wri
 	if err := rt.openEvents(ctx); err != nil {
 		return err
 	}
+	opts := reprocess.Options{Reason: *reason, DryRun: *dryRun}
+	if *dryRun {
+		// The dry run extracts the selection again (the first
+		// reprocess.MaxPreview documents) to show what would change.
+		if err := rt.openBlobs(ctx); err != nil {
+			return err
+		}
+		var wg sync.WaitGroup
+		tctx, stop := context.WithCancel(ctx)
+		defer func() { stop(); wg.Wait() }()
+		engine := extract.New(extract.Limits{Timeout: rt.cfg.ScrapeWorkerTimeout}).WithTemplates(startTemplates(tctx, &wg, rt))
+		opts.Preview = rt.previewer(engine)
+	}
 	outcomes, err := reprocess.Run(ctx, readmodel.New(rt.pool), commands.New(rt.events, nil, rt.log),
-		commands.Meta{Tenant: *tenant}, sel, *reason, *dryRun)
+		commands.Meta{Tenant: *tenant}, sel, opts)
 	out := json.NewEncoder(stdout)
 	for _, o := range outcomes {
 		if encErr := out.Encode(o); encErr != nil {
@@ -71,4 +87,28 @@ func parseDay(flagName, v string) (time.Time, error) {
 		}
 	}
 	return time.Time{}, fmt.Errorf("%s %q is neither YYYY-MM-DD nor an RFC 3339 time", flagName, v)
+}
+
+// previewer extracts a stored document again with engine, recording
+// nothing: what a dry run shows as the changes a reprocess would make.
+func (r *runtime) previewer(engine *extract.Engine) reprocess.Previewer {
+	cmds := commands.New(r.events, r.blobs, r.log)
+	return func(ctx context.Context, tenant, docID string) (domain.Fields, error) {
+		d, err := cmds.Load(ctx, tenant, docID)
+		if err != nil {
+			return domain.Fields{}, err
+		}
+		rc, err := r.blobs.Get(ctx, d.BlobKey)
+		if err != nil {
+			return domain.Fields{}, fmt.Errorf("read the document's file: %w", err)
+		}
+		defer rc.Close()
+		content, err := io.ReadAll(io.LimitReader(rc, r.cfg.MaxFileSize()+1))
+		if err != nil {
+			return domain.Fields{}, fmt.Errorf("read the document's file: %w", err)
+		}
+		ctx, cancel := context.WithTimeout(ctx, r.cfg.ScrapeWorkerTimeout)
+		defer cancel()
+		return engine.Extract(ctx, content, d.ContentType)
+	}
 }
