@@ -49,6 +49,8 @@ func (c Config) settings() []setting {
 		{"NOTIFY_TEMPLATES_DIR", c.NotifyTemplatesDir},
 		{"REPORT_TIME_ZONE", c.ReportTimeZone},
 		{"CPP_RETRY_MAX_ATTEMPTS", strconv.Itoa(c.RetryMaxAttempts)},
+		{"WEBHOOK_RETRY_PERIOD", c.WebhookRetryPeriod.String()},
+		{"WEBHOOK_TIMEOUT", c.WebhookTimeout.String()},
 		{"NATS_URL", maskURLList(c.NATSURL)},
 		{"NATS_EMBEDDED_LISTEN", c.NATSEmbeddedListen},
 		{"NATS_REPLICAS", strconv.Itoa(c.NATSReplicas)},
