@@ -20,6 +20,7 @@ import (
 	"tally/domain"
 	"tally/notify"
 	"tally/readmodel"
+	"tally/webhooks"
 )
 
 // Check is one dependency the health endpoints report on.
@@ -45,6 +46,9 @@ type Deps struct {
 	// monthly reports; without them those routes are absent.
 	Links   *notify.Links
 	Reports *notify.Reporter
+	// Webhooks keeps tenants' webhook endpoints; without it their routes
+	// answer 503.
+	Webhooks *webhooks.Store
 	// DeletionGrace is how long a deleted document can be restored.
 	DeletionGrace time.Duration
 	// MaxFileSize is the largest accepted file in bytes.
@@ -97,6 +101,7 @@ func New(deps Deps) *Server {
 	s.registerAudit()
 	s.registerCorrections()
 	s.registerReprocess()
+	s.registerWebhooks()
 	return s
 }
 

@@ -28,6 +28,7 @@ import (
 	tallyhttp "tally/http"
 	"tally/migrations/pgtest"
 	"tally/projections"
+	"tally/webhooks"
 )
 
 const pdf = "%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
@@ -69,8 +70,12 @@ func newHarness(t *testing.T, blobs blob.Store) *harness {
 	t.Cleanup(func() { rdb.Close() })
 	log := slog.New(slog.DiscardHandler)
 	cmds := commands.New(events, blobs, log)
+	hooks, err := webhooks.Open(context.Background(), pool)
+	if err != nil {
+		t.Fatal(err)
+	}
 	api := tallyhttp.New(tallyhttp.Deps{
-		Commands: cmds, Pool: pool, Redis: rdb, Keys: apikeys.New(pool),
+		Commands: cmds, Pool: pool, Redis: rdb, Keys: apikeys.New(pool), Webhooks: hooks,
 		Checks: []tallyhttp.Check{
 			{Name: "database", Critical: true, Ping: func(ctx context.Context) error { return pool.Ping(ctx) }},
 			{Name: "redis", Ping: func(ctx context.Context) error { return rdb.Ping(ctx).Err() }},
