@@ -27,10 +27,11 @@ const (
 	RoleAll        = "ALL"
 	RoleNotifier   = "NOTIFIER"
 	RoleScheduler  = "SCHEDULER"
+	RoleWebhooks   = "WEBHOOKS"
 )
 
 // roles lists the valid ROLE values in the order error messages show them.
-var roles = []string{RoleAPI, RoleProjector, RoleMigrateDB, RoleWorker, RoleBridge, RoleUpdateCron, RoleAll, RoleNotifier, RoleScheduler}
+var roles = []string{RoleAPI, RoleProjector, RoleMigrateDB, RoleWorker, RoleBridge, RoleUpdateCron, RoleAll, RoleNotifier, RoleScheduler, RoleWebhooks}
 
 // Config is Tally's effective configuration. Each field names the environment
 // variable it comes from. Build it with Load; a hand-built Config (in tests)
