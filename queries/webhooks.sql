@@ -53,26 +53,39 @@ ON CONFLICT (endpoint_id, event_id) DO NOTHING;
 -- name: ClaimWebhookDeliveries :many
 -- Takes up to max_claims due deliveries, at most per_endpoint in flight per
 -- endpoint counting those other senders hold, so that one slow endpoint
--- can never take every sender. SKIP LOCKED lets several processes claim at
--- once without waiting on each other; the lease keeps a claimed delivery
--- from being sent twice at the same time and frees it if its sender dies.
-WITH busy AS (
-    SELECT b.endpoint_id, count(*) AS n
-    FROM webhook_deliveries b
-    WHERE b.state = 'pending' AND b.leased_until > now()
-    GROUP BY b.endpoint_id
-), due AS (
-    SELECT d.id, d.next_attempt_at,
-           row_number() OVER (PARTITION BY d.endpoint_id ORDER BY d.next_attempt_at, d.id) + COALESCE(busy.n, 0) AS slot
-    FROM webhook_deliveries d
-    LEFT JOIN busy ON busy.endpoint_id = d.endpoint_id
-    WHERE d.state = 'pending' AND d.next_attempt_at <= now()
-      AND (d.leased_until IS NULL OR d.leased_until <= now())
+-- can never take every sender. Each endpoint is probed on its own index
+-- range, so a dead endpoint's backlog costs a claim nothing. SKIP LOCKED
+-- lets several processes claim at once without waiting on each other; the
+-- lease keeps a claimed delivery from being sent twice at the same time
+-- and frees it if its sender dies.
+WITH candidates AS (
+    SELECT d.id, d.next_attempt_at
+    FROM webhook_endpoints e
+    CROSS JOIN LATERAL (
+        SELECT count(*) AS n
+        FROM webhook_deliveries b
+        WHERE b.endpoint_id = e.id AND b.state = 'pending'
+          AND b.leased_until IS NOT NULL AND b.leased_until > now()
+    ) busy
+    CROSS JOIN LATERAL (
+        -- A constant LIMIT, then the busy ones subtracted by rank: a LIMIT
+        -- computed from busy.n makes the planner guess millions of rows
+        -- and compile the query (JIT) on every claim.
+        SELECT l.id, l.next_attempt_at, row_number() OVER (ORDER BY l.next_attempt_at, l.id) AS rn
+        FROM (
+            SELECT w.id, w.next_attempt_at
+            FROM webhook_deliveries w
+            WHERE w.endpoint_id = e.id AND w.state = 'pending' AND w.next_attempt_at <= now()
+              AND (w.leased_until IS NULL OR w.leased_until <= now())
+            ORDER BY w.next_attempt_at, w.id
+            LIMIT sqlc.arg(per_endpoint)::bigint
+        ) l
+    ) d
+    WHERE d.rn + busy.n <= sqlc.arg(per_endpoint)::bigint
 ), picked AS (
     SELECT w.id
     FROM webhook_deliveries w
-    WHERE w.id IN (SELECT due.id FROM due WHERE due.slot <= sqlc.arg(per_endpoint)::bigint
-                   ORDER BY due.next_attempt_at LIMIT sqlc.arg(max_claims)::bigint)
+    WHERE w.id IN (SELECT c.id FROM candidates c ORDER BY c.next_attempt_at LIMIT sqlc.arg(max_claims)::bigint)
       AND w.state = 'pending' AND (w.leased_until IS NULL OR w.leased_until <= now())
     FOR UPDATE SKIP LOCKED
 )

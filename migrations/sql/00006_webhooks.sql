@@ -53,7 +53,10 @@ CREATE TABLE webhook_deliveries (
     -- adds nothing.
     UNIQUE (endpoint_id, event_id)
 );
-CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE state = 'pending';
+-- A claim probes each endpoint's due deliveries, and counts those in flight.
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries (endpoint_id, next_attempt_at, id) WHERE state = 'pending';
+CREATE INDEX webhook_deliveries_leased ON webhook_deliveries (endpoint_id)
+    WHERE state = 'pending' AND leased_until IS NOT NULL;
 CREATE INDEX webhook_deliveries_endpoint ON webhook_deliveries (endpoint_id, id DESC);
 
 CREATE TABLE webhook_attempts (
