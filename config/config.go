@@ -112,6 +112,11 @@ type Config struct {
 	// WebhookTimeout is WEBHOOK_TIMEOUT (a Go duration such as 10s): the
 	// time limit of one webhook POST. Default 10s.
 	WebhookTimeout time.Duration
+	// WebhookAllowPrivateNetworks is WEBHOOK_ALLOW_PRIVATE_NETWORKS: let
+	// webhooks reach loopback, private and link-local addresses. Default
+	// false, so a tenant's endpoint cannot reach the operator's internal
+	// services; set it when receivers live on the internal network.
+	WebhookAllowPrivateNetworks bool
 
 	// NATSURL is NATS_URL, a comma-separated list of nats:// or tls:// server
 	// URLs. Empty means run an embedded server storing in DataDir/jetstream.
@@ -282,6 +287,7 @@ func (c *Config) read(r *envReader) {
 	r.int("CPP_RETRY_MAX_ATTEMPTS", &c.RetryMaxAttempts)
 	r.goDuration("WEBHOOK_RETRY_PERIOD", &c.WebhookRetryPeriod)
 	r.goDuration("WEBHOOK_TIMEOUT", &c.WebhookTimeout)
+	r.bool("WEBHOOK_ALLOW_PRIVATE_NETWORKS", &c.WebhookAllowPrivateNetworks)
 
 	r.str("NATS_URL", &c.NATSURL)
 	r.str("NATS_EMBEDDED_LISTEN", &c.NATSEmbeddedListen)

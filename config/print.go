@@ -51,6 +51,7 @@ func (c Config) settings() []setting {
 		{"CPP_RETRY_MAX_ATTEMPTS", strconv.Itoa(c.RetryMaxAttempts)},
 		{"WEBHOOK_RETRY_PERIOD", c.WebhookRetryPeriod.String()},
 		{"WEBHOOK_TIMEOUT", c.WebhookTimeout.String()},
+		{"WEBHOOK_ALLOW_PRIVATE_NETWORKS", strconv.FormatBool(c.WebhookAllowPrivateNetworks)},
 		{"NATS_URL", maskURLList(c.NATSURL)},
 		{"NATS_EMBEDDED_LISTEN", c.NATSEmbeddedListen},
 		{"NATS_REPLICAS", strconv.Itoa(c.NATSReplicas)},

@@ -34,7 +34,7 @@ func TestWebhookRoutes(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	sender := webhooks.NewSender(store, webhooks.SenderConfig{PollInterval: 20 * time.Millisecond}, slog.New(slog.DiscardHandler))
+	sender := webhooks.NewSender(store, webhooks.SenderConfig{PollInterval: 20 * time.Millisecond, AllowPrivate: true}, slog.New(slog.DiscardHandler))
 	done := make(chan struct{})
 	go func() { defer close(done); _ = sender.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })

@@ -10,9 +10,11 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/google/uuid"
@@ -48,9 +50,17 @@ type SenderConfig struct {
 	// PollInterval is how often due deliveries are looked for when nothing
 	// woke the sender. Default 1s.
 	PollInterval time.Duration
+	// AllowPrivate lets deliveries go to loopback, private, link-local and
+	// shared (CGNAT) addresses (WEBHOOK_ALLOW_PRIVATE_NETWORKS). Off by
+	// default: a tenant's URL must not reach the operator's own services
+	// (the database, a cloud metadata endpoint). The address is checked
+	// when the connection is made, after DNS, so a name that resolves to
+	// a private address is refused too.
+	AllowPrivate bool
 	// Client sends the POSTs. Default: one that follows no redirect (a 3xx
 	// is a failed attempt, so a delivery never lands somewhere the tenant
-	// did not register).
+	// did not register) and, unless AllowPrivate, dials public addresses
+	// only and uses no proxy (a proxy would dial on its behalf, unchecked).
 	Client *http.Client
 }
 
@@ -77,10 +87,17 @@ func (c *SenderConfig) setDefaults() {
 		c.PollInterval = time.Second
 	}
 	if c.Client == nil {
+		dialer := &net.Dialer{Timeout: c.Timeout, KeepAlive: 30 * time.Second}
+		var proxy func(*http.Request) (*url.URL, error)
+		if c.AllowPrivate {
+			proxy = http.ProxyFromEnvironment
+		} else {
+			dialer.Control = refusePrivate
+		}
 		c.Client = &http.Client{
 			Transport: &http.Transport{
-				Proxy:               http.ProxyFromEnvironment,
-				DialContext:         (&net.Dialer{Timeout: c.Timeout, KeepAlive: 30 * time.Second}).DialContext,
+				Proxy:               proxy,
+				DialContext:         dialer.DialContext,
 				TLSHandshakeTimeout: c.Timeout,
 				MaxIdleConnsPerHost: c.PerEndpoint,
 				IdleConnTimeout:     90 * time.Second,
@@ -310,4 +327,28 @@ func unwrapURLError(err error) string {
 		return ue.Err.Error()
 	}
 	return err.Error()
+}
+
+// sharedAddressSpace is 100.64.0.0/10 (RFC 6598, carrier-grade NAT), which
+// netip does not count as private.
+var sharedAddressSpace = netip.MustParsePrefix("100.64.0.0/10")
+
+// refusePrivate is a dialer's Control: it runs on the resolved address of
+// every connection attempt.
+func refusePrivate(_, address string, _ syscall.RawConn) error {
+	host, _, err := net.SplitHostPort(address)
+	if err != nil {
+		return err
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return fmt.Errorf("dial %s: not an IP address", address)
+	}
+	ip = ip.Unmap()
+	if ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() ||
+		ip.IsInterfaceLocalMulticast() || ip.IsMulticast() || ip.IsUnspecified() || sharedAddressSpace.Contains(ip) {
+		return fmt.Errorf("%s is not a public address; webhooks go to public addresses only "+
+			"(the operator can allow others with WEBHOOK_ALLOW_PRIVATE_NETWORKS=true)", ip)
+	}
+	return nil
 }

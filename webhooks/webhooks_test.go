@@ -57,7 +57,7 @@ func newEnv(t *testing.T) *env {
 // fastSender retries within milliseconds, so tests do not wait out real
 // backoffs.
 func fastSender() webhooks.SenderConfig {
-	return webhooks.SenderConfig{Timeout: 2 * time.Second, RetryPeriod: time.Minute,
+	return webhooks.SenderConfig{Timeout: 2 * time.Second, RetryPeriod: time.Minute, AllowPrivate: true,
 		FirstBackoff: 20 * time.Millisecond, MaxBackoff: 80 * time.Millisecond, PollInterval: 20 * time.Millisecond}
 }
 
@@ -519,5 +519,33 @@ func TestUpsert(t *testing.T) {
 	eps, _ := e.store.List(ctx, e.tenant)
 	if len(eps) != 1 || eps[0].URL != "https://b.example/" || eps[0].Events[0] != "document.failed" {
 		t.Fatalf("%+v", eps)
+	}
+}
+
+// TestPrivateAddressesRefused: by default a delivery does not reach a
+// loopback address (the test receiver's), whatever name the URL uses; the
+// attempt says why.
+func TestPrivateAddressesRefused(t *testing.T) {
+	e := newEnv(t)
+	rcv := newReceiver(t, func(int) int { return 200 })
+	byName := strings.Replace(rcv.URL, "127.0.0.1", "localhost", 1)
+	ep1, _ := e.register(rcv.URL, webhooks.EventCompleted)
+	ep2, _ := e.register(byName, webhooks.EventCompleted)
+	cfg := fastSender()
+	cfg.AllowPrivate = false
+	e.run("", cfg)
+	e.complete("4.00")
+	for _, ep := range []webhooks.Endpoint{ep1, ep2} {
+		eventually(t, "a refused attempt", 10*time.Second, func() bool {
+			ds := e.deliveries(ep)
+			return len(ds) == 1 && len(ds[0].Log) > 0
+		})
+		a := e.deliveries(ep)[0].Log[0]
+		if a.StatusCode != nil || !strings.Contains(a.Error, "is not a public address") || strings.Contains(a.Error, "Post ") {
+			t.Fatalf("attempt %+v", a)
+		}
+	}
+	if n := len(rcv.requests()); n != 0 {
+		t.Fatalf("the receiver got %d requests", n)
 	}
 }

@@ -29,7 +29,7 @@ func startWebhooks(ctx context.Context, wg *sync.WaitGroup, rt *runtime) error {
 	}
 	log := rt.log.With("role", "webhooks")
 	sender := webhooks.NewSender(store, webhooks.SenderConfig{
-		Timeout: rt.cfg.WebhookTimeout, RetryPeriod: rt.cfg.WebhookRetryPeriod}, log)
+		Timeout: rt.cfg.WebhookTimeout, RetryPeriod: rt.cfg.WebhookRetryPeriod, AllowPrivate: rt.cfg.WebhookAllowPrivateNetworks}, log)
 	d := &webhooks.Dispatcher{Events: rt.events, Store: store, Log: log, OnDelivery: sender.Wake}
 	wg.Go(func() {
 		if err := d.Run(ctx); err != nil && ctx.Err() == nil {

@@ -32,7 +32,7 @@ func TestWebhookEndToEnd(t *testing.T) {
 		mu.Unlock()
 	}))
 	t.Cleanup(rcv.Close)
-	in := startAll(t, nil)
+	in := startAll(t, map[string]string{"WEBHOOK_ALLOW_PRIVATE_NETWORKS": "true"})
 	code, ep := in.call("POST", "/v1/webhooks", strings.NewReader(`{"url": "`+rcv.URL+`", "events": ["document.completed"]}`), "application/json")
 	if code != 201 {
 		t.Fatalf("register: %d %v", code, ep)
