@@ -133,3 +133,6 @@ SELECT body FROM webhook_deliveries WHERE id = $1;
 INSERT INTO webhook_deliveries (endpoint_id, tenant, event_id, event_type, document_id, stream_sequence, body)
 VALUES ($1, $2, $3, $4, '', 0, $5)
 RETURNING id;
+
+-- name: CountWebhookEndpoints :one
+SELECT count(*) FROM webhook_endpoints WHERE tenant = $1 AND deleted_at IS NULL;

@@ -129,6 +129,17 @@ func (q *Queries) ClaimWebhookDeliveries(ctx context.Context, arg ClaimWebhookDe
 	return items, nil
 }
 
+const countWebhookEndpoints = `-- name: CountWebhookEndpoints :one
+SELECT count(*) FROM webhook_endpoints WHERE tenant = $1 AND deleted_at IS NULL
+`
+
+func (q *Queries) CountWebhookEndpoints(ctx context.Context, tenant string) (int64, error) {
+	row := q.db.QueryRow(ctx, countWebhookEndpoints, tenant)
+	var count int64
+	err := row.Scan(&count)
+	return count, err
+}
+
 const deleteWebhookEndpoint = `-- name: DeleteWebhookEndpoint :execrows
 UPDATE webhook_endpoints SET deleted_at = now(), updated_at = now()
 WHERE tenant = $1 AND id = $2 AND deleted_at IS NULL

@@ -38,6 +38,10 @@ const (
 	maxURLLength         = 2000
 	maxDescriptionLength = 500
 	maxNameLength        = 100
+	// MaxEndpoints is how many endpoints one tenant may have: each event
+	// becomes a delivery per endpoint, so the number bounds the work one
+	// tenant can cause.
+	MaxEndpoints = 25
 )
 
 // Endpoint is a registered receiver. Its secret is never part of it: it is
@@ -152,6 +156,13 @@ func (s *Store) Create(ctx context.Context, tenant string, spec EndpointSpec) (E
 	spec, err := s.Validate(spec)
 	if err != nil {
 		return Endpoint{}, "", err
+	}
+	n, err := s.q.CountWebhookEndpoints(ctx, tenant)
+	if err != nil {
+		return Endpoint{}, "", fmt.Errorf("count webhook endpoints: %w", err)
+	}
+	if n >= MaxEndpoints {
+		return Endpoint{}, "", fmt.Errorf("%w: a tenant may have at most %d endpoints; delete one first", ErrInvalid, MaxEndpoints)
 	}
 	return s.insert(ctx, s.q, tenant, "", spec)
 }

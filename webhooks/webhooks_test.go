@@ -3,6 +3,7 @@ package webhooks_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -547,5 +548,41 @@ func TestPrivateAddressesRefused(t *testing.T) {
 	}
 	if n := len(rcv.requests()); n != 0 {
 		t.Fatalf("the receiver got %d requests", n)
+	}
+}
+
+// TestDeleteCancelsPending: deleting an endpoint cancels what it had not
+// received yet; the deliveries stay readable.
+func TestDeleteCancelsPending(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	ep, _ := e.register("https://books.example/in", webhooks.EventCompleted)
+	d, err := e.store.SendTest(ctx, ep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.store.Delete(ctx, e.tenant, ep.ID); err != nil {
+		t.Fatal(err)
+	}
+	ds := e.deliveries(ep)
+	if len(ds) != 1 || ds[0].ID != d.ID || ds[0].State != webhooks.StateCancelled || ds[0].LastError != "endpoint deleted" {
+		t.Fatalf("%+v", ds)
+	}
+	if _, err := e.store.Get(ctx, e.tenant, ep.ID); !errors.Is(err, webhooks.ErrNotFound) {
+		t.Fatalf("get after delete: %v", err)
+	}
+	if err := e.store.Delete(ctx, e.tenant, ep.ID); !errors.Is(err, webhooks.ErrNotFound) {
+		t.Fatalf("second delete: %v", err)
+	}
+}
+
+func TestEndpointLimit(t *testing.T) {
+	e := newEnv(t)
+	for range webhooks.MaxEndpoints {
+		e.register("https://books.example/in", webhooks.EventCompleted)
+	}
+	_, _, err := e.store.Create(context.Background(), e.tenant, webhooks.EndpointSpec{URL: "https://x.example/", Events: []string{webhooks.EventFailed}})
+	if !errors.Is(err, webhooks.ErrInvalid) || !strings.Contains(err.Error(), "at most 25 endpoints") {
+		t.Fatalf("%v", err)
 	}
 }
