@@ -3,7 +3,11 @@ package webhooks
 import (
 	"context"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -103,5 +107,73 @@ func TestClaimCountsDeliveriesInFlight(t *testing.T) {
 	}
 	if len(seen) != 3 {
 		t.Fatalf("expired leases should be taken first (oldest due): %d distinct", len(seen))
+	}
+}
+
+// TestSenderDyingMidRequest: a sender that dies after the receiver
+// answered and before recording leaves the delivery leased; once the lease
+// runs out another sender sends it again under the same webhook-id, which
+// is how the receiver recognises the repeat, and records it once.
+func TestSenderDyingMidRequest(t *testing.T) {
+	ctx := context.Background()
+	_, pool := pgtest.New(t)
+	store, err := Open(ctx, pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var ids []string
+	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		ids = append(ids, r.Header.Get(HeaderID))
+		mu.Unlock()
+	}))
+	t.Cleanup(rcv.Close)
+	ep, secret, err := store.Create(ctx, "t", EndpointSpec{URL: rcv.URL, Events: []string{EventCompleted}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := store.SendTest(ctx, ep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := SenderConfig{AllowPrivate: true, PollInterval: 20 * time.Millisecond}
+	dying := NewSender(store, cfg, slog.New(slog.DiscardHandler))
+	claimed, err := dying.claim(ctx, 1)
+	if err != nil || len(claimed) != 1 {
+		t.Fatalf("claim: %d %v", len(claimed), err)
+	}
+	if res := dying.post(ctx, claimed[0], secret); !res.ok() {
+		t.Fatalf("post: %+v", res)
+	}
+	// The sender is gone; its lease runs out.
+	if _, err := pool.Exec(ctx, "UPDATE webhook_deliveries SET leased_until = now() - interval '1 second' WHERE id = $1", d.ID); err != nil {
+		t.Fatal(err)
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); _ = NewSender(store, cfg, slog.New(slog.DiscardHandler)).Run(runCtx) }()
+	defer func() { cancel(); <-done }()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		ds, err := store.Deliveries(ctx, ep.ID, 0, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ds) == 1 && ds[0].State == StateSucceeded {
+			if ds[0].Attempts != 1 || len(ds[0].Log) != 1 {
+				t.Fatalf("recorded %+v", ds[0])
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not delivered again: %+v", ds)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(ids) != 2 || ids[0] != d.EventID || ids[1] != d.EventID {
+		t.Fatalf("webhook ids %v, want %s twice", ids, d.EventID)
 	}
 }
