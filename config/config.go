@@ -27,10 +27,11 @@ const (
 	RoleAll        = "ALL"
 	RoleNotifier   = "NOTIFIER"
 	RoleScheduler  = "SCHEDULER"
+	RoleWebhooks   = "WEBHOOKS"
 )
 
 // roles lists the valid ROLE values in the order error messages show them.
-var roles = []string{RoleAPI, RoleProjector, RoleMigrateDB, RoleWorker, RoleBridge, RoleUpdateCron, RoleAll, RoleNotifier, RoleScheduler}
+var roles = []string{RoleAPI, RoleProjector, RoleMigrateDB, RoleWorker, RoleBridge, RoleUpdateCron, RoleAll, RoleNotifier, RoleScheduler, RoleWebhooks}
 
 // Config is Tally's effective configuration. Each field names the environment
 // variable it comes from. Build it with Load; a hand-built Config (in tests)
@@ -104,6 +105,18 @@ type Config struct {
 	// RetryMaxAttempts is CPP_RETRY_MAX_ATTEMPTS, the total number of
 	// attempts (the first try included) before a job is given up. Default 10.
 	RetryMaxAttempts int
+	// WebhookRetryPeriod is WEBHOOK_RETRY_PERIOD (a Go duration such as
+	// 24h or 90m): how long a webhook delivery is retried, with backoff,
+	// before it is recorded as failed. Default 24h.
+	WebhookRetryPeriod time.Duration
+	// WebhookTimeout is WEBHOOK_TIMEOUT (a Go duration such as 10s): the
+	// time limit of one webhook POST. Default 10s.
+	WebhookTimeout time.Duration
+	// WebhookAllowPrivateNetworks is WEBHOOK_ALLOW_PRIVATE_NETWORKS: let
+	// webhooks reach loopback, private and link-local addresses. Default
+	// false, so a tenant's endpoint cannot reach the operator's internal
+	// services; set it when receivers live on the internal network.
+	WebhookAllowPrivateNetworks bool
 
 	// NATSURL is NATS_URL, a comma-separated list of nats:// or tls:// server
 	// URLs. Empty means run an embedded server storing in DataDir/jetstream.
@@ -228,6 +241,8 @@ func (c *Config) setDefaults() {
 	c.DeletionGrace = 30 * 24 * time.Hour
 	c.ReportTimeZone = "UTC"
 	c.RetryMaxAttempts = 10
+	c.WebhookRetryPeriod = 24 * time.Hour
+	c.WebhookTimeout = 10 * time.Second
 	c.NATSReplicas = 1
 	c.NATSSyncAlways = true
 	c.AWSRegion = "us-east-1"
@@ -279,6 +294,9 @@ func (c *Config) read(r *envReader) {
 	r.str("NOTIFY_TEMPLATES_DIR", &c.NotifyTemplatesDir)
 	r.str("REPORT_TIME_ZONE", &c.ReportTimeZone)
 	r.int("CPP_RETRY_MAX_ATTEMPTS", &c.RetryMaxAttempts)
+	r.goDuration("WEBHOOK_RETRY_PERIOD", &c.WebhookRetryPeriod)
+	r.goDuration("WEBHOOK_TIMEOUT", &c.WebhookTimeout)
+	r.bool("WEBHOOK_ALLOW_PRIVATE_NETWORKS", &c.WebhookAllowPrivateNetworks)
 
 	r.str("NATS_URL", &c.NATSURL)
 	r.str("NATS_EMBEDDED_LISTEN", &c.NATSEmbeddedListen)
@@ -431,6 +449,12 @@ func (c *Config) problems() []error {
 	}
 	if c.RetryMaxAttempts < 1 {
 		v.fail("CPP_RETRY_MAX_ATTEMPTS", "%d must be at least 1 (it counts the first try)", c.RetryMaxAttempts)
+	}
+	if c.WebhookTimeout < time.Second || c.WebhookTimeout > 5*time.Minute {
+		v.fail("WEBHOOK_TIMEOUT", "%s is out of range 1s-5m", c.WebhookTimeout)
+	}
+	if c.WebhookRetryPeriod < c.WebhookTimeout {
+		v.fail("WEBHOOK_RETRY_PERIOD", "%s must be at least WEBHOOK_TIMEOUT (%s)", c.WebhookRetryPeriod, c.WebhookTimeout)
 	}
 
 	if c.NATSURL != "" {

@@ -109,3 +109,18 @@ func (r *envReader) duration(name string, unit time.Duration, dst *time.Duration
 	}
 	*dst = time.Duration(n) * unit
 }
+
+// goDuration reads a Go duration ("24h", "90s"), for variables whose name
+// carries no unit.
+func (r *envReader) goDuration(name string, dst *time.Duration) {
+	v := strings.TrimSpace(r.getenv(name))
+	if v == "" {
+		return
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		r.fail(name, "%q is not a duration (write e.g. 90s, 10m or 24h)", v)
+		return
+	}
+	*dst = d
+}

@@ -14,6 +14,10 @@ import (
 	"tally/domain"
 )
 
+// Format is the webhook body format of e-receipt results: a JSON array of
+// EReceipt objects.
+const Format = "ereceipt"
+
 // Job states, the e-receipt API's names for a document's status.
 const (
 	StateQueued    = "queued"

@@ -3,8 +3,9 @@
 // OpenAPI 3.1 document at /openapi.json, offline docs at /docs and errors
 // as RFC 9457 problem details.
 //
-// Invariants: every document route is scoped to the tenant of the bearer
-// key, and another tenant's document is answered 404; errors meet status
+// Invariants: every document and webhook route is scoped to the tenant of
+// the bearer key, and another tenant's document or endpoint is answered
+// 404; errors meet status
 // codes in one place (Server.fail); uploads are read as a stream with the
 // size limit applied while reading.
 package http

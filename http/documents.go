@@ -40,7 +40,7 @@ type Document struct {
 	Deleted         bool              `json:"deleted,omitempty"`
 	PurgeAfter      string            `json:"purge_after,omitempty" doc:"When a deleted document's file goes; restore it before."`
 	DuplicateOf     string            `json:"duplicate_of,omitempty" doc:"The earlier document this one copies; a duplicate is not counted in totals."`
-	DuplicateReason string            `json:"duplicate_reason,omitempty" enum:"same_message_id,same_content,same_invoice"`
+	DuplicateReason string            `json:"duplicate_reason,omitempty" enum:"same_message_id,same_content,same_invoice,same_order"`
 	Email           *domain.EmailInfo `json:"email,omitempty" doc:"For e-mails: message id, sender, subject and the DKIM verdict (verified, failed, none, temperror); a forged sender is flagged and never trusted as the merchant."`
 }
 

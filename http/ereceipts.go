@@ -20,6 +20,7 @@ import (
 	"tally/commands"
 	"tally/domain"
 	"tally/ereceipts"
+	"tally/webhooks"
 )
 
 // The e-receipt API in the BlinkReceipt shapes: an `api-key` header (a
@@ -43,7 +44,9 @@ const (
 // EReceiptResults keeps the webhook that carries a tenant's results to
 // its results_endpoint in step with the settings.
 type EReceiptResults interface {
-	SetResultsEndpoint(ctx context.Context, tenant, url string) error
+	// SetResultsEndpoint returns the webhook endpoint's id, and its
+	// signing secret when the endpoint is new.
+	SetResultsEndpoint(ctx context.Context, tenant, url string) (id, secret string, err error)
 }
 
 type ereceiptError struct {
@@ -125,6 +128,11 @@ type ereceiptConfigReply struct {
 	ereceiptEnvelope
 	ereceiptSettings
 	UpdatedAt string `json:"updated_at,omitempty"`
+	// The results travel as a Tally webhook: its deliveries are at
+	// GET /v1/webhooks/{id}/deliveries, and the secret that signs them is
+	// shown once, when the endpoint is first set.
+	ResultsWebhookID string `json:"results_webhook_id,omitempty"`
+	ResultsSecret    string `json:"results_secret,omitempty" doc:"Signing secret of the results (webhook-signature header), shown once."`
 }
 
 type ereceiptRetailersReply struct {
@@ -232,8 +240,13 @@ func (s *Server) registerEReceipts() {
 		}
 		// The webhook first: settings that point at an endpoint no
 		// delivery goes to would be worse than an error.
+		var webhookID, secret string
 		if s.deps.EReceiptResults != nil {
-			if err := s.deps.EReceiptResults.SetResultsEndpoint(ctx, tenant, cfg.ResultsEndpoint); err != nil {
+			if webhookID, secret, err = s.deps.EReceiptResults.SetResultsEndpoint(ctx, tenant, cfg.ResultsEndpoint); err != nil {
+				if errors.Is(err, webhooks.ErrInvalid) {
+					return ereceiptFail[ereceiptConfigReply](400, codeBadRequest, "results_endpoint: %s",
+						strings.TrimPrefix(err.Error(), webhooks.ErrInvalid.Error()+": ")), nil
+				}
 				s.logError(ctx, "set results webhook", err)
 				return ereceiptFail[ereceiptConfigReply](503, codeUnavailable, "could not register the results endpoint; retry"), nil
 			}
@@ -242,7 +255,9 @@ func (s *Server) registerEReceipts() {
 			s.logError(ctx, "store e-receipt settings", err)
 			return ereceiptFail[ereceiptConfigReply](503, codeUnavailable, "database unavailable"), nil
 		}
-		return s.ereceiptConfig(ctx, tenant), nil
+		out := s.ereceiptConfig(ctx, tenant)
+		out.Body.ResultsWebhookID, out.Body.ResultsSecret = webhookID, secret
+		return out, nil
 	})
 
 	huma.Register(s.api, huma.Operation{

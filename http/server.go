@@ -22,6 +22,7 @@ import (
 	"tally/notify"
 	"tally/readmodel"
 	"tally/reprocess"
+	"tally/webhooks"
 )
 
 // Check is one dependency the health endpoints report on.
@@ -55,6 +56,9 @@ type Deps struct {
 	// Preview, when set, lets a reprocess dry run show field-level
 	// changes by extracting the documents again.
 	Preview reprocess.Previewer
+	// Webhooks keeps tenants' webhook endpoints; without it their routes
+	// answer 503.
+	Webhooks *webhooks.Store
 	// DeletionGrace is how long a deleted document can be restored.
 	DeletionGrace time.Duration
 	// MaxFileSize is the largest accepted file in bytes.
@@ -108,6 +112,7 @@ func New(deps Deps) *Server {
 	s.registerCorrections()
 	s.registerReprocess()
 	s.registerEReceipts()
+	s.registerWebhooks()
 	return s
 }
 

@@ -31,6 +31,7 @@ import (
 	"tally/mailauth/mailauthtest"
 	"tally/migrations/pgtest"
 	"tally/projections"
+	"tally/webhooks"
 )
 
 const pdf = "%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
@@ -75,8 +76,12 @@ func newHarness(t *testing.T, blobs blob.Store) *harness {
 	dns := mailauthtest.Start(t)
 	verifier := &mailauth.Verifier{Resolver: dns.Resolver(), Timeout: 2 * time.Second}
 	cmds := commands.New(events, blobs, log).WithEmailVerifier(verifier.Judge)
+	hooks, err := webhooks.Open(context.Background(), pool)
+	if err != nil {
+		t.Fatal(err)
+	}
 	api := tallyhttp.New(tallyhttp.Deps{
-		Commands: cmds, Pool: pool, Redis: rdb, Keys: apikeys.New(pool), EReceipts: ereceipts.NewStore(pool),
+		Commands: cmds, Pool: pool, Redis: rdb, Keys: apikeys.New(pool), Webhooks: hooks, EReceipts: ereceipts.NewStore(pool),
 		Checks: []tallyhttp.Check{
 			{Name: "database", Critical: true, Ping: func(ctx context.Context) error { return pool.Ping(ctx) }},
 			{Name: "redis", Ping: func(ctx context.Context) error { return rdb.Ping(ctx).Err() }},

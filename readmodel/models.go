@@ -135,3 +135,46 @@ type TemplateBundle struct {
 	ActivatedAt pgtype.Timestamptz
 	Active      bool
 }
+
+type WebhookAttempt struct {
+	ID          int64
+	DeliveryID  int64
+	AttemptedAt pgtype.Timestamptz
+	StatusCode  pgtype.Int4
+	Error       string
+	DurationMs  int32
+}
+
+type WebhookDelivery struct {
+	ID             int64
+	EndpointID     uuid.UUID
+	Tenant         string
+	EventID        string
+	EventType      string
+	DocumentID     string
+	StreamSequence int64
+	Body           []byte
+	State          string
+	Attempts       int32
+	CreatedAt      pgtype.Timestamptz
+	NextAttemptAt  pgtype.Timestamptz
+	LeasedUntil    pgtype.Timestamptz
+	LeaseID        uuid.NullUUID
+	LastStatus     pgtype.Int4
+	LastError      string
+	SettledAt      pgtype.Timestamptz
+}
+
+type WebhookEndpoint struct {
+	ID           uuid.UUID
+	Tenant       string
+	Name         string
+	Url          string
+	SecretSealed []byte
+	Events       []string
+	Format       string
+	Description  string
+	CreatedAt    pgtype.Timestamptz
+	UpdatedAt    pgtype.Timestamptz
+	DeletedAt    pgtype.Timestamptz
+}

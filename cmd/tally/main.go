@@ -36,7 +36,7 @@ var version = "dev"
 
 const usage = `Usage: tally <command> [flags]
 
-Roles (or a bare "tally" with ROLE=API|PROJECTOR|WORKER|BRIDGE|NOTIFIER|SCHEDULER|MIGRATE_DB|UPDATE_CRON|ALL):
+Roles (or a bare "tally" with ROLE=API|PROJECTOR|WORKER|BRIDGE|NOTIFIER|SCHEDULER|WEBHOOKS|MIGRATE_DB|UPDATE_CRON|ALL):
   all          every role in one process (embedded JetStream when NATS_URL is unset)
   api          the HTTP API on PORT (default 4001)
   projector    build the PostgreSQL read models from the event stream
@@ -44,6 +44,7 @@ Roles (or a bare "tally" with ROLE=API|PROJECTOR|WORKER|BRIDGE|NOTIFIER|SCHEDULE
   worker       extract documents from the scrape queue
   notifier     e-mail users when an expense is extracted or fails
   scheduler    send the monthly report at 00:05 on the 1st
+  webhooks     deliver document events to the tenants' webhook endpoints
   migrate      apply database migrations and exit
   update-cron  fetch, check and activate the newest template bundle (--every 24h to repeat)
 
@@ -57,6 +58,8 @@ Tools:
   reprocess [--tenant T] [--ids A,B] [--from D] [--to D] [--vendor V] [--failed]
             [--engine-older-than V] [--template-older-than V] [--dry-run]
                                 request new extractions for a selection
+  webhooks deliveries ENDPOINT_ID [--limit N]
+                                an endpoint's deliveries and attempts, as JSON
   events show [--tenant NAME] DOC_ID
                                 print a document's history
   events tail [--type TYPE] [--from SEQ|TIME]
@@ -96,7 +99,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	// Server roles log JSON to standard output, where container platforms
 	// collect it; tools keep standard output for their answer.
 	logOut := stdout
-	if cmd == "apikey" || cmd == "openapi" || cmd == "version" || cmd == "extract" || cmd == "report" || cmd == "events" || cmd == "replay" || cmd == "reprocess" {
+	if cmd == "apikey" || cmd == "openapi" || cmd == "version" || cmd == "extract" || cmd == "report" || cmd == "events" || cmd == "replay" || cmd == "reprocess" ||
+		(cmd == "webhooks" && len(args) > 0) {
 		logOut = stderr
 	}
 	log := slog.New(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: cfg.Level()})).With("service", "tally")
@@ -124,6 +128,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		rt := start(log, cfg, "scheduler")
 		defer rt.Close()
 		return runScheduler(ctx, rt)
+	case "webhooks":
+		if len(args) > 0 {
+			rt := &runtime{cfg: cfg, log: log}
+			defer rt.Close()
+			return runWebhooksTool(ctx, rt, args, stdout)
+		}
+		rt := start(log, cfg, "webhooks")
+		defer rt.Close()
+		return runWebhooks(ctx, rt)
 	case "report":
 		rt := &runtime{cfg: cfg, log: log}
 		defer rt.Close()
@@ -184,6 +197,8 @@ func roleCommand(role string) string {
 		return "notifier"
 	case config.RoleScheduler:
 		return "scheduler"
+	case config.RoleWebhooks:
+		return "webhooks"
 	case config.RoleUpdateCron:
 		return "update-cron"
 	case "":
@@ -304,6 +319,9 @@ func runAll(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io
 	}
 	m := metrics.New()
 	var wg sync.WaitGroup
+	if err := startWebhooks(ctx, &wg, rt); err != nil {
+		return err
+	}
 	wg.Go(func() { runProjectors(ctx, rt, m) })
 	startBridge(ctx, &wg, rt, m)
 	startWorker(ctx, &wg, rt, m)
@@ -369,20 +387,26 @@ func serveAPI(ctx context.Context, rt *runtime, m *metrics.Metrics, mailer *mail
 	tctx, stop := context.WithCancel(ctx)
 	defer func() { stop(); wg.Wait() }()
 	engine := extract.New(extract.Limits{Timeout: rt.cfg.ScrapeWorkerTimeout}).WithTemplates(startTemplates(tctx, &wg, rt))
+	hooks, err := rt.openWebhooks(ctx)
+	if err != nil {
+		return err
+	}
 	api := tallyhttp.New(tallyhttp.Deps{
-		Preview:       rt.previewer(engine),
-		Commands:      rt.commands(),
-		EReceipts:     ereceipts.NewStore(rt.pool),
-		Pool:          rt.pool,
-		Redis:         rt.redis,
-		Keys:          apikeys.New(rt.pool),
-		Checks:        rt.checks(),
-		Links:         mailer.links,
-		Reports:       rt.reporter(mailer),
-		MaxFileSize:   rt.cfg.MaxFileSize(),
-		DeletionGrace: rt.cfg.DeletionGrace,
-		Version:       version,
-		Log:           rt.log,
+		Preview:         rt.previewer(engine),
+		Commands:        rt.commands(),
+		EReceipts:       ereceipts.NewStore(rt.pool),
+		EReceiptResults: ereceiptResults{hooks},
+		Pool:            rt.pool,
+		Redis:           rt.redis,
+		Keys:            apikeys.New(rt.pool),
+		Checks:          rt.checks(),
+		Links:           mailer.links,
+		Reports:         rt.reporter(mailer),
+		Webhooks:        hooks,
+		MaxFileSize:     rt.cfg.MaxFileSize(),
+		DeletionGrace:   rt.cfg.DeletionGrace,
+		Version:         version,
+		Log:             rt.log,
 	})
 	root := stdhttp.NewServeMux()
 	root.Handle("GET /metrics", m.Handler())
