@@ -23,6 +23,7 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"tally/domain"
+	"tally/mailauth"
 	"tally/templates"
 )
 
@@ -124,6 +125,7 @@ func payloads() map[string]any {
 			{Description: "City tax"},
 		},
 	}
+	shipped := time.Date(2026, 4, 1, 9, 30, 0, 0, time.UTC)
 	revised := extracted
 	revised.Date, revised.Tax, revised.Total, revised.EngineVersion, revised.TemplateVersion =
 		"2026-03-27", "", "230.00", "text-2", ""
@@ -166,10 +168,45 @@ func payloads() map[string]any {
 			Month: "2026-03", MessageID: "report-6c1f0b52-3e0d-5a8e-b7a4-2f9d6e1c0a33@tally.example.com", Documents: 4,
 			Totals: []domain.CurrencyTotal{{Currency: "EUR", Total: "512.30"}, {Currency: "XXX", Total: "12.00"}},
 		},
+		domain.TypeDuplicateDetected: domain.DuplicateDetected{
+			Of: "0195f3b9-1c07-7e5a-9d42-6b8f0e3a2c15", Reason: domain.DuplicateSameInvoice,
+		},
+		domain.TypeFingerprintClaimed: domain.FingerprintClaimed{
+			DocumentID: "0195f3c2-7a41-7c4e-9a0b-5d2e8c1f4a77", Reason: domain.DuplicateSameContent,
+		},
+		domain.TypeOrderPartAdded: domain.OrderPartAdded{
+			DocumentID: "0195f7d0-4b2e-7c19-a3f5-8e6d1c0b9a24", Part: domain.PartShipping,
+			MessageID: "0100018e9c4f2a1b-shipped-7731@email.shop.example", Subject: "Your order 113-4829 has shipped",
+			Date: &shipped, Fields: domain.Fields{
+				Vendor: "Shop Example", InvoiceNumber: "113-4829", Date: "2026-04-01", Currency: "EUR", Total: "59.90",
+				LineItems: []domain.LineItem{{Description: "Kettle", Quantity: "1", Amount: "59.90"}},
+			},
+		},
 		templates.TypeTemplatesActivated: templates.TemplatesActivated{
 			Version: "2026.11.2", PreviousVersion: "2026.11.1", Templates: 14, Reason: templates.ReasonUpdate,
 			Checksum: "3a7bd3e2360a3d29eea436fcfb7e44c735d117c42d1c1835420b6b9942dd4f1b",
 			Source:   "s3://tally-templates/bundles/2026.11.2.json",
+		},
+	}
+}
+
+// ereceiptUpload is a DocumentUploaded of the e-receipt API, with the
+// optional e-mail and job parts the sample in payloads() leaves out.
+func ereceiptUpload() domain.DocumentUploaded {
+	sent := time.Date(2026, 3, 31, 20, 1, 44, 0, time.UTC)
+	return domain.DocumentUploaded{
+		Source: domain.SourceEReceipt, Filename: "receipt.eml", ContentType: "message/rfc822", Size: 18734,
+		SHA256:  "2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae",
+		BlobKey: "acme/2026/03/0195f3c2-7a41-7c4e-9a0b-5d2e8c1f4a77.eml",
+		User:    domain.User{Email: "ann@example.com"}, UploadedAt: time.Date(2026, 3, 31, 22, 15, 4, 0, time.UTC), Attempt: 1,
+		Email: &domain.EmailInfo{
+			MessageID: "0100018e9c4f2a1b-order-7731@email.shop.example", From: "orders@shop.example",
+			Subject: "Your order 113-4829", Date: &sent,
+			Auth: domain.EmailAuth{DKIM: "verified", FromDomain: "shop.example", SignedBy: []string{"shop.example", "mailer.example"}},
+		},
+		Job: &domain.EReceiptJob{
+			EmailHash: "b4c9a289323b21a01c3e940f150eb9b8c542587f1abfd8f0e1cc1ffc5e475514",
+			Provider:  "gmail", ClientUserID: "user-8812", Aggregate: true,
 		},
 	}
 }
@@ -184,6 +221,9 @@ func sample(t *testing.T, typ string, payload any) []byte {
 		aggregateID = "6c1f0b52-3e0d-5a8e-b7a4-2f9d6e1c0a33"
 	case templates.TypeTemplatesActivated:
 		tenant, aggregateID = templates.SystemTenant, templates.AggregateID
+	case domain.TypeFingerprintClaimed:
+		aggregateID = domain.FingerprintID(domain.DuplicateSameContent,
+			"ann@example.com\x009f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08")
 	}
 	e, err := domain.NewEnvelope("0195f3c2-b3c4-7d2e-8f10-2a3b4c5d6e7f", tenant, aggregateID, typ,
 		time.Date(2026, 3, 31, 22, 15, 5, 0, time.FixedZone("CEST", 2*3600)), payload)
@@ -202,8 +242,18 @@ func sample(t *testing.T, typ string, payload any) []byte {
 		return data
 	}
 	e.CommandID = "result:2"
-	e.CausationID = e.CommandID
 	e.CorrelationID = "req-3f2a9c"
+	switch typ {
+	case domain.TypeFingerprintClaimed:
+		// A claim carries the claiming document's id, and no request's.
+		e.AggregateType = domain.AggregateFingerprint
+		e.CommandID, e.CorrelationID = "claim:0195f3c2-7a41-7c4e-9a0b-5d2e8c1f4a77", ""
+	case domain.TypeDuplicateDetected:
+		e.CommandID = "duplicate:" + domain.DuplicateSameInvoice
+	case domain.TypeOrderPartAdded:
+		e.CommandID = "part:0195f7d0-4b2e-7c19-a3f5-8e6d1c0b9a24"
+	}
+	e.CausationID = e.CommandID
 	data, err := json.Marshal(e)
 	if err != nil {
 		t.Fatal(err)
@@ -331,6 +381,25 @@ func TestSchemasRefuseBrokenEventsOfOtherTypes(t *testing.T) {
 		{domain.TypeDocumentDeleted, "purge_after not RFC", func(m map[string]any) { data(m)["purge_after"] = "in 30 days" }},
 		{domain.TypeDocumentRestored, "report aggregate", func(m map[string]any) { m["aggregate_type"] = "report" }},
 		{domain.TypeDocumentPurged, "no blob_key", func(m map[string]any) { delete(data(m), "blob_key") }},
+		{domain.TypeDuplicateDetected, "no of", func(m map[string]any) { delete(data(m), "of") }},
+		{domain.TypeDuplicateDetected, "of not a document id", func(m map[string]any) { data(m)["of"] = "FT 2026/1186" }},
+		{domain.TypeDuplicateDetected, "no reason", func(m map[string]any) { delete(data(m), "reason") }},
+		{domain.TypeDuplicateDetected, "fingerprint aggregate", func(m map[string]any) { m["aggregate_type"] = "fingerprint" }},
+		{domain.TypeDuplicateDetected, "hash as document id", func(m map[string]any) {
+			m["aggregate_id"] = "7e1f0c3a9b2d4e5f8a6b1c0d2e3f4a5b"
+		}},
+		{domain.TypeFingerprintClaimed, "document aggregate", func(m map[string]any) { m["aggregate_type"] = "document" }},
+		{domain.TypeFingerprintClaimed, "UUID as fingerprint", func(m map[string]any) {
+			m["aggregate_id"] = "0195f3c2-7a41-7c4e-9a0b-5d2e8c1f4a77"
+		}},
+		{domain.TypeFingerprintClaimed, "upper-case fingerprint", func(m map[string]any) {
+			m["aggregate_id"] = strings.ToUpper(m["aggregate_id"].(string))
+		}},
+		{domain.TypeFingerprintClaimed, "no document_id", func(m map[string]any) { delete(data(m), "document_id") }},
+		{domain.TypeOrderPartAdded, "no fields", func(m map[string]any) { delete(data(m), "fields") }},
+		{domain.TypeOrderPartAdded, "no part", func(m map[string]any) { delete(data(m), "part") }},
+		{domain.TypeOrderPartAdded, "part total as number", func(m map[string]any) { fields(m)["total"] = 59.9 }},
+		{domain.TypeOrderPartAdded, "document_id not a UUID", func(m map[string]any) { data(m)["document_id"] = "113-4829" }},
 		{templates.TypeTemplatesActivated, "a tenant's", func(m map[string]any) { m["tenant"] = "acme" }},
 		{templates.TypeTemplatesActivated, "document aggregate", func(m map[string]any) { m["aggregate_type"] = "document" }},
 		{templates.TypeTemplatesActivated, "another aggregate id", func(m map[string]any) {
@@ -358,7 +427,62 @@ func TestSchemasRefuseBrokenEventsOfOtherTypes(t *testing.T) {
 	}
 }
 
+// TestEReceiptUploadValidates checks the optional parts of
+// DocumentUploaded, which the sample in payloads() leaves out.
+func TestEReceiptUploadValidates(t *testing.T) {
+	raw := sample(t, domain.TypeDocumentUploaded, ereceiptUpload())
+	if err := compile(t, domain.TypeDocumentUploaded).Validate(instance(t, raw)); err != nil {
+		t.Fatalf("%s\ndoes not validate: %v", raw, err)
+	}
+	// The verdicts mailauth writes are the ones the schema names.
+	for _, v := range []string{mailauth.Verified, mailauth.Failed, mailauth.None, mailauth.TempError} {
+		u := ereceiptUpload()
+		u.Email.Auth = domain.EmailAuth{DKIM: v, SenderForged: v == mailauth.Failed}
+		raw := sample(t, domain.TypeDocumentUploaded, u)
+		if err := compile(t, domain.TypeDocumentUploaded).Validate(instance(t, raw)); err != nil {
+			t.Errorf("DKIM verdict %q is refused: %v", v, err)
+		}
+	}
+	cases := []struct {
+		name    string
+		breakIt func(m map[string]any)
+	}{
+		{"e-mail without auth", func(m map[string]any) {
+			delete(email(m), "auth")
+		}},
+		{"unknown DKIM verdict", func(m map[string]any) {
+			email(m)["auth"].(map[string]any)["dkim"] = "pass"
+		}},
+		{"signed_by as string", func(m map[string]any) {
+			email(m)["auth"].(map[string]any)["signed_by"] = "shop.example"
+		}},
+		{"e-mail date not RFC", func(m map[string]any) {
+			email(m)["date"] = "Tue, 31 Mar 2026 20:01:44 +0000"
+		}},
+		{"e-mail hash not hex", func(m map[string]any) {
+			data(m)["job"].(map[string]any)["email_hash"] = "ann@example.com"
+		}},
+		{"aggregate as string", func(m map[string]any) {
+			data(m)["job"].(map[string]any)["aggregate"] = "true"
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var m map[string]any
+			if err := json.Unmarshal(raw, &m); err != nil {
+				t.Fatal(err)
+			}
+			c.breakIt(m)
+			broken, _ := json.Marshal(m)
+			if err := compile(t, domain.TypeDocumentUploaded).Validate(instance(t, broken)); err == nil {
+				t.Fatalf("broken event validates:\n%s", broken)
+			}
+		})
+	}
+}
+
 func data(m map[string]any) map[string]any   { return m["data"].(map[string]any) }
+func email(m map[string]any) map[string]any  { return data(m)["email"].(map[string]any) }
 func fields(m map[string]any) map[string]any { return data(m)["fields"].(map[string]any) }
 
 // TestSchemasMatchGoTypes compares each schema's properties and required
@@ -557,25 +681,38 @@ func TestDocumentedExamplesValidate(t *testing.T) {
 			t.Errorf("events.md has no section for %s", typ)
 			continue
 		}
-		_, rest, found := strings.Cut(body, "```json\n")
-		example, _, closed := strings.Cut(rest, "\n```")
-		if !found || !closed {
+		// Every example of the section counts, not only the first.
+		var examples []string
+		for {
+			_, rest, found := strings.Cut(body, "```json\n")
+			if !found {
+				break
+			}
+			example, after, closed := strings.Cut(rest, "\n```")
+			if !closed {
+				t.Errorf("events.md: an example of the %s section is not closed", typ)
+				break
+			}
+			examples, body = append(examples, example), after
+		}
+		if len(examples) == 0 {
 			t.Errorf("events.md: the %s section has no ```json example", typ)
-			continue
 		}
-		if err := compile(t, typ).Validate(instance(t, []byte(example))); err != nil {
-			t.Errorf("events.md: the %s example does not validate: %v", typ, err)
-		}
-		var e domain.Envelope
-		if err := json.Unmarshal([]byte(example), &e); err != nil {
-			t.Errorf("events.md: the %s example is no envelope: %v", typ, err)
-			continue
-		}
-		payload := reflect.New(reflect.TypeOf(payloads()[typ]))
-		dec := json.NewDecoder(bytes.NewReader(e.Data))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(payload.Interface()); err != nil {
-			t.Errorf("events.md: the %s example's data does not decode into %s: %v", typ, payload.Elem().Type(), err)
+		for i, example := range examples {
+			if err := compile(t, typ).Validate(instance(t, []byte(example))); err != nil {
+				t.Errorf("events.md: %s example %d does not validate: %v", typ, i+1, err)
+			}
+			var e domain.Envelope
+			if err := json.Unmarshal([]byte(example), &e); err != nil {
+				t.Errorf("events.md: %s example %d is no envelope: %v", typ, i+1, err)
+				continue
+			}
+			payload := reflect.New(reflect.TypeOf(payloads()[typ]))
+			dec := json.NewDecoder(bytes.NewReader(e.Data))
+			dec.DisallowUnknownFields()
+			if err := dec.Decode(payload.Interface()); err != nil {
+				t.Errorf("events.md: %s example %d's data does not decode into %s: %v", typ, i+1, payload.Elem().Type(), err)
+			}
 		}
 	}
 }
