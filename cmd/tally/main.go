@@ -28,6 +28,7 @@ import (
 	tallyhttp "tally/http"
 	"tally/metrics"
 	"tally/migrations"
+	"tally/notify"
 	"tally/projections"
 )
 
@@ -251,7 +252,10 @@ func runAPIKey(ctx context.Context, cfg *config.Config, log *slog.Logger, args [
 }
 
 func runOpenAPI(cfg *config.Config, log *slog.Logger, stdout io.Writer) error {
-	srv := tallyhttp.New(tallyhttp.Deps{MaxFileSize: cfg.MaxFileSize(), Version: version, Log: log})
+	// Stores are never called while printing; empty ones make every route
+	// that depends on one part of the document.
+	srv := tallyhttp.New(tallyhttp.Deps{MaxFileSize: cfg.MaxFileSize(), Version: version, Log: log,
+		Links: &notify.Links{}, Reports: &notify.Reporter{}, EReceipts: &ereceipts.Store{}})
 	b, err := srv.OpenAPI().MarshalJSON()
 	if err != nil {
 		return err
