@@ -83,10 +83,10 @@ func (l *Limits) setDefaults() {
 }
 
 // session is one logged-in IMAP connection. The client library has no
-// contexts, so deadlines go on the TCP connection itself: one per command,
-// cleared in between (the client reads in the background, and an idle
-// deadline would kill it while a message is being submitted), and the
-// connection is closed when the context ends.
+// contexts and sets the connection's read and write deadlines itself (with
+// none while it waits for an answer to begin), so deadlines here are
+// watchdogs that close the connection: one for connecting, one per
+// command, and the context's end.
 type session struct {
 	raw     net.Conn
 	c       *imapclient.Client
@@ -105,8 +105,7 @@ func dial(ctx context.Context, a Account, limits Limits) (*session, error) {
 	}
 	s := &session{raw: raw, limits: limits}
 	s.stopCtx = context.AfterFunc(ctx, func() { raw.Close() })
-	deadline, _ := dctx.Deadline()
-	_ = raw.SetDeadline(deadline)
+	watchdog := time.AfterFunc(limits.DialTimeout, func() { raw.Close() })
 	tlsConfig := &tls.Config{MinVersion: tls.VersionTLS12}
 	if limits.TLSConfig != nil {
 		tlsConfig = limits.TLSConfig.Clone()
@@ -119,6 +118,7 @@ func dial(ctx context.Context, a Account, limits Limits) (*session, error) {
 	case TLSImplicit:
 		conn := tls.Client(raw, tlsConfig)
 		if err := conn.HandshakeContext(dctx); err != nil {
+			watchdog.Stop()
 			s.close()
 			return nil, fmt.Errorf("TLS with the IMAP server: %w", err)
 		}
@@ -126,6 +126,7 @@ func dial(ctx context.Context, a Account, limits Limits) (*session, error) {
 	case TLSStartTLS:
 		c, err := imapclient.NewStartTLS(raw, opts)
 		if err != nil {
+			watchdog.Stop()
 			s.close()
 			return nil, fmt.Errorf("STARTTLS with the IMAP server: %w", err)
 		}
@@ -133,6 +134,7 @@ func dial(ctx context.Context, a Account, limits Limits) (*session, error) {
 	case TLSPlain:
 		s.c = imapclient.New(raw, opts)
 	default:
+		watchdog.Stop()
 		s.close()
 		return nil, fmt.Errorf("unknown TLS mode %q", a.TLS)
 	}
@@ -140,7 +142,10 @@ func dial(ctx context.Context, a Account, limits Limits) (*session, error) {
 		s.close()
 		return nil, fmt.Errorf("IMAP greeting: %w", err)
 	}
-	_ = raw.SetDeadline(time.Time{})
+	if !watchdog.Stop() {
+		s.close()
+		return nil, fmt.Errorf("IMAP greeting: no answer within %s", limits.DialTimeout)
+	}
 	if err := s.do(func() error { return s.c.Login(a.Username, a.Password).Wait() }); err != nil {
 		s.close()
 		var ie *imap.Error
@@ -154,18 +159,22 @@ func dial(ctx context.Context, a Account, limits Limits) (*session, error) {
 
 // do runs one command under the command deadline.
 func (s *session) do(cmd func() error) error {
-	_ = s.raw.SetDeadline(time.Now().Add(s.limits.CommandTimeout))
+	watchdog := time.AfterFunc(s.limits.CommandTimeout, func() { s.raw.Close() })
 	err := cmd()
-	_ = s.raw.SetDeadline(time.Time{})
+	if !watchdog.Stop() {
+		return fmt.Errorf("no answer within %s: %w", s.limits.CommandTimeout, context.DeadlineExceeded)
+	}
 	return err
 }
 
 // close logs out politely (briefly) and closes the connection.
 func (s *session) close() {
 	if s.c != nil {
-		_ = s.raw.SetDeadline(time.Now().Add(2 * time.Second))
+		// A short watchdog: a server that does not answer LOGOUT is left.
+		watchdog := time.AfterFunc(2*time.Second, func() { s.raw.Close() })
 		_ = s.c.Logout().Wait()
 		_ = s.c.Close()
+		watchdog.Stop()
 	}
 	_ = s.raw.Close()
 	s.stopCtx()

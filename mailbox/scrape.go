@@ -104,7 +104,7 @@ func (s *Scraper) ScrapeLink(ctx context.Context, id uuid.UUID) (Result, error) 
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
 		if err := s.Links.q.RecordMailboxScrape(rctx, readmodel.RecordMailboxScrapeParams{
-			ID: id, LastScrapeAt: timestamptz(started), LastScrapeError: msg, LastScrapeNew: int32(res.New),
+			ID: id, ScrapedAt: timestamptz(started), Error: msg, New: int32(res.New),
 		}); err != nil {
 			return errors.Join(scrapeErr, fmt.Errorf("record scrape: %w", err))
 		}

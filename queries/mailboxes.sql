@@ -28,7 +28,8 @@ UPDATE mailbox_links SET queued_at = $2 WHERE id = $1;
 
 -- name: RecordMailboxScrape :exec
 UPDATE mailbox_links
-SET last_scrape_at = $2, last_scrape_error = $3, last_scrape_new = $4, messages_found = messages_found + $4
+SET last_scrape_at = @scraped_at, last_scrape_error = @error, last_scrape_new = @new::int,
+    messages_found = messages_found + @new::int
 WHERE id = $1;
 
 -- name: SeenUIDs :many

@@ -297,23 +297,24 @@ func (q *Queries) MaxSeenUID(ctx context.Context, arg MaxSeenUIDParams) (int64, 
 
 const recordMailboxScrape = `-- name: RecordMailboxScrape :exec
 UPDATE mailbox_links
-SET last_scrape_at = $2, last_scrape_error = $3, last_scrape_new = $4, messages_found = messages_found + $4
+SET last_scrape_at = $2, last_scrape_error = $3, last_scrape_new = $4::int,
+    messages_found = messages_found + $4::int
 WHERE id = $1
 `
 
 type RecordMailboxScrapeParams struct {
-	ID              uuid.UUID
-	LastScrapeAt    pgtype.Timestamptz
-	LastScrapeError string
-	LastScrapeNew   int32
+	ID        uuid.UUID
+	ScrapedAt pgtype.Timestamptz
+	Error     string
+	New       int32
 }
 
 func (q *Queries) RecordMailboxScrape(ctx context.Context, arg RecordMailboxScrapeParams) error {
 	_, err := q.db.Exec(ctx, recordMailboxScrape,
 		arg.ID,
-		arg.LastScrapeAt,
-		arg.LastScrapeError,
-		arg.LastScrapeNew,
+		arg.ScrapedAt,
+		arg.Error,
+		arg.New,
 	)
 	return err
 }
