@@ -14,6 +14,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"tally/intake"
 )
 
 // ErrNotForwarded means a message holds no forwarded header block (nor an
@@ -60,8 +62,11 @@ func Unforward(raw []byte) ([]byte, Forwarded, error) {
 	w.walk(textproto.MIMEHeader(msg.Header), msg.Body, 0)
 	if w.attached != nil {
 		inner, err := mail.ReadMessage(bytes.NewReader(w.attached))
-		if err == nil {
-			if from, err := parseAddress(inner.Header.Get("From")); err == nil {
+		// The attached message is passed on as it is, so it must be one
+		// Tally takes as it stands.
+		if _, ierr := intake.EmailMessage(w.attached); err == nil && ierr == nil {
+			if from, err := mail.ParseAddress(inner.Header.Get("From")); err == nil {
+				from.Address = strings.ToLower(from.Address)
 				f.From, f.To, f.Subject = from, inner.Header.Get("To"), decodeHeader(inner.Header.Get("Subject"))
 				f.Date, _ = mail.ParseDate(inner.Header.Get("Date"))
 				if f.Date.IsZero() {
