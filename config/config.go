@@ -101,6 +101,16 @@ type Config struct {
 	// this often without being acknowledged (it stops every worker that
 	// takes it) is dead-lettered and its document FAILED.
 	RabbitMQDeliveryLimit int
+	// MailboxScrapeInterval is MAILBOX_SCRAPE_INTERVAL (a Go duration such
+	// as 5m or 1h): how often the scheduler queues a scrape of every linked
+	// mailbox and of the forwarding mailbox. Default 5m; at least 1m, to
+	// keep mail servers from throttling Tally.
+	MailboxScrapeInterval time.Duration
+	// ForwardIMAPURL is FORWARD_IMAP_URL, the mailbox users forward
+	// e-receipts to: imaps://user:pass@host:993/INBOX (TLS), or
+	// imap://user:pass@host:143/INBOX (no TLS; only for a server on this
+	// machine). Empty: no forwarding mailbox. Contains the password.
+	ForwardIMAPURL string
 	// RetryMaxAttempts is CPP_RETRY_MAX_ATTEMPTS, the total number of
 	// attempts (the first try included) before a job is given up. Default 10.
 	RetryMaxAttempts int
@@ -220,6 +230,7 @@ func (c *Config) setDefaults() {
 	c.DeletionGrace = 30 * 24 * time.Hour
 	c.ReportTimeZone = "UTC"
 	c.RetryMaxAttempts = 10
+	c.MailboxScrapeInterval = 5 * time.Minute
 	c.NATSReplicas = 1
 	c.NATSSyncAlways = true
 	c.AWSRegion = "us-east-1"
@@ -270,6 +281,8 @@ func (c *Config) read(r *envReader) {
 	r.str("NOTIFY_TEMPLATES_DIR", &c.NotifyTemplatesDir)
 	r.str("REPORT_TIME_ZONE", &c.ReportTimeZone)
 	r.int("CPP_RETRY_MAX_ATTEMPTS", &c.RetryMaxAttempts)
+	r.goDuration("MAILBOX_SCRAPE_INTERVAL", &c.MailboxScrapeInterval)
+	r.secret("FORWARD_IMAP_URL", &c.ForwardIMAPURL)
 
 	r.str("NATS_URL", &c.NATSURL)
 	r.str("NATS_EMBEDDED_LISTEN", &c.NATSEmbeddedListen)
@@ -412,6 +425,19 @@ func (c *Config) problems() []error {
 	}
 	if c.SMTPURL != "" {
 		v.url("SMTP_URL", c.SMTPURL, true, "smtp", "smtps")
+	}
+	if c.MailboxScrapeInterval < time.Minute {
+		v.fail("MAILBOX_SCRAPE_INTERVAL", "%s must be at least 1m", c.MailboxScrapeInterval)
+	}
+	if c.ForwardIMAPURL != "" {
+		if u := v.url("FORWARD_IMAP_URL", c.ForwardIMAPURL, true, "imaps", "imap"); u != nil {
+			if _, ok := u.User.Password(); !ok || u.User.Username() == "" {
+				v.fail("FORWARD_IMAP_URL", "needs user and password, imaps://user:pass@host/INBOX (got %q)", maskURL(c.ForwardIMAPURL))
+			}
+			if ip := net.ParseIP(u.Hostname()); u.Scheme == "imap" && u.Hostname() != "localhost" && (ip == nil || !ip.IsLoopback()) {
+				v.fail("FORWARD_IMAP_URL", "imap:// sends the password in the clear; use imaps:// for a server on another machine (got %q)", maskURL(c.ForwardIMAPURL))
+			}
+		}
 	}
 	if c.RetryMaxAttempts < 1 {
 		v.fail("CPP_RETRY_MAX_ATTEMPTS", "%d must be at least 1 (it counts the first try)", c.RetryMaxAttempts)

@@ -109,3 +109,18 @@ func (r *envReader) duration(name string, unit time.Duration, dst *time.Duration
 	}
 	*dst = time.Duration(n) * unit
 }
+
+// goDuration reads a Go duration such as 5m or 1h30m, for settings whose
+// name carries no unit.
+func (r *envReader) goDuration(name string, dst *time.Duration) {
+	v := strings.TrimSpace(r.getenv(name))
+	if v == "" {
+		return
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		r.fail(name, "%q is not a duration such as 5m or 1h", v)
+		return
+	}
+	*dst = d
+}

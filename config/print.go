@@ -49,6 +49,8 @@ func (c Config) settings() []setting {
 		{"NOTIFY_TEMPLATES_DIR", c.NotifyTemplatesDir},
 		{"REPORT_TIME_ZONE", c.ReportTimeZone},
 		{"CPP_RETRY_MAX_ATTEMPTS", strconv.Itoa(c.RetryMaxAttempts)},
+		{"MAILBOX_SCRAPE_INTERVAL", c.MailboxScrapeInterval.String()},
+		{"FORWARD_IMAP_URL", maskURL(c.ForwardIMAPURL)},
 		{"NATS_URL", maskURLList(c.NATSURL)},
 		{"NATS_EMBEDDED_LISTEN", c.NATSEmbeddedListen},
 		{"NATS_REPLICAS", strconv.Itoa(c.NATSReplicas)},
