@@ -18,6 +18,7 @@ import (
 	"tally/commands"
 	"tally/docsui"
 	"tally/domain"
+	"tally/mailbox"
 	"tally/notify"
 	"tally/readmodel"
 )
@@ -45,6 +46,9 @@ type Deps struct {
 	// monthly reports; without them those routes are absent.
 	Links   *notify.Links
 	Reports *notify.Reporter
+	// Mailboxes serves linked mailboxes and forwarding senders; without it
+	// those routes are absent.
+	Mailboxes *mailbox.Service
 	// DeletionGrace is how long a deleted document can be restored.
 	DeletionGrace time.Duration
 	// MaxFileSize is the largest accepted file in bytes.
@@ -97,6 +101,7 @@ func New(deps Deps) *Server {
 	s.registerAudit()
 	s.registerCorrections()
 	s.registerReprocess()
+	s.registerMailboxes()
 	return s
 }
 

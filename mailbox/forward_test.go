@@ -235,3 +235,20 @@ func TestScrapeForwardingMailbox(t *testing.T) {
 		}
 	}
 }
+
+func TestParseForwardURL(t *testing.T) {
+	a, err := ParseForwardURL("imaps://receipts%40tally.test:p%40ss@mail.example.com/Receipts")
+	if err != nil || a.Host != "mail.example.com" || a.Port != 993 || a.TLS != TLSImplicit || a.Username != "receipts@tally.test" ||
+		a.Password != "p@ss" || a.Folder != "Receipts" {
+		t.Fatalf("%+v %v", a, err)
+	}
+	a, err = ParseForwardURL("imap://u:p@127.0.0.1:1143/")
+	if err != nil || a.Port != 1143 || a.TLS != TLSPlain || a.folder() != "INBOX" {
+		t.Fatalf("%+v %v", a, err)
+	}
+	for _, bad := range []string{"imap://u:p@mail.example.com/", "pop3://u:p@h/", "imaps://h/", "imaps://u:p@h:0/"} {
+		if _, err := ParseForwardURL(bad); err == nil {
+			t.Errorf("%s accepted", bad)
+		}
+	}
+}

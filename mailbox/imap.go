@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
@@ -306,4 +308,37 @@ func Verify(ctx context.Context, a Account, limits Limits) error {
 	defer s.close()
 	_, err = s.selectFolder(a.folder())
 	return err
+}
+
+// ParseForwardURL reads FORWARD_IMAP_URL: imaps://user:pass@host[:993]/FOLDER
+// or, for a server on this machine, imap://user:pass@host[:143]/FOLDER.
+func ParseForwardURL(raw string) (Account, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return Account{}, errors.New("FORWARD_IMAP_URL is not a valid URL")
+	}
+	a := Account{Host: u.Hostname(), Username: u.User.Username(), Folder: strings.TrimPrefix(u.Path, "/")}
+	a.Password, _ = u.User.Password()
+	switch u.Scheme {
+	case "imaps":
+		a.TLS, a.Port = TLSImplicit, 993
+	case "imap":
+		a.TLS, a.Port = TLSPlain, 143
+		if !isLoopback(a.Host) {
+			return Account{}, errors.New("FORWARD_IMAP_URL: imap:// is only for a server on this machine; use imaps://")
+		}
+	default:
+		return Account{}, fmt.Errorf("FORWARD_IMAP_URL: scheme %q is not imaps or imap", u.Scheme)
+	}
+	if p := u.Port(); p != "" {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 1 || n > 65535 {
+			return Account{}, errors.New("FORWARD_IMAP_URL: bad port")
+		}
+		a.Port = n
+	}
+	if a.Host == "" || a.Username == "" || a.Password == "" {
+		return Account{}, errors.New("FORWARD_IMAP_URL needs host, user and password")
+	}
+	return a, nil
 }

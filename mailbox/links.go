@@ -27,6 +27,9 @@ var (
 	ErrNotFound = errors.New("mailbox link not found")
 	// ErrSenderTaken: another tenant registered the forwarding sender.
 	ErrSenderTaken = errors.New("forwarding sender registered by another tenant")
+	// ErrVerify: the mailbox could not be reached or logged in to when the
+	// link was made; the message says why (ErrLogin among them).
+	ErrVerify = errors.New("the mailbox could not be verified")
 )
 
 // PasswordKeyName is the deployment key in the secrets table that seals app
@@ -165,7 +168,7 @@ func (l *Links) Create(ctx context.Context, tenant string, n NewLink) (Link, err
 	acct := Account{Host: n.Host, Port: n.Port, TLS: n.TLS, Username: n.Username, Password: n.Password, Folder: n.Folder}
 	if n.Verify {
 		if err := Verify(ctx, acct, l.limits); err != nil {
-			return Link{}, fmt.Errorf("verify mailbox: %w", err)
+			return Link{}, fmt.Errorf("%w: %w", ErrVerify, err)
 		}
 	}
 	id := uuid.Must(uuid.NewV7())
