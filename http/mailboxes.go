@@ -109,10 +109,9 @@ type senderEmailInput struct {
 }
 
 func (s *Server) registerMailboxes() {
+	// The routes are registered even without the service, so that the
+	// OpenAPI document (tally openapi) always describes them.
 	mb := s.deps.Mailboxes
-	if mb == nil {
-		return
-	}
 	tags := []string{"Mailboxes"}
 	huma.Register(s.api, secured(huma.Operation{
 		OperationID: "link-mailbox", Method: stdhttp.MethodPost, Path: "/v1/mailboxes", DefaultStatus: 201, Tags: tags,
@@ -120,6 +119,9 @@ func (s *Server) registerMailboxes() {
 		Description: "Tally searches the mailbox every MAILBOX_SCRAPE_INTERVAL for e-receipts from the configured retailers within the cutoff; each new one becomes a document of the given user, once.",
 		Errors:      []int{400, 422, 503},
 	}), func(ctx context.Context, in *linkMailboxInput) (*mailboxOutput, error) {
+		if mb == nil {
+			return nil, errNoMailboxes
+		}
 		b := in.Body
 		l, err := mb.Create(ctx, tenantOf(ctx), mailbox.NewLink{
 			Host: b.Host, Port: b.Port, TLS: b.TLS, Username: b.Username, Password: b.Password, Folder: b.Folder,
@@ -134,6 +136,9 @@ func (s *Server) registerMailboxes() {
 		OperationID: "list-mailboxes", Method: stdhttp.MethodGet, Path: "/v1/mailboxes", Tags: tags,
 		Summary: "Linked mailboxes", Errors: []int{503},
 	}), func(ctx context.Context, _ *struct{}) (*mailboxListOutput, error) {
+		if mb == nil {
+			return nil, errNoMailboxes
+		}
 		links, err := mb.List(ctx, tenantOf(ctx))
 		if err != nil {
 			return nil, s.mailboxFail(ctx, err)
@@ -149,6 +154,9 @@ func (s *Server) registerMailboxes() {
 		OperationID: "get-mailbox", Method: stdhttp.MethodGet, Path: "/v1/mailboxes/{id}", Tags: tags,
 		Summary: "A linked mailbox and its last scrape", Errors: []int{404, 503},
 	}), func(ctx context.Context, in *mailboxIDInput) (*mailboxOutput, error) {
+		if mb == nil {
+			return nil, errNoMailboxes
+		}
 		id, err := mailboxID(in.ID)
 		if err != nil {
 			return nil, err
@@ -164,6 +172,9 @@ func (s *Server) registerMailboxes() {
 		Tags: tags, Summary: "Unlink a mailbox", Description: "Its password is deleted; documents already made stay.",
 		Errors: []int{404, 503},
 	}), func(ctx context.Context, in *mailboxIDInput) (*struct{}, error) {
+		if mb == nil {
+			return nil, errNoMailboxes
+		}
 		id, err := mailboxID(in.ID)
 		if err != nil {
 			return nil, err
@@ -178,6 +189,9 @@ func (s *Server) registerMailboxes() {
 		Tags: tags, Summary: "Scrape a mailbox now", Description: "Queues a scrape; GET the mailbox to see its result.",
 		Errors: []int{404, 503},
 	}), func(ctx context.Context, in *mailboxIDInput) (*scrapeOutput, error) {
+		if mb == nil {
+			return nil, errNoMailboxes
+		}
 		id, err := mailboxID(in.ID)
 		if err != nil {
 			return nil, err
@@ -195,6 +209,9 @@ func (s *Server) registerMailboxes() {
 		Description: "Messages forwarded from this address to the forwarding mailbox (FORWARD_IMAP_URL) become documents of this user. An address belongs to one tenant: another tenant's is a 409.",
 		Errors:      []int{400, 409, 503},
 	}), func(ctx context.Context, in *senderInput) (*senderOutput, error) {
+		if mb == nil {
+			return nil, errNoMailboxes
+		}
 		snd, err := mb.RegisterSender(ctx, tenantOf(ctx), in.Body.Email, in.Body.Name)
 		if err != nil {
 			return nil, s.mailboxFail(ctx, err)
@@ -205,6 +222,9 @@ func (s *Server) registerMailboxes() {
 		OperationID: "list-forwarding-senders", Method: stdhttp.MethodGet, Path: "/v1/forwarding-senders",
 		Tags: tags, Summary: "Registered forwarding senders", Errors: []int{503},
 	}), func(ctx context.Context, _ *struct{}) (*senderListOutput, error) {
+		if mb == nil {
+			return nil, errNoMailboxes
+		}
 		senders, err := mb.Senders(ctx, tenantOf(ctx))
 		if err != nil {
 			return nil, s.mailboxFail(ctx, err)
@@ -220,12 +240,18 @@ func (s *Server) registerMailboxes() {
 		OperationID: "delete-forwarding-sender", Method: stdhttp.MethodDelete, Path: "/v1/forwarding-senders/{email}",
 		DefaultStatus: 204, Tags: tags, Summary: "Unregister a forwarding sender", Errors: []int{404, 503},
 	}), func(ctx context.Context, in *senderEmailInput) (*struct{}, error) {
+		if mb == nil {
+			return nil, errNoMailboxes
+		}
 		if err := mb.DeleteSender(ctx, tenantOf(ctx), in.Email); err != nil {
 			return nil, s.mailboxFail(ctx, err)
 		}
 		return nil, nil
 	})
 }
+
+// errNoMailboxes answers in a process built without the mailbox service.
+var errNoMailboxes = huma.Error503ServiceUnavailable("mailboxes are not available in this process")
 
 func toSender(snd mailbox.Sender) ForwardingSender {
 	return ForwardingSender{Email: snd.Email, Name: snd.Name, CreatedAt: formatTime(snd.CreatedAt)}

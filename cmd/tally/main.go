@@ -308,6 +308,16 @@ func runAll(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io
 	startNotifier(ctx, &wg, rt, mailer)
 	startScheduler(ctx, &wg, rt, mailer)
 	startPurger(ctx, &wg, rt)
+	if err := startMailboxScheduler(ctx, &wg, rt); err != nil {
+		cancel()
+		wg.Wait()
+		return err
+	}
+	if _, err := startMailboxConsumer(ctx, &wg, rt); err != nil {
+		cancel()
+		wg.Wait()
+		return err
+	}
 	err = serveAPI(ctx, rt, m, mailer)
 	cancel()
 	wg.Wait()
@@ -361,7 +371,12 @@ func runProjectors(ctx context.Context, rt *runtime, m *metrics.Metrics) {
 }
 
 func serveAPI(ctx context.Context, rt *runtime, m *metrics.Metrics, mailer *mailer) error {
+	mailboxes, err := rt.mailboxService(ctx)
+	if err != nil {
+		return err
+	}
 	api := tallyhttp.New(tallyhttp.Deps{
+		Mailboxes:     mailboxes,
 		Commands:      commands.New(rt.events, rt.blobs, rt.log),
 		Pool:          rt.pool,
 		Redis:         rt.redis,
