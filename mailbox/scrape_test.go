@@ -29,7 +29,7 @@ import (
 // env is a scrape's real surroundings: event store, database, blob
 // store, command handler and an IMAP server.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	events *eventstore.Store
 	pool   *pgxpool.Pool
 	blobs  blob.Store
@@ -39,7 +39,7 @@ type env struct {
 	log    *slog.Logger
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	events, _ := eventstoretest.Start(t)
 	_, pool := pgtest.New(t)
