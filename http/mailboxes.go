@@ -104,8 +104,10 @@ type senderListOutput struct {
 	}
 }
 
+// senderEmailInput names the sender in the query, not the path: request
+// paths are logged, and an address is personal data.
 type senderEmailInput struct {
-	Email string `path:"email" maxLength:"254"`
+	Email string `query:"email" required:"true" maxLength:"254"`
 }
 
 func (s *Server) registerMailboxes() {
@@ -237,7 +239,7 @@ func (s *Server) registerMailboxes() {
 		return out, nil
 	})
 	huma.Register(s.api, secured(huma.Operation{
-		OperationID: "delete-forwarding-sender", Method: stdhttp.MethodDelete, Path: "/v1/forwarding-senders/{email}",
+		OperationID: "delete-forwarding-sender", Method: stdhttp.MethodDelete, Path: "/v1/forwarding-senders",
 		DefaultStatus: 204, Tags: tags, Summary: "Unregister a forwarding sender", Errors: []int{404, 503},
 	}), func(ctx context.Context, in *senderEmailInput) (*struct{}, error) {
 		if mb == nil {

@@ -177,10 +177,10 @@ func TestForwardingSenderRoutes(t *testing.T) {
 	if code, list := h.do("GET", "/v1/forwarding-senders", "a", nil, ""); code != 200 || len(list["items"].([]any)) != 1 {
 		t.Fatalf("list: %d %v", code, list)
 	}
-	if code, _ := h.do("DELETE", "/v1/forwarding-senders/bob@example.com", "b", nil, ""); code != 404 {
+	if code, _ := h.do("DELETE", "/v1/forwarding-senders?email=bob@example.com", "b", nil, ""); code != 404 {
 		t.Fatalf("other tenant's delete: %d", code)
 	}
-	if code, _ := h.do("DELETE", "/v1/forwarding-senders/bob@example.com", "a", nil, ""); code != 204 {
+	if code, _ := h.do("DELETE", "/v1/forwarding-senders?email=bob@example.com", "a", nil, ""); code != 204 {
 		t.Fatalf("delete: %d", code)
 	}
 	if code, _ := h.do("POST", "/v1/forwarding-senders", "b", jsonBody(map[string]any{"email": "bob@example.com"}), "application/json"); code != 201 {

@@ -249,6 +249,10 @@ func TestScrapeAfterUIDValidityChangeMakesNoSecondDocument(t *testing.T) {
 	if res.New != 0 || res.Seen != 4 {
 		t.Fatalf("scrape after UIDVALIDITY change: %+v, want 0 new, 4 seen", res)
 	}
+	var validities int
+	if err := e.pool.QueryRow(ctx, "SELECT count(DISTINCT uid_validity) FROM mailbox_seen WHERE link_id = $1", link.ID).Scan(&validities); err != nil || validities != 2 {
+		t.Fatalf("seen rows under %d UIDVALIDITY values (%v), want 2: the server did not renumber", validities, err)
+	}
 	if got := e.subjects(e.documents()); !slices.Equal(got, want) {
 		t.Fatalf("documents %q, want %q", got, want)
 	}
