@@ -12,6 +12,7 @@ import (
 	"net/mail"
 	"net/textproto"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -249,9 +250,15 @@ func parseHeaders(s string, loc *time.Location) (block, bool) {
 	lines := strings.SplitAfter(s, "\n")
 	fields := map[string]string{}
 	last := ""
+	// quoted: the block came quoted ("> From: ..."), as Apple Mail sends
+	// it; its body then loses one level of quoting.
+	quoted := false
 	i := 0
 	for ; i < len(lines) && i < 40; i++ {
 		line := strings.TrimRight(lines[i], "\r\n")
+		if len(fields) == 0 && strings.HasPrefix(strings.TrimLeft(line, " \t"), ">") && strings.TrimLeft(line, "> \t") != "" {
+			quoted = true
+		}
 		line = strings.TrimLeft(line, "> \t")
 		if strings.TrimSpace(line) == "" {
 			if len(fields) > 0 {
@@ -285,7 +292,16 @@ func parseHeaders(s string, loc *time.Location) (block, bool) {
 		date = fields["sent"]
 	}
 	b.date = parseLooseDate(date, loc)
-	b.body = strings.Join(lines[min(i, len(lines)):], "")
+	rest := lines[min(i, len(lines)):]
+	if quoted {
+		rest = slices.Clone(rest)
+		for j, l := range rest {
+			if t, ok := strings.CutPrefix(l, ">"); ok {
+				rest[j] = strings.TrimPrefix(t, " ")
+			}
+		}
+	}
+	b.body = strings.Join(rest, "")
 	return b, true
 }
 

@@ -70,6 +70,9 @@ func TestUnforward(t *testing.T) {
 					t.Errorf("rebuilt body lacks %q:\n%s", s, text)
 				}
 			}
+			if strings.Contains(text, "> Total") {
+				t.Errorf("the rebuilt body is still quoted:\n%s", text)
+			}
 			if c.file != "attached.eml" && strings.Contains(text, "for my expenses") {
 				t.Errorf("the forwarder's note is in the rebuilt text body")
 			}
