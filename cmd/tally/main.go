@@ -39,9 +39,9 @@ Roles (or a bare "tally" with ROLE=API|PROJECTOR|WORKER|BRIDGE|NOTIFIER|SCHEDULE
   api          the HTTP API on PORT (default 4001)
   projector    build the PostgreSQL read models from the event stream
   bridge       relay extraction requests to the RabbitMQ scrape queue
-  worker       extract documents from the scrape queue
+  worker       extract documents from the scrape queue; scrape linked mailboxes
   notifier     e-mail users when an expense is extracted or fails
-  scheduler    send the monthly report at 00:05 on the 1st
+  scheduler    send the monthly report at 00:05 on the 1st; queue mailbox scrapes
   migrate      apply database migrations and exit
   update-cron  fetch, check and activate the newest template bundle (--every 24h to repeat)
 
