@@ -1,8 +1,10 @@
 package mailbox
 
 import (
+	"bytes"
 	"crypto/tls"
 	"net"
+	"sync"
 	"testing"
 
 	"tally/mailbox/mailboxtest"
@@ -27,4 +29,22 @@ func listenSilent(t *testing.T) int {
 		}
 	}()
 	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// syncBuffer is a log destination safe for concurrent writers.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/mail"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -442,3 +443,59 @@ func TestDeadlineOnASilentServer(t *testing.T) {
 }
 
 var _ = uuid.Nil
+
+func TestLostSeenRowsMakeNoSecondDocument(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	filter, want := e.fixture(time.Now())
+	link := e.link("acme")
+	s := e.scraper(filter, Limits{})
+	if res, err := s.ScrapeLink(ctx, link.ID); err != nil || res.New != 4 {
+		t.Fatalf("first scrape: %+v %v", res, err)
+	}
+	// As if the process died after each submit and before remembering it.
+	if _, err := e.pool.Exec(ctx, "DELETE FROM mailbox_seen"); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := s.ScrapeLink(ctx, link.ID); err != nil || res.New != 4 {
+		t.Fatalf("scrape with the seen rows gone: %+v %v, want all 4 submitted again", res, err)
+	}
+	if got := e.subjects(e.documents()); !slices.Equal(got, want) {
+		t.Fatalf("documents %q, want %q", got, want)
+	}
+}
+
+func TestScrapeLogsNoAddressesOrPasswords(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	var logs syncBuffer
+	e.log = slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	filter, _ := e.fixture(time.Now())
+	link := e.link("acme")
+	s := e.scraper(filter, Limits{})
+	if _, err := s.ScrapeLink(ctx, link.ID); err != nil {
+		t.Fatal(err)
+	}
+	e.imap.AddUser("receipts@tally.test", "forward-pw")
+	e.imap.Append("receipts@tally.test", "INBOX", readTestdata(t, "gmail.eml"), time.Now())
+	s.Forward = &Account{Host: e.imap.Host, Port: e.imap.Port, TLS: TLSPlain, Username: "receipts@tally.test", Password: "forward-pw"}
+	if res, err := s.ScrapeForward(ctx); err != nil || res.UnknownForwarder != 1 {
+		t.Fatalf("%+v %v", res, err)
+	}
+	// A failing login is logged too, by kind.
+	if _, err := e.pool.Exec(ctx, "UPDATE mailbox_links SET username = 'nobody@mail.test'"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ScrapeLink(ctx, link.ID); !errors.Is(err, ErrLogin) {
+		t.Fatalf("scrape with a wrong login: %v", err)
+	}
+	out := logs.String()
+	if !strings.Contains(out, link.ID.String()) || !strings.Contains(out, `"unknown_forwarders":1`) || !strings.Contains(out, "login refused") {
+		t.Fatalf("the log lacks the link id, the counts or the error kind:\n%s", out)
+	}
+	for _, secret := range []string{"@", "app-password-1", "forward-pw", "Shop A", "Total"} {
+		if strings.Contains(out, secret) {
+			t.Errorf("the log holds %q:\n%s", secret, out)
+		}
+	}
+}
