@@ -13,6 +13,7 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"tally/queue"
+	"tally/readmodel"
 )
 
 // Kinds of scrape job.
@@ -131,6 +132,10 @@ type Scheduler struct {
 	Publisher *Publisher
 	// Forward queues a scrape of the forwarding mailbox on every tick.
 	Forward bool
+	// Interval is how often Tick runs (MAILBOX_SCRAPE_INTERVAL): a link
+	// queued less than 90% of it ago is not queued again, whichever
+	// scheduler queued it.
+	Interval time.Duration
 	// StaleAfter: a job queued this long ago without a scrape since is
 	// taken as lost and queued again. Default 1h.
 	StaleAfter time.Duration
@@ -144,7 +149,9 @@ func (s *Scheduler) Tick(ctx context.Context) (int, error) {
 	if stale <= 0 {
 		stale = time.Hour
 	}
-	due, err := s.Links.q.DueMailboxLinks(ctx, timestamptz(now.Add(-stale)))
+	due, err := s.Links.q.DueMailboxLinks(ctx, readmodel.DueMailboxLinksParams{
+		QueuedBefore: timestamptz(now.Add(-s.Interval * 9 / 10)), StaleBefore: timestamptz(now.Add(-stale)),
+	})
 	if err != nil {
 		return 0, fmt.Errorf("list due mailboxes: %w", err)
 	}
@@ -211,7 +218,7 @@ func (c *Consumer) Consume(ctx context.Context, ch *amqp.Channel, topo queue.Top
 			if !ok {
 				return errors.New("dead scrape job deliveries closed")
 			}
-			c.Log.Info("expired scrape job dropped", "message_id", d.MessageId)
+			c.Log.Info("dead-lettered scrape job dropped; the next interval queues a fresh one", "message_id", d.MessageId)
 			_ = d.Ack(false)
 		}
 	}

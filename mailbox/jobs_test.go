@@ -88,7 +88,14 @@ func TestScheduledScrapeJobsRunOnce(t *testing.T) {
 	if got := e.subjects(e.documents()); strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Fatalf("documents %q, want %q", got, want)
 	}
-	// Scraped since it was queued: the link is due again.
+	// Scraped since it was queued, but queued less than an interval ago:
+	// another scheduler out of step must not queue it again yet.
+	sched.Interval = time.Hour
+	if n, err := sched.Tick(ctx); err != nil || n != 0 {
+		t.Fatalf("tick within the interval: %d %v, want 0 jobs", n, err)
+	}
+	// An interval later it is due.
+	sched.Interval = 0
 	if n, err := sched.Tick(ctx); err != nil || n != 1 {
 		t.Fatalf("tick after the scrape: %d %v, want 1 job", n, err)
 	}

@@ -15,11 +15,13 @@ DELETE FROM mailbox_links WHERE tenant = $1 AND id = $2;
 DELETE FROM mailbox_seen WHERE link_id = $1;
 
 -- name: DueMailboxLinks :many
--- Links without a pending scrape job: never queued, scraped since they were
--- queued, or queued so long ago (@stale_before) that the job must be lost.
+-- Links without a pending scrape job: never queued, or scraped since they
+-- were last queued and that before @queued_before (so that several
+-- schedulers ticking out of step still queue a link once per interval),
+-- or queued so long ago (@stale_before) that the job must be lost.
 SELECT id, tenant FROM mailbox_links
 WHERE queued_at IS NULL
-   OR (last_scrape_at IS NOT NULL AND last_scrape_at >= queued_at)
+   OR (last_scrape_at IS NOT NULL AND last_scrape_at >= queued_at AND queued_at < @queued_before)
    OR queued_at < @stale_before
 ORDER BY id;
 

@@ -58,20 +58,27 @@ func (q *Queries) DeleteMailboxSeen(ctx context.Context, linkID uuid.UUID) error
 const dueMailboxLinks = `-- name: DueMailboxLinks :many
 SELECT id, tenant FROM mailbox_links
 WHERE queued_at IS NULL
-   OR (last_scrape_at IS NOT NULL AND last_scrape_at >= queued_at)
-   OR queued_at < $1
+   OR (last_scrape_at IS NOT NULL AND last_scrape_at >= queued_at AND queued_at < $1)
+   OR queued_at < $2
 ORDER BY id
 `
+
+type DueMailboxLinksParams struct {
+	QueuedBefore pgtype.Timestamptz
+	StaleBefore  pgtype.Timestamptz
+}
 
 type DueMailboxLinksRow struct {
 	ID     uuid.UUID
 	Tenant string
 }
 
-// Links without a pending scrape job: never queued, scraped since they were
-// queued, or queued so long ago (@stale_before) that the job must be lost.
-func (q *Queries) DueMailboxLinks(ctx context.Context, staleBefore pgtype.Timestamptz) ([]DueMailboxLinksRow, error) {
-	rows, err := q.db.Query(ctx, dueMailboxLinks, staleBefore)
+// Links without a pending scrape job: never queued, or scraped since they
+// were last queued and that before @queued_before (so that several
+// schedulers ticking out of step still queue a link once per interval),
+// or queued so long ago (@stale_before) that the job must be lost.
+func (q *Queries) DueMailboxLinks(ctx context.Context, arg DueMailboxLinksParams) ([]DueMailboxLinksRow, error) {
+	rows, err := q.db.Query(ctx, dueMailboxLinks, arg.QueuedBefore, arg.StaleBefore)
 	if err != nil {
 		return nil, err
 	}

@@ -41,7 +41,7 @@ func startMailboxScheduler(ctx context.Context, wg *sync.WaitGroup, rt *runtime)
 		return err
 	}
 	sched := &mailbox.Scheduler{Links: svc.Links, Publisher: svc.Publisher, Forward: rt.cfg.ForwardIMAPURL != "",
-		Log: rt.log.With("role", "mailbox-scheduler")}
+		Interval: rt.cfg.MailboxScrapeInterval, Log: rt.log.With("role", "mailbox-scheduler")}
 	wg.Go(func() {
 		for {
 			if err := withLock(ctx, rt, "mailbox-scheduler", func() error {
