@@ -24,7 +24,9 @@ func (r *runtime) mailboxTopology() queue.Topology {
 }
 
 func (r *runtime) mailboxService(ctx context.Context) (*mailbox.Service, error) {
-	links, err := mailbox.NewLinks(ctx, r.pool, mailbox.Limits{MaxMessageSize: r.cfg.MaxFileSize()})
+	// These limits bound the login check of POST /v1/mailboxes, which a
+	// client waits for.
+	links, err := mailbox.NewLinks(ctx, r.pool, mailbox.Limits{DialTimeout: 10 * time.Second, CommandTimeout: 20 * time.Second})
 	if err != nil {
 		return nil, err
 	}
