@@ -24,3 +24,4 @@ fuzz:
 	$(GO) test -run XXX -fuzz FuzzDocument -fuzztime 30s ./intake
 	$(GO) test -run XXX -fuzz FuzzEmailMessage -fuzztime 30s ./intake
 	$(GO) test -run XXX -fuzz FuzzVerify -fuzztime 30s ./webhooks
+	$(GO) test -run XXX -fuzz FuzzUnforward -fuzztime 30s ./mailbox

@@ -102,6 +102,16 @@ type Config struct {
 	// this often without being acknowledged (it stops every worker that
 	// takes it) is dead-lettered and its document FAILED.
 	RabbitMQDeliveryLimit int
+	// MailboxScrapeInterval is MAILBOX_SCRAPE_INTERVAL (a Go duration such
+	// as 5m or 1h): how often the scheduler queues a scrape of every linked
+	// mailbox and of the forwarding mailbox. Default 5m; at least 1m, to
+	// keep mail servers from throttling Tally.
+	MailboxScrapeInterval time.Duration
+	// ForwardIMAPURL is FORWARD_IMAP_URL, the mailbox users forward
+	// e-receipts to: imaps://user:pass@host:993/INBOX (TLS), or
+	// imap://user:pass@host:143/INBOX (no TLS; only for a server on this
+	// machine). Empty: no forwarding mailbox. Contains the password.
+	ForwardIMAPURL string
 	// RetryMaxAttempts is CPP_RETRY_MAX_ATTEMPTS, the total number of
 	// attempts (the first try included) before a job is given up. Default 10.
 	RetryMaxAttempts int
@@ -243,6 +253,7 @@ func (c *Config) setDefaults() {
 	c.RetryMaxAttempts = 10
 	c.WebhookRetryPeriod = 24 * time.Hour
 	c.WebhookTimeout = 10 * time.Second
+	c.MailboxScrapeInterval = 5 * time.Minute
 	c.NATSReplicas = 1
 	c.NATSSyncAlways = true
 	c.AWSRegion = "us-east-1"
@@ -297,6 +308,8 @@ func (c *Config) read(r *envReader) {
 	r.goDuration("WEBHOOK_RETRY_PERIOD", &c.WebhookRetryPeriod)
 	r.goDuration("WEBHOOK_TIMEOUT", &c.WebhookTimeout)
 	r.bool("WEBHOOK_ALLOW_PRIVATE_NETWORKS", &c.WebhookAllowPrivateNetworks)
+	r.goDuration("MAILBOX_SCRAPE_INTERVAL", &c.MailboxScrapeInterval)
+	r.secret("FORWARD_IMAP_URL", &c.ForwardIMAPURL)
 
 	r.str("NATS_URL", &c.NATSURL)
 	r.str("NATS_EMBEDDED_LISTEN", &c.NATSEmbeddedListen)
@@ -446,6 +459,19 @@ func (c *Config) problems() []error {
 	}
 	if c.SMTPURL != "" {
 		v.url("SMTP_URL", c.SMTPURL, true, "smtp", "smtps")
+	}
+	if c.MailboxScrapeInterval < time.Minute {
+		v.fail("MAILBOX_SCRAPE_INTERVAL", "%s must be at least 1m", c.MailboxScrapeInterval)
+	}
+	if c.ForwardIMAPURL != "" {
+		if u := v.url("FORWARD_IMAP_URL", c.ForwardIMAPURL, true, "imaps", "imap"); u != nil {
+			if _, ok := u.User.Password(); !ok || u.User.Username() == "" {
+				v.fail("FORWARD_IMAP_URL", "needs user and password, imaps://user:pass@host/INBOX (got %q)", maskURL(c.ForwardIMAPURL))
+			}
+			if ip := net.ParseIP(u.Hostname()); u.Scheme == "imap" && u.Hostname() != "localhost" && (ip == nil || !ip.IsLoopback()) {
+				v.fail("FORWARD_IMAP_URL", "imap:// sends the password in the clear; use imaps:// for a server on another machine (got %q)", maskURL(c.ForwardIMAPURL))
+			}
+		}
 	}
 	if c.RetryMaxAttempts < 1 {
 		v.fail("CPP_RETRY_MAX_ATTEMPTS", "%d must be at least 1 (it counts the first try)", c.RetryMaxAttempts)

@@ -48,6 +48,7 @@ func TestLoadDefaults(t *testing.T) {
 		RetryMaxAttempts:      10,
 		WebhookRetryPeriod:    24 * time.Hour,
 		WebhookTimeout:        10 * time.Second,
+		MailboxScrapeInterval: 5 * time.Minute,
 		NATSReplicas:          1,
 		NATSSyncAlways:        true,
 		AWSRegion:             "us-east-1",
@@ -112,6 +113,7 @@ func TestOverrides(t *testing.T) {
 		"PUBLIC_URL":                     "https://tally.example.com",
 		"S3_BUCKET":                      "blobs",
 		"S3_ENDPOINT":                    "http://127.0.0.1:9000",
+		"MAILBOX_SCRAPE_INTERVAL":        "1h30m",
 	})
 	checks := []struct {
 		name      string
@@ -129,6 +131,7 @@ func TestOverrides(t *testing.T) {
 		{"NATSReplicas", c.NATSReplicas, 3},
 		{"MaxFileSize", c.MaxFileSize(), int64(1 << 30)},
 		{"PublicURL", c.PublicURL, "https://tally.example.com"},
+		{"MailboxScrapeInterval", c.MailboxScrapeInterval, 90 * time.Minute},
 	}
 	for _, tc := range checks {
 		if tc.got != tc.want {
@@ -136,7 +139,7 @@ func TestOverrides(t *testing.T) {
 		}
 	}
 	s := "\n" + c.String() + "\n"
-	for _, line := range []string{"RABBITMQ_MESSAGE_EXPIRE_MS=1500", "SHUTDOWN_TIMEOUT_SECONDS=5", "NATS_URL=nats://a:4222,tls://b:4222"} {
+	for _, line := range []string{"RABBITMQ_MESSAGE_EXPIRE_MS=1500", "SHUTDOWN_TIMEOUT_SECONDS=5", "NATS_URL=nats://a:4222,tls://b:4222", "MAILBOX_SCRAPE_INTERVAL=1h30m0s"} {
 		if !strings.Contains(s, "\n"+line+"\n") {
 			t.Errorf("String() lacks %q:\n%s", line, s)
 		}
@@ -312,6 +315,11 @@ func TestInvalidValues(t *testing.T) {
 		{map[string]string{"WEBHOOK_TIMEOUT": "1h"}, `WEBHOOK_TIMEOUT: 1h0m0s is out of range 1s-5m`},
 		{map[string]string{"SCRAPE_WORKER_TIMEOUT_MS": "-5"}, `SCRAPE_WORKER_TIMEOUT_MS: -5 must be at least 1`},
 		{map[string]string{"SHUTDOWN_TIMEOUT_SECONDS": "99999999999999"}, `SHUTDOWN_TIMEOUT_SECONDS: 99999999999999 is out of range`},
+		{map[string]string{"MAILBOX_SCRAPE_INTERVAL": "5"}, `MAILBOX_SCRAPE_INTERVAL: "5" is not a duration`},
+		{map[string]string{"MAILBOX_SCRAPE_INTERVAL": "10s"}, `MAILBOX_SCRAPE_INTERVAL: 10s must be at least 1m`},
+		{map[string]string{"FORWARD_IMAP_URL": "pop3://u:p@h/"}, `FORWARD_IMAP_URL: scheme must be imaps or imap`},
+		{map[string]string{"FORWARD_IMAP_URL": "imaps://h/INBOX"}, `FORWARD_IMAP_URL: needs user and password`},
+		{map[string]string{"FORWARD_IMAP_URL": "imap://u:fwdPa55@mail.example.com/INBOX"}, `FORWARD_IMAP_URL: imap:// sends the password in the clear; use imaps:// for a server on another machine (got "imap://u:****@mail.example.com/INBOX")`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.want, func(t *testing.T) {
@@ -375,7 +383,7 @@ func TestLoadReportsEveryError(t *testing.T) {
 // TestSecretsNeverPrinted renders a Config every way it is likely to be
 // printed or logged and checks no secret survives.
 func TestSecretsNeverPrinted(t *testing.T) {
-	secrets := []string{"dbPa55word", "redisPa55", "rabbitPa55", "natsPa55", "natsT0ken", "awsSecretKey123", "queryPa55"}
+	secrets := []string{"dbPa55word", "redisPa55", "rabbitPa55", "natsPa55", "natsT0ken", "awsSecretKey123", "queryPa55", "imapPa55"}
 	c := mustLoad(t, map[string]string{
 		"DB_PASSWORD":           "dbPa55word",
 		"REDIS_PASSWORD":        "redisPa55",
@@ -385,6 +393,7 @@ func TestSecretsNeverPrinted(t *testing.T) {
 		"AWS_SECRET_ACCESS_KEY": "awsSecretKey123",
 		"S3_BUCKET":             "b",
 		"PUBLIC_URL":            "https://tally.example.com/?token=queryPa55",
+		"FORWARD_IMAP_URL":      "imaps://receipts:imapPa55@mail.example.com:993/INBOX",
 	})
 
 	render := map[string]func() string{
@@ -447,6 +456,7 @@ func TestSecretsNeverPrinted(t *testing.T) {
 		"AWS_SECRET_ACCESS_KEY": "****",
 		"PUBLIC_URL":            "https://tally.example.com/?token=****",
 		"PORT":                  "4001",
+		"FORWARD_IMAP_URL":      "imaps://receipts:****@mail.example.com:993/INBOX",
 	} {
 		if got := rec.Config[k]; got != want {
 			t.Errorf("logged %s = %q, want %q", k, got, want)

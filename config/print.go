@@ -52,6 +52,8 @@ func (c Config) settings() []setting {
 		{"WEBHOOK_RETRY_PERIOD", c.WebhookRetryPeriod.String()},
 		{"WEBHOOK_TIMEOUT", c.WebhookTimeout.String()},
 		{"WEBHOOK_ALLOW_PRIVATE_NETWORKS", strconv.FormatBool(c.WebhookAllowPrivateNetworks)},
+		{"MAILBOX_SCRAPE_INTERVAL", c.MailboxScrapeInterval.String()},
+		{"FORWARD_IMAP_URL", maskURL(c.ForwardIMAPURL)},
 		{"NATS_URL", maskURLList(c.NATSURL)},
 		{"NATS_EMBEDDED_LISTEN", c.NATSEmbeddedListen},
 		{"NATS_REPLICAS", strconv.Itoa(c.NATSReplicas)},

@@ -19,6 +19,7 @@ import (
 	"tally/docsui"
 	"tally/domain"
 	"tally/ereceipts"
+	"tally/mailbox"
 	"tally/notify"
 	"tally/readmodel"
 	"tally/reprocess"
@@ -59,6 +60,9 @@ type Deps struct {
 	// Webhooks keeps tenants' webhook endpoints; without it their routes
 	// answer 503.
 	Webhooks *webhooks.Store
+	// Mailboxes serves linked mailboxes and forwarding senders; without it
+	// those routes are absent.
+	Mailboxes *mailbox.Service
 	// DeletionGrace is how long a deleted document can be restored.
 	DeletionGrace time.Duration
 	// MaxFileSize is the largest accepted file in bytes.
@@ -113,6 +117,7 @@ func New(deps Deps) *Server {
 	s.registerReprocess()
 	s.registerEReceipts()
 	s.registerWebhooks()
+	s.registerMailboxes()
 	return s
 }
 

@@ -75,6 +75,42 @@ type EreceiptRetailer struct {
 	DateCutoff pgtype.Timestamptz
 }
 
+type ForwardingSender struct {
+	Email     string
+	Tenant    string
+	UserName  string
+	CreatedAt pgtype.Timestamptz
+}
+
+type MailboxLink struct {
+	ID              uuid.UUID
+	Tenant          string
+	UserEmail       string
+	UserName        string
+	Host            string
+	Port            int32
+	TlsMode         string
+	Username        string
+	PasswordSealed  []byte
+	Folder          string
+	CreatedAt       pgtype.Timestamptz
+	QueuedAt        pgtype.Timestamptz
+	LastScrapeAt    pgtype.Timestamptz
+	LastScrapeError string
+	LastScrapeNew   int32
+	MessagesFound   int64
+}
+
+type MailboxSeen struct {
+	LinkID      uuid.UUID
+	UidValidity int64
+	Uid         int64
+	MessageKey  string
+	Outcome     string
+	DocumentID  uuid.NullUUID
+	SeenAt      pgtype.Timestamptz
+}
+
 type MonthlyDocument struct {
 	Tenant      string
 	ID          uuid.UUID

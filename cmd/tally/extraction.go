@@ -93,6 +93,11 @@ func runWorker(ctx context.Context, rt *runtime) error {
 	}
 	m := metrics.New()
 	var wg sync.WaitGroup
+	// The worker role also runs mailbox scrapes: they are jobs from the
+	// same broker and make documents the same way.
+	if _, err := startMailboxConsumer(ctx, &wg, rt); err != nil {
+		return err
+	}
 	s := startWorker(ctx, &wg, rt, m)
 	err := serveProbes(ctx, rt, m, []tallyhttp.Check{
 		{Name: "rabbitmq", Critical: true, Ping: s.Ping},

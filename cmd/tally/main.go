@@ -26,6 +26,7 @@ import (
 	"tally/ereceipts"
 	"tally/extract"
 	tallyhttp "tally/http"
+	"tally/mailbox"
 	"tally/metrics"
 	"tally/migrations"
 	"tally/notify"
@@ -42,10 +43,11 @@ Roles (or a bare "tally" with ROLE=API|PROJECTOR|WORKER|BRIDGE|NOTIFIER|SCHEDULE
   api          the HTTP API on PORT (default 4001)
   projector    build the PostgreSQL read models from the event stream
   bridge       relay extraction requests to the RabbitMQ scrape queue
-  worker       extract documents from the scrape queue
+  worker       extract documents from the scrape queue; scrape linked mailboxes
   notifier     e-mail users when an expense is extracted or fails
   scheduler    send the monthly report at 00:05 on the 1st
   webhooks     deliver document events to the tenants' webhook endpoints
+  scheduler    send the monthly report at 00:05 on the 1st; queue mailbox scrapes
   migrate      apply database migrations and exit
   update-cron  fetch, check and activate the newest template bundle (--every 24h to repeat)
 
@@ -255,7 +257,7 @@ func runOpenAPI(cfg *config.Config, log *slog.Logger, stdout io.Writer) error {
 	// Stores are never called while printing; empty ones make every route
 	// that depends on one part of the document.
 	srv := tallyhttp.New(tallyhttp.Deps{MaxFileSize: cfg.MaxFileSize(), Version: version, Log: log,
-		Links: &notify.Links{}, Reports: &notify.Reporter{}, EReceipts: &ereceipts.Store{}})
+		Links: &notify.Links{}, Reports: &notify.Reporter{}, EReceipts: &ereceipts.Store{}, Mailboxes: &mailbox.Service{}})
 	b, err := srv.OpenAPI().MarshalJSON()
 	if err != nil {
 		return err
@@ -332,6 +334,16 @@ func runAll(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io
 	startNotifier(ctx, &wg, rt, mailer)
 	startScheduler(ctx, &wg, rt, mailer)
 	startPurger(ctx, &wg, rt)
+	if err := startMailboxScheduler(ctx, &wg, rt); err != nil {
+		cancel()
+		wg.Wait()
+		return err
+	}
+	if _, err := startMailboxConsumer(ctx, &wg, rt); err != nil {
+		cancel()
+		wg.Wait()
+		return err
+	}
 	err = serveAPI(ctx, rt, m, mailer)
 	cancel()
 	wg.Wait()
@@ -395,6 +407,10 @@ func serveAPI(ctx context.Context, rt *runtime, m *metrics.Metrics, mailer *mail
 	if err != nil {
 		return err
 	}
+	mailboxes, err := rt.mailboxService(ctx)
+	if err != nil {
+		return err
+	}
 	api := tallyhttp.New(tallyhttp.Deps{
 		Preview:         rt.previewer(engine),
 		Commands:        rt.commands(),
@@ -411,6 +427,7 @@ func serveAPI(ctx context.Context, rt *runtime, m *metrics.Metrics, mailer *mail
 		DeletionGrace:   rt.cfg.DeletionGrace,
 		Version:         version,
 		Log:             rt.log,
+		Mailboxes:       mailboxes,
 	})
 	root := stdhttp.NewServeMux()
 	root.Handle("GET /metrics", m.Handler())

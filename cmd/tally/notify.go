@@ -147,6 +147,9 @@ func runScheduler(ctx context.Context, rt *runtime) error {
 		rt.log.Warn("SMTP_URL is unset: no monthly reports; the scheduler only purges deleted documents")
 	}
 	var wg sync.WaitGroup
+	if err := startMailboxScheduler(ctx, &wg, rt); err != nil {
+		return err
+	}
 	startScheduler(ctx, &wg, rt, m)
 	startPurger(ctx, &wg, rt)
 	wg.Wait()

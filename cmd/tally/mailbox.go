@@ -1,0 +1,127 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+
+	"tally/domain"
+	"tally/ereceipts"
+	"tally/mailbox"
+	"tally/queue"
+)
+
+// mailboxFilters says which messages of linked mailboxes are receipts: the
+// retailers and cutoffs of the tenant's e-receipt settings. A tenant without
+// settings takes every message within the default lookback.
+func (r *runtime) mailboxFilters() mailbox.FilterSource {
+	settings := ereceipts.NewStore(r.pool)
+	return mailbox.FilterFunc(func(ctx context.Context, tenant string) (mailbox.Filter, error) {
+		w, err := settings.Window(ctx, tenant, time.Now())
+		if errors.Is(err, ereceipts.ErrNotConfigured) {
+			return mailbox.Filter{}, nil
+		}
+		if err != nil {
+			return mailbox.Filter{}, err
+		}
+		f := mailbox.Filter{Since: w.Since}
+		for _, rw := range w.Retailers {
+			f.Retailers = append(f.Retailers, mailbox.Retailer{Email: rw.Email, Since: rw.Since})
+		}
+		return f, nil
+	})
+}
+
+// mailboxJob makes the messages of a tenant with e-receipt settings
+// e-receipt jobs, so their results reach its results endpoint like
+// create_job's; without settings they are plain e-mail documents.
+func (r *runtime) mailboxJob() func(ctx context.Context, tenant string) (*domain.EReceiptJob, error) {
+	settings := ereceipts.NewStore(r.pool)
+	return func(ctx context.Context, tenant string) (*domain.EReceiptJob, error) {
+		cfg, err := settings.Get(ctx, tenant)
+		if errors.Is(err, ereceipts.ErrNotConfigured) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		return &domain.EReceiptJob{Provider: "imap", Aggregate: cfg.UseAggregation}, nil
+	}
+}
+
+// mailboxTopology is the scrape-job queue beside SCRAPE_QUEUE. A job older
+// than one interval is superseded by the next one, hence its TTL.
+func (r *runtime) mailboxTopology() queue.Topology {
+	return mailbox.Topology(r.cfg.ScrapeQueue, r.cfg.MailboxScrapeInterval, r.cfg.RabbitMQDeliveryLimit)
+}
+
+func (r *runtime) mailboxService(ctx context.Context) (*mailbox.Service, error) {
+	// These limits bound the login check of POST /v1/mailboxes, which a
+	// client waits for.
+	links, err := mailbox.NewLinks(ctx, r.pool, mailbox.Limits{DialTimeout: 10 * time.Second, CommandTimeout: 20 * time.Second})
+	if err != nil {
+		return nil, err
+	}
+	return &mailbox.Service{Links: links, Publisher: &mailbox.Publisher{URL: r.cfg.RabbitMQURL, Topology: r.mailboxTopology()}}, nil
+}
+
+// startMailboxScheduler queues a scrape of every linked mailbox (and of
+// the forwarding mailbox) every MAILBOX_SCRAPE_INTERVAL until ctx ends.
+// Replicas may all run it: an advisory lock lets one tick at a time, and a
+// link with a pending job gets no second one.
+func startMailboxScheduler(ctx context.Context, wg *sync.WaitGroup, rt *runtime) error {
+	svc, err := rt.mailboxService(ctx)
+	if err != nil {
+		return err
+	}
+	sched := &mailbox.Scheduler{Links: svc.Links, Publisher: svc.Publisher, Forward: rt.cfg.ForwardIMAPURL != "",
+		Interval: rt.cfg.MailboxScrapeInterval, Log: rt.log.With("role", "mailbox-scheduler")}
+	wg.Go(func() {
+		for {
+			if err := withLock(ctx, rt, "mailbox-scheduler", func() error {
+				n, err := sched.Tick(ctx)
+				if n > 0 {
+					rt.log.Info("mailbox scrapes queued", "jobs", n)
+				}
+				return err
+			}); err != nil && ctx.Err() == nil {
+				rt.log.Warn("queueing mailbox scrapes failed; trying again next interval", "err", err)
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(rt.cfg.MailboxScrapeInterval):
+			}
+		}
+	})
+	return nil
+}
+
+// startMailboxConsumer runs scrape jobs until ctx ends.
+func startMailboxConsumer(ctx context.Context, wg *sync.WaitGroup, rt *runtime) (*queue.Session, error) {
+	links, err := mailbox.NewLinks(ctx, rt.pool, mailbox.Limits{})
+	if err != nil {
+		return nil, err
+	}
+	scraper := &mailbox.Scraper{Links: links, Filters: rt.mailboxFilters(),
+		Submit: mailbox.Commands{Handler: rt.commands(), Job: rt.mailboxJob()},
+		Limits: mailbox.Limits{MaxMessageSize: rt.cfg.MaxFileSize()}, Log: rt.log.With("role", "mailbox")}
+	if rt.cfg.ForwardIMAPURL != "" {
+		acct, err := mailbox.ParseForwardURL(rt.cfg.ForwardIMAPURL)
+		if err != nil {
+			return nil, err
+		}
+		scraper.Forward = &acct
+	}
+	const concurrency = 2
+	consumer := &mailbox.Consumer{Scraper: scraper, Concurrency: concurrency, Log: rt.log.With("role", "mailbox")}
+	topo := rt.mailboxTopology()
+	s := &queue.Session{URL: rt.cfg.RabbitMQURL, Topology: topo, Log: rt.log, Prefetch: concurrency}
+	wg.Go(func() {
+		s.Run(ctx, func(ctx context.Context, ch *amqp.Channel) error { return consumer.Consume(ctx, ch, topo) })
+	})
+	return s, nil
+}

@@ -1,0 +1,206 @@
+package http_test
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	amqp "github.com/rabbitmq/amqp091-go"
+
+	"tally/apikeys"
+	tallyhttp "tally/http"
+	"tally/mailbox"
+	"tally/mailbox/mailboxtest"
+	"tally/migrations/pgtest"
+	"tally/queue"
+)
+
+const rabbitURL = "amqp://guest:guest@127.0.0.1:5672/"
+
+// newMailboxHarness serves the API with mailboxes on a real database, a
+// real broker and an in-process IMAP server.
+func newMailboxHarness(t *testing.T) (*harness, *mailboxtest.Server, queue.Topology) {
+	t.Helper()
+	_, pool := pgtest.New(t)
+	log := slog.New(slog.DiscardHandler)
+	links, err := mailbox.NewLinks(context.Background(), pool, mailbox.Limits{DialTimeout: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	topo := mailbox.Topology("test_scrape_"+strings.ReplaceAll(uuid.NewString()[:8], "-", ""), time.Minute, 5)
+	t.Cleanup(func() { deleteQueues(topo) })
+	api := tallyhttp.New(tallyhttp.Deps{
+		Pool: pool, Keys: apikeys.New(pool), Version: "test", Log: log, MaxFileSize: 1 << 20,
+		Mailboxes: &mailbox.Service{Links: links, Publisher: &mailbox.Publisher{URL: rabbitURL, Topology: topo}},
+	})
+	srv := httptest.NewServer(api.Handler())
+	t.Cleanup(srv.Close)
+	h := &harness{t: t, srv: srv, pool: pool, keys: map[string]string{}}
+	for _, name := range []string{"a", "b"} {
+		key, err := apikeys.New(pool).Create(context.Background(), name+strings.ReplaceAll(uuid.NewString()[:8], "-", ""))
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.keys[name] = key
+	}
+	imap := mailboxtest.Start(t)
+	imap.AddUser("ann@mail.test", "app-password-1")
+	return h, imap, topo
+}
+
+func deleteQueues(topo queue.Topology) {
+	conn, err := amqp.Dial(rabbitURL)
+	if err != nil {
+		return
+	}
+	defer conn.Close()
+	ch, err := conn.Channel()
+	if err != nil {
+		return
+	}
+	for _, q := range []string{topo.Queue, topo.Dead(), topo.Delay()} {
+		_, _ = ch.QueueDelete(q, false, false, false)
+	}
+}
+
+func jsonOf(v any) *strings.Reader {
+	b, _ := json.Marshal(v)
+	return strings.NewReader(string(b))
+}
+
+func TestMailboxRoutes(t *testing.T) {
+	h, imap, topo := newMailboxHarness(t)
+	link := map[string]any{
+		"host": imap.Host, "port": imap.Port, "tls": "plain", "username": "ann@mail.test", "password": "app-password-1",
+		"user": map[string]any{"email": "ann@example.com", "name": "Ann"},
+	}
+	with := func(k string, v any) map[string]any {
+		m := map[string]any{}
+		for kk, vv := range link {
+			m[kk] = vv
+		}
+		m[k] = v
+		return m
+	}
+
+	// Bad input: 400 with the reasons; a refused login: 422 with why.
+	code, body := h.do("POST", "/v1/mailboxes", "a", jsonOf(with("tls", "ssl")), "application/json")
+	if code != 400 || !strings.Contains(body["detail"].(string), "tls must be imaps, starttls or plain") {
+		t.Fatalf("bad tls: %d %v", code, body)
+	}
+	code, body = h.do("POST", "/v1/mailboxes", "a", jsonOf(with("host", "imap.example.com")), "application/json")
+	if code != 400 || !strings.Contains(body["detail"].(string), "only for a server on this machine") {
+		t.Fatalf("plain to a remote host: %d %v", code, body)
+	}
+	code, body = h.do("POST", "/v1/mailboxes", "a", jsonOf(with("password", "wrong")), "application/json")
+	if code != 422 || !strings.Contains(body["detail"].(string), "refused the login") || strings.Contains(body["detail"].(string), "wrong") {
+		t.Fatalf("wrong password: %d %v", code, body)
+	}
+	code, body = h.do("POST", "/v1/mailboxes", "a", jsonOf(with("port", 1)), "application/json")
+	if code != 422 || !strings.Contains(body["detail"].(string), "connect") {
+		t.Fatalf("nothing listening: %d %v", code, body)
+	}
+
+	code, created := h.do("POST", "/v1/mailboxes", "a", jsonOf(link), "application/json")
+	if code != 201 || created["id"] == nil || created["last_scrape_result"] != "pending" {
+		t.Fatalf("link: %d %v", code, created)
+	}
+	if _, ok := created["password"]; ok {
+		t.Fatal("the password is returned")
+	}
+	id := created["id"].(string)
+	code, got := h.do("GET", "/v1/mailboxes/"+id, "a", nil, "")
+	if code != 200 || got["username"] != "ann@mail.test" || got["user"].(map[string]any)["email"] != "ann@example.com" ||
+		got["messages_found"] != 0.0 || got["last_scrape_at"] != nil {
+		t.Fatalf("get: %d %v", code, got)
+	}
+	code, list := h.do("GET", "/v1/mailboxes", "a", nil, "")
+	if code != 200 || len(list["items"].([]any)) != 1 {
+		t.Fatalf("list: %d %v", code, list)
+	}
+
+	// Another tenant sees nothing and can touch nothing.
+	for _, req := range [][2]string{{"GET", ""}, {"DELETE", ""}, {"POST", "/scrape"}} {
+		if code, _ := h.do(req[0], "/v1/mailboxes/"+id+req[1], "b", nil, ""); code != 404 {
+			t.Errorf("tenant b %s %s: %d, want 404", req[0], req[1], code)
+		}
+	}
+	if code, list := h.do("GET", "/v1/mailboxes", "b", nil, ""); code != 200 || len(list["items"].([]any)) != 0 {
+		t.Errorf("tenant b list: %d %v", code, list)
+	}
+	if code, _ := h.do("GET", "/v1/mailboxes/not-a-uuid", "a", nil, ""); code != 404 {
+		t.Errorf("malformed id: %d", code)
+	}
+	if code, _ := h.do("GET", "/v1/mailboxes", "", nil, ""); code != 401 {
+		t.Errorf("no key: %d", code)
+	}
+
+	code, body = h.do("POST", "/v1/mailboxes/"+id+"/scrape", "a", nil, "")
+	if code != 202 || body["status"] != "queued" {
+		t.Fatalf("scrape: %d %v", code, body)
+	}
+	if n := depth(t, topo.Queue); n != 1 {
+		t.Fatalf("%d jobs queued, want 1", n)
+	}
+
+	if code, _ := h.do("DELETE", "/v1/mailboxes/"+id, "a", nil, ""); code != 204 {
+		t.Fatalf("delete: %d", code)
+	}
+	if code, _ := h.do("GET", "/v1/mailboxes/"+id, "a", nil, ""); code != 404 {
+		t.Fatalf("get after delete: %d", code)
+	}
+}
+
+func TestForwardingSenderRoutes(t *testing.T) {
+	h, _, _ := newMailboxHarness(t)
+	code, body := h.do("POST", "/v1/forwarding-senders", "a", jsonOf(map[string]any{"email": "Bob@Example.com", "name": "Bob"}), "application/json")
+	if code != 201 || body["email"] != "bob@example.com" || body["name"] != "Bob" {
+		t.Fatalf("register: %d %v", code, body)
+	}
+	code, body = h.do("POST", "/v1/forwarding-senders", "a", jsonOf(map[string]any{"email": "bob@example.com", "name": "Bob Jones"}), "application/json")
+	if code != 201 || body["name"] != "Bob Jones" {
+		t.Fatalf("rename: %d %v", code, body)
+	}
+	code, body = h.do("POST", "/v1/forwarding-senders", "b", jsonOf(map[string]any{"email": "bob@example.com"}), "application/json")
+	if code != 409 {
+		t.Fatalf("other tenant: %d %v", code, body)
+	}
+	code, body = h.do("POST", "/v1/forwarding-senders", "a", jsonOf(map[string]any{"email": "nobody"}), "application/json")
+	if code != 400 {
+		t.Fatalf("bad address: %d %v", code, body)
+	}
+	if code, list := h.do("GET", "/v1/forwarding-senders", "a", nil, ""); code != 200 || len(list["items"].([]any)) != 1 {
+		t.Fatalf("list: %d %v", code, list)
+	}
+	if code, _ := h.do("DELETE", "/v1/forwarding-senders?email=bob@example.com", "b", nil, ""); code != 404 {
+		t.Fatalf("other tenant's delete: %d", code)
+	}
+	if code, _ := h.do("DELETE", "/v1/forwarding-senders?email=bob@example.com", "a", nil, ""); code != 204 {
+		t.Fatalf("delete: %d", code)
+	}
+	if code, _ := h.do("POST", "/v1/forwarding-senders", "b", jsonOf(map[string]any{"email": "bob@example.com"}), "application/json"); code != 201 {
+		t.Fatalf("register after the other tenant let go: %d", code)
+	}
+}
+
+func depth(t *testing.T, name string) int {
+	conn, err := amqp.Dial(rabbitURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ch, err := conn.Channel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := queue.QueueDepth(ch, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
