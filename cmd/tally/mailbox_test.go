@@ -32,6 +32,9 @@ func TestLinkedMailboxEndToEnd(t *testing.T) {
 			"Date: %s\r\nMessage-ID: <r%d@shop.test>\r\n\r\nShop receipt %d\r\nTotal: 1%d.50 EUR\r\n", i, at.Format(time.RFC1123Z), i, i, i)
 		imap.Append("ann@mail.test", "INBOX", []byte(raw), at)
 	}
+	// Recent, but not from a configured retailer.
+	imap.Append("ann@mail.test", "INBOX", []byte(fmt.Sprintf("From: News <news@other.test>\r\nTo: ann@example.com\r\n"+
+		"Subject: Offers\r\nDate: %s\r\nMessage-ID: <n1@other.test>\r\n\r\nTotal: 9.99 EUR\r\n", now.Format(time.RFC1123Z))), now)
 
 	dsn, _ := pgtest.New(t)
 	dataDir := t.TempDir()
@@ -90,6 +93,14 @@ func TestLinkedMailboxEndToEnd(t *testing.T) {
 		return resp.StatusCode, out
 	}
 
+	// The e-receipt settings name the retailers and how far back to look.
+	settings, _ := stdhttp.NewRequest("POST", base+"/ereceipts/config", strings.NewReader(
+		`{"results_endpoint": "https://hooks.example/r", "day_cutoff": 30, "retailers": [{"email": "orders@shop.test"}]}`))
+	settings.Header.Set("api-key", key)
+	settings.Header.Set("Content-Type", "application/json")
+	if resp, err := stdhttp.DefaultClient.Do(settings); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("e-receipt settings: %v %v", resp, err)
+	}
 	code, link := call("POST", "/v1/mailboxes", fmt.Sprintf(`{"host":"127.0.0.1","port":%d,"tls":"plain",
 		"username":"ann@mail.test","password":"app-password-1","user":{"email":"ann@example.com","name":"Ann"}}`, imap.Port))
 	if code != 201 {
@@ -101,7 +112,8 @@ func TestLinkedMailboxEndToEnd(t *testing.T) {
 			t.Fatalf("scrape: %d %v", code, body)
 		}
 	}
-	// The two receipts inside the default lookback, extracted, once.
+	// The retailer's two receipts inside the cutoff, extracted, once, as
+	// e-receipt jobs; not the other sender's mail, not the old receipt.
 	waitFor(t, "two extracted documents", func() bool {
 		_, list := call("GET", "/v1/documents?email=ann@example.com", "")
 		items, _ := list["items"].([]any)
@@ -109,6 +121,11 @@ func TestLinkedMailboxEndToEnd(t *testing.T) {
 		for _, it := range items {
 			if it.(map[string]any)["status"] == "COMPLETED" {
 				completed++
+			}
+		}
+		for _, it := range items {
+			if it.(map[string]any)["source"] != "ereceipt" {
+				return false
 			}
 		}
 		return len(items) == 2 && completed == 2
