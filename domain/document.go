@@ -45,9 +45,10 @@ type Document struct {
 	Size        int64
 	SHA256      string
 	BlobKey     string
-	User        User
-	UploadedAt  time.Time
-	UpdatedAt   time.Time
+	// Owner is the user, sealed as the upload event carries them.
+	Owner      SealedUser
+	UploadedAt time.Time
+	UpdatedAt  time.Time
 	// Attempt is the extraction attempt currently asked for.
 	Attempt int
 	// Fields are the effective values: the machine's, with the user's
@@ -108,7 +109,7 @@ func (d *Document) Apply(e Envelope) error {
 		d.ID, d.Tenant = e.AggregateID, e.Tenant
 		d.Status = StatusPending
 		d.Source, d.Filename, d.ContentType = p.Source, p.Filename, p.ContentType
-		d.Size, d.SHA256, d.BlobKey, d.User = p.Size, p.SHA256, p.BlobKey, p.User
+		d.Size, d.SHA256, d.BlobKey, d.Owner = p.Size, p.SHA256, p.BlobKey, p.Owner()
 		d.UploadedAt = p.UploadedAt
 		d.Attempt = max(p.Attempt, 1)
 	case TypeExtractionRequested:

@@ -18,7 +18,7 @@ func env(t *testing.T, seq uint64, typ, commandID string, payload any) Envelope 
 
 func TestFoldLifecycle(t *testing.T) {
 	d, err := Fold([]Envelope{
-		env(t, 1, TypeDocumentUploaded, "c-up", DocumentUploaded{Filename: "a.pdf", Attempt: 1, User: User{Email: "a@b.c"}}),
+		env(t, 1, TypeDocumentUploaded, "c-up", DocumentUploaded{Filename: "a.pdf", Attempt: 1, User: &User{Email: "a@b.c"}}),
 		env(t, 2, TypeExtractionStarted, "start:1", ExtractionStarted{Attempt: 1}),
 		env(t, 3, TypeReceiptExtracted, "result:1", ReceiptExtracted{Attempt: 1, Fields: Fields{Total: "1.00"}}),
 		env(t, 4, TypeExtractionRequested, "", ExtractionRequested{Attempt: 2, Reason: ReasonReprocess}),

@@ -45,6 +45,7 @@ type Document struct {
 	DeletedAt     pgtype.Timestamptz
 	PurgeAfter    pgtype.Timestamptz
 	PurgedAt      pgtype.Timestamptz
+	UserID        string
 }
 
 type DocumentStatus struct {
@@ -57,7 +58,6 @@ type DocumentStatus struct {
 type MonthlyDocument struct {
 	Tenant      string
 	ID          uuid.UUID
-	UserEmail   string
 	UploadedAt  pgtype.Timestamptz
 	Attempt     int32
 	Month       pgtype.Text
@@ -66,6 +66,7 @@ type MonthlyDocument struct {
 	Machine     []byte
 	Corrections []byte
 	Deleted     bool
+	UserID      string
 }
 
 type MonthlyTotal struct {
@@ -75,6 +76,7 @@ type MonthlyTotal struct {
 	Currency  string
 	Total     pgtype.Numeric
 	Documents int64
+	UserID    string
 }
 
 type NotificationPreference struct {
@@ -112,4 +114,13 @@ type TemplateBundle struct {
 	CreatedAt   pgtype.Timestamptz
 	ActivatedAt pgtype.Timestamptz
 	Active      bool
+}
+
+type UserKey struct {
+	Tenant    string
+	UserID    uuid.UUID
+	EmailHash []byte
+	Key       []byte
+	CreatedAt pgtype.Timestamptz
+	ErasedAt  pgtype.Timestamptz
 }
