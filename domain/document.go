@@ -31,6 +31,8 @@ var (
 	ErrStaleAttempt = errors.New("stale extraction attempt")
 	// ErrInvalidTransition: the command does not fit the document's state.
 	ErrInvalidTransition = errors.New("invalid state transition")
+	// ErrUserNotFound: no user has the address in the tenant.
+	ErrUserNotFound = errors.New("user not found")
 )
 
 // Document is the aggregate folded from a document's events. It is rebuilt

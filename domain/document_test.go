@@ -80,7 +80,7 @@ func TestDecisions(t *testing.T) {
 
 func TestDecodeRefusesNewerSchema(t *testing.T) {
 	e := env(t, 1, TypeDocumentUploaded, "", DocumentUploaded{})
-	e.SchemaVersion = CurrentSchemaVersion + 1
+	e.SchemaVersion = SchemaVersion(TypeDocumentUploaded) + 1
 	var p DocumentUploaded
 	if err := e.Decode(&p); err == nil {
 		t.Fatal("decoded an event from a newer schema")

@@ -19,6 +19,7 @@ import (
 	"tally/docsui"
 	"tally/domain"
 	"tally/notify"
+	"tally/personal"
 	"tally/readmodel"
 )
 
@@ -45,6 +46,9 @@ type Deps struct {
 	// monthly reports; without them those routes are absent.
 	Links   *notify.Links
 	Reports *notify.Reporter
+	// Personal opens users for the as-of view and erases them
+	// (DELETE /v1/users/{email}); without it that route is absent.
+	Personal *personal.Keys
 	// DeletionGrace is how long a deleted document can be restored.
 	DeletionGrace time.Duration
 	// MaxFileSize is the largest accepted file in bytes.
@@ -97,6 +101,7 @@ func New(deps Deps) *Server {
 	s.registerAudit()
 	s.registerCorrections()
 	s.registerReprocess()
+	s.registerErasure()
 	return s
 }
 
@@ -190,6 +195,8 @@ func (s *Server) fail(ctx context.Context, err error) error {
 		return huma.Error400BadRequest(strings.TrimPrefix(err.Error(), "invalid input: "))
 	case errors.Is(err, domain.ErrNotFound):
 		return huma.Error404NotFound("document not found")
+	case errors.Is(err, domain.ErrUserNotFound):
+		return huma.Error404NotFound("user not found")
 	case errors.Is(err, domain.ErrInvalidTransition), errors.Is(err, domain.ErrAlreadyExists), errors.Is(err, domain.ErrStaleAttempt):
 		return huma.Error409Conflict(err.Error())
 	case errors.Is(err, commands.ErrBlobStore):

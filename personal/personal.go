@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -23,9 +24,6 @@ import (
 // HashKeyName is the deployment key (in the secrets table) under which
 // addresses are hashed to find their user.
 const HashKeyName = "user-email-hash"
-
-// ErrUnknownUser: Tally knows nothing of the address in this tenant.
-var ErrUnknownUser = errors.New("no such user")
 
 // legacyNamespace scopes the ids of users known only from schema-1 events.
 var legacyNamespace = uuid.MustParse("9b6f3c1e-4d2a-5f7b-8c9d-0e1f2a3b4c5d")
@@ -45,19 +43,43 @@ type Opened struct {
 
 // Keys seals, opens and erases users. It is safe for concurrent use.
 type Keys struct {
-	q       *readmodel.Queries
-	pool    *pgxpool.Pool
+	q    *readmodel.Queries
+	pool *pgxpool.Pool
+
+	mu sync.Mutex
+	// hashKey is the deployment's address-hash key, loaded on first use
+	// (so a process starts while the database is down) and kept: it never
+	// changes. User keys are never kept.
 	hashKey []byte
 }
 
-// New loads (or makes, once per deployment) the address-hash key.
-func New(ctx context.Context, pool *pgxpool.Pool) (*Keys, error) {
-	q := readmodel.New(pool)
-	hk, err := seal.SharedKey(ctx, q, HashKeyName)
-	if err != nil {
-		return nil, fmt.Errorf("personal: %w", err)
+// New returns the user keys kept in pool's database.
+func New(pool *pgxpool.Pool) *Keys {
+	return &Keys{q: readmodel.New(pool), pool: pool}
+}
+
+// addressHash is the HMAC of an address under the deployment key, made on
+// the deployment's first use.
+func (k *Keys) addressHash(ctx context.Context, email string) ([]byte, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.hashKey == nil {
+		hk, err := seal.SharedKey(ctx, k.q, HashKeyName)
+		if err != nil {
+			return nil, fmt.Errorf("personal: %w", err)
+		}
+		k.hashKey = hk
 	}
-	return &Keys{q: q, pool: pool, hashKey: hk}, nil
+	return emailHash(k.hashKey, email), nil
+}
+
+func (k *Keys) loadedHashKey(ctx context.Context) ([]byte, error) {
+	if _, err := k.addressHash(ctx, ""); err != nil {
+		return nil, err
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.hashKey, nil
 }
 
 // Normalise is how addresses are compared: trimmed and lower-cased.
@@ -89,7 +111,10 @@ func (k *Keys) Seal(ctx context.Context, tenant string, u domain.User) (domain.S
 	if u.Email == "" {
 		return domain.SealedUser{}, nil
 	}
-	h := emailHash(k.hashKey, u.Email)
+	h, err := k.addressHash(ctx, u.Email)
+	if err != nil {
+		return domain.SealedUser{}, err
+	}
 	id, key, err := k.liveKey(ctx, tenant, h)
 	if err != nil {
 		return domain.SealedUser{}, err
@@ -135,7 +160,7 @@ func (k *Keys) liveKey(ctx context.Context, tenant string, h []byte) (string, []
 
 // Open returns the user a document names, or Erased.
 func (k *Keys) Open(ctx context.Context, tenant string, s domain.SealedUser) (Opened, error) {
-	return open(ctx, k.q, func(context.Context) ([]byte, error) { return k.hashKey, nil }, tenant, s)
+	return open(ctx, k.q, k.loadedHashKey, tenant, s)
 }
 
 // OpenIn is Open inside the caller's transaction, for projectors: the key
@@ -222,12 +247,15 @@ func open(ctx context.Context, q *readmodel.Queries, hashKey func(context.Contex
 // monthly totals) and drops its e-mail preference. It returns every id the
 // address has had (erased before or now, and its LegacyID), for the
 // UserErased events that tell replays and subscribers. An address Tally
-// never knew is ErrUnknownUser; erasing again is not an error.
+// never knew is domain.ErrUserNotFound; erasing again is not an error.
 func (k *Keys) Erase(ctx context.Context, tenant, email string) ([]string, error) {
 	email = Normalise(email)
-	h := emailHash(k.hashKey, email)
+	h, err := k.addressHash(ctx, email)
+	if err != nil {
+		return nil, err
+	}
 	var ids []string
-	err := pgx.BeginFunc(ctx, k.pool, func(tx pgx.Tx) error {
+	err = pgx.BeginFunc(ctx, k.pool, func(tx pgx.Tx) error {
 		q := readmodel.New(tx)
 		// First, so that a projector holding the key FOR SHARE commits
 		// before the blanking below reads the rows it wrote.
@@ -244,7 +272,7 @@ func (k *Keys) Erase(ctx context.Context, tenant, email string) ([]string, error
 				return err
 			}
 			if !shown {
-				return ErrUnknownUser
+				return domain.ErrUserNotFound
 			}
 		}
 		// The tombstone for schema-1 events, which name the address in
@@ -266,6 +294,9 @@ func (k *Keys) Erase(ctx context.Context, tenant, email string) ([]string, error
 		if _, err := q.BlankDocumentUsers(ctx, readmodel.BlankDocumentUsersParams{Tenant: tenant, UserIds: ids, Email: byEmail}); err != nil {
 			return fmt.Errorf("blank documents: %w", err)
 		}
+		if _, err := q.BlankMonthlyDocumentUsers(ctx, readmodel.BlankMonthlyDocumentUsersParams{Tenant: tenant, UserIds: ids, Email: byEmail}); err != nil {
+			return fmt.Errorf("blank monthly documents: %w", err)
+		}
 		if _, err := q.BlankMonthlyTotalUsers(ctx, readmodel.BlankMonthlyTotalUsersParams{Tenant: tenant, UserIds: ids, Email: byEmail}); err != nil {
 			return fmt.Errorf("blank monthly totals: %w", err)
 		}
@@ -275,7 +306,7 @@ func (k *Keys) Erase(ctx context.Context, tenant, email string) ([]string, error
 		return nil
 	})
 	if err != nil {
-		if errors.Is(err, ErrUnknownUser) {
+		if errors.Is(err, domain.ErrUserNotFound) {
 			return nil, err
 		}
 		return nil, fmt.Errorf("erase user: %w", err)

@@ -93,7 +93,7 @@ func benchDocument(ctx context.Context, store *eventstore.Store, i int) error {
 			Source: domain.SourceUpload, Filename: "f.pdf", ContentType: "application/pdf", Size: int64(len(pdf)),
 			SHA256:  "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
 			BlobKey: tenant + "/" + now.Format("2006/01") + "/" + doc + ".pdf",
-			User:    domain.User{Name: "U", Email: fmt.Sprintf("user%d@example.com", i%3)}, UploadedAt: now, Attempt: 1}},
+			User:    &domain.User{Name: "U", Email: fmt.Sprintf("user%d@example.com", i%3)}, UploadedAt: now, Attempt: 1}},
 		{domain.TypeExtractionStarted, domain.ExtractionStarted{Attempt: 1}},
 		{domain.TypeReceiptExtracted, domain.ReceiptExtracted{Attempt: 1, Fields: fields}},
 	}

@@ -1,10 +1,10 @@
 -- name: InsertMonthlyDocument :exec
-INSERT INTO monthly_documents (tenant, id, user_id, uploaded_at, attempt)
-VALUES ($1, $2, $3, $4, $5)
+INSERT INTO monthly_documents (tenant, id, user_id, user_email, uploaded_at, attempt)
+VALUES ($1, $2, $3, $4, $5, $6)
 ON CONFLICT (tenant, id) DO NOTHING;
 
 -- name: GetMonthlyDocument :one
-SELECT tenant, id, user_id, uploaded_at, attempt, month, currency, COALESCE(amount, 0)::text AS amount, (amount IS NOT NULL)::boolean AS counted,
+SELECT tenant, id, user_id, user_email, uploaded_at, attempt, month, currency, COALESCE(amount, 0)::text AS amount, (amount IS NOT NULL)::boolean AS counted,
        machine, corrections, deleted
 FROM monthly_documents WHERE tenant = $1 AND id = $2;
 

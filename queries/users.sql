@@ -54,6 +54,15 @@ WHERE tenant = sqlc.arg(tenant)
   AND (user_id = ANY(sqlc.arg(user_ids)::text[]) OR (sqlc.narg(email)::text IS NOT NULL AND user_email = sqlc.narg(email)))
   AND (user_name <> '' OR user_email <> '');
 
+-- name: BlankMonthlyDocumentUsers :execrows
+-- Before BlankMonthlyTotalUsers: it waits for a projector transaction
+-- that holds a document's row, so the totals it then blanks include that
+-- transaction's.
+UPDATE monthly_documents SET user_email = ''
+WHERE tenant = sqlc.arg(tenant)
+  AND (user_id = ANY(sqlc.arg(user_ids)::text[]) OR (sqlc.narg(email)::text IS NOT NULL AND user_email = sqlc.narg(email)))
+  AND user_email <> '';
+
 -- name: BlankMonthlyTotalUsers :execrows
 UPDATE monthly_totals SET user_email = ''
 WHERE tenant = sqlc.arg(tenant)

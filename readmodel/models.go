@@ -58,6 +58,7 @@ type DocumentStatus struct {
 type MonthlyDocument struct {
 	Tenant      string
 	ID          uuid.UUID
+	UserEmail   string
 	UploadedAt  pgtype.Timestamptz
 	Attempt     int32
 	Month       pgtype.Text

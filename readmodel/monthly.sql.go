@@ -57,7 +57,7 @@ func (q *Queries) DeleteEmptyMonthlyTotals(ctx context.Context) error {
 }
 
 const getMonthlyDocument = `-- name: GetMonthlyDocument :one
-SELECT tenant, id, user_id, uploaded_at, attempt, month, currency, COALESCE(amount, 0)::text AS amount, (amount IS NOT NULL)::boolean AS counted,
+SELECT tenant, id, user_id, user_email, uploaded_at, attempt, month, currency, COALESCE(amount, 0)::text AS amount, (amount IS NOT NULL)::boolean AS counted,
        machine, corrections, deleted
 FROM monthly_documents WHERE tenant = $1 AND id = $2
 `
@@ -71,6 +71,7 @@ type GetMonthlyDocumentRow struct {
 	Tenant      string
 	ID          uuid.UUID
 	UserID      string
+	UserEmail   string
 	UploadedAt  pgtype.Timestamptz
 	Attempt     int32
 	Month       pgtype.Text
@@ -89,6 +90,7 @@ func (q *Queries) GetMonthlyDocument(ctx context.Context, arg GetMonthlyDocument
 		&i.Tenant,
 		&i.ID,
 		&i.UserID,
+		&i.UserEmail,
 		&i.UploadedAt,
 		&i.Attempt,
 		&i.Month,
@@ -103,8 +105,8 @@ func (q *Queries) GetMonthlyDocument(ctx context.Context, arg GetMonthlyDocument
 }
 
 const insertMonthlyDocument = `-- name: InsertMonthlyDocument :exec
-INSERT INTO monthly_documents (tenant, id, user_id, uploaded_at, attempt)
-VALUES ($1, $2, $3, $4, $5)
+INSERT INTO monthly_documents (tenant, id, user_id, user_email, uploaded_at, attempt)
+VALUES ($1, $2, $3, $4, $5, $6)
 ON CONFLICT (tenant, id) DO NOTHING
 `
 
@@ -112,6 +114,7 @@ type InsertMonthlyDocumentParams struct {
 	Tenant     string
 	ID         uuid.UUID
 	UserID     string
+	UserEmail  string
 	UploadedAt pgtype.Timestamptz
 	Attempt    int32
 }
@@ -121,6 +124,7 @@ func (q *Queries) InsertMonthlyDocument(ctx context.Context, arg InsertMonthlyDo
 		arg.Tenant,
 		arg.ID,
 		arg.UserID,
+		arg.UserEmail,
 		arg.UploadedAt,
 		arg.Attempt,
 	)

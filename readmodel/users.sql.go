@@ -72,6 +72,30 @@ func (q *Queries) BlankDocumentUsers(ctx context.Context, arg BlankDocumentUsers
 	return result.RowsAffected(), nil
 }
 
+const blankMonthlyDocumentUsers = `-- name: BlankMonthlyDocumentUsers :execrows
+UPDATE monthly_documents SET user_email = ''
+WHERE tenant = $1
+  AND (user_id = ANY($2::text[]) OR ($3::text IS NOT NULL AND user_email = $3))
+  AND user_email <> ''
+`
+
+type BlankMonthlyDocumentUsersParams struct {
+	Tenant  string
+	UserIds []string
+	Email   pgtype.Text
+}
+
+// Before BlankMonthlyTotalUsers: it waits for a projector transaction
+// that holds a document's row, so the totals it then blanks include that
+// transaction's.
+func (q *Queries) BlankMonthlyDocumentUsers(ctx context.Context, arg BlankMonthlyDocumentUsersParams) (int64, error) {
+	result, err := q.db.Exec(ctx, blankMonthlyDocumentUsers, arg.Tenant, arg.UserIds, arg.Email)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const blankMonthlyTotalUsers = `-- name: BlankMonthlyTotalUsers :execrows
 UPDATE monthly_totals SET user_email = ''
 WHERE tenant = $1

@@ -26,6 +26,7 @@ import (
 	tallyhttp "tally/http"
 	"tally/metrics"
 	"tally/migrations"
+	"tally/personal"
 	"tally/projections"
 )
 
@@ -59,6 +60,8 @@ Tools:
                                 print a document's history
   events tail [--type TYPE] [--from SEQ|TIME]
                                 follow the event stream
+  users erase [--tenant NAME] EMAIL
+                                erase a user's name and e-mail (like DELETE /v1/users/{email})
   openapi                       print the OpenAPI document
   extract [--manifest DIR] [FILE...]
                                 extract fields; one JSON object per line
@@ -94,7 +97,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	// Server roles log JSON to standard output, where container platforms
 	// collect it; tools keep standard output for their answer.
 	logOut := stdout
-	if cmd == "apikey" || cmd == "openapi" || cmd == "version" || cmd == "extract" || cmd == "report" || cmd == "events" || cmd == "replay" || cmd == "reprocess" {
+	if cmd == "apikey" || cmd == "openapi" || cmd == "version" || cmd == "extract" || cmd == "report" || cmd == "events" || cmd == "replay" || cmd == "reprocess" || cmd == "users" {
 		logOut = stderr
 	}
 	log := slog.New(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: cfg.Level()})).With("service", "tally")
@@ -150,6 +153,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		rt := &runtime{cfg: cfg, log: log}
 		defer rt.Close()
 		return runEvents(ctx, rt, args, stdout)
+	case "users":
+		rt := &runtime{cfg: cfg, log: log}
+		defer rt.Close()
+		return runUsers(ctx, rt, args, stdout)
 	case "version":
 		fmt.Fprintln(stdout, version)
 		return nil
@@ -361,8 +368,10 @@ func runProjectors(ctx context.Context, rt *runtime, m *metrics.Metrics) {
 }
 
 func serveAPI(ctx context.Context, rt *runtime, m *metrics.Metrics, mailer *mailer) error {
+	people := personal.New(rt.pool)
 	api := tallyhttp.New(tallyhttp.Deps{
-		Commands:      commands.New(rt.events, rt.blobs, rt.log),
+		Commands:      commands.New(rt.events, rt.blobs, rt.log, commands.WithPeople(people)),
+		Personal:      people,
 		Pool:          rt.pool,
 		Redis:         rt.redis,
 		Keys:          apikeys.New(rt.pool),

@@ -33,7 +33,6 @@ CREATE INDEX documents_by_user ON documents (tenant, user_id);
 ALTER TABLE monthly_totals ADD COLUMN user_id TEXT NOT NULL DEFAULT '';
 ALTER TABLE monthly_totals DROP CONSTRAINT monthly_totals_pkey;
 ALTER TABLE monthly_totals ADD PRIMARY KEY (tenant, user_id, month, currency);
-ALTER TABLE monthly_documents DROP COLUMN user_email;
 ALTER TABLE monthly_documents ADD COLUMN user_id TEXT NOT NULL DEFAULT '';
 TRUNCATE documents, status_counts, document_statuses, monthly_totals, monthly_documents;
 DELETE FROM projector_checkpoints WHERE projector IN ('documents', 'status_counts', 'monthly_totals');
@@ -42,7 +41,6 @@ DELETE FROM projector_checkpoints WHERE projector IN ('documents', 'status_count
 TRUNCATE documents, status_counts, document_statuses, monthly_totals, monthly_documents;
 DELETE FROM projector_checkpoints WHERE projector IN ('documents', 'status_counts', 'monthly_totals');
 ALTER TABLE monthly_documents DROP COLUMN user_id;
-ALTER TABLE monthly_documents ADD COLUMN user_email TEXT NOT NULL DEFAULT '';
 ALTER TABLE monthly_totals DROP CONSTRAINT monthly_totals_pkey;
 ALTER TABLE monthly_totals ADD PRIMARY KEY (tenant, user_email, month, currency);
 ALTER TABLE monthly_totals DROP COLUMN user_id;
