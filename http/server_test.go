@@ -27,6 +27,7 @@ import (
 	"tally/eventstore/eventstoretest"
 	tallyhttp "tally/http"
 	"tally/migrations/pgtest"
+	"tally/personal"
 	"tally/projections"
 )
 
@@ -68,9 +69,10 @@ func newHarness(t *testing.T, blobs blob.Store) *harness {
 	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
 	t.Cleanup(func() { rdb.Close() })
 	log := slog.New(slog.DiscardHandler)
-	cmds := commands.New(events, blobs, log)
+	people := personal.New(pool)
+	cmds := commands.New(events, blobs, log, commands.WithPeople(people))
 	api := tallyhttp.New(tallyhttp.Deps{
-		Commands: cmds, Pool: pool, Redis: rdb, Keys: apikeys.New(pool),
+		Commands: cmds, Pool: pool, Redis: rdb, Keys: apikeys.New(pool), Personal: people,
 		Checks: []tallyhttp.Check{
 			{Name: "database", Critical: true, Ping: func(ctx context.Context) error { return pool.Ping(ctx) }},
 			{Name: "redis", Ping: func(ctx context.Context) error { return rdb.Ping(ctx).Err() }},
@@ -462,8 +464,15 @@ func TestAuditHistoryAndAsOf(t *testing.T) {
 		t.Fatalf("history: %d %v", code, hist)
 	}
 	first := items[0].(map[string]any)
-	if first["type"] != "DocumentUploaded" || first["schema_version"] != 1.0 || first["correlation_id"] == "" || first["sequence"] == nil {
+	if first["type"] != "DocumentUploaded" || first["schema_version"] != 2.0 || first["correlation_id"] == "" || first["sequence"] == nil {
 		t.Fatalf("first event: %v", first)
+	}
+	// The history shows the user sealed, never in the clear.
+	if data := first["data"].(map[string]any); data["user_id"] == nil || data["user_sealed"] == nil || data["user"] != nil {
+		t.Fatalf("first event's user: %v", data)
+	}
+	if raw, _ := json.Marshal(hist); strings.Contains(string(raw), "ann@example.com") {
+		t.Fatalf("the history shows the address: %s", raw)
 	}
 	if code, _ := h.do("GET", "/v1/documents/"+id+"/events", "b", nil, ""); code != 404 {
 		t.Fatalf("another tenant's history: %d", code)
@@ -473,7 +482,7 @@ func TestAuditHistoryAndAsOf(t *testing.T) {
 		t.Fatalf("as of %s: %d %v", between, code, then)
 	}
 	code, now := h.do("GET", "/v1/documents/"+id+"/as-of?as_of="+time.Now().UTC().Format(time.RFC3339Nano), "a", nil, "")
-	if code != 200 || now["status"] != "COMPLETED" {
+	if code != 200 || now["status"] != "COMPLETED" || now["user"].(map[string]any)["email"] != "ann@example.com" || now["user_id"] == "" {
 		t.Fatalf("as of now: %d %v", code, now)
 	}
 	if code, _ := h.do("GET", "/v1/documents/"+id+"?as_of=2000-01-01T00:00:00Z", "a", nil, ""); code != 404 {
