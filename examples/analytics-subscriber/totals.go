@@ -110,10 +110,10 @@ func (v values) over(o values) values {
 // Tally sealed users (schema version 1) it is "email:" and the address, the
 // only name such an event has. Empty for documents without a user.
 type Key struct {
-	Tenant    string `json:"tenant"`
-	User      string `json:"user_id"`
-	Month     string `json:"month"`
-	Currency  string `json:"currency"`
+	Tenant   string `json:"tenant"`
+	User     string `json:"user_id"`
+	Month    string `json:"month"`
+	Currency string `json:"currency"`
 }
 
 // Row is one monthly total: what a user spent in a month in a currency,
