@@ -160,7 +160,7 @@ func (k *Keys) liveKey(ctx context.Context, tenant string, h []byte) (string, []
 
 // Open returns the user a document names, or Erased.
 func (k *Keys) Open(ctx context.Context, tenant string, s domain.SealedUser) (Opened, error) {
-	return open(ctx, k.q, k.loadedHashKey, tenant, s)
+	return open(ctx, k.q, false, k.loadedHashKey, tenant, s)
 }
 
 // OpenIn is Open inside the caller's transaction, for projectors: the key
@@ -168,7 +168,7 @@ func (k *Keys) Open(ctx context.Context, tenant string, s domain.SealedUser) (Op
 // caller's commit and then blanks what it wrote. It needs no Keys: the
 // address-hash key (for schema-1 events only) is read through q as well.
 func OpenIn(ctx context.Context, q *readmodel.Queries, tenant string, s domain.SealedUser) (Opened, error) {
-	return open(ctx, q, func(ctx context.Context) ([]byte, error) { return hashKeyIn(ctx, q) }, tenant, s)
+	return open(ctx, q, true, func(ctx context.Context) ([]byte, error) { return hashKeyIn(ctx, q) }, tenant, s)
 }
 
 // hashKeyIn reads the address-hash key, making it if no process has yet.
@@ -190,7 +190,7 @@ func hashKeyIn(ctx context.Context, q *readmodel.Queries) ([]byte, error) {
 	return q.GetSharedSecret(ctx, HashKeyName)
 }
 
-func open(ctx context.Context, q *readmodel.Queries, hashKey func(context.Context) ([]byte, error), tenant string, s domain.SealedUser) (Opened, error) {
+func open(ctx context.Context, q *readmodel.Queries, lock bool, hashKey func(context.Context) ([]byte, error), tenant string, s domain.SealedUser) (Opened, error) {
 	if s.ID == "" && s.Sealed == "" {
 		if s.Plain == nil || s.Plain.Email == "" {
 			return Opened{}, nil // the route named no user
@@ -214,7 +214,12 @@ func open(ctx context.Context, q *readmodel.Queries, hashKey func(context.Contex
 	if err != nil {
 		return Opened{}, fmt.Errorf("open user: user_id %q is not a UUID", s.ID)
 	}
-	key, err := q.OpenUserKey(ctx, readmodel.OpenUserKeyParams{Tenant: tenant, UserID: id})
+	var key []byte
+	if lock {
+		key, err = q.OpenUserKey(ctx, readmodel.OpenUserKeyParams{Tenant: tenant, UserID: id})
+	} else {
+		key, err = q.GetUserKey(ctx, readmodel.GetUserKeyParams{Tenant: tenant, UserID: id})
+	}
 	if errors.Is(err, pgx.ErrNoRows) || (err == nil && key == nil) {
 		// Erased; or the key never reached this database (a stream
 		// restored elsewhere): either way the data does not open.

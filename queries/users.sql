@@ -19,6 +19,12 @@ RETURNING user_id, key;
 -- that opened with the key, and then blanks what that transaction wrote.
 SELECT key FROM public.user_keys WHERE tenant = $1 AND user_id = $2 FOR SHARE;
 
+-- name: GetUserKey :one
+-- Without a lock, for readers outside a projector's transaction: a
+-- locking read would write to the row (and wait for a disk flush) on
+-- every open.
+SELECT key FROM public.user_keys WHERE tenant = $1 AND user_id = $2;
+
 -- name: AddressErased :one
 SELECT EXISTS (SELECT 1 FROM public.user_keys
                WHERE tenant = $1 AND email_hash = $2 AND erased_at IS NOT NULL)::boolean AS erased;

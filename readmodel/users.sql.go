@@ -216,6 +216,25 @@ func (q *Queries) GetSharedSecret(ctx context.Context, name string) ([]byte, err
 	return value, err
 }
 
+const getUserKey = `-- name: GetUserKey :one
+SELECT key FROM public.user_keys WHERE tenant = $1 AND user_id = $2
+`
+
+type GetUserKeyParams struct {
+	Tenant string
+	UserID uuid.UUID
+}
+
+// Without a lock, for readers outside a projector's transaction: a
+// locking read would write to the row (and wait for a disk flush) on
+// every open.
+func (q *Queries) GetUserKey(ctx context.Context, arg GetUserKeyParams) ([]byte, error) {
+	row := q.db.QueryRow(ctx, getUserKey, arg.Tenant, arg.UserID)
+	var key []byte
+	err := row.Scan(&key)
+	return key, err
+}
+
 const insertUserKey = `-- name: InsertUserKey :one
 INSERT INTO public.user_keys (tenant, user_id, email_hash, key)
 VALUES ($1, $2, $3, $4)
