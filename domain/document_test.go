@@ -1,7 +1,10 @@
 package domain
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
+	"os"
 	"testing"
 	"time"
 )
@@ -120,5 +123,38 @@ func TestDeletedDocumentIsNotReprocessed(t *testing.T) {
 	}
 	if p, _ := d.DecidePurge(time.Unix(1000, 0)); p == nil {
 		t.Fatal("no purge after grace")
+	}
+}
+
+// TestOwnerOfEitherVersion: a stored schema-1 upload names its user in the
+// clear, a schema-2 one sealed; Owner presents both, and a folded
+// document keeps the sealed form.
+func TestOwnerOfEitherVersion(t *testing.T) {
+	for _, c := range []struct {
+		file  string
+		plain bool
+	}{{"testdata/v1/DocumentUploaded.json", true}, {"testdata/v2/DocumentUploaded.json", false}} {
+		raw, err := os.ReadFile(c.file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var e Envelope
+		if err := json.Unmarshal(raw, &e); err != nil {
+			t.Fatal(err)
+		}
+		d, err := Fold([]Envelope{e})
+		if err != nil {
+			t.Fatal(err)
+		}
+		o := d.Owner
+		if !o.Named() || (o.Plain != nil) != c.plain || (o.ID != "" && o.Sealed != "") == c.plain {
+			t.Fatalf("%s: owner %+v", c.file, o)
+		}
+		if !c.plain && bytes.Contains(e.Data, []byte("ann@example.com")) {
+			t.Fatalf("%s: the sealed sample holds the address", c.file)
+		}
+	}
+	if (SealedUser{Plain: &User{}}).Named() || (SealedUser{}).Named() {
+		t.Fatal("a document without a user is named")
 	}
 }
