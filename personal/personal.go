@@ -318,3 +318,18 @@ func (k *Keys) Erase(ctx context.Context, tenant, email string) ([]string, error
 	}
 	return ids, nil
 }
+
+// Erased reports whether an address was erased and has uploaded nothing
+// since: storing anything about it (an unsubscribe from an old e-mail's
+// link, say) would bring back what was erased.
+func (k *Keys) Erased(ctx context.Context, tenant, email string) (bool, error) {
+	h, err := k.addressHash(ctx, email)
+	if err != nil {
+		return false, err
+	}
+	st, err := k.q.AddressState(ctx, readmodel.AddressStateParams{Tenant: tenant, EmailHash: h})
+	if err != nil {
+		return false, fmt.Errorf("read erasures: %w", err)
+	}
+	return st.Erased && !st.Live, nil
+}

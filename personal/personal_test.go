@@ -56,6 +56,9 @@ func TestSealOpenErase(t *testing.T) {
 		t.Fatalf("a user without an address: %+v %v", none, err)
 	}
 
+	if erased, err := keys.Erased(ctx, "acme", ann.Email); err != nil || erased {
+		t.Fatalf("erased before the erasure: %v %v", erased, err)
+	}
 	ids, err := keys.Erase(ctx, "acme", "ANN@example.com")
 	if err != nil || len(ids) != 2 || ids[0] != s.ID {
 		t.Fatalf("erase: %v %v", ids, err)
@@ -78,6 +81,9 @@ func TestSealOpenErase(t *testing.T) {
 	if _, err := keys.Erase(ctx, "acme", "nobody@example.com"); !errors.Is(err, domain.ErrUserNotFound) {
 		t.Fatalf("erase of an unknown address: %v", err)
 	}
+	if erased, err := keys.Erased(ctx, "acme", ann.Email); err != nil || !erased {
+		t.Fatalf("not erased after the erasure: %v %v", erased, err)
+	}
 	// The address comes back as a new user; the old data stays erased.
 	back, err := keys.Seal(ctx, "acme", ann)
 	if err != nil || back.ID == s.ID {
@@ -85,6 +91,9 @@ func TestSealOpenErase(t *testing.T) {
 	}
 	if o, _ := keys.Open(ctx, "acme", back); o.User != ann {
 		t.Fatalf("open the new user: %+v", o)
+	}
+	if erased, err := keys.Erased(ctx, "acme", ann.Email); err != nil || erased {
+		t.Fatalf("erased after a new upload: %v %v", erased, err)
 	}
 	if o, _ := keys.Open(ctx, "acme", s); !o.Erased {
 		t.Fatalf("the old user opens again after a new upload: %+v", o)

@@ -80,3 +80,9 @@ DELETE FROM notification_preferences WHERE tenant = $1 AND user_email = $2;
 
 -- name: EnsureSharedSecret :exec
 INSERT INTO public.secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING;
+
+-- name: AddressState :one
+-- Whether an address has a live key, and whether it was ever erased.
+SELECT COALESCE(bool_or(k.erased_at IS NULL), false)::boolean AS live,
+       COALESCE(bool_or(k.erased_at IS NOT NULL), false)::boolean AS erased
+FROM public.user_keys k WHERE k.tenant = $1 AND k.email_hash = $2;

@@ -49,6 +49,30 @@ func (q *Queries) AddressInReadModels(ctx context.Context, arg AddressInReadMode
 	return found, err
 }
 
+const addressState = `-- name: AddressState :one
+SELECT COALESCE(bool_or(k.erased_at IS NULL), false)::boolean AS live,
+       COALESCE(bool_or(k.erased_at IS NOT NULL), false)::boolean AS erased
+FROM public.user_keys k WHERE k.tenant = $1 AND k.email_hash = $2
+`
+
+type AddressStateParams struct {
+	Tenant    string
+	EmailHash []byte
+}
+
+type AddressStateRow struct {
+	Live   bool
+	Erased bool
+}
+
+// Whether an address has a live key, and whether it was ever erased.
+func (q *Queries) AddressState(ctx context.Context, arg AddressStateParams) (AddressStateRow, error) {
+	row := q.db.QueryRow(ctx, addressState, arg.Tenant, arg.EmailHash)
+	var i AddressStateRow
+	err := row.Scan(&i.Live, &i.Erased)
+	return i, err
+}
+
 const blankDocumentUsers = `-- name: BlankDocumentUsers :execrows
 UPDATE documents SET user_name = '', user_email = ''
 WHERE tenant = $1
