@@ -297,3 +297,28 @@ func TestEraseUserRecordsOneEventPerID(t *testing.T) {
 		t.Fatalf("an erased user opens: %+v %v", owner, err)
 	}
 }
+
+// TestEraseWhileTheStreamIsDown: the keys go first, so the data is erased
+// even when UserErased cannot be appended (a later call appends it: see
+// TestEraseUserRecordsOneEventPerID for erasing again).
+func TestEraseWhileTheStreamIsDown(t *testing.T) {
+	store, nc := eventstoretest.Start(t)
+	blobs, _ := blob.NewLocal(t.TempDir())
+	_, pool := pgtest.New(t)
+	keys := personal.New(pool)
+	quiet := slog.New(slog.DiscardHandler)
+	h := commands.New(store, blobs, quiet, commands.WithPeople(keys))
+	ctx := context.Background()
+	res := upload(t, h, "")
+	history, _ := store.Load(ctx, "acme", res.DocumentID)
+	var p domain.DocumentUploaded
+	_ = history[0].Decode(&p)
+	nc.Close()
+	meta := commands.Meta{Tenant: "acme"}
+	if _, err := h.EraseUser(ctx, commands.EraseUser{Meta: meta, Email: "ann@example.com"}); !errors.Is(err, commands.ErrEventStore) {
+		t.Fatalf("erase with the stream down: %v, want ErrEventStore", err)
+	}
+	if o, err := keys.Open(ctx, "acme", p.Owner()); err != nil || !o.Erased {
+		t.Fatalf("the user still opens after a half-done erasure: %+v %v", o, err)
+	}
+}
