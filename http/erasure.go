@@ -52,32 +52,12 @@ func (s *Server) registerErasure() {
 	})
 }
 
-// redactErased returns an event's data for the audit view. New events
-// carry the user sealed and are shown as stored; a schema-1
-// DocumentUploaded carries the user in the clear, which is shown only
-// while the address is not erased.
+// redactErased returns an event's data for the audit view: a schema-1
+// user of an erased address is blanked (personal.Keys.Redact).
 func (s *Server) redactErased(ctx context.Context, e domain.Envelope) (json.RawMessage, error) {
-	if e.Type != domain.TypeDocumentUploaded || e.SchemaVersion != 1 {
-		return e.Data, nil
-	}
-	var p domain.DocumentUploaded
-	if err := e.Decode(&p); err != nil || p.User == nil || p.User.Email == "" {
-		return e.Data, nil
-	}
 	if s.deps.Personal == nil {
 		return e.Data, nil // a deployment without user keys erases nothing
 	}
-	owner, err := s.deps.Personal.Open(ctx, e.Tenant, p.Owner())
-	if err != nil {
-		return nil, err
-	}
-	if !owner.Erased {
-		return e.Data, nil
-	}
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(e.Data, &m); err != nil {
-		return nil, err
-	}
-	m["user"] = json.RawMessage(`{"email":""}`)
-	return json.Marshal(m)
+	shown, err := s.deps.Personal.Redact(ctx, e)
+	return shown.Data, err
 }

@@ -333,3 +333,35 @@ func (k *Keys) Erased(ctx context.Context, tenant, email string) (bool, error) {
 	}
 	return st.Erased && !st.Live, nil
 }
+
+// Redact returns an event as it may be shown (audit views, `tally events`).
+// New events carry the user sealed and are shown as stored; a schema-1
+// DocumentUploaded carries the user in the clear, shown only while the
+// address is not erased.
+func (k *Keys) Redact(ctx context.Context, e domain.Envelope) (domain.Envelope, error) {
+	if e.Type != domain.TypeDocumentUploaded || e.SchemaVersion != 1 {
+		return e, nil
+	}
+	var p domain.DocumentUploaded
+	if err := e.Decode(&p); err != nil || p.User == nil || p.User.Email == "" {
+		return e, nil
+	}
+	owner, err := k.Open(ctx, e.Tenant, p.Owner())
+	if err != nil {
+		return e, err
+	}
+	if !owner.Erased {
+		return e, nil
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(e.Data, &m); err != nil {
+		return e, err
+	}
+	m["user"] = json.RawMessage(`{"email":""}`)
+	data, err := json.Marshal(m)
+	if err != nil {
+		return e, err
+	}
+	e.Data = data
+	return e, nil
+}

@@ -9,6 +9,13 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/nats-io/nats.go"
+
+	"tally/domain"
+	"tally/eventstore"
 )
 
 // TestUsersEraseCommand runs every role in one process, erases a user from
@@ -21,14 +28,36 @@ func TestUsersEraseCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	ann, bob := in.upload("a.pdf", example, "ann.gone@example.com"), in.upload("b.pdf", example, "bob.stays@example.com")
-	waitFor(t, "both documents listed", func() bool {
-		_, list := in.call("GET", "/v1/documents", nil, "")
-		items, _ := list["items"].([]any)
-		return len(items) == 2
-	})
 	t.Setenv("NATS_URL", "nats://"+natsAddr)
 	ctx := context.Background()
+	// A document uploaded before users were sealed: the user in the clear.
+	nc, err := nats.Connect("nats://" + natsAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	store, err := eventstore.Open(ctx, nc, eventstore.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := uuid.Must(uuid.NewV7()).String()
+	e, err := domain.NewEnvelope(uuid.Must(uuid.NewV7()).String(), "e2e", old, domain.TypeDocumentUploaded, time.Now(),
+		domain.DocumentUploaded{Source: domain.SourceUpload, Filename: "old.pdf", ContentType: "application/pdf", Size: 1,
+			SHA256: strings.Repeat("0", 64), BlobKey: "e2e/old.pdf", User: &domain.User{Name: "Ann Gone", Email: "ann.gone@example.com"},
+			UploadedAt: time.Now().UTC(), Attempt: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.SchemaVersion = 1
+	if _, err := store.Append(ctx, e, 0); err != nil {
+		t.Fatal(err)
+	}
 
+	waitFor(t, "all three documents listed", func() bool {
+		_, list := in.call("GET", "/v1/documents", nil, "")
+		items, _ := list["items"].([]any)
+		return len(items) == 3
+	})
 	var out bytes.Buffer
 	if err := run(ctx, []string{"users", "erase", "--tenant", "e2e", "Ann.Gone@example.com"}, &out, io.Discard); err != nil {
 		t.Fatal(err)
@@ -59,13 +88,25 @@ func TestUsersEraseCommand(t *testing.T) {
 		raw, _ := json.Marshal(body)
 		seen = append(seen, string(raw))
 	}
-	var show bytes.Buffer
-	if err := run(ctx, []string{"events", "show", "--tenant", "e2e", ann}, &show, io.Discard); err != nil {
+	for _, id := range []string{ann, old} {
+		var show bytes.Buffer
+		if err := run(ctx, []string{"events", "show", "--tenant", "e2e", id}, &show, io.Discard); err != nil {
+			t.Fatal(err)
+		}
+		seen = append(seen, show.String())
+	}
+	tctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+	defer cancel()
+	var tail bytes.Buffer
+	if err := run(tctx, []string{"events", "tail", "--from", "1"}, &tail, io.Discard); err != nil {
 		t.Fatal(err)
 	}
-	seen = append(seen, show.String())
+	if !strings.Contains(tail.String(), old) || !strings.Contains(tail.String(), "UserErased") {
+		t.Fatalf("events tail:\n%s", tail.String())
+	}
+	seen = append(seen, tail.String())
 	all := strings.Join(seen, "\n")
-	if strings.Contains(all, "ann.gone") {
+	if strings.Contains(all, "ann.gone") || strings.Contains(all, "Ann Gone") {
 		t.Fatalf("the erased address is still shown:\n%s", all)
 	}
 	if _, doc := in.call("GET", "/v1/documents/"+bob, nil, ""); doc["user"].(map[string]any)["email"] != "bob.stays@example.com" {
