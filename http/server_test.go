@@ -188,6 +188,11 @@ func TestUploadRoutesAndReads(t *testing.T) {
 		_, st := h.do("GET", "/v1/stats", "a", nil, "")
 		return st["total"] == 4.0 && st["pending"] == 4.0
 	})
+	// Each read model follows the stream on its own: wait for documents too.
+	h.eventually("the ingested document in the documents read model", func() bool {
+		code, _ := h.do("GET", "/api/v1/ingest/status/"+ingest["request_id"].(string), "a", nil, "")
+		return code == 200
+	})
 	code, got := h.do("GET", "/v1/documents/"+id, "a", nil, "")
 	if code != 200 || got["status"] != "PENDING" || got["user"].(map[string]any)["email"] != "ann@example.com" {
 		t.Fatalf("get: %d %v", code, got)
