@@ -23,3 +23,4 @@ check-generated: generate
 fuzz:
 	$(GO) test -run XXX -fuzz FuzzDocument -fuzztime 30s ./intake
 	$(GO) test -run XXX -fuzz FuzzEmailMessage -fuzztime 30s ./intake
+	$(GO) test -run XXX -fuzz FuzzOpen -fuzztime 30s ./personal
