@@ -25,6 +25,11 @@ import (
 // addresses are hashed to find their user.
 const HashKeyName = "user-email-hash"
 
+// ErrUnreadable means a sealed user is damaged (not what Tally writes):
+// it cannot be opened with any key. Readers that must go on (projectors)
+// treat it like an erased user.
+var ErrUnreadable = errors.New("sealed user is unreadable")
+
 // legacyNamespace scopes the ids of users known only from schema-1 events.
 var legacyNamespace = uuid.MustParse("9b6f3c1e-4d2a-5f7b-8c9d-0e1f2a3b4c5d")
 
@@ -212,7 +217,7 @@ func open(ctx context.Context, q *readmodel.Queries, lock bool, hashKey func(con
 	}
 	id, err := uuid.Parse(s.ID)
 	if err != nil {
-		return Opened{}, fmt.Errorf("open user: user_id %q is not a UUID", s.ID)
+		return Opened{}, fmt.Errorf("open user: user_id %q is not a UUID: %w", s.ID, ErrUnreadable)
 	}
 	var key []byte
 	if lock {
@@ -230,7 +235,7 @@ func open(ctx context.Context, q *readmodel.Queries, lock bool, hashKey func(con
 	}
 	sealed, err := base64.StdEncoding.DecodeString(s.Sealed)
 	if err != nil {
-		return Opened{}, fmt.Errorf("open user %s: user_sealed is not base64: %w", s.ID, err)
+		return Opened{}, fmt.Errorf("open user %s: user_sealed is not base64 (%v): %w", s.ID, err, ErrUnreadable)
 	}
 	box, err := seal.New(key)
 	if err != nil {
@@ -238,11 +243,11 @@ func open(ctx context.Context, q *readmodel.Queries, lock bool, hashKey func(con
 	}
 	plain, err := box.Open(sealed, aad(tenant, s.ID))
 	if err != nil {
-		return Opened{}, fmt.Errorf("open user %s: %w", s.ID, err)
+		return Opened{}, fmt.Errorf("open user %s: %v: %w", s.ID, err, ErrUnreadable)
 	}
 	var u domain.User
 	if err := json.Unmarshal(plain, &u); err != nil {
-		return Opened{}, fmt.Errorf("open user %s: %w", s.ID, err)
+		return Opened{}, fmt.Errorf("open user %s: %v: %w", s.ID, err, ErrUnreadable)
 	}
 	return Opened{ID: s.ID, User: u}, nil
 }

@@ -46,10 +46,10 @@ func TestSealOpenErase(t *testing.T) {
 		t.Fatalf("open: %+v %v", opened, err)
 	}
 	// A sealed user copied onto another tenant or id does not open.
-	if _, err := keys.Open(ctx, "globex", domain.SealedUser{ID: other.ID, Sealed: s.Sealed}); err == nil {
+	if _, err := keys.Open(ctx, "globex", domain.SealedUser{ID: other.ID, Sealed: s.Sealed}); !errors.Is(err, personal.ErrUnreadable) {
 		t.Fatal("a sealed user opened under another tenant's id")
 	}
-	if _, err := keys.Open(ctx, "acme", domain.SealedUser{ID: "not-a-uuid", Sealed: s.Sealed}); err == nil {
+	if _, err := keys.Open(ctx, "acme", domain.SealedUser{ID: "not-a-uuid", Sealed: s.Sealed}); !errors.Is(err, personal.ErrUnreadable) {
 		t.Fatal("a malformed id opened")
 	}
 	if none, err := keys.Seal(ctx, "acme", domain.User{Name: "No Address"}); err != nil || none != (domain.SealedUser{}) {
@@ -237,8 +237,8 @@ func BenchmarkOpen(b *testing.B) {
 }
 
 // FuzzOpen feeds sealed users as an event could carry them: whatever the
-// bytes, opening answers with a user, an erasure or an error, never a
-// panic, and never a user that was not sealed.
+// bytes, opening answers with a user, an erasure or ErrUnreadable, never
+// a panic, and never a user that was not sealed.
 func FuzzOpen(f *testing.F) {
 	_, pool := pgtest.New(f)
 	ctx := context.Background()
@@ -259,6 +259,9 @@ func FuzzOpen(f *testing.F) {
 		}
 		o, err := keys.Open(ctx, "acme", u)
 		if err != nil {
+			if !errors.Is(err, personal.ErrUnreadable) {
+				t.Fatalf("bad input is not ErrUnreadable: %v", err)
+			}
 			return
 		}
 		if id == s.ID && sealed != s.Sealed && o.User != (domain.User{}) && o.User != ann {

@@ -55,7 +55,7 @@ func (Documents) Apply(ctx context.Context, q *readmodel.Queries, e domain.Envel
 		if err := e.Decode(&p); err != nil {
 			return err
 		}
-		user, err := personal.OpenIn(ctx, q, e.Tenant, p.Owner())
+		user, err := openOwner(ctx, q, e.Tenant, p)
 		if err != nil {
 			return err
 		}
@@ -66,7 +66,7 @@ func (Documents) Apply(ctx context.Context, q *readmodel.Queries, e domain.Envel
 			CreatedAt: timestamptz(uploadTime(p, e)), LastSequence: seq,
 		})
 	case domain.TypeUserErased:
-		return blankErased(ctx, q, e, func(ids []string) error {
+		return blankErased(e, func(ids []string) error {
 			_, err := q.BlankDocumentUsers(ctx, readmodel.BlankDocumentUsersParams{Tenant: e.Tenant, UserIds: ids})
 			return err
 		})
@@ -151,7 +151,7 @@ func (Documents) Apply(ctx context.Context, q *readmodel.Queries, e domain.Envel
 // read model. Erasing blanks the live tables itself; the event reaches a
 // read model rebuilt meanwhile, and one replayed later, where opening
 // fails anyway once the key is gone.
-func blankErased(ctx context.Context, q *readmodel.Queries, e domain.Envelope, blank func(ids []string) error) error {
+func blankErased(e domain.Envelope, blank func(ids []string) error) error {
 	var p domain.UserErased
 	if err := e.Decode(&p); err != nil {
 		return err
@@ -160,6 +160,17 @@ func blankErased(ctx context.Context, q *readmodel.Queries, e domain.Envelope, b
 		return nil
 	}
 	return blank([]string{p.UserID})
+}
+
+// openOwner opens an upload's user inside the projector's transaction. A
+// damaged sealed user is shown like an erased one rather than stopping
+// the read model at that event for good.
+func openOwner(ctx context.Context, q *readmodel.Queries, tenant string, p domain.DocumentUploaded) (personal.Opened, error) {
+	user, err := personal.OpenIn(ctx, q, tenant, p.Owner())
+	if errors.Is(err, personal.ErrUnreadable) {
+		return personal.Opened{ID: p.UserID, Erased: true}, nil
+	}
+	return user, err
 }
 
 // decodeFields reads a stored JSON object of fields; absent is empty.
@@ -272,7 +283,7 @@ func (MonthlyTotals) Apply(ctx context.Context, q *readmodel.Queries, e domain.E
 		if err := e.Decode(&p); err != nil {
 			return err
 		}
-		user, err := personal.OpenIn(ctx, q, e.Tenant, p.Owner())
+		user, err := openOwner(ctx, q, e.Tenant, p)
 		if err != nil {
 			return err
 		}
@@ -280,7 +291,7 @@ func (MonthlyTotals) Apply(ctx context.Context, q *readmodel.Queries, e domain.E
 			Tenant: e.Tenant, ID: id, UserID: user.ID, UserEmail: user.User.Email, UploadedAt: timestamptz(uploadTime(p, e)),
 			Attempt: int32(max(p.Attempt, 1))})
 	case domain.TypeUserErased:
-		return blankErased(ctx, q, e, func(ids []string) error {
+		return blankErased(e, func(ids []string) error {
 			if _, err := q.BlankMonthlyDocumentUsers(ctx, readmodel.BlankMonthlyDocumentUsersParams{Tenant: e.Tenant, UserIds: ids}); err != nil {
 				return err
 			}
