@@ -25,3 +25,4 @@ fuzz:
 	$(GO) test -run XXX -fuzz FuzzEmailMessage -fuzztime 30s ./intake
 	$(GO) test -run XXX -fuzz FuzzVerify -fuzztime 30s ./webhooks
 	$(GO) test -run XXX -fuzz FuzzUnforward -fuzztime 30s ./mailbox
+	$(GO) test -run XXX -fuzz FuzzOpen -fuzztime 30s ./personal

@@ -40,6 +40,7 @@ const maxConflictRetries = 10
 type Handler struct {
 	events   *eventstore.Store
 	blobs    blob.Store
+	people   People
 	log      *slog.Logger
 	now      func() time.Time
 	verifier EmailVerifier
@@ -49,16 +50,25 @@ type Handler struct {
 // is recorded with the document, so it is taken once, not on every replay.
 type EmailVerifier func(ctx context.Context, raw []byte) domain.EmailAuth
 
+// Option configures a Handler beyond its required dependencies.
+type Option func(*Handler)
+
+// WithPeople gives the handler the user keys that uploads seal users with
+// and erasures destroy (personal.Keys). Without it, uploads that name a
+// user and EraseUser fail: a user is never written in the clear.
+func WithPeople(p People) Option { return func(h *Handler) { h.people = p } }
+
 // WithEmailVerifier makes the handler verify every e-mail it accepts.
 // Without one, e-mails are recorded with the verdict "none".
-func (h *Handler) WithEmailVerifier(v EmailVerifier) *Handler {
-	h.verifier = v
-	return h
-}
+func WithEmailVerifier(v EmailVerifier) Option { return func(h *Handler) { h.verifier = v } }
 
 // New returns a command handler.
-func New(events *eventstore.Store, blobs blob.Store, log *slog.Logger) *Handler {
-	return &Handler{events: events, blobs: blobs, log: log, now: time.Now}
+func New(events *eventstore.Store, blobs blob.Store, log *slog.Logger, opts ...Option) *Handler {
+	h := &Handler{events: events, blobs: blobs, log: log, now: time.Now}
+	for _, o := range opts {
+		o(h)
+	}
+	return h
 }
 
 // Meta is what every command carries besides its own fields.
@@ -183,10 +193,14 @@ func (h *Handler) upload(ctx context.Context, cmd UploadInvoice, contentType str
 	if err := h.blobs.Put(ctx, key, bytes.NewReader(cmd.Content), int64(len(cmd.Content)), contentType); err != nil {
 		return Result{}, fmt.Errorf("upload doc %s: %w: %w", docID, ErrBlobStore, err)
 	}
+	sealed, err := h.seal(ctx, cmd.Tenant, user)
+	if err != nil {
+		return Result{}, fmt.Errorf("upload doc %s: %w", docID, err)
+	}
 	payload := domain.DocumentUploaded{
 		Source: cmd.Source, Filename: cleanFilename(cmd.Filename, contentType), ContentType: contentType,
-		Size: int64(len(cmd.Content)), SHA256: sha256Hex(cmd.Content), BlobKey: key, User: user,
-		UploadedAt: now, Attempt: 1, Email: cmd.email, Job: cmd.job,
+		Size: int64(len(cmd.Content)), SHA256: sha256Hex(cmd.Content), BlobKey: key,
+		UserID: sealed.ID, UserSealed: sealed.Sealed, UploadedAt: now, Attempt: 1, Email: cmd.email, Job: cmd.job,
 	}
 	e, err := h.envelope(cmd.Meta, docID, domain.TypeDocumentUploaded, payload)
 	if err != nil {

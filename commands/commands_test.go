@@ -5,6 +5,8 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -13,18 +15,29 @@ import (
 	"tally/domain"
 	"tally/eventstore"
 	"tally/eventstore/eventstoretest"
+	"tally/migrations/pgtest"
+	"tally/personal"
 )
 
 const pdf = "%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 
 func setup(t *testing.T) (*commands.Handler, *eventstore.Store, blob.Store) {
 	t.Helper()
+	h, store, blobs, _ := setupWithKeys(t)
+	return h, store, blobs
+}
+
+// setupWithKeys also returns the user keys uploads seal users with.
+func setupWithKeys(t *testing.T) (*commands.Handler, *eventstore.Store, blob.Store, *personal.Keys) {
+	t.Helper()
 	store, _ := eventstoretest.Start(t)
 	blobs, err := blob.NewLocal(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	return commands.New(store, blobs, slog.New(slog.DiscardHandler)), store, blobs
+	_, pool := pgtest.New(t)
+	keys := personal.New(pool)
+	return commands.New(store, blobs, slog.New(slog.DiscardHandler), commands.WithPeople(keys)), store, blobs, keys
 }
 
 func upload(t *testing.T, h *commands.Handler, commandID string) commands.Result {
@@ -40,7 +53,7 @@ func upload(t *testing.T, h *commands.Handler, commandID string) commands.Result
 }
 
 func TestUploadStoresBlobThenOneEvent(t *testing.T) {
-	h, store, blobs := setup(t)
+	h, store, blobs, keys := setupWithKeys(t)
 	ctx := context.Background()
 	res := upload(t, h, "")
 	if res.Status != domain.StatusPending || res.Attempt != 1 {
@@ -63,8 +76,16 @@ func TestUploadStoresBlobThenOneEvent(t *testing.T) {
 	if err := history[0].Decode(&p); err != nil {
 		t.Fatal(err)
 	}
-	if p.Filename != "inv.pdf" || p.User.Email != "ann@example.com" || p.ContentType != "application/pdf" || p.SHA256 == "" {
-		t.Fatalf("payload %+v", p)
+	owner, err := keys.Open(ctx, "acme", p.Owner())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Filename != "inv.pdf" || owner.User != (domain.User{Name: "Ann", Email: "ann@example.com"}) || owner.ID != p.UserID ||
+		p.ContentType != "application/pdf" || p.SHA256 == "" || history[0].SchemaVersion != 2 {
+		t.Fatalf("payload %+v, user %+v", p, owner)
+	}
+	if p.User != nil || strings.Contains(string(history[0].Data), "ann@example.com") || strings.Contains(string(history[0].Data), `"Ann"`) {
+		t.Fatalf("the user is in the clear: %s", history[0].Data)
 	}
 }
 
@@ -130,7 +151,7 @@ func TestUploadRejectsBadInput(t *testing.T) {
 }
 
 func TestEmailReceiptUserFromTo(t *testing.T) {
-	h, store, _ := setup(t)
+	h, store, _, keys := setupWithKeys(t)
 	raw := "From: Shop <orders@shop.example>\r\nTo: Bob <bob@example.com>\r\nSubject: Receipt\r\n\r\nTotal: 9.99 EUR\r\n"
 	res, err := h.SubmitEmailReceipt(context.Background(), commands.SubmitEmailReceipt{Meta: commands.Meta{Tenant: "acme"}, Raw: []byte(raw)})
 	if err != nil {
@@ -139,8 +160,12 @@ func TestEmailReceiptUserFromTo(t *testing.T) {
 	history, _ := store.Load(context.Background(), "acme", res.DocumentID)
 	var p domain.DocumentUploaded
 	_ = history[0].Decode(&p)
-	if p.User.Email != "bob@example.com" || p.Source != domain.SourceEmail || p.ContentType != "message/rfc822" {
-		t.Fatalf("payload %+v", p)
+	owner, err := keys.Open(context.Background(), "acme", p.Owner())
+	if err != nil || owner.User != (domain.User{Name: "Bob", Email: "bob@example.com"}) || p.Source != domain.SourceEmail || p.ContentType != "message/rfc822" {
+		t.Fatalf("payload %+v, user %+v, %v", p, owner, err)
+	}
+	if p.User != nil || strings.Contains(string(history[0].Data), "bob@example.com") {
+		t.Fatalf("the user is in the clear: %s", history[0].Data)
 	}
 	if _, err := h.SubmitEmailReceipt(context.Background(), commands.SubmitEmailReceipt{Meta: commands.Meta{Tenant: "acme"}, Raw: []byte("From: a@b.example\r\n\r\nno recipient")}); !errors.Is(err, commands.ErrInvalidInput) {
 		t.Fatalf("e-mail without any user: %v", err)
@@ -218,5 +243,87 @@ func TestCommandsOnUnknownDocument(t *testing.T) {
 	_, err := h.RequestReprocess(context.Background(), commands.RequestReprocess{Meta: commands.Meta{Tenant: "acme"}, DocumentID: "0192f000-0000-7000-8000-000000000000"})
 	if !errors.Is(err, domain.ErrNotFound) {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestUploadWithoutKeysRefusesAUser(t *testing.T) {
+	store, _ := eventstoretest.Start(t)
+	blobs, _ := blob.NewLocal(t.TempDir())
+	h := commands.New(store, blobs, slog.New(slog.DiscardHandler))
+	_, err := h.UploadInvoice(context.Background(), commands.UploadInvoice{
+		Meta: commands.Meta{Tenant: "acme"}, Content: []byte(pdf), User: domain.User{Email: "a@example.com"}})
+	if !errors.Is(err, commands.ErrNoPeople) {
+		t.Fatalf("err = %v, want ErrNoPeople", err)
+	}
+	// A document without a user needs no keys.
+	if _, err := h.UploadInvoice(context.Background(), commands.UploadInvoice{
+		Meta: commands.Meta{Tenant: "acme"}, Content: []byte(pdf)}); err != nil {
+		t.Fatal(err)
+	}
+	// Its DocumentUploaded first, then its file's fingerprint claim.
+	e, err := store.At(context.Background(), 1)
+	if err != nil || e.Type != domain.TypeDocumentUploaded {
+		t.Fatalf("first event %+v (%v), want the upload without a user", e, err)
+	}
+	if last, _ := store.LastSequence(context.Background()); last != 2 {
+		t.Fatalf("stream has %d events, want the upload without a user and its claim", last)
+	}
+}
+
+func TestEraseUserRecordsOneEventPerID(t *testing.T) {
+	h, store, _, keys := setupWithKeys(t)
+	ctx := context.Background()
+	res := upload(t, h, "")
+	history, _ := store.Load(ctx, "acme", res.DocumentID)
+	var p domain.DocumentUploaded
+	_ = history[0].Decode(&p)
+	meta := commands.Meta{Tenant: "acme"}
+	if _, err := h.EraseUser(ctx, commands.EraseUser{Meta: meta, Email: "nobody@example.com"}); !errors.Is(err, domain.ErrUserNotFound) {
+		t.Fatalf("erase an unknown address: %v", err)
+	}
+	if _, err := h.EraseUser(ctx, commands.EraseUser{Meta: meta, Email: "not an address"}); !errors.Is(err, commands.ErrInvalidInput) {
+		t.Fatalf("erase a non-address: %v", err)
+	}
+	ids, err := h.EraseUser(ctx, commands.EraseUser{Meta: meta, Email: "ann@example.com"})
+	if err != nil || !slices.Contains(ids, p.UserID) || len(ids) != 2 {
+		t.Fatalf("erase: %v %v (user %s)", ids, err, p.UserID)
+	}
+	again, err := h.EraseUser(ctx, commands.EraseUser{Meta: meta, Email: "ann@example.com"})
+	if err != nil || !slices.Equal(again, ids) {
+		t.Fatalf("erase again: %v %v", again, err)
+	}
+	for _, id := range ids {
+		events, err := store.LoadAggregate(ctx, "acme", domain.AggregateUser, id)
+		if err != nil || len(events) != 1 || events[0].Type != domain.TypeUserErased {
+			t.Fatalf("events of user %s: %v %v", id, events, err)
+		}
+	}
+	if owner, err := keys.Open(ctx, "acme", p.Owner()); err != nil || !owner.Erased || owner.User != (domain.User{}) {
+		t.Fatalf("an erased user opens: %+v %v", owner, err)
+	}
+}
+
+// TestEraseWhileTheStreamIsDown: the keys go first, so the data is erased
+// even when UserErased cannot be appended (a later call appends it: see
+// TestEraseUserRecordsOneEventPerID for erasing again).
+func TestEraseWhileTheStreamIsDown(t *testing.T) {
+	store, nc := eventstoretest.Start(t)
+	blobs, _ := blob.NewLocal(t.TempDir())
+	_, pool := pgtest.New(t)
+	keys := personal.New(pool)
+	quiet := slog.New(slog.DiscardHandler)
+	h := commands.New(store, blobs, quiet, commands.WithPeople(keys))
+	ctx := context.Background()
+	res := upload(t, h, "")
+	history, _ := store.Load(ctx, "acme", res.DocumentID)
+	var p domain.DocumentUploaded
+	_ = history[0].Decode(&p)
+	nc.Close()
+	meta := commands.Meta{Tenant: "acme"}
+	if _, err := h.EraseUser(ctx, commands.EraseUser{Meta: meta, Email: "ann@example.com"}); !errors.Is(err, commands.ErrEventStore) {
+		t.Fatalf("erase with the stream down: %v, want ErrEventStore", err)
+	}
+	if o, err := keys.Open(ctx, "acme", p.Owner()); err != nil || !o.Erased {
+		t.Fatalf("the user still opens after a half-done erasure: %+v %v", o, err)
 	}
 }

@@ -51,7 +51,7 @@ func (h *Handler) checkDuplicates(ctx context.Context, meta Meta, docID string, 
 		// Copies count per user: two people filing the same invoice in
 		// one tenant each spent (or share) it; one person filing it twice
 		// did not spend twice.
-		k.key = strings.ToLower(doc.User.Email) + "\x00" + k.key
+		k.key = ownerKey(doc) + "\x00" + k.key
 		first, err := h.claim(ctx, meta.Tenant, docID, k)
 		if err != nil {
 			h.log.WarnContext(ctx, "duplicate check failed", "doc_id", docID, "reason", k.reason, "err", err)
@@ -85,6 +85,19 @@ func (h *Handler) checkDuplicates(ctx context.Context, meta Meta, docID string, 
 		}
 		return // one verdict is enough
 	}
+}
+
+// ownerKey names a document's user in fingerprint keys: the pseudonymous
+// id, or for a schema-1 document the address it was filed under. The keys
+// are hashed into subjects, so neither appears in the stream.
+func ownerKey(d *domain.Document) string {
+	if d.Owner.ID != "" {
+		return d.Owner.ID
+	}
+	if d.Owner.Plain != nil {
+		return strings.ToLower(d.Owner.Plain.Email)
+	}
+	return ""
 }
 
 // claim appends FingerprintClaimed for the key unless a document claimed it

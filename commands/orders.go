@@ -2,7 +2,6 @@ package commands
 
 import (
 	"context"
-	"strings"
 
 	"tally/domain"
 )
@@ -21,7 +20,7 @@ func (h *Handler) claimOrder(ctx context.Context, cmd RecordExtraction) (string,
 	if !ok {
 		return "", nil
 	}
-	first, err := h.claim(ctx, cmd.Tenant, doc.ID, fingerprint{domain.DuplicateSameOrder, strings.ToLower(doc.User.Email) + "\x00" + key})
+	first, err := h.claim(ctx, cmd.Tenant, doc.ID, fingerprint{domain.DuplicateSameOrder, ownerKey(doc) + "\x00" + key})
 	if err != nil {
 		h.log.WarnContext(ctx, "order claim failed", "doc_id", doc.ID, "err", err)
 		return "", nil
@@ -80,7 +79,7 @@ func (h *Handler) OrderOf(ctx context.Context, d *domain.Document) (string, erro
 	if !ok {
 		return "", nil
 	}
-	id := domain.FingerprintID(domain.DuplicateSameOrder, strings.ToLower(d.User.Email)+"\x00"+key)
+	id := domain.FingerprintID(domain.DuplicateSameOrder, ownerKey(d)+"\x00"+key)
 	history, err := h.events.LoadAggregate(ctx, d.Tenant, domain.AggregateFingerprint, id)
 	if err != nil || len(history) == 0 {
 		return "", err

@@ -112,6 +112,9 @@ func TestEveryEventTypeHasASchema(t *testing.T) {
 	}
 }
 
+// sampleUserID is the pseudonymous user of the samples.
+const sampleUserID = "7d0f5a52-1c2e-4b8a-9f3d-6e1a2b3c4d5e"
+
 // payloads holds one realistic payload per event type.
 func payloads() map[string]any {
 	uploaded := time.Date(2026, 3, 31, 22, 15, 4, 123456789, time.UTC)
@@ -136,10 +139,13 @@ func payloads() map[string]any {
 	return map[string]any{
 		domain.TypeDocumentUploaded: domain.DocumentUploaded{
 			Source: domain.SourceUpload, Filename: "hotel-lisbon.pdf", ContentType: "application/pdf", Size: 48213,
-			SHA256:  "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
-			BlobKey: "acme/2026/03/0195f3c2-7a41-7c4e-9a0b-5d2e8c1f4a77.pdf",
-			User:    domain.User{Name: "Ann Example", Email: "ann@example.com"}, UploadedAt: uploaded, Attempt: 1,
+			SHA256:     "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+			BlobKey:    "acme/2026/03/0195f3c2-7a41-7c4e-9a0b-5d2e8c1f4a77.pdf",
+			UserID:     sampleUserID,
+			UserSealed: "BQq8gbbqWSmk01tr5NZiTbmlb79Ri+pPlP73ESKI6a6qFZkX8kastsa8ZK1H1ZFWz9fH2SMVXVtwoMH4dMlE6l8PquK5vFHj91aG4Q==",
+			UploadedAt: uploaded, Attempt: 1,
 		},
+		domain.TypeUserErased: domain.UserErased{UserID: sampleUserID},
 		domain.TypeExtractionRequested: domain.ExtractionRequested{
 			Attempt: 3, Reason: domain.ReasonRetry, LastError: "pdftotext: timed out after 60s", NotBefore: &notBefore,
 		},
@@ -196,9 +202,11 @@ func ereceiptUpload() domain.DocumentUploaded {
 	sent := time.Date(2026, 3, 31, 20, 1, 44, 0, time.UTC)
 	return domain.DocumentUploaded{
 		Source: domain.SourceEReceipt, Filename: "receipt.eml", ContentType: "message/rfc822", Size: 18734,
-		SHA256:  "2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae",
-		BlobKey: "acme/2026/03/0195f3c2-7a41-7c4e-9a0b-5d2e8c1f4a77.eml",
-		User:    domain.User{Email: "ann@example.com"}, UploadedAt: time.Date(2026, 3, 31, 22, 15, 4, 0, time.UTC), Attempt: 1,
+		SHA256:     "2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae",
+		BlobKey:    "acme/2026/03/0195f3c2-7a41-7c4e-9a0b-5d2e8c1f4a77.eml",
+		UserID:     "7d0f5a52-1c2e-4b8a-9f3d-6e1a2b3c4d5e",
+		UserSealed: "BQq8gbbqWSmk01tr5NZiTbmlb79Ri+pPlP73ESKI6a6qFZkX8kastsa8ZK1H1ZFWz9fH2SMVXVtwoMH4dMlE6l8PquK5vFHj91aG4Q==",
+		UploadedAt: time.Date(2026, 3, 31, 22, 15, 4, 0, time.UTC), Attempt: 1,
 		Email: &domain.EmailInfo{
 			MessageID: "0100018e9c4f2a1b-order-7731@email.shop.example", From: "orders@shop.example",
 			Subject: "Your order 113-4829", Date: &sent,
@@ -219,6 +227,8 @@ func sample(t *testing.T, typ string, payload any) []byte {
 	switch typ {
 	case domain.TypeMonthlyReportSent:
 		aggregateID = "6c1f0b52-3e0d-5a8e-b7a4-2f9d6e1c0a33"
+	case domain.TypeUserErased:
+		aggregateID = sampleUserID
 	case templates.TypeTemplatesActivated:
 		tenant, aggregateID = templates.SystemTenant, templates.AggregateID
 	case domain.TypeFingerprintClaimed:
@@ -233,6 +243,8 @@ func sample(t *testing.T, typ string, payload any) []byte {
 	switch typ {
 	case domain.TypeMonthlyReportSent:
 		e.AggregateType = domain.AggregateReport
+	case domain.TypeUserErased:
+		e.AggregateType = domain.AggregateUser
 	case templates.TypeTemplatesActivated:
 		e.AggregateType = templates.AggregateTemplates
 		data, err := json.Marshal(e) // no command, correlation or causation
@@ -714,5 +726,60 @@ func TestDocumentedExamplesValidate(t *testing.T) {
 				t.Errorf("events.md: %s example %d's data does not decode into %s: %v", typ, i+1, payload.Elem().Type(), err)
 			}
 		}
+	}
+}
+
+// TestDocumentUploadedVersions: version 1 (the user in the clear) still
+// validates, as stored; version 2 has the user sealed and never in the
+// clear.
+func TestDocumentUploadedVersions(t *testing.T) {
+	schema := compile(t, domain.TypeDocumentUploaded)
+	v1, err := os.ReadFile(filepath.Join("..", "domain", "testdata", "v1", "DocumentUploaded.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := schema.Validate(instance(t, v1)); err != nil {
+		t.Fatalf("a stored version-1 event does not validate: %v", err)
+	}
+	base := sample(t, domain.TypeDocumentUploaded, payloads()[domain.TypeDocumentUploaded])
+	if bytes.Contains(base, []byte("ann@example.com")) {
+		t.Fatalf("a version-2 sample shows the address: %s", base)
+	}
+	cases := map[string]func(m map[string]any){
+		"version 2 with a plain user": func(m map[string]any) {
+			data(m)["user"] = map[string]any{"email": "ann@example.com"}
+		},
+		"version 1 without a user": func(m map[string]any) {
+			m["schema_version"] = 1
+			delete(data(m), "user_id")
+			delete(data(m), "user_sealed")
+		},
+		"id without sealed user": func(m map[string]any) { delete(data(m), "user_sealed") },
+		"sealed user without id": func(m map[string]any) { delete(data(m), "user_id") },
+		"user id not a uuid":     func(m map[string]any) { data(m)["user_id"] = "ann@example.com" },
+		"empty sealed user":      func(m map[string]any) { data(m)["user_sealed"] = "" },
+		"newer version":          func(m map[string]any) { m["schema_version"] = 3 },
+	}
+	for name, breakIt := range cases {
+		t.Run(name, func(t *testing.T) {
+			var m map[string]any
+			if err := json.Unmarshal(base, &m); err != nil {
+				t.Fatal(err)
+			}
+			breakIt(m)
+			raw, _ := json.Marshal(m)
+			if err := schema.Validate(instance(t, raw)); err == nil {
+				t.Fatalf("broken event validates:\n%s", raw)
+			}
+		})
+	}
+	// No user at all (the ingest route) is fine in version 2.
+	var m map[string]any
+	_ = json.Unmarshal(base, &m)
+	delete(data(m), "user_id")
+	delete(data(m), "user_sealed")
+	raw, _ := json.Marshal(m)
+	if err := schema.Validate(instance(t, raw)); err != nil {
+		t.Fatalf("an upload without a user is refused: %v", err)
 	}
 }

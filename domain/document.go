@@ -31,6 +31,8 @@ var (
 	ErrStaleAttempt = errors.New("stale extraction attempt")
 	// ErrInvalidTransition: the command does not fit the document's state.
 	ErrInvalidTransition = errors.New("invalid state transition")
+	// ErrUserNotFound: no user has the address in the tenant.
+	ErrUserNotFound = errors.New("user not found")
 )
 
 // Document is the aggregate folded from a document's events. It is rebuilt
@@ -45,9 +47,10 @@ type Document struct {
 	Size        int64
 	SHA256      string
 	BlobKey     string
-	User        User
-	UploadedAt  time.Time
-	UpdatedAt   time.Time
+	// Owner is the user, sealed as the upload event carries them.
+	Owner      SealedUser
+	UploadedAt time.Time
+	UpdatedAt  time.Time
 	// Attempt is the extraction attempt currently asked for.
 	Attempt int
 	// Fields are the effective values: the machine's, with the user's
@@ -119,7 +122,7 @@ func (d *Document) Apply(e Envelope) error {
 		d.ID, d.Tenant = e.AggregateID, e.Tenant
 		d.Status = StatusPending
 		d.Source, d.Filename, d.ContentType = p.Source, p.Filename, p.ContentType
-		d.Size, d.SHA256, d.BlobKey, d.User = p.Size, p.SHA256, p.BlobKey, p.User
+		d.Size, d.SHA256, d.BlobKey, d.Owner = p.Size, p.SHA256, p.BlobKey, p.Owner()
 		d.UploadedAt = p.UploadedAt
 		d.Attempt = max(p.Attempt, 1)
 		d.Email, d.Job = p.Email, p.Job

@@ -1,7 +1,10 @@
 package domain
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
+	"os"
 	"testing"
 	"time"
 )
@@ -18,7 +21,7 @@ func env(t *testing.T, seq uint64, typ, commandID string, payload any) Envelope 
 
 func TestFoldLifecycle(t *testing.T) {
 	d, err := Fold([]Envelope{
-		env(t, 1, TypeDocumentUploaded, "c-up", DocumentUploaded{Filename: "a.pdf", Attempt: 1, User: User{Email: "a@b.c"}}),
+		env(t, 1, TypeDocumentUploaded, "c-up", DocumentUploaded{Filename: "a.pdf", Attempt: 1, User: &User{Email: "a@b.c"}}),
 		env(t, 2, TypeExtractionStarted, "start:1", ExtractionStarted{Attempt: 1}),
 		env(t, 3, TypeReceiptExtracted, "result:1", ReceiptExtracted{Attempt: 1, Fields: Fields{Total: "1.00"}}),
 		env(t, 4, TypeExtractionRequested, "", ExtractionRequested{Attempt: 2, Reason: ReasonReprocess}),
@@ -80,7 +83,7 @@ func TestDecisions(t *testing.T) {
 
 func TestDecodeRefusesNewerSchema(t *testing.T) {
 	e := env(t, 1, TypeDocumentUploaded, "", DocumentUploaded{})
-	e.SchemaVersion = CurrentSchemaVersion + 1
+	e.SchemaVersion = SchemaVersion(TypeDocumentUploaded) + 1
 	var p DocumentUploaded
 	if err := e.Decode(&p); err == nil {
 		t.Fatal("decoded an event from a newer schema")
@@ -120,5 +123,38 @@ func TestDeletedDocumentIsNotReprocessed(t *testing.T) {
 	}
 	if p, _ := d.DecidePurge(time.Unix(1000, 0)); p == nil {
 		t.Fatal("no purge after grace")
+	}
+}
+
+// TestOwnerOfEitherVersion: a stored schema-1 upload names its user in the
+// clear, a schema-2 one sealed; Owner presents both, and a folded
+// document keeps the sealed form.
+func TestOwnerOfEitherVersion(t *testing.T) {
+	for _, c := range []struct {
+		file  string
+		plain bool
+	}{{"testdata/v1/DocumentUploaded.json", true}, {"testdata/v2/DocumentUploaded.json", false}} {
+		raw, err := os.ReadFile(c.file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var e Envelope
+		if err := json.Unmarshal(raw, &e); err != nil {
+			t.Fatal(err)
+		}
+		d, err := Fold([]Envelope{e})
+		if err != nil {
+			t.Fatal(err)
+		}
+		o := d.Owner
+		if !o.Named() || (o.Plain != nil) != c.plain || (o.ID != "" && o.Sealed != "") == c.plain {
+			t.Fatalf("%s: owner %+v", c.file, o)
+		}
+		if !c.plain && bytes.Contains(e.Data, []byte("ann@example.com")) {
+			t.Fatalf("%s: the sealed sample holds the address", c.file)
+		}
+	}
+	if (SealedUser{Plain: &User{}}).Named() || (SealedUser{}).Named() {
+		t.Fatal("a document without a user is named")
 	}
 }

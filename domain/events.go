@@ -28,6 +28,7 @@ const (
 	TypeDuplicateDetected   = "DuplicateDetected"
 	TypeFingerprintClaimed  = "FingerprintClaimed"
 	TypeOrderPartAdded      = "OrderPartAdded"
+	TypeUserErased          = "UserErased"
 )
 
 // Notification kinds: which event an e-mail told the user about.
@@ -47,8 +48,8 @@ const (
 	// document that had it. Its subject can hold only one first event, so
 	// the stream itself decides which of two concurrent copies came first.
 	AggregateFingerprint = "fingerprint"
-	// CurrentSchemaVersion is written into every new envelope.
-	CurrentSchemaVersion = 1
+	// AggregateUser is one pseudonymous user (UserErased).
+	AggregateUser = "user"
 
 	maxReasonLength   = 2000
 	maxEventDataBytes = 512 << 10
@@ -87,24 +88,52 @@ type Envelope struct {
 	Sequence uint64 `json:"-"`
 }
 
-// User is the person a document belongs to, as named at upload.
+// User is the person a document belongs to, as named at upload. Events
+// carry it sealed (SealedUser); only schema-1 events have it in the clear.
 type User struct {
 	Name  string `json:"name,omitempty"`
 	Email string `json:"email"`
 }
 
+// SealedUser is a document's user as its DocumentUploaded names them.
+// Opening it takes the user's key, which lives outside the stream (package
+// personal), so this package never sees the plain user of a new event.
+type SealedUser struct {
+	// ID is the pseudonym: the same for every document of one user until
+	// the user is erased. Empty for schema-1 events.
+	ID string
+	// Sealed is the user's name and e-mail, sealed with the user's key
+	// (base64). Empty for schema-1 events.
+	Sealed string
+	// Plain is a schema-1 event's user, stored in the clear before
+	// personal data was sealed; erasing it is the reader's job.
+	Plain *User
+}
+
+// Named reports whether a document has a user at all (the InvoiceFlow
+// ingest route names none).
+func (s SealedUser) Named() bool {
+	return s.ID != "" || s.Sealed != "" || (s.Plain != nil && s.Plain.Email != "")
+}
+
 // DocumentUploaded records a stored file. It is also the first request to
 // extract it (attempt 1), so the hot path appends exactly one event.
 type DocumentUploaded struct {
-	Source      string    `json:"source"`
-	Filename    string    `json:"filename"`
-	ContentType string    `json:"content_type"`
-	Size        int64     `json:"size"`
-	SHA256      string    `json:"sha256"`
-	BlobKey     string    `json:"blob_key"`
-	User        User      `json:"user"`
-	UploadedAt  time.Time `json:"uploaded_at"`
-	Attempt     int       `json:"attempt"`
+	Source      string `json:"source"`
+	Filename    string `json:"filename"`
+	ContentType string `json:"content_type"`
+	Size        int64  `json:"size"`
+	SHA256      string `json:"sha256"`
+	BlobKey     string `json:"blob_key"`
+	// UserID and UserSealed (schema version 2) name the user: a pseudonym,
+	// and the user's name and e-mail sealed with a key of the user's own.
+	// Both are empty when the route names no user.
+	UserID     string `json:"user_id,omitempty"`
+	UserSealed string `json:"user_sealed,omitempty"`
+	// User is the plain user of schema-1 events; never written since.
+	User       *User     `json:"user,omitempty"`
+	UploadedAt time.Time `json:"uploaded_at"`
+	Attempt    int       `json:"attempt"`
 	// Email describes an e-mail document: its identity, sender and the
 	// verdict on its DKIM signatures, taken once at intake.
 	Email *EmailInfo `json:"email,omitempty"`
@@ -230,6 +259,20 @@ func InvoiceKey(f Fields) (key string, ok bool) {
 type FingerprintClaimed struct {
 	DocumentID string `json:"document_id"`
 	Reason     string `json:"reason"`
+}
+
+// Owner is the document's user as the event names it, whichever schema
+// version wrote it.
+func (p DocumentUploaded) Owner() SealedUser {
+	return SealedUser{ID: p.UserID, Sealed: p.UserSealed, Plain: p.User}
+}
+
+// UserErased records that a user's key was destroyed: their name and
+// e-mail in every event no longer open. Readers that kept them (read
+// models, subscribers) blank them for UserID. It sits on the user's own
+// aggregate (tally.events.<tenant>.user.<user id>), once.
+type UserErased struct {
+	UserID string `json:"user_id"`
 }
 
 // ExtractionRequested asks for a new extraction of an already uploaded
@@ -422,6 +465,22 @@ func Subject(prefix, tenant, aggregateType, aggregateID string) string {
 	return fmt.Sprintf("%s.%s.%s.%s", prefix, tenant, aggregateType, aggregateID)
 }
 
+// schemaVersions are the payload versions written today, for the types
+// past version 1. A version changes only for a breaking change of the
+// payload; fields are added within a version.
+var schemaVersions = map[string]int{
+	// 2: the user is sealed (user_id, user_sealed) instead of plain (user).
+	TypeDocumentUploaded: 2,
+}
+
+// SchemaVersion is the payload version written today for an event type.
+func SchemaVersion(eventType string) int {
+	if v, ok := schemaVersions[eventType]; ok {
+		return v
+	}
+	return 1
+}
+
 // NewEnvelope wraps a payload. Callers fill in ids and the time so that this
 // package stays free of clocks and randomness.
 func NewEnvelope(id, tenant, aggregateID, eventType string, at time.Time, payload any) (Envelope, error) {
@@ -435,7 +494,7 @@ func NewEnvelope(id, tenant, aggregateID, eventType string, at time.Time, payloa
 	return Envelope{
 		ID:            id,
 		Type:          eventType,
-		SchemaVersion: CurrentSchemaVersion,
+		SchemaVersion: SchemaVersion(eventType),
 		Tenant:        tenant,
 		AggregateType: AggregateDocument,
 		AggregateID:   aggregateID,
@@ -444,11 +503,14 @@ func NewEnvelope(id, tenant, aggregateID, eventType string, at time.Time, payloa
 	}, nil
 }
 
-// Decode unmarshals the envelope's payload into v, after upcasting older
-// schema versions to the current one.
+// Decode unmarshals the envelope's payload into v. Older versions read
+// into today's structs as they are: a schema-1 DocumentUploaded fills
+// User instead of UserID and UserSealed (sealing it would take a key, and
+// this package does no I/O), and DocumentUploaded.Owner presents both
+// alike.
 func (e Envelope) Decode(v any) error {
-	if e.SchemaVersion > CurrentSchemaVersion {
-		return fmt.Errorf("decode %s %s: schema version %d is newer than this build understands (%d)", e.Type, e.ID, e.SchemaVersion, CurrentSchemaVersion)
+	if latest := SchemaVersion(e.Type); e.SchemaVersion > latest {
+		return fmt.Errorf("decode %s %s: schema version %d is newer than this build understands (%d)", e.Type, e.ID, e.SchemaVersion, latest)
 	}
 	if err := json.Unmarshal(e.Data, v); err != nil {
 		return fmt.Errorf("decode %s %s: %w", e.Type, e.ID, err)

@@ -3,6 +3,7 @@ package domain
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -24,6 +25,7 @@ var payloadTypes = map[string]any{
 	TypeDocumentRestored:    DocumentRestored{},
 	TypeDocumentPurged:      DocumentPurged{},
 	TypeExtractionRevised:   ExtractionRevised{},
+	TypeUserErased:          UserErased{},
 }
 
 // TestStoredEventsOfEveryVersionStillRead reads events as stored by each
@@ -33,7 +35,7 @@ var payloadTypes = map[string]any{
 // version and an upcaster in Envelope.Decode).
 func TestStoredEventsOfEveryVersionStillRead(t *testing.T) {
 	files, _ := filepath.Glob("testdata/v*/*.json")
-	seen := map[string]bool{}
+	seen := map[string]bool{} // "<type> v<version>"
 	for _, f := range files {
 		raw, err := os.ReadFile(f)
 		if err != nil {
@@ -49,7 +51,10 @@ func TestStoredEventsOfEveryVersionStillRead(t *testing.T) {
 		if !ok {
 			t.Fatalf("%s: unknown event type %q", f, e.Type)
 		}
-		seen[e.Type] = true
+		if dir := filepath.Base(filepath.Dir(f)); dir != fmt.Sprintf("v%d", e.SchemaVersion) {
+			t.Fatalf("%s: schema_version %d stored under %s", f, e.SchemaVersion, dir)
+		}
+		seen[fmt.Sprintf("%s v%d", e.Type, e.SchemaVersion)] = true
 		payload := reflect.New(reflect.TypeOf(proto)).Interface()
 		pdec := json.NewDecoder(bytes.NewReader(e.Data))
 		pdec.DisallowUnknownFields()
@@ -68,9 +73,12 @@ func TestStoredEventsOfEveryVersionStillRead(t *testing.T) {
 			t.Fatalf("%s: payload changes on a round trip:\nstored %s\nnow    %s", f, e.Data, again)
 		}
 	}
+	// Every version of every type ever written keeps a sample.
 	for typ := range payloadTypes {
-		if !seen[typ] {
-			t.Errorf("no stored sample of %s under testdata/v%d", typ, CurrentSchemaVersion)
+		for v := 1; v <= SchemaVersion(typ); v++ {
+			if !seen[fmt.Sprintf("%s v%d", typ, v)] {
+				t.Errorf("no stored sample of %s under testdata/v%d", typ, v)
+			}
 		}
 	}
 }

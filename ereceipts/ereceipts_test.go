@@ -17,6 +17,7 @@ import (
 	"tally/mailauth"
 	"tally/mailauth/mailauthtest"
 	"tally/migrations/pgtest"
+	"tally/personal"
 	"tally/projections"
 	"tally/readmodel"
 )
@@ -42,7 +43,7 @@ func TestOrderAggregation(t *testing.T) {
 	dns.AddKey(t, "shop.example")
 	verifier := &mailauth.Verifier{Resolver: dns.Resolver(), Timeout: 2 * time.Second}
 	log := slog.New(slog.DiscardHandler)
-	cmds := commands.New(events, blobs, log).WithEmailVerifier(verifier.Judge)
+	cmds := commands.New(events, blobs, log, commands.WithPeople(personal.New(pool)), commands.WithEmailVerifier(verifier.Judge))
 	settings := ereceipts.NewStore(pool)
 	if err := settings.Put(ctx, "acme", ereceipts.Config{ResultsEndpoint: "https://hooks.example/r",
 		Cutoff: ereceipts.Cutoff{Days: 30}, UseAggregation: true, ReturnEML: true}); err != nil {

@@ -80,7 +80,7 @@ func benchUploaded(b *testing.B, doc string) domain.Envelope {
 			Source: domain.SourceUpload, Filename: "invoice-2026-03.pdf", ContentType: "application/pdf", Size: 48213,
 			SHA256:  "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
 			BlobKey: benchTenant + "/" + now.Format("2006/01") + "/" + doc + ".pdf",
-			User:    domain.User{Name: "Ann Example", Email: "ann@example.com"}, UploadedAt: now, Attempt: 1,
+			User:    &domain.User{Name: "Ann Example", Email: "ann@example.com"}, UploadedAt: now, Attempt: 1,
 		})
 	if err != nil {
 		b.Error(err)

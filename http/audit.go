@@ -51,9 +51,13 @@ func (s *Server) registerAudit() {
 		out := &historyOutput{}
 		out.Body.DocumentID = in.ID
 		for _, e := range history {
+			data, err := s.redactErased(ctx, e)
+			if err != nil {
+				return nil, s.fail(ctx, err)
+			}
 			out.Body.Items = append(out.Body.Items, Event{Sequence: e.Sequence, ID: e.ID, Type: e.Type,
 				SchemaVersion: e.SchemaVersion, OccurredAt: formatTime(e.OccurredAt), CorrelationID: e.CorrelationID,
-				CausationID: e.CausationID, CommandID: e.CommandID, Data: e.Data})
+				CausationID: e.CausationID, CommandID: e.CommandID, Data: data})
 		}
 		return out, nil
 	})
@@ -103,12 +107,27 @@ func (s *Server) documentAsOf(ctx context.Context, id, asOf string) (*documentOu
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}
-	return &documentOutput{Body: fromAggregate(d)}, nil
+	return s.aggregateOutput(ctx, d)
 }
 
+// aggregateOutput shows a document folded from its events, with its user
+// opened (blank once erased).
+func (s *Server) aggregateOutput(ctx context.Context, d *domain.Document) (*documentOutput, error) {
+	out := fromAggregate(d)
+	if d.Owner.Named() && s.deps.Personal != nil {
+		owner, err := s.deps.Personal.Open(ctx, d.Tenant, d.Owner)
+		if err != nil {
+			return nil, s.fail(ctx, err)
+		}
+		out.User, out.UserID = owner.User, owner.ID
+	}
+	return &documentOutput{Body: out}, nil
+}
+
+// fromAggregate leaves the user out: it is sealed in the events.
 func fromAggregate(d *domain.Document) Document {
 	return Document{ID: d.ID, Status: string(d.Status), Source: d.Source, Filename: d.Filename,
-		ContentType: d.ContentType, Size: d.Size, SHA256: d.SHA256, User: d.User, Attempt: int32(d.Attempt),
+		ContentType: d.ContentType, Size: d.Size, SHA256: d.SHA256, UserID: d.Owner.ID, Attempt: int32(d.Attempt),
 		CreatedAt: formatTime(d.UploadedAt), UpdatedAt: formatTime(d.UpdatedAt), Fields: d.Fields,
 		Machine: d.Machine, Corrections: d.Corrections, FailureReason: d.FailureReason,
 		Deleted: d.Deleted, PurgeAfter: purgeAfter(d.PurgeAfter),

@@ -71,7 +71,7 @@ func (s *Server) documentCommand(ctx context.Context, id string, run func(comman
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}
-	return &documentOutput{Body: fromAggregate(d)}, nil
+	return s.aggregateOutput(ctx, d)
 }
 
 func purgeAfter(t time.Time) string {

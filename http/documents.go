@@ -29,7 +29,8 @@ type Document struct {
 	ContentType     string            `json:"content_type"`
 	Size            int64             `json:"size"`
 	SHA256          string            `json:"sha256"`
-	User            domain.User       `json:"user"`
+	User            domain.User       `json:"user" doc:"The user named at upload; empty once the user is erased."`
+	UserID          string            `json:"user_id,omitempty" doc:"The user's pseudonymous id (as in the events)."`
 	Attempt         int32             `json:"attempt" doc:"Extraction attempt; grows with each reprocess."`
 	CreatedAt       string            `json:"created_at" format:"date-time"`
 	UpdatedAt       string            `json:"updated_at" format:"date-time"`
@@ -47,7 +48,7 @@ type Document struct {
 func toDocument(d readmodel.GetDocumentRow) Document {
 	out := Document{
 		ID: d.ID.String(), Status: d.Status, Source: d.Source, Filename: d.Filename, ContentType: d.ContentType,
-		Size: d.SizeBytes, SHA256: d.Sha256, User: domain.User{Name: d.UserName, Email: d.UserEmail},
+		Size: d.SizeBytes, SHA256: d.Sha256, User: domain.User{Name: d.UserName, Email: d.UserEmail}, UserID: d.UserID,
 		Attempt: d.Attempt, CreatedAt: formatTime(d.CreatedAt.Time), UpdatedAt: formatTime(d.UpdatedAt.Time),
 		FailureReason: d.FailureReason.String,
 	}
@@ -125,7 +126,8 @@ type monthlyInput struct {
 
 // MonthlyTotal is one user's spending in one month and currency.
 type MonthlyTotal struct {
-	Email     string `json:"email"`
+	Email     string `json:"email" doc:"Empty for documents without a user and for erased users."`
+	UserID    string `json:"user_id,omitempty" doc:"The user's pseudonymous id: totals are kept per id."`
 	Month     string `json:"month" example:"2026-11"`
 	Currency  string `json:"currency" doc:"ISO 4217; XXX when extraction found no currency."`
 	Total     string `json:"total" doc:"Decimal string." example:"123.45"`
@@ -238,7 +240,7 @@ func (s *Server) registerDocuments() {
 		out := &monthlyOutput{}
 		out.Body.Items = []MonthlyTotal{}
 		for _, r := range rows {
-			out.Body.Items = append(out.Body.Items, MonthlyTotal{Email: r.UserEmail, Month: r.Month, Currency: r.Currency,
+			out.Body.Items = append(out.Body.Items, MonthlyTotal{Email: r.UserEmail, UserID: r.UserID, Month: r.Month, Currency: r.Currency,
 				Total: r.Total, Documents: r.Documents})
 		}
 		return out, nil

@@ -21,6 +21,7 @@ import (
 	"tally/ereceipts"
 	"tally/mailbox"
 	"tally/notify"
+	"tally/personal"
 	"tally/readmodel"
 	"tally/reprocess"
 	"tally/webhooks"
@@ -63,6 +64,9 @@ type Deps struct {
 	// Mailboxes serves linked mailboxes and forwarding senders; without it
 	// those routes are absent.
 	Mailboxes *mailbox.Service
+	// Personal opens users for the as-of view and erases them
+	// (DELETE /v1/users/{email}); without it that route is absent.
+	Personal *personal.Keys
 	// DeletionGrace is how long a deleted document can be restored.
 	DeletionGrace time.Duration
 	// MaxFileSize is the largest accepted file in bytes.
@@ -118,6 +122,7 @@ func New(deps Deps) *Server {
 	s.registerEReceipts()
 	s.registerWebhooks()
 	s.registerMailboxes()
+	s.registerErasure()
 	return s
 }
 
@@ -211,6 +216,8 @@ func (s *Server) fail(ctx context.Context, err error) error {
 		return huma.Error400BadRequest(strings.TrimPrefix(err.Error(), "invalid input: "))
 	case errors.Is(err, domain.ErrNotFound):
 		return huma.Error404NotFound("document not found")
+	case errors.Is(err, domain.ErrUserNotFound):
+		return huma.Error404NotFound("user not found")
 	case errors.Is(err, domain.ErrInvalidTransition), errors.Is(err, domain.ErrAlreadyExists), errors.Is(err, domain.ErrStaleAttempt):
 		return huma.Error409Conflict(err.Error())
 	case errors.Is(err, commands.ErrBlobStore):

@@ -30,6 +30,7 @@ import (
 	"tally/mailauth"
 	"tally/mailauth/mailauthtest"
 	"tally/migrations/pgtest"
+	"tally/personal"
 	"tally/projections"
 	"tally/webhooks"
 )
@@ -75,13 +76,15 @@ func newHarness(t *testing.T, blobs blob.Store) *harness {
 	log := slog.New(slog.DiscardHandler)
 	dns := mailauthtest.Start(t)
 	verifier := &mailauth.Verifier{Resolver: dns.Resolver(), Timeout: 2 * time.Second}
-	cmds := commands.New(events, blobs, log).WithEmailVerifier(verifier.Judge)
+	people := personal.New(pool)
+	cmds := commands.New(events, blobs, log, commands.WithPeople(people), commands.WithEmailVerifier(verifier.Judge))
 	hooks, err := webhooks.Open(context.Background(), pool)
 	if err != nil {
 		t.Fatal(err)
 	}
 	api := tallyhttp.New(tallyhttp.Deps{
 		Commands: cmds, Pool: pool, Redis: rdb, Keys: apikeys.New(pool), Webhooks: hooks, EReceipts: ereceipts.NewStore(pool),
+		Personal: people,
 		Checks: []tallyhttp.Check{
 			{Name: "database", Critical: true, Ping: func(ctx context.Context) error { return pool.Ping(ctx) }},
 			{Name: "redis", Ping: func(ctx context.Context) error { return rdb.Ping(ctx).Err() }},
@@ -209,6 +212,11 @@ func TestUploadRoutesAndReads(t *testing.T) {
 		_, st := h.do("GET", "/v1/stats", "a", nil, "")
 		code, _ := h.do("GET", "/v1/documents/"+id, "a", nil, "")
 		return st["total"] == 4.0 && st["pending"] == 4.0 && code == 200
+	})
+	// Each read model follows the stream on its own: wait for documents too.
+	h.eventually("the ingested document in the documents read model", func() bool {
+		code, _ := h.do("GET", "/api/v1/ingest/status/"+ingest["request_id"].(string), "a", nil, "")
+		return code == 200
 	})
 	code, got := h.do("GET", "/v1/documents/"+id, "a", nil, "")
 	if code != 200 || got["status"] != "PENDING" || got["user"].(map[string]any)["email"] != "ann@example.com" {
@@ -486,8 +494,15 @@ func TestAuditHistoryAndAsOf(t *testing.T) {
 		t.Fatalf("history: %d %v", code, hist)
 	}
 	first := items[0].(map[string]any)
-	if first["type"] != "DocumentUploaded" || first["schema_version"] != 1.0 || first["correlation_id"] == "" || first["sequence"] == nil {
+	if first["type"] != "DocumentUploaded" || first["schema_version"] != 2.0 || first["correlation_id"] == "" || first["sequence"] == nil {
 		t.Fatalf("first event: %v", first)
+	}
+	// The history shows the user sealed, never in the clear.
+	if data := first["data"].(map[string]any); data["user_id"] == nil || data["user_sealed"] == nil || data["user"] != nil {
+		t.Fatalf("first event's user: %v", data)
+	}
+	if raw, _ := json.Marshal(hist); strings.Contains(string(raw), "ann@example.com") {
+		t.Fatalf("the history shows the address: %s", raw)
 	}
 	if code, _ := h.do("GET", "/v1/documents/"+id+"/events", "b", nil, ""); code != 404 {
 		t.Fatalf("another tenant's history: %d", code)
@@ -497,7 +512,7 @@ func TestAuditHistoryAndAsOf(t *testing.T) {
 		t.Fatalf("as of %s: %d %v", between, code, then)
 	}
 	code, now := h.do("GET", "/v1/documents/"+id+"/as-of?as_of="+time.Now().UTC().Format(time.RFC3339Nano), "a", nil, "")
-	if code != 200 || now["status"] != "COMPLETED" {
+	if code != 200 || now["status"] != "COMPLETED" || now["user"].(map[string]any)["email"] != "ann@example.com" || now["user_id"] == "" {
 		t.Fatalf("as of now: %d %v", code, now)
 	}
 	if code, _ := h.do("GET", "/v1/documents/"+id+"?as_of=2000-01-01T00:00:00Z", "a", nil, ""); code != 404 {

@@ -102,8 +102,18 @@ func (s *Server) registerUsers() {
 		if err != nil {
 			return nil, s.dbFail(ctx, err)
 		}
-		if err := s.queries.SetEmailEnabled(ctx, readmodel.SetEmailEnabledParams{Tenant: tenant, UserEmail: email}); err != nil {
-			return nil, s.dbFail(ctx, err)
+		erased := false
+		if s.deps.Personal != nil {
+			if erased, err = s.deps.Personal.Erased(ctx, tenant, email); err != nil {
+				return nil, s.dbFail(ctx, err)
+			}
+		}
+		// An erased user gets no e-mail anyway; storing their address
+		// would bring it back.
+		if !erased {
+			if err := s.queries.SetEmailEnabled(ctx, readmodel.SetEmailEnabledParams{Tenant: tenant, UserEmail: email}); err != nil {
+				return nil, s.dbFail(ctx, err)
+			}
 		}
 		page := "<!doctype html><title>Unsubscribed</title><p>You will get no more e-mails from Tally. " +
 			"You can turn them back on through the API (PUT /v1/users/{email}/notifications).</p>"

@@ -24,6 +24,7 @@ import (
 	"tally/eventstore/eventstoretest"
 	"tally/mailbox/mailboxtest"
 	"tally/migrations/pgtest"
+	"tally/personal"
 	"tally/seal"
 )
 
@@ -53,7 +54,7 @@ func newEnv(t testing.TB) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, events: events, pool: pool, blobs: blobs, cmds: commands.New(events, blobs, log), links: links,
+	e := &env{t: t, events: events, pool: pool, blobs: blobs, cmds: commands.New(events, blobs, log, commands.WithPeople(personal.New(pool))), links: links,
 		imap: mailboxtest.Start(t), log: log}
 	e.imap.AddUser("ann@mail.test", "app-password-1")
 	return e
@@ -217,8 +218,9 @@ func TestScrapeTakesExactlyTheReceiptsInsideTheCutoffOnce(t *testing.T) {
 		t.Fatalf("documents %q, want %q", got, want)
 	}
 	for id, d := range docs {
-		if d.User.Email != "ann@example.com" || d.User.Name != "Ann" || d.Source != domain.SourceEmail {
-			t.Errorf("doc %s: user %+v source %q", id, d.User, d.Source)
+		owner, err := personal.New(e.pool).Open(ctx, "acme", d.Owner())
+		if err != nil || owner.User != (domain.User{Email: "ann@example.com", Name: "Ann"}) || d.Source != domain.SourceEmail {
+			t.Errorf("doc %s: user %+v (%v) source %q", id, owner.User, err, d.Source)
 		}
 	}
 	got, err := e.links.Get(ctx, "acme", link.ID)

@@ -24,6 +24,7 @@ import (
 	"tally/domain"
 	"tally/eventstore"
 	"tally/mail"
+	"tally/personal"
 	"tally/readmodel"
 )
 
@@ -51,9 +52,11 @@ type Sender interface {
 
 // Notifier sends one e-mail per ReceiptExtracted and ExtractionFailed.
 type Notifier struct {
-	Events    *eventstore.Store
-	Commands  *commands.Handler
-	Queries   *readmodel.Queries
+	Events   *eventstore.Store
+	Commands *commands.Handler
+	Queries  *readmodel.Queries
+	// Personal opens the document's user; an erased user gets no e-mail.
+	Personal  *personal.Keys
 	Sender    Sender
 	Templates *mail.Templates
 	Links     *Links
@@ -116,10 +119,19 @@ func (n *Notifier) Handle(ctx context.Context, e domain.Envelope) error {
 		return nil
 	}
 	log := n.Log.With("doc_id", doc.ID, "event_id", e.ID, "kind", kind, "correlation_id", e.CorrelationID)
-	if doc.User.Email == "" {
+	if !doc.Owner.Named() {
 		return nil
 	}
-	enabled, err := n.Queries.EmailEnabled(ctx, readmodel.EmailEnabledParams{Tenant: e.Tenant, UserEmail: doc.User.Email})
+	owner, err := n.Personal.Open(ctx, e.Tenant, doc.Owner)
+	if err != nil {
+		return fmt.Errorf("open user: %w", err)
+	}
+	if owner.Erased || owner.User.Email == "" {
+		log.Info("e-mail not sent: the user was erased")
+		return nil
+	}
+	user := owner.User
+	enabled, err := n.Queries.EmailEnabled(ctx, readmodel.EmailEnabledParams{Tenant: e.Tenant, UserEmail: user.Email})
 	if err != nil {
 		return fmt.Errorf("read preferences: %w", err)
 	}
@@ -127,7 +139,7 @@ func (n *Notifier) Handle(ctx context.Context, e domain.Envelope) error {
 		log.Info("e-mail not sent: the user turned e-mails off")
 		return nil
 	}
-	msg, err := n.compose(ctx, e, doc, kind)
+	msg, err := n.compose(ctx, e, doc, user, kind)
 	if err != nil {
 		return err
 	}
@@ -164,10 +176,10 @@ type emailData struct {
 	Reason         string
 }
 
-func (n *Notifier) compose(ctx context.Context, e domain.Envelope, doc *domain.Document, kind string) (mail.Message, error) {
-	data := emailData{Name: doc.User.Name, Filename: doc.Filename, DocumentID: doc.ID,
+func (n *Notifier) compose(ctx context.Context, e domain.Envelope, doc *domain.Document, user domain.User, kind string) (mail.Message, error) {
+	data := emailData{Name: user.Name, Filename: doc.Filename, DocumentID: doc.ID,
 		DocumentURL: n.Links.Document(doc.ID)}
-	unsubscribe, err := n.Links.Unsubscribe(ctx, e.Tenant, doc.User.Email)
+	unsubscribe, err := n.Links.Unsubscribe(ctx, e.Tenant, user.Email)
 	if err != nil {
 		return mail.Message{}, err
 	}
@@ -192,7 +204,7 @@ func (n *Notifier) compose(ctx context.Context, e domain.Envelope, doc *domain.D
 		return mail.Message{}, err
 	}
 	return mail.Message{
-		To: formatAddress(doc.User), Subject: subject, Text: text, HTML: html,
+		To: formatAddress(user), Subject: subject, Text: text, HTML: html,
 		// Derived from the event: a resend after a crash carries the same
 		// Message-ID and is recognisable as the same e-mail.
 		MessageID: "event-" + e.ID + "@" + n.Sender.MessageIDDomain(),

@@ -24,6 +24,7 @@ import (
 	"tally/mail"
 	"tally/mail/mailtest"
 	"tally/migrations/pgtest"
+	"tally/personal"
 	"tally/projections"
 	"tally/readmodel"
 )
@@ -43,6 +44,7 @@ type env struct {
 	links   *Links
 	queries *readmodel.Queries
 	uploads int
+	keys    *personal.Keys
 }
 
 func newEnv(t *testing.T) *env {
@@ -63,13 +65,14 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	q := readmodel.New(pool)
-	return &env{t: t, store: store, pool: pool, cmds: commands.New(store, blobs, quiet), smtp: smtp, sender: sender,
-		tmpl: tmpl, links: NewLinks("http://tally.test", q), queries: q}
+	keys := personal.New(pool)
+	return &env{t: t, store: store, pool: pool, cmds: commands.New(store, blobs, quiet, commands.WithPeople(keys)), smtp: smtp,
+		sender: sender, tmpl: tmpl, links: NewLinks("http://tally.test", q), queries: q, keys: keys}
 }
 
 func (e *env) notifier() *Notifier {
-	return &Notifier{Events: e.store, Commands: e.cmds, Queries: e.queries, Sender: e.sender, Templates: e.tmpl,
-		Links: e.links, Log: quiet, Retries: 3}
+	return &Notifier{Events: e.store, Commands: e.cmds, Queries: e.queries, Personal: e.keys, Sender: e.sender,
+		Templates: e.tmpl, Links: e.links, Log: quiet, Retries: 3}
 }
 
 // extracted uploads a document for email and records its extraction.
@@ -400,4 +403,35 @@ func decodePart(p *multipart.Part) io.Reader {
 		return base64.NewDecoder(base64.StdEncoding, p)
 	}
 	return p
+}
+
+// TestErasedUserGetsNothing: after an erasure the user gets no e-mail
+// about their documents and no monthly report; other users still do.
+func TestErasedUserGetsNothing(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	gone := e.extracted("gone@example.com", domain.Fields{Vendor: "Shop A", Date: "2026-10-03", Currency: "EUR", Total: "10.50"})
+	e.extracted("stay@example.com", domain.Fields{Vendor: "Shop B", Date: "2026-10-04", Currency: "EUR", Total: "2.00"})
+	catchUp(t, e.pool, e.store)
+	if _, err := e.cmds.EraseUser(ctx, commands.EraseUser{Meta: commands.Meta{Tenant: "acme"}, Email: "gone@example.com"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.notifier().Handle(ctx, e.event(gone, domain.TypeReceiptExtracted)); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(e.smtp.Messages()); n != 0 || e.history(gone, domain.TypeNotificationSent) != 0 {
+		t.Fatalf("an erased user was e-mailed (%d e-mails)", n)
+	}
+	rep := &Reporter{Commands: e.cmds, Queries: e.queries, Sender: e.sender, Templates: e.tmpl, Links: e.links, Log: quiet}
+	res, err := rep.Run(ctx, "2026-10", false)
+	if err != nil || res.Sent != 1 {
+		t.Fatalf("report run: %+v %v", res, err)
+	}
+	msgs := e.smtp.WaitFor(t, 1, 10*time.Second)
+	if msgs[0].To[0] != "stay@example.com" {
+		t.Fatalf("the report went to %v", msgs[0].To)
+	}
+	if built, err := rep.Build(ctx, "acme", "gone@example.com", "2026-10"); err != nil || built.Count != 0 || len(built.Totals) != 0 {
+		t.Fatalf("an erased user's report: %+v %v", built, err)
+	}
 }

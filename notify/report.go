@@ -69,8 +69,16 @@ type Reporter struct {
 // subject carries no e-mail address.
 var reportNamespace = uuid.MustParse("3c1f6a8e-0b7d-4f5e-9d3a-2b4e6c8a0f12")
 
-// ReportID names the report aggregate of a user and month.
-func ReportID(tenant, email, month string) string {
+// ReportID names the report aggregate of a user (by pseudonymous id) and
+// month, so the stream links no report to an address.
+func ReportID(tenant, userID, month string) string {
+	return uuid.NewSHA1(reportNamespace, []byte(tenant+"\x00user:"+userID+"\x00"+month)).String()
+}
+
+// addressReportID is the id reports had when they were keyed by address;
+// a run checks it too, so a month reported before the change is not sent
+// again.
+func addressReportID(tenant, email, month string) string {
 	return uuid.NewSHA1(reportNamespace, []byte(tenant+"\x00"+normaliseEmail(email)+"\x00"+month)).String()
 }
 
@@ -83,12 +91,21 @@ func (r *Reporter) Build(ctx context.Context, tenant, email, month string) (Repo
 	if err != nil {
 		return rep, fmt.Errorf("read monthly totals: %w", err)
 	}
+	var docs []readmodel.ReportDocumentsRow
+	seen := map[string]bool{}
 	for _, t := range totals {
 		rep.Totals = append(rep.Totals, ReportTotal{Currency: t.Currency, Total: t.Total, Documents: t.Documents})
-	}
-	docs, err := r.Queries.ReportDocuments(ctx, readmodel.ReportDocumentsParams{Tenant: tenant, UserEmail: email, Month: pgtype.Text{String: month, Valid: true}})
-	if err != nil {
-		return rep, fmt.Errorf("read report documents: %w", err)
+		if seen[t.UserID] {
+			continue
+		}
+		// Totals are kept per user id; an address has one id with data
+		// unless it was erased before (whose rows no longer name it).
+		seen[t.UserID] = true
+		more, err := r.Queries.ReportDocuments(ctx, readmodel.ReportDocumentsParams{Tenant: tenant, UserID: t.UserID, Month: pgtype.Text{String: month, Valid: true}})
+		if err != nil {
+			return rep, fmt.Errorf("read report documents: %w", err)
+		}
+		docs = append(docs, more...)
 	}
 	counts := map[string]int{}
 	for _, d := range docs {
@@ -153,10 +170,15 @@ func (r *Reporter) Run(ctx context.Context, month string, dryRun bool) (RunResul
 	}
 	var errs []error
 	for _, rc := range recipients {
-		id := ReportID(rc.Tenant, rc.UserEmail, month)
+		id := ReportID(rc.Tenant, rc.UserID, month)
 		sent, err := r.Commands.ReportSent(ctx, rc.Tenant, id)
 		if err != nil {
 			return res, err
+		}
+		if !sent {
+			if sent, err = r.Commands.ReportSent(ctx, rc.Tenant, addressReportID(rc.Tenant, rc.UserEmail, month)); err != nil {
+				return res, err
+			}
 		}
 		if sent {
 			res.AlreadySent++

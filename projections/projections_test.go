@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"tally/blob"
@@ -18,6 +20,7 @@ import (
 	"tally/eventstore"
 	"tally/eventstore/eventstoretest"
 	"tally/migrations/pgtest"
+	"tally/personal"
 	"tally/projections"
 )
 
@@ -28,13 +31,15 @@ var quiet = slog.New(slog.DiscardHandler)
 // history writes a mixed history: uploads by several users, some
 // extracted in two currencies, some failed, some reprocessed with a new
 // total.
-func history(t *testing.T, store *eventstore.Store, docs int) {
+// The users' keys go to keys's database, which the read models that open
+// them must share (copyKeys).
+func history(t *testing.T, store *eventstore.Store, keys *pgxpool.Pool, docs int) {
 	t.Helper()
 	blobs, err := blob.NewLocal(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := commands.New(store, blobs, quiet)
+	h := commands.New(store, blobs, quiet, commands.WithPeople(personal.New(keys)))
 	ctx := context.Background()
 	rng := rand.New(rand.NewPCG(1, 2))
 	for i := range docs {
@@ -117,6 +122,28 @@ func dump(t *testing.T, pool *pgxpool.Pool) string {
 	return out.String()
 }
 
+// copyKeys gives dst the user keys (and the address-hash key) of src, as
+// a restored database would have them.
+func copyKeys(t *testing.T, src, dst *pgxpool.Pool) {
+	t.Helper()
+	ctx := context.Background()
+	for _, table := range []string{"user_keys", "secrets"} {
+		rows, err := src.Query(ctx, "SELECT row_to_json(t)::text FROM "+table+" t")
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range lines {
+			if _, err := dst.Exec(ctx, "INSERT INTO "+table+" SELECT * FROM json_populate_record(NULL::"+table+", $1::json)", l); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
 func runners(pool *pgxpool.Pool, store *eventstore.Store, batch int) []*projections.Runner {
 	var rs []*projections.Runner
 	for _, p := range projections.All() {
@@ -151,13 +178,13 @@ func catchUp(t *testing.T, rs []*projections.Runner, last uint64) {
 
 func TestKilledProjectorsEqualRebuild(t *testing.T) {
 	store, _ := eventstoretest.Start(t)
-	history(t, store, 120)
+	_, interrupted := pgtest.New(t)
+	history(t, store, interrupted, 120)
 	last, err := store.LastSequence(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
 
-	_, interrupted := pgtest.New(t)
 	rng := rand.New(rand.NewPCG(7, 7))
 	kills := 0
 	for kills < 40 {
@@ -175,13 +202,15 @@ func TestKilledProjectorsEqualRebuild(t *testing.T) {
 	catchUp(t, runners(interrupted, store, 17), last)
 
 	_, rebuilt := pgtest.New(t)
+	copyKeys(t, interrupted, rebuilt)
 	catchUp(t, runners(rebuilt, store, 500), last)
 
 	a, b := dump(t, interrupted), dump(t, rebuilt)
 	if a != b {
 		t.Fatalf("read models after %d kills differ from a rebuild:\n--- interrupted\n%s\n--- rebuilt\n%s", kills, a, b)
 	}
-	if !strings.Contains(b, `"COMPLETED"`) || !strings.Contains(b, `"FAILED"`) || !strings.Contains(b, `"EUR"`) {
+	if !strings.Contains(b, `"COMPLETED"`) || !strings.Contains(b, `"FAILED"`) || !strings.Contains(b, `"EUR"`) ||
+		!strings.Contains(b, `"user_email":"user1@example.com"`) {
 		t.Fatalf("history did not exercise every status:\n%s", b)
 	}
 }
@@ -189,7 +218,8 @@ func TestKilledProjectorsEqualRebuild(t *testing.T) {
 func TestMonthlyTotalsFollowNewestResult(t *testing.T) {
 	store, _ := eventstoretest.Start(t)
 	blobs, _ := blob.NewLocal(t.TempDir())
-	h := commands.New(store, blobs, quiet)
+	_, pool := pgtest.New(t)
+	h := commands.New(store, blobs, quiet, commands.WithPeople(personal.New(pool)))
 	ctx := context.Background()
 	meta := commands.Meta{Tenant: "acme"}
 	res, err := h.UploadInvoice(ctx, commands.UploadInvoice{Meta: meta, Content: []byte(pdf), User: domain.User{Email: "ann@example.com"}})
@@ -203,7 +233,6 @@ func TestMonthlyTotalsFollowNewestResult(t *testing.T) {
 	ok(t)(h.RecordExtraction(ctx, commands.RecordExtraction{Meta: meta, DocumentID: res.DocumentID, Attempt: 2,
 		Fields: domain.Fields{Date: "2026-04-01", Currency: "EUR", Total: "-2.50"}}))
 	last, _ := store.LastSequence(ctx)
-	_, pool := pgtest.New(t)
 	catchUp(t, runners(pool, store, 100), last)
 	got := dump(t, pool)
 	lines := slices.DeleteFunc(strings.Split(got, "\n"), func(l string) bool { return !strings.Contains(l, "user_email") })
@@ -217,7 +246,7 @@ func TestRebuildWhenStreamIsNew(t *testing.T) {
 	for round := range 2 {
 		// A new embedded server: a new stream incarnation with the same name.
 		store, _ := eventstoretest.Start(t)
-		history(t, store, 10+round)
+		history(t, store, pool, 10+round)
 		last, _ := store.LastSequence(context.Background())
 		catchUp(t, runners(pool, store, 50), last)
 		var n int
@@ -227,5 +256,57 @@ func TestRebuildWhenStreamIsNew(t *testing.T) {
 		if n != 10+round {
 			t.Fatalf("round %d: %d documents, want %d (old stream's rows kept?)", round, n, 10+round)
 		}
+	}
+}
+
+// TestUserErasedBlanksTheUser: the event alone removes a user's name and
+// address from the read models (a rebuild that read the key just before
+// it was destroyed learns of the erasure this way), and leaves the
+// amounts.
+func TestUserErasedBlanksTheUser(t *testing.T) {
+	store, _ := eventstoretest.Start(t)
+	blobs, _ := blob.NewLocal(t.TempDir())
+	_, pool := pgtest.New(t)
+	h := commands.New(store, blobs, quiet, commands.WithPeople(personal.New(pool)))
+	ctx := context.Background()
+	meta := commands.Meta{Tenant: "acme"}
+	var ids []string
+	for _, u := range []domain.User{{Name: "Erin Gone", Email: "erin@example.com"}, {Name: "Kim Stays", Email: "kim@example.com"}} {
+		res, err := h.UploadInvoice(ctx, commands.UploadInvoice{Meta: meta, Content: []byte(pdf), User: u})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ok(t)(h.RecordExtraction(ctx, commands.RecordExtraction{Meta: meta, DocumentID: res.DocumentID, Attempt: 1,
+			Fields: domain.Fields{Date: "2026-03-04", Currency: "EUR", Total: "10.00"}}))
+		ids = append(ids, res.DocumentID)
+	}
+	history, _ := store.Load(ctx, "acme", ids[0])
+	var p domain.DocumentUploaded
+	_ = history[0].Decode(&p)
+	e, err := domain.NewEnvelope(uuid.NewString(), "acme", p.UserID, domain.TypeUserErased, time.Now(), domain.UserErased{UserID: p.UserID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.AggregateType = domain.AggregateUser
+	last, err := store.Append(ctx, e, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	catchUp(t, runners(pool, store, 100), last)
+	got := dump(t, pool)
+	if strings.Contains(got, "erin@example.com") || strings.Contains(got, "Erin Gone") {
+		t.Fatalf("the erased user is still in the read models:\n%s", got)
+	}
+	if !strings.Contains(got, "kim@example.com") {
+		t.Fatalf("the other user is gone:\n%s", got)
+	}
+	var name, email, userID string
+	if err := pool.QueryRow(ctx, "SELECT user_name, user_email, user_id FROM documents WHERE id = $1", ids[0]).Scan(&name, &email, &userID); err != nil ||
+		name != "" || email != "" || userID != p.UserID {
+		t.Fatalf("the erased user's document: %q %q %q %v", name, email, userID, err)
+	}
+	var total string
+	if err := pool.QueryRow(ctx, "SELECT sum(total)::text FROM monthly_totals").Scan(&total); err != nil || total != "20.00" {
+		t.Fatalf("totals after the erasure: %s %v", total, err)
 	}
 }

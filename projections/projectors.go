@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"tally/domain"
+	"tally/personal"
 	"tally/readmodel"
 )
 
@@ -55,11 +56,15 @@ func (Documents) Apply(ctx context.Context, q *readmodel.Queries, e domain.Envel
 		if err := e.Decode(&p); err != nil {
 			return err
 		}
+		user, err := openOwner(ctx, q, e.Tenant, p)
+		if err != nil {
+			return err
+		}
 		if err := q.InsertDocument(ctx, readmodel.InsertDocumentParams{
 			Tenant: e.Tenant, ID: id, Source: p.Source, Filename: p.Filename, ContentType: p.ContentType,
-			SizeBytes: p.Size, Sha256: p.SHA256, BlobKey: p.BlobKey, UserName: p.User.Name,
-			UserEmail: p.User.Email, Attempt: int32(max(p.Attempt, 1)), CreatedAt: timestamptz(uploadTime(p, e)),
-			LastSequence: seq,
+			SizeBytes: p.Size, Sha256: p.SHA256, BlobKey: p.BlobKey, UserName: user.User.Name,
+			UserEmail: user.User.Email, UserID: user.ID, Attempt: int32(max(p.Attempt, 1)),
+			CreatedAt: timestamptz(uploadTime(p, e)), LastSequence: seq,
 		}); err != nil {
 			return err
 		}
@@ -85,6 +90,11 @@ func (Documents) Apply(ctx context.Context, q *readmodel.Queries, e domain.Envel
 		}
 		return q.MarkDocumentDuplicate(ctx, readmodel.MarkDocumentDuplicateParams{Tenant: e.Tenant, ID: id,
 			DuplicateOf: uuid.NullUUID{UUID: of, Valid: true}, DuplicateReason: text(p.Reason), UpdatedAt: at, LastSequence: seq})
+	case domain.TypeUserErased:
+		return blankErased(e, func(ids []string) error {
+			_, err := q.BlankDocumentUsers(ctx, readmodel.BlankDocumentUsersParams{Tenant: e.Tenant, UserIds: ids})
+			return err
+		})
 	case domain.TypeExtractionRequested:
 		var p domain.ExtractionRequested
 		if err := e.Decode(&p); err != nil {
@@ -160,6 +170,32 @@ func (Documents) Apply(ctx context.Context, q *readmodel.Queries, e domain.Envel
 		return q.MarkDocumentPurged(ctx, readmodel.MarkDocumentPurgedParams{Tenant: e.Tenant, ID: id, PurgedAt: at, LastSequence: seq})
 	}
 	return nil
+}
+
+// blankErased applies a UserErased: the user's name and e-mail leave the
+// read model. Erasing blanks the live tables itself; the event reaches a
+// read model rebuilt meanwhile, and one replayed later, where opening
+// fails anyway once the key is gone.
+func blankErased(e domain.Envelope, blank func(ids []string) error) error {
+	var p domain.UserErased
+	if err := e.Decode(&p); err != nil {
+		return err
+	}
+	if p.UserID == "" {
+		return nil
+	}
+	return blank([]string{p.UserID})
+}
+
+// openOwner opens an upload's user inside the projector's transaction. A
+// damaged sealed user is shown like an erased one rather than stopping
+// the read model at that event for good.
+func openOwner(ctx context.Context, q *readmodel.Queries, tenant string, p domain.DocumentUploaded) (personal.Opened, error) {
+	user, err := personal.OpenIn(ctx, q, tenant, p.Owner())
+	if errors.Is(err, personal.ErrUnreadable) {
+		return personal.Opened{ID: p.UserID, Erased: true}, nil
+	}
+	return user, err
 }
 
 // decodeFields reads a stored JSON object of fields; absent is empty.
@@ -272,9 +308,21 @@ func (MonthlyTotals) Apply(ctx context.Context, q *readmodel.Queries, e domain.E
 		if err := e.Decode(&p); err != nil {
 			return err
 		}
+		user, err := openOwner(ctx, q, e.Tenant, p)
+		if err != nil {
+			return err
+		}
 		return q.InsertMonthlyDocument(ctx, readmodel.InsertMonthlyDocumentParams{
-			Tenant: e.Tenant, ID: id, UserEmail: p.User.Email, UploadedAt: timestamptz(uploadTime(p, e)),
+			Tenant: e.Tenant, ID: id, UserID: user.ID, UserEmail: user.User.Email, UploadedAt: timestamptz(uploadTime(p, e)),
 			Attempt: int32(max(p.Attempt, 1))})
+	case domain.TypeUserErased:
+		return blankErased(e, func(ids []string) error {
+			if _, err := q.BlankMonthlyDocumentUsers(ctx, readmodel.BlankMonthlyDocumentUsersParams{Tenant: e.Tenant, UserIds: ids}); err != nil {
+				return err
+			}
+			_, err := q.BlankMonthlyTotalUsers(ctx, readmodel.BlankMonthlyTotalUsersParams{Tenant: e.Tenant, UserIds: ids})
+			return err
+		})
 	case domain.TypeExtractionRequested:
 		var p domain.ExtractionRequested
 		if err := e.Decode(&p); err != nil {
@@ -337,7 +385,7 @@ func recontribute(ctx context.Context, q *readmodel.Queries, tenant string, id u
 	eff domain.Fields, deleted bool) error {
 	if doc.Counted {
 		if err := q.AddMonthlyTotal(ctx, readmodel.AddMonthlyTotalParams{
-			Tenant: tenant, UserEmail: doc.UserEmail, Month: doc.Month.String, Currency: doc.Currency.String,
+			Tenant: tenant, UserID: doc.UserID, UserEmail: doc.UserEmail, Month: doc.Month.String, Currency: doc.Currency.String,
 			Amount: negate(doc.Amount), DeltaDocuments: -1}); err != nil {
 			return err
 		}
@@ -353,7 +401,7 @@ func recontribute(ctx context.Context, q *readmodel.Queries, tenant string, id u
 		currency = NoCurrency
 	}
 	if err := q.AddMonthlyTotal(ctx, readmodel.AddMonthlyTotalParams{
-		Tenant: tenant, UserEmail: doc.UserEmail, Month: month, Currency: currency,
+		Tenant: tenant, UserID: doc.UserID, UserEmail: doc.UserEmail, Month: month, Currency: currency,
 		Amount: eff.Total, DeltaDocuments: 1}); err != nil {
 		return err
 	}

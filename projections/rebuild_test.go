@@ -13,6 +13,7 @@ import (
 	"tally/domain"
 	"tally/eventstore/eventstoretest"
 	"tally/migrations/pgtest"
+	"tally/personal"
 	"tally/projections"
 )
 
@@ -21,8 +22,8 @@ import (
 // with an independent rebuild.
 func TestRebuildSwapsWhileUploadsContinue(t *testing.T) {
 	store, _ := eventstoretest.Start(t)
-	history(t, store, 60)
 	_, live := pgtest.New(t)
+	history(t, store, live, 60)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var liveRunners []*projections.Runner
@@ -34,7 +35,7 @@ func TestRebuildSwapsWhileUploadsContinue(t *testing.T) {
 
 	// Uploads and extractions keep coming during the rebuild.
 	blobs, _ := blob.NewLocal(t.TempDir())
-	h := commands.New(store, blobs, quiet)
+	h := commands.New(store, blobs, quiet, commands.WithPeople(personal.New(live)))
 	var writes sync.WaitGroup
 	var stopWriting atomic.Bool
 	writes.Go(func() {
@@ -70,6 +71,7 @@ func TestRebuildSwapsWhileUploadsContinue(t *testing.T) {
 	waitLive(t, liveRunners, last)
 
 	_, fresh := pgtest.New(t)
+	copyKeys(t, live, fresh)
 	catchUp(t, runners(fresh, store, 500), last)
 	if a, b := dump(t, live), dump(t, fresh); a != b {
 		t.Fatalf("swapped tables differ from a rebuild:\n--- swapped\n%s\n--- fresh\n%s", a, b)

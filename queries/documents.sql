@@ -1,7 +1,7 @@
 -- name: InsertDocument :exec
 INSERT INTO documents (tenant, id, status, source, filename, content_type, size_bytes, sha256, blob_key,
-                       user_name, user_email, attempt, created_at, updated_at, last_sequence)
-VALUES ($1, $2, 'PENDING', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13)
+                       user_name, user_email, attempt, created_at, updated_at, last_sequence, user_id)
+VALUES ($1, $2, 'PENDING', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14)
 ON CONFLICT (tenant, id) DO NOTHING;
 
 -- name: MarkDocumentRequested :exec
@@ -31,7 +31,7 @@ WHERE tenant = sqlc.arg(tenant) AND id = sqlc.arg(id) AND attempt = sqlc.arg(att
 -- name: GetDocument :one
 SELECT tenant, id, status, source, filename, content_type, size_bytes, sha256, blob_key, user_name, user_email,
        attempt, fields, failure_reason, created_at, updated_at, last_sequence,
-       machine_fields, corrections, deleted_at, purge_after, purged_at, duplicate_of, duplicate_reason, email
+       machine_fields, corrections, deleted_at, purge_after, purged_at, user_id, duplicate_of, duplicate_reason, email
 FROM documents WHERE tenant = $1 AND id = $2;
 
 -- name: GetDocumentValues :one
@@ -68,7 +68,7 @@ ORDER BY purge_after LIMIT 500;
 -- are left out.
 SELECT tenant, id, status, source, filename, content_type, size_bytes, sha256, blob_key, user_name, user_email,
        attempt, fields, failure_reason, created_at, updated_at, last_sequence,
-       machine_fields, corrections, deleted_at, purge_after, purged_at, duplicate_of, duplicate_reason, email
+       machine_fields, corrections, deleted_at, purge_after, purged_at, user_id, duplicate_of, duplicate_reason, email
 FROM documents
 WHERE tenant = sqlc.arg(tenant) AND deleted_at IS NULL
   AND (sqlc.narg(status)::text IS NULL OR status = sqlc.narg(status))

@@ -1,10 +1,10 @@
 -- name: InsertMonthlyDocument :exec
-INSERT INTO monthly_documents (tenant, id, user_email, uploaded_at, attempt)
-VALUES ($1, $2, $3, $4, $5)
+INSERT INTO monthly_documents (tenant, id, user_id, user_email, uploaded_at, attempt)
+VALUES ($1, $2, $3, $4, $5, $6)
 ON CONFLICT (tenant, id) DO NOTHING;
 
 -- name: GetMonthlyDocument :one
-SELECT tenant, id, user_email, uploaded_at, attempt, month, currency, COALESCE(amount, 0)::text AS amount, (amount IS NOT NULL)::boolean AS counted,
+SELECT tenant, id, user_id, user_email, uploaded_at, attempt, month, currency, COALESCE(amount, 0)::text AS amount, (amount IS NOT NULL)::boolean AS counted,
        machine, corrections, deleted, duplicate
 FROM monthly_documents WHERE tenant = $1 AND id = $2;
 
@@ -23,23 +23,25 @@ WHERE tenant = sqlc.arg(tenant) AND id = sqlc.arg(id);
 
 -- name: AddMonthlyTotal :exec
 -- delta_documents is +1 or -1; a row that reaches zero documents is removed
--- by DeleteEmptyMonthlyTotals.
-INSERT INTO monthly_totals (tenant, user_email, month, currency, total, documents)
-VALUES (sqlc.arg(tenant), sqlc.arg(user_email), sqlc.arg(month), sqlc.arg(currency),
+-- by DeleteEmptyMonthlyTotals. Rows are keyed by the pseudonymous user id;
+-- user_email is the opened address, for display and lookups, kept as the
+-- row was made (an erased user's is blanked by BlankMonthlyTotalUsers).
+INSERT INTO monthly_totals (tenant, user_id, user_email, month, currency, total, documents)
+VALUES (sqlc.arg(tenant), sqlc.arg(user_id), sqlc.arg(user_email), sqlc.arg(month), sqlc.arg(currency),
         sqlc.arg(amount)::text::numeric, sqlc.arg(delta_documents)::bigint)
-ON CONFLICT (tenant, user_email, month, currency) DO UPDATE
+ON CONFLICT (tenant, user_id, month, currency) DO UPDATE
 SET total = monthly_totals.total + EXCLUDED.total, documents = monthly_totals.documents + EXCLUDED.documents;
 
 -- name: DeleteEmptyMonthlyTotals :exec
 DELETE FROM monthly_totals WHERE documents = 0;
 
 -- name: ListMonthlyTotals :many
-SELECT user_email, month, currency, total::text AS total, documents
+SELECT user_id, user_email, month, currency, total::text AS total, documents
 FROM monthly_totals
 WHERE tenant = sqlc.arg(tenant)
   AND (sqlc.narg(user_email)::text IS NULL OR user_email = sqlc.narg(user_email))
   AND (sqlc.narg(month)::text IS NULL OR month = sqlc.narg(month))
-ORDER BY month DESC, user_email, currency;
+ORDER BY month DESC, user_email, user_id, currency;
 
 -- name: TruncateMonthlyTotals :exec
 TRUNCATE monthly_totals, monthly_documents;

@@ -15,10 +15,11 @@ INSERT INTO secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING;
 SELECT value FROM secrets WHERE name = $1;
 
 -- name: ReportRecipients :many
--- Users with spending in a month, across tenants.
-SELECT DISTINCT tenant, user_email FROM monthly_totals
-WHERE month = $1 AND user_email <> '' AND documents > 0
-ORDER BY tenant, user_email;
+-- Users with spending in a month, across tenants. An erased user's rows
+-- have no address left and are skipped.
+SELECT DISTINCT tenant, user_id, user_email FROM monthly_totals
+WHERE month = $1 AND user_id <> '' AND user_email <> '' AND documents > 0
+ORDER BY tenant, user_email, user_id;
 
 -- name: ReportDocuments :many
 -- The documents counted in one user's month, from the monthly-totals
@@ -27,5 +28,5 @@ SELECT m.id, COALESCE(d.vendor, '') AS vendor, d.document_date, d.filename, m.cu
        m.amount::text AS amount
 FROM monthly_documents m
 JOIN documents d ON d.tenant = m.tenant AND d.id = m.id
-WHERE m.tenant = $1 AND m.user_email = $2 AND m.month = $3 AND m.amount IS NOT NULL
+WHERE m.tenant = $1 AND m.user_id = $2 AND m.month = $3 AND m.amount IS NOT NULL
 ORDER BY d.document_date NULLS LAST, d.created_at, m.id;

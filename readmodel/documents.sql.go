@@ -83,7 +83,7 @@ func (q *Queries) DocumentsToPurge(ctx context.Context, now pgtype.Timestamptz) 
 const getDocument = `-- name: GetDocument :one
 SELECT tenant, id, status, source, filename, content_type, size_bytes, sha256, blob_key, user_name, user_email,
        attempt, fields, failure_reason, created_at, updated_at, last_sequence,
-       machine_fields, corrections, deleted_at, purge_after, purged_at, duplicate_of, duplicate_reason, email
+       machine_fields, corrections, deleted_at, purge_after, purged_at, user_id, duplicate_of, duplicate_reason, email
 FROM documents WHERE tenant = $1 AND id = $2
 `
 
@@ -115,6 +115,7 @@ type GetDocumentRow struct {
 	DeletedAt       pgtype.Timestamptz
 	PurgeAfter      pgtype.Timestamptz
 	PurgedAt        pgtype.Timestamptz
+	UserID          string
 	DuplicateOf     uuid.NullUUID
 	DuplicateReason pgtype.Text
 	Email           []byte
@@ -146,6 +147,7 @@ func (q *Queries) GetDocument(ctx context.Context, arg GetDocumentParams) (GetDo
 		&i.DeletedAt,
 		&i.PurgeAfter,
 		&i.PurgedAt,
+		&i.UserID,
 		&i.DuplicateOf,
 		&i.DuplicateReason,
 		&i.Email,
@@ -176,8 +178,8 @@ func (q *Queries) GetDocumentValues(ctx context.Context, arg GetDocumentValuesPa
 
 const insertDocument = `-- name: InsertDocument :exec
 INSERT INTO documents (tenant, id, status, source, filename, content_type, size_bytes, sha256, blob_key,
-                       user_name, user_email, attempt, created_at, updated_at, last_sequence)
-VALUES ($1, $2, 'PENDING', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13)
+                       user_name, user_email, attempt, created_at, updated_at, last_sequence, user_id)
+VALUES ($1, $2, 'PENDING', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14)
 ON CONFLICT (tenant, id) DO NOTHING
 `
 
@@ -195,6 +197,7 @@ type InsertDocumentParams struct {
 	Attempt      int32
 	CreatedAt    pgtype.Timestamptz
 	LastSequence int64
+	UserID       string
 }
 
 func (q *Queries) InsertDocument(ctx context.Context, arg InsertDocumentParams) error {
@@ -212,6 +215,7 @@ func (q *Queries) InsertDocument(ctx context.Context, arg InsertDocumentParams) 
 		arg.Attempt,
 		arg.CreatedAt,
 		arg.LastSequence,
+		arg.UserID,
 	)
 	return err
 }
@@ -219,7 +223,7 @@ func (q *Queries) InsertDocument(ctx context.Context, arg InsertDocumentParams) 
 const listDocuments = `-- name: ListDocuments :many
 SELECT tenant, id, status, source, filename, content_type, size_bytes, sha256, blob_key, user_name, user_email,
        attempt, fields, failure_reason, created_at, updated_at, last_sequence,
-       machine_fields, corrections, deleted_at, purge_after, purged_at, duplicate_of, duplicate_reason, email
+       machine_fields, corrections, deleted_at, purge_after, purged_at, user_id, duplicate_of, duplicate_reason, email
 FROM documents
 WHERE tenant = $1 AND deleted_at IS NULL
   AND ($2::text IS NULL OR status = $2)
@@ -266,6 +270,7 @@ type ListDocumentsRow struct {
 	DeletedAt       pgtype.Timestamptz
 	PurgeAfter      pgtype.Timestamptz
 	PurgedAt        pgtype.Timestamptz
+	UserID          string
 	DuplicateOf     uuid.NullUUID
 	DuplicateReason pgtype.Text
 	Email           []byte
@@ -314,6 +319,7 @@ func (q *Queries) ListDocuments(ctx context.Context, arg ListDocumentsParams) ([
 			&i.DeletedAt,
 			&i.PurgeAfter,
 			&i.PurgedAt,
+			&i.UserID,
 			&i.DuplicateOf,
 			&i.DuplicateReason,
 			&i.Email,

@@ -45,6 +45,7 @@ type Document struct {
 	DeletedAt       pgtype.Timestamptz
 	PurgeAfter      pgtype.Timestamptz
 	PurgedAt        pgtype.Timestamptz
+	UserID          string
 	DuplicateOf     uuid.NullUUID
 	DuplicateReason pgtype.Text
 	Email           []byte
@@ -123,6 +124,7 @@ type MonthlyDocument struct {
 	Machine     []byte
 	Corrections []byte
 	Deleted     bool
+	UserID      string
 	Duplicate   bool
 }
 
@@ -133,6 +135,7 @@ type MonthlyTotal struct {
 	Currency  string
 	Total     pgtype.Numeric
 	Documents int64
+	UserID    string
 }
 
 type NotificationPreference struct {
@@ -170,6 +173,15 @@ type TemplateBundle struct {
 	CreatedAt   pgtype.Timestamptz
 	ActivatedAt pgtype.Timestamptz
 	Active      bool
+}
+
+type UserKey struct {
+	Tenant    string
+	UserID    uuid.UUID
+	EmailHash []byte
+	Key       []byte
+	CreatedAt pgtype.Timestamptz
+	ErasedAt  pgtype.Timestamptz
 }
 
 type WebhookAttempt struct {

@@ -13,15 +13,16 @@ import (
 )
 
 const addMonthlyTotal = `-- name: AddMonthlyTotal :exec
-INSERT INTO monthly_totals (tenant, user_email, month, currency, total, documents)
-VALUES ($1, $2, $3, $4,
-        $5::text::numeric, $6::bigint)
-ON CONFLICT (tenant, user_email, month, currency) DO UPDATE
+INSERT INTO monthly_totals (tenant, user_id, user_email, month, currency, total, documents)
+VALUES ($1, $2, $3, $4, $5,
+        $6::text::numeric, $7::bigint)
+ON CONFLICT (tenant, user_id, month, currency) DO UPDATE
 SET total = monthly_totals.total + EXCLUDED.total, documents = monthly_totals.documents + EXCLUDED.documents
 `
 
 type AddMonthlyTotalParams struct {
 	Tenant         string
+	UserID         string
 	UserEmail      string
 	Month          string
 	Currency       string
@@ -30,10 +31,13 @@ type AddMonthlyTotalParams struct {
 }
 
 // delta_documents is +1 or -1; a row that reaches zero documents is removed
-// by DeleteEmptyMonthlyTotals.
+// by DeleteEmptyMonthlyTotals. Rows are keyed by the pseudonymous user id;
+// user_email is the opened address, for display and lookups, kept as the
+// row was made (an erased user's is blanked by BlankMonthlyTotalUsers).
 func (q *Queries) AddMonthlyTotal(ctx context.Context, arg AddMonthlyTotalParams) error {
 	_, err := q.db.Exec(ctx, addMonthlyTotal,
 		arg.Tenant,
+		arg.UserID,
 		arg.UserEmail,
 		arg.Month,
 		arg.Currency,
@@ -53,7 +57,7 @@ func (q *Queries) DeleteEmptyMonthlyTotals(ctx context.Context) error {
 }
 
 const getMonthlyDocument = `-- name: GetMonthlyDocument :one
-SELECT tenant, id, user_email, uploaded_at, attempt, month, currency, COALESCE(amount, 0)::text AS amount, (amount IS NOT NULL)::boolean AS counted,
+SELECT tenant, id, user_id, user_email, uploaded_at, attempt, month, currency, COALESCE(amount, 0)::text AS amount, (amount IS NOT NULL)::boolean AS counted,
        machine, corrections, deleted, duplicate
 FROM monthly_documents WHERE tenant = $1 AND id = $2
 `
@@ -66,6 +70,7 @@ type GetMonthlyDocumentParams struct {
 type GetMonthlyDocumentRow struct {
 	Tenant      string
 	ID          uuid.UUID
+	UserID      string
 	UserEmail   string
 	UploadedAt  pgtype.Timestamptz
 	Attempt     int32
@@ -85,6 +90,7 @@ func (q *Queries) GetMonthlyDocument(ctx context.Context, arg GetMonthlyDocument
 	err := row.Scan(
 		&i.Tenant,
 		&i.ID,
+		&i.UserID,
 		&i.UserEmail,
 		&i.UploadedAt,
 		&i.Attempt,
@@ -101,14 +107,15 @@ func (q *Queries) GetMonthlyDocument(ctx context.Context, arg GetMonthlyDocument
 }
 
 const insertMonthlyDocument = `-- name: InsertMonthlyDocument :exec
-INSERT INTO monthly_documents (tenant, id, user_email, uploaded_at, attempt)
-VALUES ($1, $2, $3, $4, $5)
+INSERT INTO monthly_documents (tenant, id, user_id, user_email, uploaded_at, attempt)
+VALUES ($1, $2, $3, $4, $5, $6)
 ON CONFLICT (tenant, id) DO NOTHING
 `
 
 type InsertMonthlyDocumentParams struct {
 	Tenant     string
 	ID         uuid.UUID
+	UserID     string
 	UserEmail  string
 	UploadedAt pgtype.Timestamptz
 	Attempt    int32
@@ -118,6 +125,7 @@ func (q *Queries) InsertMonthlyDocument(ctx context.Context, arg InsertMonthlyDo
 	_, err := q.db.Exec(ctx, insertMonthlyDocument,
 		arg.Tenant,
 		arg.ID,
+		arg.UserID,
 		arg.UserEmail,
 		arg.UploadedAt,
 		arg.Attempt,
@@ -126,12 +134,12 @@ func (q *Queries) InsertMonthlyDocument(ctx context.Context, arg InsertMonthlyDo
 }
 
 const listMonthlyTotals = `-- name: ListMonthlyTotals :many
-SELECT user_email, month, currency, total::text AS total, documents
+SELECT user_id, user_email, month, currency, total::text AS total, documents
 FROM monthly_totals
 WHERE tenant = $1
   AND ($2::text IS NULL OR user_email = $2)
   AND ($3::text IS NULL OR month = $3)
-ORDER BY month DESC, user_email, currency
+ORDER BY month DESC, user_email, user_id, currency
 `
 
 type ListMonthlyTotalsParams struct {
@@ -141,6 +149,7 @@ type ListMonthlyTotalsParams struct {
 }
 
 type ListMonthlyTotalsRow struct {
+	UserID    string
 	UserEmail string
 	Month     string
 	Currency  string
@@ -158,6 +167,7 @@ func (q *Queries) ListMonthlyTotals(ctx context.Context, arg ListMonthlyTotalsPa
 	for rows.Next() {
 		var i ListMonthlyTotalsRow
 		if err := rows.Scan(
+			&i.UserID,
 			&i.UserEmail,
 			&i.Month,
 			&i.Currency,

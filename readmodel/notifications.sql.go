@@ -60,14 +60,14 @@ SELECT m.id, COALESCE(d.vendor, '') AS vendor, d.document_date, d.filename, m.cu
        m.amount::text AS amount
 FROM monthly_documents m
 JOIN documents d ON d.tenant = m.tenant AND d.id = m.id
-WHERE m.tenant = $1 AND m.user_email = $2 AND m.month = $3 AND m.amount IS NOT NULL
+WHERE m.tenant = $1 AND m.user_id = $2 AND m.month = $3 AND m.amount IS NOT NULL
 ORDER BY d.document_date NULLS LAST, d.created_at, m.id
 `
 
 type ReportDocumentsParams struct {
-	Tenant    string
-	UserEmail string
-	Month     pgtype.Text
+	Tenant string
+	UserID string
+	Month  pgtype.Text
 }
 
 type ReportDocumentsRow struct {
@@ -82,7 +82,7 @@ type ReportDocumentsRow struct {
 // The documents counted in one user's month, from the monthly-totals
 // read model, with what the documents read model knows of them.
 func (q *Queries) ReportDocuments(ctx context.Context, arg ReportDocumentsParams) ([]ReportDocumentsRow, error) {
-	rows, err := q.db.Query(ctx, reportDocuments, arg.Tenant, arg.UserEmail, arg.Month)
+	rows, err := q.db.Query(ctx, reportDocuments, arg.Tenant, arg.UserID, arg.Month)
 	if err != nil {
 		return nil, err
 	}
@@ -109,17 +109,19 @@ func (q *Queries) ReportDocuments(ctx context.Context, arg ReportDocumentsParams
 }
 
 const reportRecipients = `-- name: ReportRecipients :many
-SELECT DISTINCT tenant, user_email FROM monthly_totals
-WHERE month = $1 AND user_email <> '' AND documents > 0
-ORDER BY tenant, user_email
+SELECT DISTINCT tenant, user_id, user_email FROM monthly_totals
+WHERE month = $1 AND user_id <> '' AND user_email <> '' AND documents > 0
+ORDER BY tenant, user_email, user_id
 `
 
 type ReportRecipientsRow struct {
 	Tenant    string
+	UserID    string
 	UserEmail string
 }
 
-// Users with spending in a month, across tenants.
+// Users with spending in a month, across tenants. An erased user's rows
+// have no address left and are skipped.
 func (q *Queries) ReportRecipients(ctx context.Context, month string) ([]ReportRecipientsRow, error) {
 	rows, err := q.db.Query(ctx, reportRecipients, month)
 	if err != nil {
@@ -129,7 +131,7 @@ func (q *Queries) ReportRecipients(ctx context.Context, month string) ([]ReportR
 	items := []ReportRecipientsRow{}
 	for rows.Next() {
 		var i ReportRecipientsRow
-		if err := rows.Scan(&i.Tenant, &i.UserEmail); err != nil {
+		if err := rows.Scan(&i.Tenant, &i.UserID, &i.UserEmail); err != nil {
 			return nil, err
 		}
 		items = append(items, i)

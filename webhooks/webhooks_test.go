@@ -22,6 +22,7 @@ import (
 	"tally/eventstore"
 	"tally/eventstore/eventstoretest"
 	"tally/migrations/pgtest"
+	"tally/personal"
 	"tally/webhooks"
 )
 
@@ -51,7 +52,7 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.DiscardHandler)
-	return &env{t: t, events: events, store: store, cmds: commands.New(events, blobs, log),
+	return &env{t: t, events: events, store: store, cmds: commands.New(events, blobs, log, commands.WithPeople(personal.New(pool))),
 		tenant: "t" + strings.ReplaceAll(uuid.NewString()[:8], "-", ""), log: log}
 }
 

@@ -12,6 +12,7 @@ import (
 
 	"tally/commands"
 	"tally/domain"
+	"tally/personal"
 )
 
 // printedEvent is an event as `tally events` prints it: the envelope with
@@ -30,6 +31,13 @@ func runEvents(ctx context.Context, rt *runtime, args []string, stdout io.Writer
 	if err := needNATSURL(rt.cfg, "events"); err != nil {
 		return err
 	}
+	// Events written before users were sealed name them in the clear;
+	// those of erased addresses are printed blank (the pool connects
+	// only when such an event comes).
+	if err := rt.openDatabase(ctx); err != nil {
+		return err
+	}
+	keys := personal.New(rt.pool)
 	out := json.NewEncoder(stdout)
 	switch args[0] {
 	case "show":
@@ -50,6 +58,9 @@ func runEvents(ctx context.Context, rt *runtime, args []string, stdout io.Writer
 		}
 		out.SetIndent("", "  ")
 		for _, e := range history {
+			if e, err = keys.Redact(ctx, e); err != nil {
+				return err
+			}
 			if err := out.Encode(printedEvent{Sequence: e.Sequence, Envelope: e}); err != nil {
 				return err
 			}
@@ -100,6 +111,9 @@ func runEvents(ctx context.Context, rt *runtime, args []string, stdout io.Writer
 			for _, e := range batch {
 				if *eventType != "" && e.Type != *eventType {
 					continue
+				}
+				if e, err = keys.Redact(ctx, e); err != nil {
+					return err
 				}
 				if err := out.Encode(printedEvent{Sequence: e.Sequence, Envelope: e}); err != nil {
 					return err

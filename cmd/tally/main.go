@@ -30,6 +30,7 @@ import (
 	"tally/metrics"
 	"tally/migrations"
 	"tally/notify"
+	"tally/personal"
 	"tally/projections"
 )
 
@@ -67,6 +68,8 @@ Tools:
                                 print a document's history
   events tail [--type TYPE] [--from SEQ|TIME]
                                 follow the event stream
+  users erase [--tenant NAME] EMAIL
+                                erase a user's name and e-mail (like DELETE /v1/users/{email})
   openapi                       print the OpenAPI document
   extract [--manifest DIR] [FILE...]
                                 extract fields; one JSON object per line
@@ -103,7 +106,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	// collect it; tools keep standard output for their answer.
 	logOut := stdout
 	if cmd == "apikey" || cmd == "openapi" || cmd == "version" || cmd == "extract" || cmd == "report" || cmd == "events" || cmd == "replay" || cmd == "reprocess" ||
-		(cmd == "webhooks" && len(args) > 0) {
+		cmd == "users" || (cmd == "webhooks" && len(args) > 0) {
 		logOut = stderr
 	}
 	log := slog.New(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: cfg.Level()})).With("service", "tally")
@@ -168,6 +171,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		rt := &runtime{cfg: cfg, log: log}
 		defer rt.Close()
 		return runEvents(ctx, rt, args, stdout)
+	case "users":
+		rt := &runtime{cfg: cfg, log: log}
+		defer rt.Close()
+		return runUsers(ctx, rt, args, stdout)
 	case "version":
 		fmt.Fprintln(stdout, version)
 		return nil
@@ -414,6 +421,7 @@ func serveAPI(ctx context.Context, rt *runtime, m *metrics.Metrics, mailer *mail
 	api := tallyhttp.New(tallyhttp.Deps{
 		Preview:         rt.previewer(engine),
 		Commands:        rt.commands(),
+		Personal:        personal.New(rt.pool),
 		EReceipts:       ereceipts.NewStore(rt.pool),
 		EReceiptResults: ereceiptResults{hooks},
 		Pool:            rt.pool,

@@ -13,6 +13,7 @@ import (
 	"tally/commands"
 	"tally/mail"
 	"tally/notify"
+	"tally/personal"
 	"tally/readmodel"
 )
 
@@ -57,8 +58,8 @@ func startNotifier(ctx context.Context, wg *sync.WaitGroup, rt *runtime, m *mail
 		return
 	}
 	n := &notify.Notifier{Events: rt.events, Commands: commands.New(rt.events, rt.blobs, rt.log),
-		Queries: readmodel.New(rt.pool), Sender: m.sender, Templates: m.templates, Links: m.links,
-		Log: rt.log.With("role", "notifier"), Retries: 3}
+		Queries: readmodel.New(rt.pool), Personal: personal.New(rt.pool), Sender: m.sender, Templates: m.templates,
+		Links: m.links, Log: rt.log.With("role", "notifier"), Retries: 3}
 	wg.Go(func() {
 		if err := n.Run(ctx); err != nil && ctx.Err() == nil {
 			rt.log.Error("notifier stopped", "err", err)

@@ -20,6 +20,7 @@ import (
 	"tally/eventstore"
 	tallyhttp "tally/http"
 	"tally/mailauth"
+	"tally/personal"
 )
 
 // runtime holds the connections a role needs, opened once and closed in
@@ -191,12 +192,12 @@ func pingRabbitMQ(ctx context.Context, url string) error {
 	return conn.Close()
 }
 
-// commands returns a command handler; e-mails it accepts get their DKIM
-// verdict unless DKIM_VERIFY is off.
+// commands returns a command handler that seals users with their keys;
+// e-mails it accepts get their DKIM verdict unless DKIM_VERIFY is off.
 func (r *runtime) commands() *commands.Handler {
-	h := commands.New(r.events, r.blobs, r.log)
+	opts := []commands.Option{commands.WithPeople(personal.New(r.pool))}
 	if !r.cfg.DKIMVerify {
-		return h
+		return commands.New(r.events, r.blobs, r.log, opts...)
 	}
 	v := &mailauth.Verifier{}
 	if server := r.cfg.DKIMDNSServer; server != "" {
@@ -205,5 +206,5 @@ func (r *runtime) commands() *commands.Handler {
 			return d.DialContext(ctx, network, server)
 		}}
 	}
-	return h.WithEmailVerifier(v.Judge)
+	return commands.New(r.events, r.blobs, r.log, append(opts, commands.WithEmailVerifier(v.Judge))...)
 }

@@ -121,7 +121,7 @@ func Filter(prefix, tenant string) string {
 }
 
 // Handler serves GET /totals[?tenant=&month=YYYY-MM] as a JSON array of
-// {tenant, user_email, month, currency, total, documents}, and GET
+// {tenant, user_id, month, currency, total, documents}, and GET
 // /position with the last stream sequence applied.
 func Handler(state *State) http.Handler {
 	mux := http.NewServeMux()

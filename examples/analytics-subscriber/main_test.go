@@ -29,6 +29,7 @@ import (
 	"tally/eventstore"
 	"tally/eventstore/eventstoretest"
 	"tally/migrations/pgtest"
+	"tally/personal"
 	"tally/projections"
 )
 
@@ -53,12 +54,17 @@ type tally struct {
 	did map[string]int
 }
 
-func newTally(t *testing.T, store *eventstore.Store) *tally {
+// newTally writes through Tally's commands; pool holds the user keys, so
+// Tally's projector must run on the same database.
+// annID is a user's pseudonym in events made by hand.
+const annID = "7d0f5a52-1c2e-4b8a-9f3d-6e1a2b3c4d5e"
+
+func newTally(t *testing.T, store *eventstore.Store, pool *pgxpool.Pool) *tally {
 	blobs, err := blob.NewLocal(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &tally{t: t, h: commands.New(store, blobs, quiet), last: map[string]uint64{}, pinned: map[string]string{},
+	return &tally{t: t, h: commands.New(store, blobs, quiet, commands.WithPeople(personal.New(pool))), last: map[string]uint64{}, pinned: map[string]string{},
 		did: map[string]int{}}
 }
 
@@ -179,7 +185,8 @@ func (w *tally) history(from, to int) {
 		ok := w.ok(tenant)
 		meta := commands.Meta{Tenant: tenant}
 		id := ok(w.h.UploadInvoice(ctx, commands.UploadInvoice{Meta: meta, Source: domain.SourceUpload,
-			Filename: fmt.Sprintf("invoice-%d.pdf", i), Content: []byte(pdf), User: users[rng.IntN(len(users))]})).DocumentID
+			// Distinct files: the same bytes twice would be a duplicate.
+			Filename: fmt.Sprintf("invoice-%d.pdf", i), Content: fmt.Appendf([]byte(pdf), "%% %d\n", i), User: users[rng.IntN(len(users))]})).DocumentID
 		if i == from+10 {
 			// Report aggregates are outside the subscriber's filter.
 			if _, err := w.h.RecordMonthlyReport(ctx, commands.Meta{Tenant: tenant, CommandID: "report:" + id}, uuid.NewString(),
@@ -303,7 +310,7 @@ func tallyTotals(t *testing.T, store *eventstore.Store, pool *pgxpool.Pool, tena
 	}
 	cancel()
 	rows, err := pool.Query(context.Background(),
-		"SELECT tenant, user_email, month, currency, total::text, documents FROM monthly_totals WHERE $1 = '' OR tenant = $1", tenant)
+		"SELECT tenant, user_id, month, currency, total::text, documents FROM monthly_totals WHERE $1 = '' OR tenant = $1", tenant)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -311,7 +318,7 @@ func tallyTotals(t *testing.T, store *eventstore.Store, pool *pgxpool.Pool, tena
 	out := []Row{}
 	for rows.Next() {
 		var r Row
-		if err := rows.Scan(&r.Tenant, &r.UserEmail, &r.Month, &r.Currency, &r.Total, &r.Documents); err != nil {
+		if err := rows.Scan(&r.Tenant, &r.User, &r.Month, &r.Currency, &r.Total, &r.Documents); err != nil {
 			t.Fatal(err)
 		}
 		out = append(out, r)
@@ -364,9 +371,9 @@ func sameTotals(t *testing.T, got, want []Row) {
 
 func TestTotalsEqualTallysMonthlyTotals(t *testing.T) {
 	store, nc := eventstoretest.Start(t)
-	w := newTally(t, store)
-	w.history(0, 150)
 	_, pool := pgtest.New(t)
+	w := newTally(t, store, pool)
+	w.history(0, 150)
 	want := tallyTotals(t, store, pool, "")
 
 	js, err := jetstream.New(nc)
@@ -382,9 +389,18 @@ func TestTotalsEqualTallysMonthlyTotals(t *testing.T) {
 
 	var kinds []string
 	for _, r := range got {
-		kinds = append(kinds, r.Currency, r.UserEmail, r.Total)
+		kinds = append(kinds, r.Currency, r.User, r.Total)
 	}
-	for _, k := range []string{"EUR", "USD", "XXX", "CHF", "GBP", "", "ann@example.com"} {
+	named := 0
+	for _, r := range got {
+		if _, err := uuid.Parse(r.User); err == nil {
+			named++
+		}
+	}
+	if named == 0 {
+		t.Error("the history exercised no user with an id")
+	}
+	for _, k := range []string{"EUR", "USD", "XXX", "CHF", "GBP", ""} {
 		if !slices.Contains(kinds, k) {
 			t.Errorf("the history exercised no %q", k)
 		}
@@ -412,7 +428,8 @@ func TestTotalsEqualTallysMonthlyTotals(t *testing.T) {
 
 func TestTenantSubscriberSurvivesRestartsAndCrashes(t *testing.T) {
 	store, nc := eventstoretest.Start(t)
-	w := newTally(t, store)
+	_, pool := pgtest.New(t)
+	w := newTally(t, store, pool)
 	js, err := jetstream.New(nc)
 	if err != nil {
 		t.Fatal(err)
@@ -468,7 +485,6 @@ func TestTenantSubscriberSurvivesRestartsAndCrashes(t *testing.T) {
 	consume(t, start(), w.lastDocumentSeq("acme"))
 	rewound(true)
 
-	_, pool := pgtest.New(t)
 	want := tallyTotals(t, store, pool, "acme")
 	sub := start()
 	sameTotals(t, sub.State.Rows("", ""), want)
@@ -540,7 +556,7 @@ func TestStateRules(t *testing.T) {
 		return applied
 	}
 	uploaded := event(t, domain.TypeDocumentUploaded, doc, domain.DocumentUploaded{
-		User: domain.User{Email: "ann@example.com"}, UploadedAt: time.Date(2026, 3, 31, 23, 30, 0, 0, time.FixedZone("", -2*3600)), Attempt: 1})
+		UserID: annID, UploadedAt: time.Date(2026, 3, 31, 23, 30, 0, 0, time.FixedZone("", -2*3600)), Attempt: 1})
 	apply(1, uploaded)
 	apply(2, event(t, domain.TypeReceiptExtracted, doc, domain.ReceiptExtracted{Attempt: 1,
 		Fields: domain.Fields{Total: "10.5"}}))
@@ -640,7 +656,7 @@ func TestCorrectionsAndDeletions(t *testing.T) {
 	}
 	upload := func(id string) {
 		t.Helper()
-		apply(domain.TypeDocumentUploaded, id, domain.DocumentUploaded{User: domain.User{Email: "ann@example.com"},
+		apply(domain.TypeDocumentUploaded, id, domain.DocumentUploaded{UserID: annID,
 			UploadedAt: time.Date(2026, 4, 2, 9, 0, 0, 0, time.UTC), Attempt: 1})
 	}
 	corrected := func(id string, c domain.Fields) {
@@ -767,7 +783,7 @@ func TestHandler(t *testing.T) {
 	s := NewState("x")
 	doc := uuid.NewString()
 	for i, b := range [][]byte{
-		event(t, domain.TypeDocumentUploaded, doc, domain.DocumentUploaded{User: domain.User{Email: "ann@example.com"},
+		event(t, domain.TypeDocumentUploaded, doc, domain.DocumentUploaded{UserID: annID,
 			UploadedAt: time.Now(), Attempt: 1}),
 		event(t, domain.TypeReceiptExtracted, doc, domain.ReceiptExtracted{Attempt: 1,
 			Fields: domain.Fields{Date: "2026-03-01", Currency: "EUR", Total: "12.00"}}),
@@ -824,7 +840,8 @@ func TestRunPrintsTotals(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := newTally(t, store)
+	_, pool := pgtest.New(t)
+	w := newTally(t, store, pool)
 	ctx := context.Background()
 	for _, tenant := range []string{"acme", "globex"} {
 		meta := commands.Meta{Tenant: tenant}
@@ -844,7 +861,11 @@ func TestRunPrintsTotals(t *testing.T) {
 	if err := json.Unmarshal([]byte(out.String()), &rows); err != nil {
 		t.Fatalf("%v:\n%s", err, out.String())
 	}
-	want := []Row{{Key: Key{"acme", "ann@example.com", "2026-03", "EUR"}, Total: "19.90", Documents: 1}}
+	var annID string
+	if err := pool.QueryRow(ctx, "SELECT user_id::text FROM user_keys WHERE tenant = 'acme'").Scan(&annID); err != nil {
+		t.Fatal(err)
+	}
+	want := []Row{{Key: Key{"acme", annID, "2026-03", "EUR"}, Total: "19.90", Documents: 1}}
 	if !slices.Equal(rows, want) {
 		t.Fatalf("printed %+v, want %+v", rows, want)
 	}
@@ -880,5 +901,30 @@ func TestStandsAlone(t *testing.T) {
 				t.Errorf("%s imports Tally's package %s", f, path)
 			}
 		}
+	}
+}
+
+// TestSchemaOneUploadsAreKeyedByAddress: a document uploaded before Tally
+// sealed users names its user only by address, and is kept under it.
+func TestSchemaOneUploadsAreKeyedByAddress(t *testing.T) {
+	s := NewState("x")
+	old, sealed := uuid.NewString(), uuid.NewString()
+	for i, b := range [][]byte{
+		event(t, domain.TypeDocumentUploaded, old, domain.DocumentUploaded{User: &domain.User{Email: "ann@example.com"},
+			UploadedAt: time.Now(), Attempt: 1}),
+		event(t, domain.TypeReceiptExtracted, old, domain.ReceiptExtracted{Attempt: 1,
+			Fields: domain.Fields{Date: "2026-03-01", Currency: "EUR", Total: "12.00"}}),
+		event(t, domain.TypeDocumentUploaded, sealed, domain.DocumentUploaded{UserID: annID, UserSealed: "AAAA",
+			UploadedAt: time.Now(), Attempt: 1}),
+		event(t, domain.TypeReceiptExtracted, sealed, domain.ReceiptExtracted{Attempt: 1,
+			Fields: domain.Fields{Date: "2026-03-01", Currency: "EUR", Total: "1.00"}}),
+	} {
+		if _, err := s.Apply(uint64(i+1), b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := s.Rows("", "")
+	if len(got) != 2 || got[0].User != annID || got[1].User != "email:ann@example.com" {
+		t.Fatalf("rows: %+v", got)
 	}
 }

@@ -26,11 +26,15 @@ const (
 	typeDocumentDeleted     = "DocumentDeleted"
 	typeDocumentRestored    = "DocumentRestored"
 	typeDocumentPurged      = "DocumentPurged"
+	typeDuplicateDetected   = "DuplicateDetected"
 
 	aggregateDocument = "document"
 
-	// schemaVersion is the newest payload version this program knows.
+	// schemaVersion is the newest payload version this program knows of
+	// the types it reads: 2 for DocumentUploaded (sealed user), 1 for the
+	// others.
 	schemaVersion = 1
+	uploadVersion = 2
 
 	// noCurrency is ISO 4217's "no currency", for totals found without one.
 	noCurrency = "XXX"
@@ -53,6 +57,11 @@ type envelope struct {
 }
 
 type documentUploaded struct {
+	// UserID is the user's pseudonym (schema version 2). The name and
+	// e-mail beside it are sealed with a key only Tally holds, and the
+	// totals do not need them.
+	UserID string `json:"user_id"`
+	// User is schema version 1's user, in the clear.
 	User struct {
 		Email string `json:"email"`
 	} `json:"user"`
@@ -97,12 +106,15 @@ func (v values) over(o values) values {
 	return v
 }
 
-// Key names one monthly total.
+// Key names one monthly total. User is the user's pseudonymous id
+// (user_id), as Tally keys its own totals; for a document uploaded before
+// Tally sealed users (schema version 1) it is "email:" and the address, the
+// only name such an event has. Empty for documents without a user.
 type Key struct {
-	Tenant    string `json:"tenant"`
-	UserEmail string `json:"user_email"`
-	Month     string `json:"month"`
-	Currency  string `json:"currency"`
+	Tenant   string `json:"tenant"`
+	User     string `json:"user_id"`
+	Month    string `json:"month"`
+	Currency string `json:"currency"`
 }
 
 // Row is one monthly total: what a user spent in a month in a currency,
@@ -115,7 +127,7 @@ type Row struct {
 
 // document is what the totals need to remember per document.
 type document struct {
-	UserEmail  string    `json:"user_email"`
+	User       string    `json:"user_id"`
 	UploadedAt time.Time `json:"uploaded_at"`
 	// Attempt is the extraction attempt currently asked for; only its
 	// result counts.
@@ -128,6 +140,9 @@ type document struct {
 	Corrections values `json:"corrections"`
 	// Deleted documents count nowhere until they are restored.
 	Deleted bool `json:"deleted,omitempty"`
+	// Duplicate documents copy an earlier one, which already counts; they
+	// never count again.
+	Duplicate bool `json:"duplicate,omitempty"`
 	// Counted is what the document adds to the totals now, nil when it
 	// adds nothing.
 	Counted *contribution `json:"counted,omitempty"`
@@ -219,8 +234,12 @@ func (s *State) apply(e envelope) error {
 	}
 	switch e.Type {
 	case typeDocumentUploaded, typeExtractionRequested, typeReceiptExtracted, typeExtractionRevised,
-		typeDocumentCorrected, typeDocumentDeleted, typeDocumentRestored, typeDocumentPurged:
-		if e.SchemaVersion > schemaVersion {
+		typeDocumentCorrected, typeDocumentDeleted, typeDocumentRestored, typeDocumentPurged, typeDuplicateDetected:
+		known := schemaVersion
+		if e.Type == typeDocumentUploaded {
+			known = uploadVersion
+		}
+		if e.SchemaVersion > known {
 			return fmt.Errorf("version %d: %w", e.SchemaVersion, ErrNewerSchema)
 		}
 	default:
@@ -241,7 +260,11 @@ func (s *State) apply(e envelope) error {
 		if at.IsZero() {
 			at = e.OccurredAt
 		}
-		s.docs[id] = &document{UserEmail: p.User.Email, UploadedAt: at.UTC(), Attempt: max(p.Attempt, 1)}
+		user := p.UserID
+		if user == "" && p.User.Email != "" {
+			user = "email:" + p.User.Email
+		}
+		s.docs[id] = &document{User: user, UploadedAt: at.UTC(), Attempt: max(p.Attempt, 1)}
 	case typeExtractionRequested:
 		var p extractionRequested
 		if err := json.Unmarshal(e.Data, &p); err != nil {
@@ -276,6 +299,12 @@ func (s *State) apply(e envelope) error {
 		}
 		doc.Deleted = e.Type == typeDocumentDeleted
 		s.recount(e.Tenant, doc)
+	case typeDuplicateDetected:
+		if doc == nil {
+			return nil
+		}
+		doc.Duplicate = true
+		s.recount(e.Tenant, doc)
 	case typeDocumentPurged:
 		// Nothing brings a purged document back, so what the state keeps
 		// about it (an address, amounts) can go. It counts nowhere already.
@@ -293,10 +322,10 @@ func (s *State) apply(e envelope) error {
 func (s *State) recount(tenant string, doc *document) {
 	if c := doc.Counted; c != nil {
 		amount, _ := parseDecimal(c.Amount)
-		s.add(Key{tenant, doc.UserEmail, c.Month, c.Currency}, amount.neg(), -1)
+		s.add(Key{tenant, doc.User, c.Month, c.Currency}, amount.neg(), -1)
 		doc.Counted = nil
 	}
-	if doc.Deleted {
+	if doc.Deleted || doc.Duplicate {
 		return
 	}
 	eff := doc.Machine.over(doc.Corrections)
@@ -312,7 +341,7 @@ func (s *State) recount(tenant string, doc *document) {
 	if currency == "" {
 		currency = noCurrency
 	}
-	s.add(Key{tenant, doc.UserEmail, month, currency}, amount, 1)
+	s.add(Key{tenant, doc.User, month, currency}, amount, 1)
 	doc.Counted = &contribution{Month: month, Currency: currency, Amount: eff.Total}
 }
 
@@ -346,8 +375,8 @@ func (s *State) rows(tenant, month string) []Row {
 	}
 	slices.SortFunc(rows, func(a, b Row) int {
 		return strings.Compare(
-			a.Tenant+"\x00"+a.UserEmail+"\x00"+a.Month+"\x00"+a.Currency,
-			b.Tenant+"\x00"+b.UserEmail+"\x00"+b.Month+"\x00"+b.Currency)
+			a.Tenant+"\x00"+a.User+"\x00"+a.Month+"\x00"+a.Currency,
+			b.Tenant+"\x00"+b.User+"\x00"+b.Month+"\x00"+b.Currency)
 	})
 	return rows
 }
@@ -366,7 +395,9 @@ type stateFile struct {
 // corrections and deletions) lacks the per-document values a correction
 // needs, so such a file is not loaded: the totals are built again from
 // the stream.
-const stateVersion = 2
+// Version 2 keyed totals by e-mail address; version 3 keys them by the
+// user's pseudonymous id, so an older file is rebuilt from the stream.
+const stateVersion = 3
 
 // Save writes the state to path atomically: a crash leaves the old file
 // or the new one, never half of one.

@@ -1,0 +1,83 @@
+package commands
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"tally/domain"
+	"tally/eventstore"
+)
+
+// People seals users at upload and erases them; personal.Keys is the one
+// implementation.
+type People interface {
+	Seal(ctx context.Context, tenant string, u domain.User) (domain.SealedUser, error)
+	// Erase destroys an address's keys and returns every user id it has
+	// had; an unknown address is domain.ErrUserNotFound.
+	Erase(ctx context.Context, tenant, email string) ([]string, error)
+}
+
+// ErrNoPeople: the handler was built without WithPeople.
+var ErrNoPeople = errors.New("no user keys configured")
+
+// seal turns the user of an upload into the sealed form events carry.
+func (h *Handler) seal(ctx context.Context, tenant string, u domain.User) (domain.SealedUser, error) {
+	if u.Email == "" {
+		return domain.SealedUser{}, nil
+	}
+	if h.people == nil {
+		return domain.SealedUser{}, ErrNoPeople
+	}
+	s, err := h.people.Seal(ctx, tenant, u)
+	if err != nil {
+		return domain.SealedUser{}, fmt.Errorf("seal user: %w", err)
+	}
+	return s, nil
+}
+
+// EraseUser is a request to forget a user (an address in a tenant).
+type EraseUser struct {
+	Meta
+	Email string
+}
+
+// EraseUser destroys the user's keys, which blanks them in the read
+// models at once, then appends UserErased on each of the user's ids, so a
+// read model rebuilt later and every subscriber learn of it too. The keys
+// go first: once they are gone the data is unreadable whatever happens
+// next; an append that fails is made by calling again (each id's event is
+// appended once, on an aggregate of its own). It returns the ids.
+func (h *Handler) EraseUser(ctx context.Context, cmd EraseUser) ([]string, error) {
+	if err := validateMeta(cmd.Meta); err != nil {
+		return nil, err
+	}
+	if err := ValidateEmail(cmd.Email); err != nil {
+		return nil, err
+	}
+	if h.people == nil {
+		return nil, ErrNoPeople
+	}
+	ids, err := h.people.Erase(ctx, cmd.Tenant, cmd.Email)
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range ids {
+		meta := cmd.Meta
+		meta.CommandID = "erase:" + id
+		e, err := h.envelope(meta, id, domain.TypeUserErased, domain.UserErased{UserID: id})
+		if err != nil {
+			return nil, err
+		}
+		e.AggregateType = domain.AggregateUser
+		seq, err := h.events.Append(ctx, e, 0)
+		if errors.Is(err, eventstore.ErrConflict) {
+			continue // recorded by an earlier erasure of the address
+		}
+		if err != nil {
+			return nil, fmt.Errorf("record erasure of user %s: %w: %w", id, ErrEventStore, err)
+		}
+		h.log.InfoContext(ctx, "user erased", "user_id", id, "tenant", cmd.Tenant, "seq", seq, "correlation_id", cmd.CorrelationID)
+	}
+	return ids, nil
+}

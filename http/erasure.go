@@ -1,0 +1,63 @@
+package http
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	stdhttp "net/http"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"tally/commands"
+	"tally/domain"
+)
+
+type eraseInput struct {
+	Email string `path:"email" maxLength:"254" doc:"The user's e-mail address."`
+}
+
+type eraseOutput struct{}
+
+func (s *Server) registerErasure() {
+	if s.deps.Personal == nil {
+		return
+	}
+	huma.Register(s.api, secured(huma.Operation{
+		OperationID: "erase-user", Method: stdhttp.MethodDelete, Path: "/v1/users/{email}", Tags: []string{"Users"},
+		Summary: "Erase a user's personal data",
+		Description: "Destroys the user's key, so their name and e-mail in the event history (kept for good) no longer " +
+			"open, blanks them in every read model and drops their e-mail preference; amounts and totals stay. " +
+			"Appends `UserErased` so replays and subscribers forget them too. The user gets no further e-mails " +
+			"or reports. A later upload by the same address starts a new user with a new id.\n\n" +
+			"204 when done; calling again answers 204 as well and finishes an erasure an earlier call left " +
+			"unrecorded (DELETE is idempotent). 404 when the tenant never had a user with this address.",
+		DefaultStatus: stdhttp.StatusNoContent,
+		Errors:        []int{400, 404, 502, 503},
+	}), func(ctx context.Context, in *eraseInput) (*eraseOutput, error) {
+		email, err := userEmail(in.Email)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := s.deps.Commands.EraseUser(ctx, commands.EraseUser{
+			Meta: commands.Meta{Tenant: tenantOf(ctx), CorrelationID: requestID(ctx)}, Email: email}); err != nil {
+			if errors.Is(err, commands.ErrEventStore) {
+				// The keys are gone and the read models blank already.
+				s.logError(ctx, "recording an erasure failed", err)
+				return nil, huma.Error502BadGateway("the user's data is erased, but the event store did not take the " +
+					"UserErased event; call again to record it")
+			}
+			return nil, s.fail(ctx, err)
+		}
+		return &eraseOutput{}, nil
+	})
+}
+
+// redactErased returns an event's data for the audit view: a schema-1
+// user of an erased address is blanked (personal.Keys.Redact).
+func (s *Server) redactErased(ctx context.Context, e domain.Envelope) (json.RawMessage, error) {
+	if s.deps.Personal == nil {
+		return e.Data, nil // a deployment without user keys erases nothing
+	}
+	shown, err := s.deps.Personal.Redact(ctx, e)
+	return shown.Data, err
+}

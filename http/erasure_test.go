@@ -1,0 +1,237 @@
+package http_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"tally/commands"
+	"tally/domain"
+	"tally/projections"
+	"tally/readmodel"
+)
+
+// readModelDump is every read-model row of the database as JSON text, and
+// the tables of user keys and secrets too: an erased user's name and
+// address must be in none of them.
+func readModelDump(t *testing.T, h *harness) string {
+	t.Helper()
+	var b strings.Builder
+	for _, table := range []string{"documents", "status_counts", "document_statuses", "monthly_totals",
+		"monthly_documents", "notification_preferences", "user_keys", "secrets"} {
+		rows, err := h.pool.Query(context.Background(), "SELECT row_to_json(t)::text FROM "+table+" t")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var line string
+			if err := rows.Scan(&line); err != nil {
+				t.Fatal(err)
+			}
+			b.WriteString(table + " " + line + "\n")
+		}
+		rows.Close()
+	}
+	return b.String()
+}
+
+// tenantTotals sums the monthly totals of a tenant per month and currency,
+// whoever they belong to.
+func tenantTotals(t *testing.T, h *harness, tenant string) map[string]string {
+	t.Helper()
+	rows, err := h.pool.Query(context.Background(),
+		"SELECT month || ' ' || currency, sum(total)::text || ' / ' || sum(documents)::text FROM monthly_totals WHERE tenant = $1 GROUP BY 1", tenant)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var k, v string
+		if err := rows.Scan(&k, &v); err != nil {
+			t.Fatal(err)
+		}
+		out[k] = v
+	}
+	return out
+}
+
+func mustJSON(v any) string {
+	raw, _ := json.Marshal(v)
+	return string(raw)
+}
+
+func TestEraseUser(t *testing.T) {
+	h := newHarness(t, nil)
+	ctx := context.Background()
+	tenant := tenantOf(h, "a")
+	meta := commands.Meta{Tenant: tenant}
+	const annName, annEmail = "Annabel Erasmus", "annabel.erasmus@example.com"
+	const bobName, bobEmail = "Bob Keeper", "bob.keeper@example.com"
+	const doraName, doraEmail = "Dora Legacy", "dora.legacy@example.com"
+
+	complete := func(id, total, currency, date string) {
+		t.Helper()
+		if _, err := h.cmds.RecordExtraction(ctx, commands.RecordExtraction{Meta: meta, DocumentID: id, Attempt: 1,
+			Fields: domain.Fields{Vendor: "ACME", Total: total, Currency: currency, Date: date}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	uploads := 0
+	upload := func(name, email string) string {
+		t.Helper()
+		uploads++ // distinct files: the same bytes twice would be a duplicate
+		code, doc := h.upload("/v1/documents", "a", fmt.Appendf([]byte(pdf), "%% %d\n", uploads), form{"name": name, "email": email})
+		if code != 202 {
+			t.Fatalf("upload: %d %v", code, doc)
+		}
+		return doc["id"].(string)
+	}
+	// A schema-1 upload, written as Tally wrote them before users were
+	// sealed: the user in the clear.
+	legacyUpload := func(name, email string) string {
+		t.Helper()
+		id := uuid.Must(uuid.NewV7()).String()
+		e, err := domain.NewEnvelope(uuid.Must(uuid.NewV7()).String(), tenant, id, domain.TypeDocumentUploaded, time.Now(),
+			domain.DocumentUploaded{Source: domain.SourceUpload, Filename: "old.pdf", ContentType: "application/pdf", Size: 10,
+				SHA256: strings.Repeat("0", 64), BlobKey: tenant + "/old/" + id + ".pdf", User: &domain.User{Name: name, Email: email},
+				UploadedAt: time.Now().UTC(), Attempt: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.SchemaVersion = 1
+		if _, err := h.events.Append(ctx, e, 0); err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	ann1, ann2, bob := upload(annName, annEmail), upload(annName, annEmail), upload(bobName, bobEmail)
+	annOld, doraOld := legacyUpload(annName, annEmail), legacyUpload(doraName, doraEmail)
+	complete(ann1, "10.50", "EUR", "2026-10-03")
+	complete(ann2, "4.25", "EUR", "2026-10-09")
+	complete(bob, "7.00", "EUR", "2026-10-11")
+	complete(annOld, "1.00", "USD", "2026-09-01")
+	complete(doraOld, "2.00", "USD", "2026-09-02")
+	if err := readmodel.New(h.pool).SetEmailEnabled(ctx, readmodel.SetEmailEnabledParams{Tenant: tenant, UserEmail: annEmail}); err != nil {
+		t.Fatal(err)
+	}
+	h.eventually("five documents counted", func() bool {
+		_, mt := h.do("GET", "/v1/monthly-totals", "a", nil, "")
+		n := 0.0
+		for _, it := range mt["items"].([]any) {
+			n += it.(map[string]any)["documents"].(float64)
+		}
+		return n == 5
+	})
+	before := readModelDump(t, h)
+	if !strings.Contains(before, annEmail) || !strings.Contains(before, annName) {
+		t.Fatalf("the read models do not show the user before the erasure:\n%s", before)
+	}
+	totals := tenantTotals(t, h, tenant)
+	_, annDoc := h.do("GET", "/v1/documents/"+ann1, "a", nil, "")
+	oldID := annDoc["user_id"].(string)
+
+	// Bad input, another tenant, an unknown address.
+	if code, _ := h.do("DELETE", "/v1/users/not-an-address", "a", nil, ""); code != 400 {
+		t.Fatalf("erase a non-address: %d", code)
+	}
+	if code, _ := h.do("DELETE", "/v1/users/"+annEmail, "b", nil, ""); code != 404 {
+		t.Fatalf("erase from another tenant: %d", code)
+	}
+	if code, _ := h.do("DELETE", "/v1/users/nobody@example.com", "a", nil, ""); code != 404 {
+		t.Fatalf("erase an unknown address: %d", code)
+	}
+	if code, _ := h.do("DELETE", "/v1/users/"+annEmail, "", nil, ""); code != 401 {
+		t.Fatalf("erase without a key: %d", code)
+	}
+	if code, body := h.do("DELETE", "/v1/users/"+strings.ToUpper(annEmail), "a", nil, ""); code != 204 {
+		t.Fatalf("erase: %d %v", code, body)
+	}
+	if code, _ := h.do("DELETE", "/v1/users/"+annEmail, "a", nil, ""); code != 204 {
+		t.Fatalf("erase again: %d", code)
+	}
+
+	// noTrace checks everything a client or an operator can read.
+	noTrace := func(when string) {
+		t.Helper()
+		var seen []string
+		dump := readModelDump(t, h)
+		seen = append(seen, dump)
+		for _, path := range []string{"/v1/documents", "/v1/monthly-totals", "/v1/monthly-totals?email=" + annEmail,
+			"/v1/documents?email=" + annEmail} {
+			_, body := h.do("GET", path, "a", nil, "")
+			seen = append(seen, mustJSON(body))
+		}
+		for _, id := range []string{ann1, ann2, annOld} {
+			for _, path := range []string{"/v1/documents/" + id, "/v1/documents/" + id + "/events",
+				"/v1/documents/" + id + "?as_of=" + time.Now().UTC().Format(time.RFC3339Nano)} {
+				code, body := h.do("GET", path, "a", nil, "")
+				if code != 200 {
+					t.Fatalf("%s: GET %s: %d %v", when, path, code, body)
+				}
+				seen = append(seen, mustJSON(body))
+			}
+		}
+		all := strings.Join(seen, "\n")
+		for _, secret := range []string{annEmail, annName, "Annabel", "annabel"} {
+			if strings.Contains(all, secret) {
+				i := strings.Index(all, secret)
+				t.Fatalf("%s: %q is still shown: …%s…", when, secret, all[max(0, i-300):min(len(all), i+100)])
+			}
+		}
+		for _, kept := range []string{bobEmail, bobName, doraEmail, doraName} {
+			if !strings.Contains(dump, kept) {
+				t.Fatalf("%s: another user's %q is gone from the read models", when, kept)
+			}
+		}
+		if got := tenantTotals(t, h, tenant); mustJSON(got) != mustJSON(totals) {
+			t.Fatalf("%s: tenant totals moved: %v, were %v", when, got, totals)
+		}
+	}
+	noTrace("after the erasure")
+
+	// The erasure is on the stream, on the user's own aggregate.
+	history, err := h.events.LoadAggregate(ctx, tenant, domain.AggregateUser, oldID)
+	if err != nil || len(history) != 1 || history[0].Type != domain.TypeUserErased {
+		t.Fatalf("UserErased of %s: %v %v", oldID, history, err)
+	}
+
+	// A replay of the whole stream into fresh read models shows no trace
+	// either: the key is gone, and the schema-1 upload names an erased
+	// address.
+	rb := &projections.Rebuild{Pool: h.pool, Store: h.events, Projectors: projections.All(), Log: slog.New(slog.DiscardHandler)}
+	if _, err := rb.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	h.eventually("the live projectors to pass the rebuild", func() bool {
+		_, mt := h.do("GET", "/v1/monthly-totals", "a", nil, "")
+		return len(mt["items"].([]any)) > 0
+	})
+	noTrace("after a replay")
+
+	// The same address uploads again: a new user with a new id, shown.
+	again := upload(annName, annEmail)
+	h.eventually("the new upload in the read model", func() bool {
+		code, doc := h.do("GET", "/v1/documents/"+again, "a", nil, "")
+		return code == 200 && doc["user"].(map[string]any)["email"] == annEmail
+	})
+	_, doc := h.do("GET", "/v1/documents/"+again, "a", nil, "")
+	if doc["user_id"] == oldID || doc["user_id"] == "" || doc["user"].(map[string]any)["name"] != annName {
+		t.Fatalf("new upload after the erasure: %v (old id %s)", doc, oldID)
+	}
+	_, list := h.do("GET", "/v1/documents?email="+annEmail, "a", nil, "")
+	if items := list["items"].([]any); len(items) != 1 || items[0].(map[string]any)["id"] != again {
+		t.Fatalf("documents of the address after a new upload: %v", list)
+	}
+	// The old documents stay erased.
+	_, old := h.do("GET", "/v1/documents/"+ann1, "a", nil, "")
+	if old["user"].(map[string]any)["email"] != "" || old["user_id"] != oldID {
+		t.Fatalf("an erased document after a new upload: %v", old)
+	}
+}

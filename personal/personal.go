@@ -1,0 +1,372 @@
+package personal
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"tally/domain"
+	"tally/readmodel"
+	"tally/seal"
+)
+
+// HashKeyName is the deployment key (in the secrets table) under which
+// addresses are hashed to find their user.
+const HashKeyName = "user-email-hash"
+
+// ErrUnreadable means a sealed user is damaged (not what Tally writes):
+// it cannot be opened with any key. Readers that must go on (projectors)
+// treat it like an erased user.
+var ErrUnreadable = errors.New("sealed user is unreadable")
+
+// legacyNamespace scopes the ids of users known only from schema-1 events.
+var legacyNamespace = uuid.MustParse("9b6f3c1e-4d2a-5f7b-8c9d-0e1f2a3b4c5d")
+
+// Opened is a user as a reader may show them.
+type Opened struct {
+	// User is the name and e-mail; empty when erased or when the document
+	// names no user.
+	User domain.User
+	// ID is the pseudonym to key the user by: the event's user_id, or for
+	// a schema-1 event an id derived from the address under the deployment
+	// key (LegacyID). Empty when the document names no user.
+	ID string
+	// Erased is true when the user's data no longer opens.
+	Erased bool
+}
+
+// Keys seals, opens and erases users. It is safe for concurrent use.
+type Keys struct {
+	q    *readmodel.Queries
+	pool *pgxpool.Pool
+
+	mu sync.Mutex
+	// hashKey is the deployment's address-hash key, loaded on first use
+	// (so a process starts while the database is down) and kept: it never
+	// changes. User keys are never kept.
+	hashKey []byte
+}
+
+// New returns the user keys kept in pool's database.
+func New(pool *pgxpool.Pool) *Keys {
+	return &Keys{q: readmodel.New(pool), pool: pool}
+}
+
+// addressHash is the HMAC of an address under the deployment key, made on
+// the deployment's first use.
+func (k *Keys) addressHash(ctx context.Context, email string) ([]byte, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.hashKey == nil {
+		hk, err := seal.SharedKey(ctx, k.q, HashKeyName)
+		if err != nil {
+			return nil, fmt.Errorf("personal: %w", err)
+		}
+		k.hashKey = hk
+	}
+	return emailHash(k.hashKey, email), nil
+}
+
+func (k *Keys) loadedHashKey(ctx context.Context) ([]byte, error) {
+	if _, err := k.addressHash(ctx, ""); err != nil {
+		return nil, err
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.hashKey, nil
+}
+
+// Normalise is how addresses are compared: trimmed and lower-cased.
+func Normalise(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
+
+func emailHash(hashKey []byte, email string) []byte {
+	m := hmac.New(sha256.New, hashKey)
+	m.Write([]byte(Normalise(email)))
+	return m.Sum(nil)
+}
+
+// LegacyID is the id of a user named in the clear by schema-1 events: a
+// keyed hash, so it says nothing of the address without the deployment key.
+func LegacyID(emailHash []byte) string {
+	return uuid.NewSHA1(legacyNamespace, emailHash).String()
+}
+
+// aad binds a sealed user to its tenant and id: a value copied onto
+// another user or tenant does not open.
+func aad(tenant, userID string) []byte {
+	return []byte("tally-user\x00" + tenant + "\x00" + userID)
+}
+
+// Seal returns the user's pseudonym and their name and e-mail sealed with
+// their key, making the key on the address's first use. A user without an
+// e-mail is no one: the zero SealedUser.
+func (k *Keys) Seal(ctx context.Context, tenant string, u domain.User) (domain.SealedUser, error) {
+	u.Email = Normalise(u.Email)
+	if u.Email == "" {
+		return domain.SealedUser{}, nil
+	}
+	h, err := k.addressHash(ctx, u.Email)
+	if err != nil {
+		return domain.SealedUser{}, err
+	}
+	id, key, err := k.liveKey(ctx, tenant, h)
+	if err != nil {
+		return domain.SealedUser{}, err
+	}
+	box, err := seal.New(key)
+	if err != nil {
+		return domain.SealedUser{}, err
+	}
+	plain, err := json.Marshal(u)
+	if err != nil {
+		return domain.SealedUser{}, err
+	}
+	return domain.SealedUser{ID: id, Sealed: base64.StdEncoding.EncodeToString(box.Seal(plain, aad(tenant, id)))}, nil
+}
+
+// liveKey reads the address's key, or makes it. Of two processes making
+// it at once, the second insert does nothing and reads the first's.
+func (k *Keys) liveKey(ctx context.Context, tenant string, h []byte) (string, []byte, error) {
+	row, err := k.q.GetLiveUserKey(ctx, readmodel.GetLiveUserKeyParams{Tenant: tenant, EmailHash: h})
+	if err == nil {
+		return row.UserID.String(), row.Key, nil
+	}
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return "", nil, fmt.Errorf("read user key: %w", err)
+	}
+	fresh, err := seal.NewKey()
+	if err != nil {
+		return "", nil, err
+	}
+	made, err := k.q.InsertUserKey(ctx, readmodel.InsertUserKeyParams{Tenant: tenant, UserID: uuid.New(), EmailHash: h, Key: fresh})
+	if err == nil {
+		return made.UserID.String(), made.Key, nil
+	}
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return "", nil, fmt.Errorf("make user key: %w", err)
+	}
+	row, err = k.q.GetLiveUserKey(ctx, readmodel.GetLiveUserKeyParams{Tenant: tenant, EmailHash: h})
+	if err != nil {
+		return "", nil, fmt.Errorf("read user key made by another writer: %w", err)
+	}
+	return row.UserID.String(), row.Key, nil
+}
+
+// Open returns the user a document names, or Erased.
+func (k *Keys) Open(ctx context.Context, tenant string, s domain.SealedUser) (Opened, error) {
+	return open(ctx, k.q, false, k.loadedHashKey, tenant, s)
+}
+
+// OpenIn is Open inside the caller's transaction, for projectors: the key
+// row is read FOR SHARE, so an erasure running meanwhile waits for the
+// caller's commit and then blanks what it wrote. It needs no Keys: the
+// address-hash key (for schema-1 events only) is read through q as well.
+func OpenIn(ctx context.Context, q *readmodel.Queries, tenant string, s domain.SealedUser) (Opened, error) {
+	return open(ctx, q, true, func(ctx context.Context) ([]byte, error) { return hashKeyIn(ctx, q) }, tenant, s)
+}
+
+// hashKeyIn reads the address-hash key, making it if no process has yet.
+func hashKeyIn(ctx context.Context, q *readmodel.Queries) ([]byte, error) {
+	key, err := q.GetSharedSecret(ctx, HashKeyName)
+	if err == nil {
+		return key, nil
+	}
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("read key %s: %w", HashKeyName, err)
+	}
+	fresh, err := seal.NewKey()
+	if err != nil {
+		return nil, err
+	}
+	if err := q.EnsureSharedSecret(ctx, readmodel.EnsureSharedSecretParams{Name: HashKeyName, Value: fresh}); err != nil {
+		return nil, fmt.Errorf("store key %s: %w", HashKeyName, err)
+	}
+	return q.GetSharedSecret(ctx, HashKeyName)
+}
+
+func open(ctx context.Context, q *readmodel.Queries, lock bool, hashKey func(context.Context) ([]byte, error), tenant string, s domain.SealedUser) (Opened, error) {
+	if s.ID == "" && s.Sealed == "" {
+		if s.Plain == nil || s.Plain.Email == "" {
+			return Opened{}, nil // the route named no user
+		}
+		// Schema 1: in the clear. Blank it when the address was erased.
+		hk, err := hashKey(ctx)
+		if err != nil {
+			return Opened{}, err
+		}
+		h := emailHash(hk, s.Plain.Email)
+		erased, err := q.AddressErased(ctx, readmodel.AddressErasedParams{Tenant: tenant, EmailHash: h})
+		if err != nil {
+			return Opened{}, fmt.Errorf("read erasures: %w", err)
+		}
+		if erased {
+			return Opened{ID: LegacyID(h), Erased: true}, nil
+		}
+		return Opened{ID: LegacyID(h), User: domain.User{Name: s.Plain.Name, Email: Normalise(s.Plain.Email)}}, nil
+	}
+	id, err := uuid.Parse(s.ID)
+	if err != nil {
+		return Opened{}, fmt.Errorf("open user: user_id %q is not a UUID: %w", s.ID, ErrUnreadable)
+	}
+	var key []byte
+	if lock {
+		key, err = q.OpenUserKey(ctx, readmodel.OpenUserKeyParams{Tenant: tenant, UserID: id})
+	} else {
+		key, err = q.GetUserKey(ctx, readmodel.GetUserKeyParams{Tenant: tenant, UserID: id})
+	}
+	if errors.Is(err, pgx.ErrNoRows) || (err == nil && key == nil) {
+		// Erased; or the key never reached this database (a stream
+		// restored elsewhere): either way the data does not open.
+		return Opened{ID: s.ID, Erased: true}, nil
+	}
+	if err != nil {
+		return Opened{}, fmt.Errorf("read user key: %w", err)
+	}
+	sealed, err := base64.StdEncoding.DecodeString(s.Sealed)
+	if err != nil {
+		return Opened{}, fmt.Errorf("open user %s: user_sealed is not base64 (%v): %w", s.ID, err, ErrUnreadable)
+	}
+	box, err := seal.New(key)
+	if err != nil {
+		return Opened{}, err
+	}
+	plain, err := box.Open(sealed, aad(tenant, s.ID))
+	if err != nil {
+		return Opened{}, fmt.Errorf("open user %s: %v: %w", s.ID, err, ErrUnreadable)
+	}
+	var u domain.User
+	if err := json.Unmarshal(plain, &u); err != nil {
+		return Opened{}, fmt.Errorf("open user %s: %v: %w", s.ID, err, ErrUnreadable)
+	}
+	return Opened{ID: s.ID, User: u}, nil
+}
+
+// Erase destroys the keys of an address in a tenant and, in the same
+// transaction, blanks the address and name in the read models (documents,
+// monthly totals) and drops its e-mail preference. It returns every id the
+// address has had (erased before or now, and its LegacyID), for the
+// UserErased events that tell replays and subscribers. An address Tally
+// never knew is domain.ErrUserNotFound; erasing again is not an error.
+func (k *Keys) Erase(ctx context.Context, tenant, email string) ([]string, error) {
+	email = Normalise(email)
+	h, err := k.addressHash(ctx, email)
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	err = pgx.BeginFunc(ctx, k.pool, func(tx pgx.Tx) error {
+		q := readmodel.New(tx)
+		// First, so that a projector holding the key FOR SHARE commits
+		// before the blanking below reads the rows it wrote.
+		if _, err := q.EraseUserKeys(ctx, readmodel.EraseUserKeysParams{Tenant: tenant, EmailHash: h}); err != nil {
+			return fmt.Errorf("erase keys: %w", err)
+		}
+		known, err := q.UserIDsOfAddress(ctx, readmodel.UserIDsOfAddressParams{Tenant: tenant, EmailHash: h})
+		if err != nil {
+			return err
+		}
+		if len(known) == 0 {
+			shown, err := q.AddressInReadModels(ctx, readmodel.AddressInReadModelsParams{Tenant: tenant, UserEmail: email})
+			if err != nil {
+				return err
+			}
+			if !shown {
+				return domain.ErrUserNotFound
+			}
+		}
+		// The tombstone for schema-1 events, which name the address in
+		// the clear and have no key of their own.
+		legacy := LegacyID(h)
+		if err := q.InsertUserTombstone(ctx, readmodel.InsertUserTombstoneParams{Tenant: tenant,
+			UserID: uuid.MustParse(legacy), EmailHash: h}); err != nil {
+			return fmt.Errorf("record erasure: %w", err)
+		}
+		all, err := q.UserIDsOfAddress(ctx, readmodel.UserIDsOfAddressParams{Tenant: tenant, EmailHash: h})
+		if err != nil {
+			return err
+		}
+		ids = ids[:0]
+		for _, id := range all {
+			ids = append(ids, id.String())
+		}
+		byEmail := pgtype.Text{String: email, Valid: true}
+		if _, err := q.BlankDocumentUsers(ctx, readmodel.BlankDocumentUsersParams{Tenant: tenant, UserIds: ids, Email: byEmail}); err != nil {
+			return fmt.Errorf("blank documents: %w", err)
+		}
+		if _, err := q.BlankMonthlyDocumentUsers(ctx, readmodel.BlankMonthlyDocumentUsersParams{Tenant: tenant, UserIds: ids, Email: byEmail}); err != nil {
+			return fmt.Errorf("blank monthly documents: %w", err)
+		}
+		if _, err := q.BlankMonthlyTotalUsers(ctx, readmodel.BlankMonthlyTotalUsersParams{Tenant: tenant, UserIds: ids, Email: byEmail}); err != nil {
+			return fmt.Errorf("blank monthly totals: %w", err)
+		}
+		if _, err := q.DeleteAddressPreferences(ctx, readmodel.DeleteAddressPreferencesParams{Tenant: tenant, UserEmail: email}); err != nil {
+			return fmt.Errorf("drop preferences: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		if errors.Is(err, domain.ErrUserNotFound) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("erase user: %w", err)
+	}
+	return ids, nil
+}
+
+// Erased reports whether an address was erased and has uploaded nothing
+// since: storing anything about it (an unsubscribe from an old e-mail's
+// link, say) would bring back what was erased.
+func (k *Keys) Erased(ctx context.Context, tenant, email string) (bool, error) {
+	h, err := k.addressHash(ctx, email)
+	if err != nil {
+		return false, err
+	}
+	st, err := k.q.AddressState(ctx, readmodel.AddressStateParams{Tenant: tenant, EmailHash: h})
+	if err != nil {
+		return false, fmt.Errorf("read erasures: %w", err)
+	}
+	return st.Erased && !st.Live, nil
+}
+
+// Redact returns an event as it may be shown (audit views, `tally events`).
+// New events carry the user sealed and are shown as stored; a schema-1
+// DocumentUploaded carries the user in the clear, shown only while the
+// address is not erased.
+func (k *Keys) Redact(ctx context.Context, e domain.Envelope) (domain.Envelope, error) {
+	if e.Type != domain.TypeDocumentUploaded || e.SchemaVersion != 1 {
+		return e, nil
+	}
+	var p domain.DocumentUploaded
+	if err := e.Decode(&p); err != nil || p.User == nil || p.User.Email == "" {
+		return e, nil
+	}
+	owner, err := k.Open(ctx, e.Tenant, p.Owner())
+	if err != nil {
+		return e, err
+	}
+	if !owner.Erased {
+		return e, nil
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(e.Data, &m); err != nil {
+		return e, err
+	}
+	m["user"] = json.RawMessage(`{"email":""}`)
+	data, err := json.Marshal(m)
+	if err != nil {
+		return e, err
+	}
+	e.Data = data
+	return e, nil
+}

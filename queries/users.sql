@@ -1,0 +1,88 @@
+-- Per-user keys (package personal). The tables are named with their
+-- schema because projectors open users inside their own transaction, and a
+-- rebuild runs them with a scratch schema as search_path.
+
+-- name: GetLiveUserKey :one
+SELECT user_id, key FROM public.user_keys
+WHERE tenant = $1 AND email_hash = $2 AND erased_at IS NULL;
+
+-- name: InsertUserKey :one
+-- The first writer wins: a concurrent Seal of the same address inserts
+-- nothing and reads the winner's key.
+INSERT INTO public.user_keys (tenant, user_id, email_hash, key)
+VALUES ($1, $2, $3, $4)
+ON CONFLICT (tenant, email_hash) WHERE erased_at IS NULL DO NOTHING
+RETURNING user_id, key;
+
+-- name: OpenUserKey :one
+-- FOR SHARE: an erasure (which updates the row) waits for the transaction
+-- that opened with the key, and then blanks what that transaction wrote.
+SELECT key FROM public.user_keys WHERE tenant = $1 AND user_id = $2 FOR SHARE;
+
+-- name: GetUserKey :one
+-- Without a lock, for readers outside a projector's transaction: a
+-- locking read would write to the row (and wait for a disk flush) on
+-- every open.
+SELECT key FROM public.user_keys WHERE tenant = $1 AND user_id = $2;
+
+-- name: AddressErased :one
+SELECT EXISTS (SELECT 1 FROM public.user_keys
+               WHERE tenant = $1 AND email_hash = $2 AND erased_at IS NOT NULL)::boolean AS erased;
+
+-- name: EraseUserKeys :many
+UPDATE public.user_keys SET key = NULL, erased_at = now()
+WHERE tenant = $1 AND email_hash = $2 AND erased_at IS NULL
+RETURNING user_id;
+
+-- name: InsertUserTombstone :exec
+INSERT INTO public.user_keys (tenant, user_id, email_hash, key, erased_at)
+VALUES ($1, $2, $3, NULL, now())
+ON CONFLICT (tenant, user_id) DO NOTHING;
+
+-- name: UserIDsOfAddress :many
+SELECT user_id FROM public.user_keys WHERE tenant = $1 AND email_hash = $2 ORDER BY created_at, user_id;
+
+-- name: GetSharedSecret :one
+SELECT value FROM public.secrets WHERE name = $1;
+
+-- name: AddressInReadModels :one
+-- Whether Tally shows anything of an address, for users known only from
+-- schema-1 events (they have no key row).
+SELECT (EXISTS (SELECT 1 FROM documents d WHERE d.tenant = $1 AND d.user_email = $2)
+     OR EXISTS (SELECT 1 FROM monthly_totals m WHERE m.tenant = $1 AND m.user_email = $2)
+     OR EXISTS (SELECT 1 FROM notification_preferences p WHERE p.tenant = $1 AND p.user_email = $2))::boolean AS found;
+
+-- name: BlankDocumentUsers :execrows
+-- Removes an erased user's name and address from the documents read
+-- model: rows of their ids, and (for schema-1 documents) of their address.
+UPDATE documents SET user_name = '', user_email = ''
+WHERE tenant = sqlc.arg(tenant)
+  AND (user_id = ANY(sqlc.arg(user_ids)::text[]) OR (sqlc.narg(email)::text IS NOT NULL AND user_email = sqlc.narg(email)))
+  AND (user_name <> '' OR user_email <> '');
+
+-- name: BlankMonthlyDocumentUsers :execrows
+-- Before BlankMonthlyTotalUsers: it waits for a projector transaction
+-- that holds a document's row, so the totals it then blanks include that
+-- transaction's.
+UPDATE monthly_documents SET user_email = ''
+WHERE tenant = sqlc.arg(tenant)
+  AND (user_id = ANY(sqlc.arg(user_ids)::text[]) OR (sqlc.narg(email)::text IS NOT NULL AND user_email = sqlc.narg(email)))
+  AND user_email <> '';
+
+-- name: BlankMonthlyTotalUsers :execrows
+UPDATE monthly_totals SET user_email = ''
+WHERE tenant = sqlc.arg(tenant)
+  AND (user_id = ANY(sqlc.arg(user_ids)::text[]) OR (sqlc.narg(email)::text IS NOT NULL AND user_email = sqlc.narg(email)))
+  AND user_email <> '';
+
+-- name: DeleteAddressPreferences :execrows
+DELETE FROM notification_preferences WHERE tenant = $1 AND user_email = $2;
+
+-- name: EnsureSharedSecret :exec
+INSERT INTO public.secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING;
+
+-- name: AddressState :one
+-- Whether an address has a live key, and whether it was ever erased.
+SELECT COALESCE(bool_or(k.erased_at IS NULL), false)::boolean AS live,
+       COALESCE(bool_or(k.erased_at IS NOT NULL), false)::boolean AS erased
+FROM public.user_keys k WHERE k.tenant = $1 AND k.email_hash = $2;
