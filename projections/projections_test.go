@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"tally/blob"
@@ -19,6 +20,7 @@ import (
 	"tally/eventstore/eventstoretest"
 	"tally/migrations/pgtest"
 	"tally/projections"
+	"tally/readmodel"
 )
 
 const pdf = "%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
@@ -227,5 +229,51 @@ func TestRebuildWhenStreamIsNew(t *testing.T) {
 		if n != 10+round {
 			t.Fatalf("round %d: %d documents, want %d (old stream's rows kept?)", round, n, 10+round)
 		}
+	}
+}
+
+// TestPipelinedEqualsOneByOne applies the same history twice: through the
+// runners, whose statements are pipelined per batch, and event by event,
+// each statement sent and answered on its own, and finds the same read
+// models.
+func TestPipelinedEqualsOneByOne(t *testing.T) {
+	store, _ := eventstoretest.Start(t)
+	history(t, store, 90)
+	ctx := context.Background()
+	last, err := store.LastSequence(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, pipelined := pgtest.New(t)
+	catchUp(t, runners(pipelined, store, 64), last)
+
+	_, oneByOne := pgtest.New(t)
+	reader, err := store.Subscribe(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reader.Close()
+	for applied := uint64(0); applied < last; {
+		batch, err := reader.Next(ctx, 100, time.Millisecond)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range batch {
+			err := pgx.BeginFunc(ctx, oneByOne, func(tx pgx.Tx) error {
+				for _, p := range projections.All() {
+					if err := p.Apply(ctx, readmodel.New(tx), e); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			applied = e.Sequence
+		}
+	}
+	if a, b := dump(t, pipelined), dump(t, oneByOne); a != b {
+		t.Fatalf("pipelined read models differ:\n--- pipelined\n%s\n--- one by one\n%s", a, b)
 	}
 }
