@@ -98,27 +98,33 @@ func (b *Rebuild) Run(ctx context.Context) (uint64, error) {
 	}
 	tick := time.NewTicker(every)
 	defer tick.Stop()
-	finished := false
+	finished, goal := false, uint64(0)
 	for {
 		target, err := b.Store.LastSequence(ctx)
 		if err != nil {
 			return 0, err
 		}
-		// Close enough: under a steady stream of new events the rebuild
-		// never stands exactly at the head. After the swap the projector
-		// applies the few events left from the rebuilt position.
-		if allStarted(runners) && minPosition(runners)+slack(target) >= target {
+		// Replay stops close to the head: under a steady stream of new
+		// events it never stands exactly there. Once the tables are
+		// finished, the runners catch up to the head as it was then, a
+		// goal that does not move, and the swap follows; the live
+		// projector applies whatever came after from the rebuilt position.
+		if allStarted(runners) && !finished && minPosition(runners)+slack(target) >= target {
 			stop()
-			if !finished {
-				// Indexes and WAL for the whole tables at once, then catch
-				// up again on the events that came meanwhile.
-				if err := b.finish(ctx, schema, deferred); err != nil {
-					return 0, err
-				}
-				finished = true
-				stop = start()
-				continue
+			// Indexes and WAL for the whole tables at once, then catch
+			// up on the events that came meanwhile.
+			if err := b.finish(ctx, schema, deferred); err != nil {
+				return 0, err
 			}
+			if goal, err = b.Store.LastSequence(ctx); err != nil {
+				return 0, err
+			}
+			finished = true
+			stop = start()
+			continue
+		}
+		if finished && minPosition(runners) >= goal {
+			stop()
 			swapped, err := b.swap(ctx, schema, runners)
 			if err != nil {
 				return 0, err
