@@ -308,7 +308,8 @@ func recontribute(ctx context.Context, q *readmodel.Queries, tenant string, id u
 			Amount: negate(doc.Amount), DeltaDocuments: -1}); err != nil {
 			return err
 		}
-		if err := q.DeleteEmptyMonthlyTotals(ctx); err != nil {
+		if err := q.DeleteEmptyMonthlyTotal(ctx, readmodel.DeleteEmptyMonthlyTotalParams{
+			Tenant: tenant, UserEmail: doc.UserEmail, Month: doc.Month.String, Currency: doc.Currency.String}); err != nil {
 			return err
 		}
 	}

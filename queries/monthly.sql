@@ -23,7 +23,7 @@ WHERE tenant = sqlc.arg(tenant) AND id = sqlc.arg(id);
 
 -- name: AddMonthlyTotal :exec
 -- delta_documents is +1 or -1; a row that reaches zero documents is removed
--- by DeleteEmptyMonthlyTotals.
+-- by DeleteEmptyMonthlyTotal.
 INSERT INTO monthly_totals (tenant, user_email, month, currency, total, documents)
 VALUES (sqlc.arg(tenant), sqlc.arg(user_email), sqlc.arg(month), sqlc.arg(currency),
         sqlc.arg(amount)::text::numeric, sqlc.arg(delta_documents)::bigint)
@@ -32,6 +32,13 @@ SET total = monthly_totals.total + EXCLUDED.total, documents = monthly_totals.do
 
 -- name: DeleteEmptyMonthlyTotals :exec
 DELETE FROM monthly_totals WHERE documents = 0;
+
+-- name: DeleteEmptyMonthlyTotal :exec
+-- The one row a negative delta can have brought to zero documents: found
+-- by its key, where DeleteEmptyMonthlyTotals reads the whole table.
+DELETE FROM monthly_totals
+WHERE tenant = sqlc.arg(tenant) AND user_email = sqlc.arg(user_email) AND month = sqlc.arg(month)
+  AND currency = sqlc.arg(currency) AND documents = 0;
 
 -- name: ListMonthlyTotals :many
 SELECT user_email, month, currency, total::text AS total, documents

@@ -30,7 +30,7 @@ type AddMonthlyTotalParams struct {
 }
 
 // delta_documents is +1 or -1; a row that reaches zero documents is removed
-// by DeleteEmptyMonthlyTotals.
+// by DeleteEmptyMonthlyTotal.
 func (q *Queries) AddMonthlyTotal(ctx context.Context, arg AddMonthlyTotalParams) error {
 	_, err := q.db.Exec(ctx, addMonthlyTotal,
 		arg.Tenant,
@@ -39,6 +39,31 @@ func (q *Queries) AddMonthlyTotal(ctx context.Context, arg AddMonthlyTotalParams
 		arg.Currency,
 		arg.Amount,
 		arg.DeltaDocuments,
+	)
+	return err
+}
+
+const deleteEmptyMonthlyTotal = `-- name: DeleteEmptyMonthlyTotal :exec
+DELETE FROM monthly_totals
+WHERE tenant = $1 AND user_email = $2 AND month = $3
+  AND currency = $4 AND documents = 0
+`
+
+type DeleteEmptyMonthlyTotalParams struct {
+	Tenant    string
+	UserEmail string
+	Month     string
+	Currency  string
+}
+
+// The one row a negative delta can have brought to zero documents: found
+// by its key, where DeleteEmptyMonthlyTotals reads the whole table.
+func (q *Queries) DeleteEmptyMonthlyTotal(ctx context.Context, arg DeleteEmptyMonthlyTotalParams) error {
+	_, err := q.db.Exec(ctx, deleteEmptyMonthlyTotal,
+		arg.Tenant,
+		arg.UserEmail,
+		arg.Month,
+		arg.Currency,
 	)
 	return err
 }
