@@ -24,6 +24,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -74,6 +75,7 @@ func run() error {
 	flag.Uint64Var(&o.seed, "seed", 1, "seed of the history")
 	flag.IntVar(&o.tenants, "tenants", 10, "tenants")
 	flag.IntVar(&o.users, "users", 100, "users per tenant")
+	cpuProfile := flag.String("cpuprofile", "", "write this process's CPU profile of the rebuild to this file")
 	flag.Parse()
 	var problems []error
 	if o.events < 1 || o.events > maxEvents {
@@ -169,8 +171,19 @@ func run() error {
 		OnProgress: func(p projections.Progress) {
 			fmt.Fprintf(os.Stderr, "%-15s %d/%d events  %.0f events/s\n", p.Projector, p.Position, p.Target, p.PerSecond)
 		}}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+	}
 	started = time.Now()
 	replayed, err := rb.Run(ctx)
+	pprof.StopCPUProfile()
 	if err != nil {
 		return err
 	}
