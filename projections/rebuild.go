@@ -57,11 +57,12 @@ func (b *Rebuild) Run(ctx context.Context) (uint64, error) {
 	cfg := b.Pool.Config().Copy()
 	cfg.ConnConfig.RuntimeParams["search_path"] = schema
 	// The scratch tables are nothing until the swap: a rebuild transaction
-	// need not wait for its WAL to reach the disk. A crash loses at most
-	// the last rebuilt batches, whole (each with its own checkpoint, so
-	// the two stay in step), and the swap's own transaction, on the live
-	// pool, commits synchronously, which flushes all WAL written before
-	// it, these commits included.
+	// need not wait for its WAL to reach the disk. A PostgreSQL crash
+	// before finish empties the unlogged tables and their checkpoints
+	// alike; after it, it loses at most the last batches, each whole with
+	// its checkpoint. Either way tables and checkpoints stay in step. The
+	// swap's own transaction, on the live pool, commits synchronously,
+	// which flushes all WAL written before it, these commits included.
 	cfg.ConnConfig.RuntimeParams["synchronous_commit"] = "off"
 	cfg.MaxConns = max(int32(len(b.Projectors))*2, 4)
 	scratch, err := pgxpool.NewWithConfig(ctx, cfg)
@@ -245,6 +246,10 @@ func (b *Rebuild) finish(ctx context.Context, schema string, deferred []string) 
 	started := time.Now()
 	err := pgx.BeginFunc(ctx, b.Pool, func(tx pgx.Tx) error {
 		stmts := slices.Clone(deferred)
+		// The checkpoints too: after a crash, unlogged tables come back
+		// empty and logged ones do not, and a checkpoint must never lose
+		// its rows.
+		stmts = append(stmts, fmt.Sprintf("ALTER TABLE %s.projector_checkpoints SET LOGGED", schema))
 		for _, p := range b.Projectors {
 			for _, t := range p.Tables() {
 				stmts = append(stmts, fmt.Sprintf("ALTER TABLE %s.%s SET LOGGED", schema, t))
