@@ -76,10 +76,14 @@ func run() error {
 	flag.IntVar(&o.tenants, "tenants", 10, "tenants")
 	flag.IntVar(&o.users, "users", 100, "users per tenant")
 	cpuProfile := flag.String("cpuprofile", "", "write this process's CPU profile of the rebuild to this file")
+	timeout := flag.Duration("timeout", 2*time.Hour, "time limit for the whole run (at most 24h)")
 	flag.Parse()
 	var problems []error
 	if o.events < 1 || o.events > maxEvents {
 		problems = append(problems, fmt.Errorf("-events must be 1..%d", maxEvents))
+	}
+	if *timeout <= 0 || *timeout > 24*time.Hour {
+		problems = append(problems, errors.New("-timeout must be above 0 and at most 24h"))
 	}
 	if o.workers < 1 || o.workers > maxWorkers {
 		problems = append(problems, fmt.Errorf("-workers must be 1..%d", maxWorkers))
@@ -98,6 +102,9 @@ func run() error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// Every call below runs under this deadline.
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 
 	// The stream: an embedded server in a temporary directory. Without
