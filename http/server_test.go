@@ -560,9 +560,13 @@ func TestReprocessSelection(t *testing.T) {
 		h.cmds.RecordExtraction(ctx, commands.RecordExtraction{Meta: meta, DocumentID: id, Attempt: 1,
 			Fields: domain.Fields{Vendor: vendor, Total: "1.00", EngineVersion: fmt.Sprintf("tally-extract/0.%d", i+1)}})
 	}
+	// The selection reads the documents read model, which has its own
+	// projector: wait for it, not only for the counts.
 	h.eventually("three COMPLETED documents", func() bool {
 		_, st := h.do("GET", "/v1/stats", "a", nil, "")
-		return st["completed"] == 3.0
+		_, list := h.do("GET", "/v1/documents?status=COMPLETED", "a", nil, "")
+		items, _ := list["items"].([]any)
+		return st["completed"] == 3.0 && len(items) == 3
 	})
 	code, dry := h.do("POST", "/v1/reprocess", "a", strings.NewReader(`{"engine_older_than": "0.3", "dry_run": true}`), "application/json")
 	if code != 200 || dry["selected"] != 2.0 || dry["requested"] != 0.0 {
