@@ -599,6 +599,8 @@ func TestReprocessSelection(t *testing.T) {
 		h.cmds.RecordExtraction(ctx, commands.RecordExtraction{Meta: meta, DocumentID: id, Attempt: 1,
 			Fields: domain.Fields{Vendor: vendor, Total: "1.00", EngineVersion: fmt.Sprintf("tally-extract/0.%d", i+1)}})
 	}
+	// The selection reads the documents read model, which has its own
+	// projector: wait for it, not only for the counts.
 	h.eventually("three COMPLETED documents", func() bool {
 		_, st := h.do("GET", "/v1/stats", "a", nil, "")
 		_, list := h.do("GET", "/v1/documents?status=COMPLETED", "a", nil, "")

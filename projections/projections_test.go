@@ -22,6 +22,7 @@ import (
 	"tally/migrations/pgtest"
 	"tally/personal"
 	"tally/projections"
+	"tally/readmodel"
 )
 
 const pdf = "%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
@@ -308,5 +309,74 @@ func TestUserErasedBlanksTheUser(t *testing.T) {
 	var total string
 	if err := pool.QueryRow(ctx, "SELECT sum(total)::text FROM monthly_totals").Scan(&total); err != nil || total != "20.00" {
 		t.Fatalf("totals after the erasure: %s %v", total, err)
+	}
+}
+
+// TestPipelinedEqualsOneByOne applies the same history twice: through the
+// runners, whose statements are pipelined per batch, and event by event,
+// each statement sent and answered on its own, and finds the same read
+// models.
+func TestPipelinedEqualsOneByOne(t *testing.T) {
+	store, _ := eventstoretest.Start(t)
+	_, pipelined := pgtest.New(t)
+	history(t, store, pipelined, 90)
+	ctx := context.Background()
+	last, err := store.LastSequence(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	catchUp(t, runners(pipelined, store, 64), last)
+
+	// The second database gets the same user keys, so users open alike.
+	_, oneByOne := pgtest.New(t)
+	for _, table := range []string{"secrets", "user_keys"} {
+		rows, err := pipelined.Query(ctx, "SELECT * FROM "+table)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var columns []string
+		for _, f := range rows.FieldDescriptions() {
+			columns = append(columns, f.Name)
+		}
+		var values [][]any
+		for rows.Next() {
+			v, err := rows.Values()
+			if err != nil {
+				t.Fatal(err)
+			}
+			values = append(values, v)
+		}
+		rows.Close()
+		if _, err := oneByOne.CopyFrom(ctx, pgx.Identifier{table}, columns, pgx.CopyFromRows(values)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	reader, err := store.Subscribe(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reader.Close()
+	for applied := uint64(0); applied < last; {
+		batch, err := reader.Next(ctx, 100, time.Millisecond)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range batch {
+			err := pgx.BeginFunc(ctx, oneByOne, func(tx pgx.Tx) error {
+				for _, p := range projections.All() {
+					if err := p.Apply(ctx, readmodel.New(tx), e); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			applied = e.Sequence
+		}
+	}
+	if a, b := dump(t, pipelined), dump(t, oneByOne); a != b {
+		t.Fatalf("pipelined read models differ:\n--- pipelined\n%s\n--- one by one\n%s", a, b)
 	}
 }

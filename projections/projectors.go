@@ -240,47 +240,16 @@ func (StatusCounts) Apply(ctx context.Context, q *readmodel.Queries, e domain.En
 	if !moves && !deletes {
 		return nil
 	}
-	prev, err := q.GetDocumentStatus(ctx, readmodel.GetDocumentStatusParams{Tenant: e.Tenant, ID: id})
-	switch {
-	case errors.Is(err, pgx.ErrNoRows):
-		if e.Type != domain.TypeDocumentUploaded {
-			return nil // history of a document this model never saw begin
-		}
-	case err != nil:
-		return err
+	// One statement that reads nothing back: a document never seen
+	// begin is left alone, a deleted document leaves the counts and comes
+	// back on restore, and a transition moves exactly one count.
+	arg := readmodel.MoveDocumentStatusParams{Tenant: e.Tenant, ID: id, IsUpload: e.Type == domain.TypeDocumentUploaded}
+	if moves {
+		arg.Next = pgtype.Text{String: string(next), Valid: true}
+	} else {
+		arg.Deleted = pgtype.Bool{Bool: e.Type == domain.TypeDocumentDeleted, Valid: true}
 	}
-	add := func(status string, delta int64) error {
-		return q.AddStatusCount(ctx, readmodel.AddStatusCountParams{Tenant: e.Tenant, Status: status, Delta: delta})
-	}
-	if deletes {
-		// A deleted document leaves the counts and comes back on restore.
-		deleted := e.Type == domain.TypeDocumentDeleted
-		if prev.Deleted == deleted {
-			return nil
-		}
-		delta := int64(1)
-		if deleted {
-			delta = -1
-		}
-		if err := add(prev.Status, delta); err != nil {
-			return err
-		}
-		return q.SetDocumentDeleted(ctx, readmodel.SetDocumentDeletedParams{Tenant: e.Tenant, ID: id, Deleted: deleted})
-	}
-	if prev.Status == string(next) {
-		return nil
-	}
-	if !prev.Deleted {
-		if prev.Status != "" {
-			if err := add(prev.Status, -1); err != nil {
-				return err
-			}
-		}
-		if err := add(string(next), 1); err != nil {
-			return err
-		}
-	}
-	return q.SetDocumentStatus(ctx, readmodel.SetDocumentStatusParams{Tenant: e.Tenant, ID: id, Status: string(next)})
+	return q.MoveDocumentStatus(ctx, arg)
 }
 
 // MonthlyTotals projects spending per tenant, user, month and currency.
@@ -389,7 +358,8 @@ func recontribute(ctx context.Context, q *readmodel.Queries, tenant string, id u
 			Amount: negate(doc.Amount), DeltaDocuments: -1}); err != nil {
 			return err
 		}
-		if err := q.DeleteEmptyMonthlyTotals(ctx); err != nil {
+		if err := q.DeleteEmptyMonthlyTotal(ctx, readmodel.DeleteEmptyMonthlyTotalParams{
+			Tenant: tenant, UserID: doc.UserID, Month: doc.Month.String, Currency: doc.Currency.String}); err != nil {
 			return err
 		}
 	}

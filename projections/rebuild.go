@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -41,7 +42,8 @@ type Rebuild struct {
 // Run rebuilds and swaps; it returns the number of events replayed.
 func (b *Rebuild) Run(ctx context.Context) (uint64, error) {
 	schema := fmt.Sprintf("tally_rebuild_%d", time.Now().UnixNano())
-	if err := b.prepare(ctx, schema); err != nil {
+	deferred, err := b.prepare(ctx, schema)
+	if err != nil {
 		return 0, err
 	}
 	// Whatever happens, the scratch schema goes; after a successful swap
@@ -54,6 +56,14 @@ func (b *Rebuild) Run(ctx context.Context) (uint64, error) {
 
 	cfg := b.Pool.Config().Copy()
 	cfg.ConnConfig.RuntimeParams["search_path"] = schema
+	// The scratch tables are nothing until the swap: a rebuild transaction
+	// need not wait for its WAL to reach the disk. A PostgreSQL crash
+	// before finish empties the unlogged tables and their checkpoints
+	// alike; after it, it loses at most the last batches, each whole with
+	// its checkpoint. Either way tables and checkpoints stay in step. The
+	// swap's own transaction, on the live pool, commits synchronously,
+	// which flushes all WAL written before it, these commits included.
+	cfg.ConnConfig.RuntimeParams["synchronous_commit"] = "off"
 	cfg.MaxConns = max(int32(len(b.Projectors))*2, 4)
 	scratch, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
@@ -65,7 +75,9 @@ func (b *Rebuild) Run(ctx context.Context) (uint64, error) {
 	for _, p := range b.Projectors {
 		r := NewRunner(scratch, b.Store, p, b.Log)
 		r.LockName = "rebuild:" + schema + ":" + p.Name()
-		r.BatchSize = 2000
+		// Nobody reads the scratch tables, so long transactions cost
+		// nothing and save commits.
+		r.BatchSize = rebuildBatch
 		runners = append(runners, r)
 	}
 	// start runs the scratch runners until the returned stop is called;
@@ -87,15 +99,32 @@ func (b *Rebuild) Run(ctx context.Context) (uint64, error) {
 	}
 	tick := time.NewTicker(every)
 	defer tick.Stop()
+	finished, goal := false, uint64(0)
 	for {
 		target, err := b.Store.LastSequence(ctx)
 		if err != nil {
 			return 0, err
 		}
-		// Close enough: under a steady stream of new events the rebuild
-		// never stands exactly at the head. After the swap the projector
-		// applies the few events left from the rebuilt position.
-		if allStarted(runners) && minPosition(runners)+slack(target) >= target {
+		// Replay stops close to the head: under a steady stream of new
+		// events it never stands exactly there. Once the tables are
+		// finished, the runners catch up to the head as it was then, a
+		// goal that does not move, and the swap follows; the live
+		// projector applies whatever came after from the rebuilt position.
+		if allStarted(runners) && !finished && minPosition(runners)+slack(target) >= target {
+			stop()
+			// Indexes and WAL for the whole tables at once, then catch
+			// up on the events that came meanwhile.
+			if err := b.finish(ctx, schema, deferred); err != nil {
+				return 0, err
+			}
+			if goal, err = b.Store.LastSequence(ctx); err != nil {
+				return 0, err
+			}
+			finished = true
+			stop = start()
+			continue
+		}
+		if finished && minPosition(runners) >= goal {
 			stop()
 			swapped, err := b.swap(ctx, schema, runners)
 			if err != nil {
@@ -128,21 +157,122 @@ func (b *Rebuild) Run(ctx context.Context) (uint64, error) {
 	}
 }
 
+// rebuildBatch is the most events a rebuild applies in one transaction.
+const rebuildBatch = 10_000
+
 // prepare makes the scratch schema with empty copies of the tables and of
-// the checkpoint table.
-func (b *Rebuild) prepare(ctx context.Context, schema string) error {
-	stmts := []string{"CREATE SCHEMA " + schema,
-		fmt.Sprintf("CREATE TABLE %s.projector_checkpoints (LIKE public.projector_checkpoints INCLUDING ALL)", schema)}
+// the checkpoint table. The copies are UNLOGGED, so replay writes no WAL,
+// and have only the indexes that replay needs (primary keys, unique
+// indexes, constraints): maintaining a secondary index row by row costs
+// more than building it once at the end, and each one also turns an
+// update that could stay on its page into one that touches every index.
+// It returns the definitions of the indexes left for finish. Names of
+// constraints and indexes are those of the live tables, so they survive
+// the swap unchanged.
+func (b *Rebuild) prepare(ctx context.Context, schema string) ([]string, error) {
+	var deferred []string
+	err := pgx.BeginFunc(ctx, b.Pool, func(tx pgx.Tx) error {
+		stmts := []string{"CREATE SCHEMA " + schema,
+			fmt.Sprintf("CREATE UNLOGGED TABLE %s.projector_checkpoints (LIKE public.projector_checkpoints INCLUDING ALL)", schema)}
+		for _, p := range b.Projectors {
+			for _, t := range p.Tables() {
+				now, later, err := tableIndexes(ctx, tx, schema, t)
+				if err != nil {
+					return err
+				}
+				stmts = append(stmts, fmt.Sprintf("CREATE UNLOGGED TABLE %s.%s (LIKE public.%s INCLUDING ALL EXCLUDING INDEXES)", schema, t, t))
+				stmts = append(stmts, now...)
+				deferred = append(deferred, later...)
+			}
+		}
+		for _, s := range stmts {
+			if _, err := tx.Exec(ctx, s); err != nil {
+				return fmt.Errorf("%s: %w", s, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("rebuild: prepare %s: %w", schema, err)
+	}
+	return deferred, nil
+}
+
+// tableIndexes reads a live table's indexes as statements that make them
+// on the scratch table: those replay needs (constraints, unique indexes)
+// and those it can do without.
+func tableIndexes(ctx context.Context, tx pgx.Tx, schema, table string) (now, later []string, err error) {
+	rows, err := tx.Query(ctx, `
+		SELECT c.conname, pg_get_constraintdef(c.oid), pg_get_indexdef(i.indexrelid), i.indisunique
+		FROM pg_index i
+		LEFT JOIN pg_constraint c ON c.conindid = i.indexrelid AND c.conrelid = i.indrelid
+		WHERE i.indrelid = ('public.' || quote_ident($1))::regclass
+		ORDER BY i.indexrelid`, table)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var conName, conDef *string
+		var indexDef string
+		var unique bool
+		if err := rows.Scan(&conName, &conDef, &indexDef, &unique); err != nil {
+			return nil, nil, err
+		}
+		if conName != nil {
+			now = append(now, fmt.Sprintf("ALTER TABLE %s.%s ADD CONSTRAINT %s %s", schema, table,
+				pgx.Identifier{*conName}.Sanitize(), *conDef))
+			continue
+		}
+		// pg_get_indexdef always names the table with its schema.
+		live := " ON public." + table + " "
+		if strings.Count(indexDef, live) != 1 {
+			return nil, nil, fmt.Errorf("index of %s: cannot place %q in the scratch schema", table, indexDef)
+		}
+		def := strings.Replace(indexDef, live, " ON "+schema+"."+table+" ", 1)
+		if unique {
+			now = append(now, def)
+		} else {
+			later = append(later, def)
+		}
+	}
+	return now, later, rows.Err()
+}
+
+// finish makes the scratch tables ready to serve: it builds the deferred
+// indexes, has the tables WAL-logged (so they are durable and replicated
+// once swapped in) and gathers planner statistics.
+func (b *Rebuild) finish(ctx context.Context, schema string, deferred []string) error {
+	started := time.Now()
+	err := pgx.BeginFunc(ctx, b.Pool, func(tx pgx.Tx) error {
+		stmts := slices.Clone(deferred)
+		// The checkpoints too: after a crash, unlogged tables come back
+		// empty and logged ones do not, and a checkpoint must never lose
+		// its rows.
+		stmts = append(stmts, fmt.Sprintf("ALTER TABLE %s.projector_checkpoints SET LOGGED", schema))
+		for _, p := range b.Projectors {
+			for _, t := range p.Tables() {
+				stmts = append(stmts, fmt.Sprintf("ALTER TABLE %s.%s SET LOGGED", schema, t))
+			}
+		}
+		for _, s := range stmts {
+			if _, err := tx.Exec(ctx, s); err != nil {
+				return fmt.Errorf("%s: %w", s, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("rebuild: finish %s: %w", schema, err)
+	}
 	for _, p := range b.Projectors {
 		for _, t := range p.Tables() {
-			stmts = append(stmts, fmt.Sprintf("CREATE TABLE %s.%s (LIKE public.%s INCLUDING ALL)", schema, t, t))
+			if _, err := b.Pool.Exec(ctx, fmt.Sprintf("ANALYZE %s.%s", schema, t)); err != nil {
+				return fmt.Errorf("rebuild: analyze %s.%s: %w", schema, t, err)
+			}
 		}
 	}
-	for _, s := range stmts {
-		if _, err := b.Pool.Exec(ctx, s); err != nil {
-			return fmt.Errorf("rebuild: %s: %w", s, err)
-		}
-	}
+	b.Log.Info("rebuilt tables indexed and logged", "took", time.Since(started).String(), "indexes", len(deferred))
 	return nil
 }
 

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"tally/blob"
 	"tally/commands"
 	"tally/domain"
@@ -81,6 +83,31 @@ func TestRebuildSwapsWhileUploadsContinue(t *testing.T) {
 	if leftovers != 0 {
 		t.Fatalf("%d scratch schemas left behind", leftovers)
 	}
+	// The swapped tables have the indexes, names and durability the
+	// migrations gave the originals.
+	if a, b := schemaOf(t, live), schemaOf(t, fresh); a != b {
+		t.Fatalf("swapped tables' indexes or persistence differ from the migrated ones:\n--- swapped\n%s\n--- migrated\n%s", a, b)
+	}
+}
+
+// schemaOf lists the public tables' persistence and indexes.
+func schemaOf(t *testing.T, pool *pgxpool.Pool) string {
+	t.Helper()
+	var out string
+	err := pool.QueryRow(context.Background(), `
+		SELECT string_agg(line, E'\n' ORDER BY line) FROM (
+			SELECT c.relname || ' persistence ' || c.relpersistence::text AS line
+			FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+			WHERE n.nspname = 'public' AND c.relkind = 'r'
+			UNION ALL
+			SELECT indexdef FROM pg_indexes WHERE schemaname = 'public'
+			UNION ALL
+			SELECT conrelid::regclass || ' ' || conname || ' ' || pg_get_constraintdef(oid)
+			FROM pg_constraint WHERE connamespace = 'public'::regnamespace) l`).Scan(&out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 func waitLive(t *testing.T, rs []*projections.Runner, last uint64) {

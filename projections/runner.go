@@ -25,7 +25,9 @@ type Projector interface {
 	// Name identifies the projector's checkpoint; it never changes.
 	Name() string
 	// Apply writes the effect of one event. Events it does not care about
-	// are skipped without error.
+	// are skipped without error. q's statements are pipelined (see
+	// pipeline): an Exec reports no rows affected and its error may come
+	// with a later call, so Apply must not branch on either.
 	Apply(ctx context.Context, q *readmodel.Queries, e domain.Envelope) error
 	// Reset empties the read model before a rebuild from sequence 0.
 	Reset(ctx context.Context, q *readmodel.Queries) error
@@ -211,20 +213,26 @@ func (r *Runner) start(ctx context.Context) (string, uint64, error) {
 func (r *Runner) applyBatch(ctx context.Context, identity string, last uint64, batch []domain.Envelope) (uint64, error) {
 	next := last
 	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
-		q := readmodel.New(tx)
+		// The events' statements are pipelined: sent with the next read or
+		// with the checkpoint, in order, in this transaction.
+		p := newPipeline(tx)
+		q := readmodel.New(p)
 		for _, e := range batch {
 			if e.Sequence <= next {
 				continue // redelivered by the client after a reconnect
 			}
+			p.seq = e.Sequence
 			if err := r.projector.Apply(ctx, q, e); err != nil {
 				return fmt.Errorf("apply %s %s (seq %d, doc %s): %w", e.Type, e.ID, e.Sequence, e.AggregateID, err)
 			}
 			next = e.Sequence
 		}
 		if next == last {
-			return nil
+			return p.flush(ctx)
 		}
-		rows, err := q.AdvanceCheckpoint(ctx, readmodel.AdvanceCheckpointParams{
+		// The checkpoint goes with the last queued statements, and its
+		// compare-and-set needs its own rows affected.
+		rows, err := readmodel.New(direct{p}).AdvanceCheckpoint(ctx, readmodel.AdvanceCheckpointParams{
 			Projector: r.Name(), StreamIdentity: identity,
 			PrevSequence: int64(last), NextSequence: int64(next),
 		})

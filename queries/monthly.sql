@@ -23,7 +23,7 @@ WHERE tenant = sqlc.arg(tenant) AND id = sqlc.arg(id);
 
 -- name: AddMonthlyTotal :exec
 -- delta_documents is +1 or -1; a row that reaches zero documents is removed
--- by DeleteEmptyMonthlyTotals. Rows are keyed by the pseudonymous user id;
+-- by DeleteEmptyMonthlyTotal. Rows are keyed by the pseudonymous user id;
 -- user_email is the opened address, for display and lookups, kept as the
 -- row was made (an erased user's is blanked by BlankMonthlyTotalUsers).
 INSERT INTO monthly_totals (tenant, user_id, user_email, month, currency, total, documents)
@@ -34,6 +34,13 @@ SET total = monthly_totals.total + EXCLUDED.total, documents = monthly_totals.do
 
 -- name: DeleteEmptyMonthlyTotals :exec
 DELETE FROM monthly_totals WHERE documents = 0;
+
+-- name: DeleteEmptyMonthlyTotal :exec
+-- The one row a negative delta can have brought to zero documents: found
+-- by its key, where DeleteEmptyMonthlyTotals reads the whole table.
+DELETE FROM monthly_totals
+WHERE tenant = sqlc.arg(tenant) AND user_id = sqlc.arg(user_id) AND month = sqlc.arg(month)
+  AND currency = sqlc.arg(currency) AND documents = 0;
 
 -- name: ListMonthlyTotals :many
 SELECT user_id, user_email, month, currency, total::text AS total, documents

@@ -31,7 +31,7 @@ type AddMonthlyTotalParams struct {
 }
 
 // delta_documents is +1 or -1; a row that reaches zero documents is removed
-// by DeleteEmptyMonthlyTotals. Rows are keyed by the pseudonymous user id;
+// by DeleteEmptyMonthlyTotal. Rows are keyed by the pseudonymous user id;
 // user_email is the opened address, for display and lookups, kept as the
 // row was made (an erased user's is blanked by BlankMonthlyTotalUsers).
 func (q *Queries) AddMonthlyTotal(ctx context.Context, arg AddMonthlyTotalParams) error {
@@ -43,6 +43,31 @@ func (q *Queries) AddMonthlyTotal(ctx context.Context, arg AddMonthlyTotalParams
 		arg.Currency,
 		arg.Amount,
 		arg.DeltaDocuments,
+	)
+	return err
+}
+
+const deleteEmptyMonthlyTotal = `-- name: DeleteEmptyMonthlyTotal :exec
+DELETE FROM monthly_totals
+WHERE tenant = $1 AND user_id = $2 AND month = $3
+  AND currency = $4 AND documents = 0
+`
+
+type DeleteEmptyMonthlyTotalParams struct {
+	Tenant   string
+	UserID   string
+	Month    string
+	Currency string
+}
+
+// The one row a negative delta can have brought to zero documents: found
+// by its key, where DeleteEmptyMonthlyTotals reads the whole table.
+func (q *Queries) DeleteEmptyMonthlyTotal(ctx context.Context, arg DeleteEmptyMonthlyTotalParams) error {
+	_, err := q.db.Exec(ctx, deleteEmptyMonthlyTotal,
+		arg.Tenant,
+		arg.UserID,
+		arg.Month,
+		arg.Currency,
 	)
 	return err
 }

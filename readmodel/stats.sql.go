@@ -9,6 +9,7 @@ import (
 	"context"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 const addStatusCount = `-- name: AddStatusCount :exec
@@ -75,6 +76,64 @@ func (q *Queries) ListStatusCounts(ctx context.Context, tenant string) ([]ListSt
 		return nil, err
 	}
 	return items, nil
+}
+
+const moveDocumentStatus = `-- name: MoveDocumentStatus :exec
+WITH prev AS (
+    SELECT s.status, s.deleted FROM document_statuses s WHERE s.tenant = $2 AND s.id = $3
+), cur AS (
+    SELECT status, deleted FROM prev
+    UNION ALL
+    SELECT '', false WHERE $4::boolean AND NOT EXISTS (SELECT 1 FROM prev)
+), moved AS (
+    SELECT status, deleted FROM cur
+    WHERE $5::text IS NOT NULL AND status <> $5::text
+), flagged AS (
+    SELECT status FROM cur
+    WHERE $1::boolean IS NOT NULL AND deleted <> $1::boolean
+), deltas AS (
+    SELECT status, -1::bigint AS delta FROM moved WHERE NOT deleted AND status <> ''
+    UNION ALL
+    SELECT $5::text, 1::bigint FROM moved WHERE NOT deleted
+    UNION ALL
+    SELECT status, CASE WHEN $1::boolean THEN -1::bigint ELSE 1::bigint END FROM flagged
+), counted AS (
+    INSERT INTO status_counts (tenant, status, count)
+    SELECT $2, status, delta FROM deltas
+    ON CONFLICT (tenant, status) DO UPDATE SET count = status_counts.count + EXCLUDED.count
+), statused AS (
+    INSERT INTO document_statuses (tenant, id, status)
+    SELECT $2, $3, $5::text FROM moved
+    ON CONFLICT (tenant, id) DO UPDATE SET status = EXCLUDED.status
+)
+UPDATE document_statuses d SET deleted = $1::boolean
+WHERE d.tenant = $2 AND d.id = $3 AND EXISTS (SELECT 1 FROM flagged)
+`
+
+type MoveDocumentStatusParams struct {
+	Deleted  pgtype.Bool
+	Tenant   string
+	ID       uuid.UUID
+	IsUpload bool
+	Next     pgtype.Text
+}
+
+// One event's whole effect on the status counts, in one statement that
+// reads nothing back, so a projector's batch can pipeline it. With next
+// set (an event that moves the status): a document seen before, or being
+// uploaded, moves to next, and unless it is deleted one count goes from
+// its old status to next. With deleted set (a deletion or a restore): a
+// known document whose mark changes leaves its status's count or comes
+// back to it. Exactly one of next and deleted is set.
+func (q *Queries) MoveDocumentStatus(ctx context.Context, arg MoveDocumentStatusParams) error {
+	_, err := q.db.Exec(ctx, moveDocumentStatus,
+		arg.Deleted,
+		arg.Tenant,
+		arg.ID,
+		arg.IsUpload,
+		arg.Next,
+	)
+	return err
 }
 
 const setDocumentDeleted = `-- name: SetDocumentDeleted :exec
