@@ -24,7 +24,7 @@ func readModelDump(t *testing.T, h *harness) string {
 	t.Helper()
 	var b strings.Builder
 	for _, table := range []string{"documents", "status_counts", "document_statuses", "monthly_totals",
-		"monthly_documents", "notification_preferences", "user_keys", "secrets"} {
+		"monthly_documents", "notification_preferences", "user_keys", "secrets", "mailbox_links", "forwarding_senders"} {
 		rows, err := h.pool.Query(context.Background(), "SELECT row_to_json(t)::text FROM "+table+" t")
 		if err != nil {
 			t.Fatal(err)
@@ -136,6 +136,16 @@ func TestEraseUser(t *testing.T) {
 	totals := tenantTotals(t, h, tenant)
 	_, annDoc := h.do("GET", "/v1/documents/"+ann1, "a", nil, "")
 	oldID := annDoc["user_id"].(string)
+
+	// A linked mailbox and a forwarding address of Ann's: settings that
+	// name her (the link also holds her mailbox login) go with her.
+	if _, err := h.pool.Exec(ctx, `INSERT INTO mailbox_links (id, tenant, user_email, user_name, host, port, tls_mode, username, password_sealed)
+		VALUES (gen_random_uuid(), $1, $2, $3, 'imap.example.com', 993, 'imaps', $2, '\x00')`, tenant, annEmail, annName); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.pool.Exec(ctx, `INSERT INTO forwarding_senders (email, tenant, user_name) VALUES ($1, $2, $3)`, annEmail, tenant, annName); err != nil {
+		t.Fatal(err)
+	}
 
 	// Bad input, another tenant, an unknown address.
 	if code, _ := h.do("DELETE", "/v1/users/not-an-address", "a", nil, ""); code != 400 {

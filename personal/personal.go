@@ -313,6 +313,12 @@ func (k *Keys) Erase(ctx context.Context, tenant, email string) ([]string, error
 		if _, err := q.DeleteAddressPreferences(ctx, readmodel.DeleteAddressPreferencesParams{Tenant: tenant, UserEmail: email}); err != nil {
 			return fmt.Errorf("drop preferences: %w", err)
 		}
+		if _, err := q.DeleteAddressMailboxes(ctx, readmodel.DeleteAddressMailboxesParams{Tenant: tenant, UserEmail: email}); err != nil {
+			return fmt.Errorf("drop linked mailboxes: %w", err)
+		}
+		if _, err := q.DeleteAddressForwardingSenders(ctx, readmodel.DeleteAddressForwardingSendersParams{Tenant: tenant, Email: email}); err != nil {
+			return fmt.Errorf("drop forwarding senders: %w", err)
+		}
 		return nil
 	})
 	if err != nil {

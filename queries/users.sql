@@ -78,6 +78,17 @@ WHERE tenant = sqlc.arg(tenant)
 -- name: DeleteAddressPreferences :execrows
 DELETE FROM notification_preferences WHERE tenant = $1 AND user_email = $2;
 
+-- name: DeleteAddressMailboxes :execrows
+-- An erased user's linked mailboxes go with their login and what was seen
+-- in them: the link names the user and holds their mailbox password.
+WITH gone AS (
+    DELETE FROM mailbox_links WHERE tenant = $1 AND lower(user_email) = $2 RETURNING id
+)
+DELETE FROM mailbox_seen WHERE link_id IN (SELECT id FROM gone);
+
+-- name: DeleteAddressForwardingSenders :execrows
+DELETE FROM forwarding_senders WHERE tenant = $1 AND lower(email) = $2;
+
 -- name: EnsureSharedSecret :exec
 INSERT INTO public.secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING;
 

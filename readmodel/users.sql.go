@@ -141,6 +141,45 @@ func (q *Queries) BlankMonthlyTotalUsers(ctx context.Context, arg BlankMonthlyTo
 	return result.RowsAffected(), nil
 }
 
+const deleteAddressForwardingSenders = `-- name: DeleteAddressForwardingSenders :execrows
+DELETE FROM forwarding_senders WHERE tenant = $1 AND lower(email) = $2
+`
+
+type DeleteAddressForwardingSendersParams struct {
+	Tenant string
+	Email  string
+}
+
+func (q *Queries) DeleteAddressForwardingSenders(ctx context.Context, arg DeleteAddressForwardingSendersParams) (int64, error) {
+	result, err := q.db.Exec(ctx, deleteAddressForwardingSenders, arg.Tenant, arg.Email)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const deleteAddressMailboxes = `-- name: DeleteAddressMailboxes :execrows
+WITH gone AS (
+    DELETE FROM mailbox_links WHERE tenant = $1 AND lower(user_email) = $2 RETURNING id
+)
+DELETE FROM mailbox_seen WHERE link_id IN (SELECT id FROM gone)
+`
+
+type DeleteAddressMailboxesParams struct {
+	Tenant    string
+	UserEmail string
+}
+
+// An erased user's linked mailboxes go with their login and what was seen
+// in them: the link names the user and holds their mailbox password.
+func (q *Queries) DeleteAddressMailboxes(ctx context.Context, arg DeleteAddressMailboxesParams) (int64, error) {
+	result, err := q.db.Exec(ctx, deleteAddressMailboxes, arg.Tenant, arg.UserEmail)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const deleteAddressPreferences = `-- name: DeleteAddressPreferences :execrows
 DELETE FROM notification_preferences WHERE tenant = $1 AND user_email = $2
 `
