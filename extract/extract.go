@@ -25,7 +25,7 @@ import (
 
 // EngineVersion is written into every Fields this package returns so that a
 // result can always be traced back to the rules that produced it.
-const EngineVersion = "tally-extract/0.2"
+const EngineVersion = "tally-extract/0.3"
 
 var (
 	// ErrUnsupported means the engine cannot read this kind of document at

@@ -37,6 +37,7 @@ func FromText(text string) domain.Fields {
 		}
 	}
 	f.VendorAddress = findAddress(lines, vendorLine)
+	f.LineItems = findLineItems(lines)
 	return f
 }
 
