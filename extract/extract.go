@@ -104,15 +104,17 @@ func (e *Engine) Extract(ctx context.Context, content []byte, contentType string
 	ctx, cancel := context.WithTimeout(ctx, e.limits.Timeout)
 	defer cancel()
 
-	text, title, err := e.read(ctx, content, contentType)
+	d, err := e.read(ctx, content, contentType)
 	if err != nil {
 		return domain.Fields{}, err
 	}
 	if err := ctx.Err(); err != nil {
 		return domain.Fields{}, fmt.Errorf("extract: %w", err)
 	}
+	text := d.text
 	f := FromText(text)
-	if v := vendorFromTitle(title); v != "" {
+	dropUncertain(&f, d.ocr)
+	if v := vendorFromTitle(d.title); v != "" {
 		f.Vendor = v
 	}
 	if e.templates != nil {
