@@ -2,6 +2,7 @@ package extract
 
 import (
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -16,6 +17,13 @@ func TestCleanOCRText(t *testing.T) {
 		"¥4 252.60":              "¥4 252.60",              // a currency sign before a digit stays
 		"TONAL TOTEM TOTAL 2. 5": "TONAL TOTEM TOTAL 2. 5", // real words, one digit
 		"12 items 3. 500 pcs":    "12 items 3. 500 pcs",
+		// Specks and the receipt's edge read as marks of their own.
+		"| TAMAN MALURI |":               "TAMAN MALURI",
+		"NO. 3 & 5, JALAN PERMAS 11, :":  "NO. 3 & 5, JALAN PERMAS 11,",
+		". 81750 MASAI, . ;":             "81750 MASAI,",
+		"Kawasan Perindustrian ! Tampoi": "Kawasan Perindustrian  Tampoi",
+		"Cashier : USER":                 "Cashier : USER", // a label's colon stays
+		"TOTAL   12.50 ¦":                "TOTAL   12.50",
 	} {
 		if got := cleanOCRText(in); got != want {
 			t.Errorf("cleanOCRText(%q) = %q, want %q", in, got, want)
@@ -78,4 +86,17 @@ func TestVendorOCRRepairs(t *testing.T) {
 			t.Errorf("vendor of %q = %q, want %q", tt.text, got, tt.want)
 		}
 	}
+}
+
+// FuzzCleanOCRText: the repairs work line by line and never add or drop
+// a line (the rules rely on labels and values staying on their lines).
+func FuzzCleanOCRText(f *testing.F) {
+	f.Add("| TAMAN MALURI |\nTOTAI RM 8.10\n. 81750 MASAI, . ;")
+	f.Add("Total Amount: 164. 80\n¦ ! «")
+	f.Fuzz(func(t *testing.T, text string) {
+		got := cleanOCRText(text)
+		if strings.Count(got, "\n") != strings.Count(text, "\n") {
+			t.Fatalf("cleanOCRText(%q) = %q: lines changed", text, got)
+		}
+	})
 }
