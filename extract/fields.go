@@ -1004,7 +1004,10 @@ func findAddress(lines []textLine, vendorLine int) string {
 	start := -1
 	for j := vendorLine + 1; j < len(lines) && j <= vendorLine+5; j++ {
 		c := addressText(lines[j].raw)
-		if c == "" || regNumberRe.MatchString(c) {
+		// A company number ("(860671-D)") is skipped, unless the line
+		// is a street line whose lot number has the same shape
+		// ("LOT 1851-A & 1851-B, JALAN KPB 6,").
+		if c == "" || regNumberRe.MatchString(c) && !addressWordRe.MatchString(c) {
 			continue
 		}
 		if notAddressRe.MatchString(c) && !addressWordRe.MatchString(c) {
