@@ -7,9 +7,14 @@
 //
 //   - reading text: text.go (dispatch by content type), pdf.go (pdftotext),
 //     email.go (RFC 822 / MIME), html.go (tag stripping) and ocr.go (images
-//     through tesseract, or an on-premises OCR service);
-//   - finding fields: fields.go (FromText), amount.go (ParseAmount) and
-//     date.go (ParseDate).
+//     through tesseract, or an on-premises OCR service; ocrtsv.go lays
+//     Tesseract's words out as text and keeps their confidences, ocrfix.go
+//     repairs OCR misreadings);
+//   - finding fields: fields.go (FromText), lineitems.go (table rows),
+//     amount.go (ParseAmount) and date.go (ParseDate).
+//
+// OCR'd vendor names and addresses whose words Tesseract was unsure of are
+// left empty rather than stored wrong (dropUncertain).
 package extract
 
 import (
