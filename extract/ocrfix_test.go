@@ -45,6 +45,9 @@ func TestDatesInOCR(t *testing.T) {
 		{ocrDatesIn, "Ol-lO-O8", nil},   // too few real digits
 		{ocrDatesIn, "25/03/2018", nil}, // nothing to repair: datesIn's job
 		{ocrDatesIn, "On 1O-l2-2018", []string{"2018-12-10"}},
+		{ocrDatesIn, "12-02-2618 11:34:45 AM", []string{"2018-02-12"}},
+		{ocrDatesIn, "12-02-2018 11:34:45 AM", nil}, // nothing to repair
+		{ocrDatesIn, "12-02-2518", nil},             // 5 is no misread 0
 		{compactDatesIn, "00440010036   25032018   13:11:54", []string{"2018-03-25"}},
 		{compactDatesIn, "Date/Time : 20180428/191204", []string{"2018-04-28"}},
 		{compactDatesIn, "GST ID 001806213696", nil},
