@@ -177,6 +177,10 @@ func compactDatesIn(s string) []string {
 // shape are repaired, never words.
 var ocrDateRe = regexp.MustCompile(`(?:^|[^\p{L}\d])([\dOoIl|]{1,2}[-/.][\dOoIl|]{1,2}[-/.](?:[\dOoIl|]{4}|[\dOoIl|]{2}))(?:$|[^\p{L}\d])`)
 
+// ocrYearRe: a four-digit year 2x.. whose second digit is one that OCR
+// reads for a 0 (6, 8, 9): no receipt is dated in the 27th century.
+var ocrYearRe = regexp.MustCompile(`[-/.]2([689])\d\d$`)
+
 var ocrDigitFix = strings.NewReplacer("O", "0", "o", "0", "I", "1", "l", "1", "|", "1")
 
 // ocrDatesIn returns dates whose digits OCR misread as look-alike letters.
@@ -192,8 +196,19 @@ func ocrDatesIn(s string) []string {
 				digits++
 			}
 		}
-		if digits < 4 || digits == len(tok)-2 {
-			continue // too few digits, or nothing to repair
+		if digits == len(tok)-2 {
+			// All digits: only a year whose hundreds OCR read as a
+			// round digit ("12-02-2618", "2918") can be repaired.
+			if y := ocrYearRe.FindStringSubmatchIndex(tok); y != nil {
+				fixed := tok[:y[2]] + "0" + tok[y[3]:]
+				if d, ok := ParseDate(fixed); ok {
+					out = append(out, d)
+				}
+			}
+			continue
+		}
+		if digits < 4 {
+			continue // too few digits: a word, not a date
 		}
 		if d, ok := ParseDate(ocrDigitFix.Replace(tok)); ok {
 			out = append(out, d)

@@ -7,9 +7,14 @@
 //
 //   - reading text: text.go (dispatch by content type), pdf.go (pdftotext),
 //     email.go (RFC 822 / MIME), html.go (tag stripping) and ocr.go (images
-//     through tesseract, or an on-premises OCR service);
-//   - finding fields: fields.go (FromText), amount.go (ParseAmount) and
-//     date.go (ParseDate).
+//     through tesseract, or an on-premises OCR service; ocrtsv.go lays
+//     Tesseract's words out as text and keeps their confidences, ocrfix.go
+//     repairs OCR misreadings);
+//   - finding fields: fields.go (FromText), lineitems.go (table rows),
+//     amount.go (ParseAmount) and date.go (ParseDate).
+//
+// OCR'd vendor names and addresses whose words Tesseract was unsure of are
+// left empty rather than stored wrong (dropUncertain).
 package extract
 
 import (
@@ -25,7 +30,7 @@ import (
 
 // EngineVersion is written into every Fields this package returns so that a
 // result can always be traced back to the rules that produced it.
-const EngineVersion = "tally-extract/0.2"
+const EngineVersion = "tally-extract/0.3"
 
 var (
 	// ErrUnsupported means the engine cannot read this kind of document at
@@ -104,15 +109,17 @@ func (e *Engine) Extract(ctx context.Context, content []byte, contentType string
 	ctx, cancel := context.WithTimeout(ctx, e.limits.Timeout)
 	defer cancel()
 
-	text, title, err := e.read(ctx, content, contentType)
+	d, err := e.read(ctx, content, contentType)
 	if err != nil {
 		return domain.Fields{}, err
 	}
 	if err := ctx.Err(); err != nil {
 		return domain.Fields{}, fmt.Errorf("extract: %w", err)
 	}
+	text := d.text
 	f := FromText(text)
-	if v := vendorFromTitle(title); v != "" {
+	dropUncertain(&f, d.ocr)
+	if v := vendorFromTitle(d.title); v != "" {
 		f.Vendor = v
 	}
 	if e.templates != nil {

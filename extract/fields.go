@@ -37,6 +37,7 @@ func FromText(text string) domain.Fields {
 		}
 	}
 	f.VendorAddress = findAddress(lines, vendorLine)
+	f.LineItems = findLineItems(lines)
 	return f
 }
 
@@ -283,7 +284,10 @@ func findTotal(lines []textLine) totalHit {
 		if strength == 0 {
 			continue
 		}
-		if v, ok := labelledAmount(lines, i); ok {
+		// A zero on a total line totals a part ("TOTAL LOADING CHARGES
+		// 0.00", "Total discount 0.00"); a document owing nothing is
+		// no document to extract.
+		if v, ok := labelledAmount(lines, i); ok && !isZeroAmount(v) {
 			cands = append(cands, cand{totalHit{value: v, line: i}, strength * 100})
 		}
 	}
@@ -313,6 +317,11 @@ var (
 	cashLineRe   = regexp.MustCompile(`\b(cash|tunai|tendered|received|payment|paid|visa|master\s*card|credit\s*card|debit)\b`)
 	changeLineRe = regexp.MustCompile(`\b(change|baki|kembali)\b`)
 )
+
+func isZeroAmount(v string) bool {
+	r, ok := rat(v)
+	return ok && r.Sign() == 0
+}
 
 // paidAmount is cash handed over minus the change given back, when a
 // receipt prints both: the total, whatever its label says.
@@ -1003,7 +1012,10 @@ func findAddress(lines []textLine, vendorLine int) string {
 	start := -1
 	for j := vendorLine + 1; j < len(lines) && j <= vendorLine+5; j++ {
 		c := addressText(lines[j].raw)
-		if c == "" || regNumberRe.MatchString(c) {
+		// A company number ("(860671-D)") is skipped, unless the line
+		// is a street line whose lot number has the same shape
+		// ("LOT 1851-A & 1851-B, JALAN KPB 6,").
+		if c == "" || regNumberRe.MatchString(c) && !addressWordRe.MatchString(c) {
 			continue
 		}
 		if notAddressRe.MatchString(c) && !addressWordRe.MatchString(c) {

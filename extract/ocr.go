@@ -16,6 +16,8 @@ import (
 	"os/exec"
 	"strings"
 	"time"
+
+	"tally/domain"
 )
 
 // ocrImageTypes are the image types the engine reads through OCR. Each has a
@@ -31,66 +33,68 @@ var ocrImageTypes = map[string]string{
 
 // imageText reads the text of a scan or photo: through the on-premises OCR
 // service when Limits.OCRURL is set, else through a local `tesseract`
-// (Debian: tesseract-ocr, with tesseract-ocr-eng). Page segmentation mode 6
-// ("one uniform block of text") keeps a receipt's label and amount on one
-// line, which is what the line-oriented rules rely on.
-func (e *Engine) imageText(ctx context.Context, content []byte, mediaType string) (string, error) {
+// (Debian: tesseract-ocr, with tesseract-ocr-eng). The local reading also
+// carries Tesseract's confidence in each word (nil for the service).
+func (e *Engine) imageText(ctx context.Context, content []byte, mediaType string) (string, *ocrReading, error) {
 	format, ok := ocrImageTypes[mediaType]
 	if !ok {
-		return "", fmt.Errorf("%w: %s (OCR reads PNG, JPEG and GIF)", ErrUnsupported, mediaType)
+		return "", nil, fmt.Errorf("%w: %s (OCR reads PNG, JPEG and GIF)", ErrUnsupported, mediaType)
 	}
 	cfg, got, err := image.DecodeConfig(bytes.NewReader(content))
 	if err != nil {
-		return "", fmt.Errorf("%w: %s image: %v", ErrUnreadable, format, err)
+		return "", nil, fmt.Errorf("%w: %s image: %v", ErrUnreadable, format, err)
 	}
 	if got != format {
 		// Mislabelled (a PNG sent as image/jpeg): the bytes decide.
 		format = got
 	}
 	if cfg.Width <= 0 || cfg.Height <= 0 {
-		return "", fmt.Errorf("%w: image has no pixels", ErrUnreadable)
+		return "", nil, fmt.Errorf("%w: image has no pixels", ErrUnreadable)
 	}
 	if px := int64(cfg.Width) * int64(cfg.Height); px > int64(e.limits.MaxPixels) {
-		return "", fmt.Errorf("%w: image is %dx%d pixels, more than the %d allowed", ErrUnreadable, cfg.Width, cfg.Height, e.limits.MaxPixels)
+		return "", nil, fmt.Errorf("%w: image is %dx%d pixels, more than the %d allowed", ErrUnreadable, cfg.Width, cfg.Height, e.limits.MaxPixels)
 	}
-	var text string
 	if e.limits.OCRURL != "" {
-		text, err = e.remoteOCR(ctx, content, "image/"+format)
-	} else {
-		text, err = e.tesseractOCR(ctx, content, psmBlock)
+		text, err := e.remoteOCR(ctx, content, "image/"+format)
+		if err != nil {
+			return "", nil, err
+		}
+		if strings.TrimSpace(text) == "" {
+			return "", nil, fmt.Errorf("%w: OCR found no text in the image", ErrUnreadable)
+		}
+		return cleanOCRText(text), nil, nil
 	}
+	r, err := e.tesseractOCR(ctx, content, psmBlock)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
-	if strings.TrimSpace(text) == "" {
-		return "", fmt.Errorf("%w: OCR found no text in the image", ErrUnreadable)
+	if strings.TrimSpace(r.text) == "" {
+		return "", nil, fmt.Errorf("%w: OCR found no text in the image", ErrUnreadable)
 	}
-	text = cleanOCRText(text)
-	if e.limits.OCRURL == "" {
-		text = e.secondOCRPass(ctx, content, text)
-	}
-	return text, nil
+	r = e.secondOCRPass(ctx, content, r)
+	return r.text, &r, nil
 }
 
 // Tesseract page segmentation modes: one uniform block of text (keeps a
-// receipt's label and amount on one line), and a single column of text
-// of variable sizes (copes better with logos, large headings and
-// two-column letterheads).
+// receipt's label and amount on one line, which is what the line-oriented
+// rules rely on), and a single column of text of variable sizes (copes
+// better with logos, large headings and two-column letterheads).
 const (
 	psmBlock  = "6"
 	psmColumn = "4"
 )
 
 // secondOCRPass reads the image again in the other segmentation mode when
-// the first reading lacks a date or a total, and keeps whichever reading
-// gives the more complete and self-consistent fields (ties keep the
-// first). Most receipts need one pass; the second costs one more OCR run
-// on the rest. It gets at most half the time left, so that a slow second
-// reading never costs the first one.
-func (e *Engine) secondOCRPass(ctx context.Context, content []byte, text string) string {
-	first := ocrReadingScore(text)
-	if first.complete {
-		return text
+// the first reading lacks a date or a total, and keeps the reading that
+// gives the more complete and self-consistent fields; between readings
+// that are equally good by that measure, the one Tesseract is surer of
+// (mean word confidence). Most receipts need one pass; the second costs
+// one more OCR run on the rest. It gets at most half the time left, so
+// that a slow second reading never costs the first one.
+func (e *Engine) secondOCRPass(ctx context.Context, content []byte, first ocrReading) ocrReading {
+	s1 := ocrReadingScore(first.text)
+	if s1.complete {
+		return first
 	}
 	ctx2 := ctx
 	if dl, ok := ctx.Deadline(); ok {
@@ -98,15 +102,15 @@ func (e *Engine) secondOCRPass(ctx context.Context, content []byte, text string)
 		ctx2, cancel = context.WithTimeout(ctx, time.Until(dl)/2)
 		defer cancel()
 	}
-	t2, err := e.tesseractOCR(ctx2, content, psmColumn)
-	if err != nil || strings.TrimSpace(t2) == "" {
-		return text
+	second, err := e.tesseractOCR(ctx2, content, psmColumn)
+	if err != nil || strings.TrimSpace(second.text) == "" {
+		return first
 	}
-	t2 = cleanOCRText(t2)
-	if ocrReadingScore(t2).score > first.score {
-		return t2
+	s2 := ocrReadingScore(second.text)
+	if s2.score > s1.score || s2.score == s1.score && second.meanConf() > first.meanConf() {
+		return second
 	}
-	return text
+	return first
 }
 
 type readingScore struct {
@@ -139,15 +143,41 @@ func ocrReadingScore(text string) readingScore {
 	return readingScore{score: s, complete: f.Date != "" && f.Total != ""}
 }
 
-// tesseractOCR runs `tesseract stdin stdout --psm PSM -l eng` with the image
-// on stdin. OMP_THREAD_LIMIT=1: Tesseract's OpenMP threads fight each other
-// on small machines (several times slower on two cores); callers that want
+// Below these mean word confidences an OCR'd vendor name or address is
+// more often misread than not: a name or an address is right only when
+// every one of its words is, so an uncertain one is left empty for a
+// person to fill in rather than stored wrong. (A total or date is checked
+// by the rules' own evidence instead.)
+const (
+	minVendorConf  = 60
+	minAddressConf = 80
+)
+
+// dropUncertain empties the text fields read from OCR words Tesseract was
+// unsure of.
+func dropUncertain(f *domain.Fields, r *ocrReading) {
+	if r == nil {
+		return
+	}
+	if c := r.valueConf(f.Vendor); c >= 0 && c < minVendorConf {
+		f.Vendor = ""
+	}
+	if c := r.valueConf(f.VendorAddress); c >= 0 && c < minAddressConf {
+		f.VendorAddress = ""
+	}
+}
+
+// tesseractOCR runs `tesseract stdin stdout --psm PSM -l eng tsv` with the
+// image on stdin and lays the words out as text (parseTesseractTSV).
+// OMP_THREAD_LIMIT=1: Tesseract's OpenMP threads fight each other on
+// small machines (several times slower on two cores); callers that want
 // throughput run several documents at once instead.
-func (e *Engine) tesseractOCR(ctx context.Context, content []byte, psm string) (string, error) {
-	cmd := exec.CommandContext(ctx, e.tesseract, "stdin", "stdout", "--psm", psm, "-l", "eng")
+func (e *Engine) tesseractOCR(ctx context.Context, content []byte, psm string) (ocrReading, error) {
+	cmd := exec.CommandContext(ctx, e.tesseract, "stdin", "stdout", "--psm", psm, "-l", "eng", "tsv")
 	cmd.Env = append(os.Environ(), "OMP_THREAD_LIMIT=1")
 	cmd.Stdin = bytes.NewReader(content)
-	out := &capWriter{max: e.limits.MaxTextBytes}
+	// TSV spends about ten times the bytes of the text on coordinates.
+	out := &capWriter{max: 10 * e.limits.MaxTextBytes}
 	stderr := &capWriter{max: 4 << 10}
 	cmd.Stdout = out
 	cmd.Stderr = stderr
@@ -155,20 +185,22 @@ func (e *Engine) tesseractOCR(ctx context.Context, content []byte, psm string) (
 
 	err := cmd.Run()
 	if ctxErr := ctx.Err(); ctxErr != nil {
-		return "", fmt.Errorf("tesseract: %w", ctxErr)
+		return ocrReading{}, fmt.Errorf("tesseract: %w", ctxErr)
 	}
 	if err != nil {
 		var exitErr *exec.ExitError
 		if !errors.As(err, &exitErr) {
-			return "", fmt.Errorf("extract: cannot run tesseract (is tesseract-ocr installed?): %w", err)
+			return ocrReading{}, fmt.Errorf("extract: cannot run tesseract (is tesseract-ocr installed?): %w", err)
 		}
 		msg := strings.TrimSpace(lastLine(stderr.buf.String()))
 		if msg == "" {
 			msg = err.Error()
 		}
-		return "", fmt.Errorf("%w: tesseract: %s", ErrUnreadable, msg)
+		return ocrReading{}, fmt.Errorf("%w: tesseract: %s", ErrUnreadable, msg)
 	}
-	return strings.ReplaceAll(out.buf.String(), "\f", "\n"), nil
+	r := parseTesseractTSV(out.buf.String())
+	r.text = cleanOCRText(r.text)
+	return r, nil
 }
 
 // remoteOCR posts the image to an on-premises OCR service (Limits.OCRURL),

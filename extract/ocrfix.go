@@ -21,9 +21,25 @@ var yenForYRe = regexp.MustCompile(`¥([^\d\s]|$)`)
 // ("TOTAI", "Tota!", "T0TAL", "POTAL"); OCR reads l as 1, ! or |, and o as 0.
 var ocrWordRe = regexp.MustCompile(`(^|[^\p{L}\p{N}])([\p{L}0-9!|]{5})([^\p{L}\p{N}]|$)`)
 
+// strayMarkRe: a lone mark that OCR reads from a receipt's edge, a fold
+// or a speck ("|", "!", "«") as a token of its own anywhere in a line.
+var strayMarkRe = regexp.MustCompile(`(^|\s)[|!«»~¦]+(\s|$)`)
+
+// edgeMarkRe: lone punctuation at either end of a line (": BANDAR BARU
+// :"); inside a line a lone ":" separates a label from its value and is
+// kept.
+var edgeMarkRe = regexp.MustCompile(`^(\s*[:;.,'‘’"“”|!]+\s+)+|(\s+[:;.,'‘’"“”|!]+)+\s*$`)
+
 func cleanOCRText(text string) string {
 	lines := strings.Split(text, "\n")
 	for i, l := range lines {
+		if strayMarkRe.MatchString(l) {
+			for strayMarkRe.MatchString(l) {
+				l = strayMarkRe.ReplaceAllString(l, "$1$2")
+			}
+			l = strings.TrimSpace(l)
+		}
+		l = edgeMarkRe.ReplaceAllString(l, "")
 		l = spacedDecimalRe.ReplaceAllString(l, "$1$2$3$4")
 		l = yenForYRe.ReplaceAllString(l, "Y$1")
 		l = ocrWordRe.ReplaceAllStringFunc(l, func(m string) string {

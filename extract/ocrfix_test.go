@@ -2,6 +2,7 @@ package extract
 
 import (
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -16,6 +17,13 @@ func TestCleanOCRText(t *testing.T) {
 		"¥4 252.60":              "¥4 252.60",              // a currency sign before a digit stays
 		"TONAL TOTEM TOTAL 2. 5": "TONAL TOTEM TOTAL 2. 5", // real words, one digit
 		"12 items 3. 500 pcs":    "12 items 3. 500 pcs",
+		// Specks and the receipt's edge read as marks of their own.
+		"| TAMAN MALURI |":               "TAMAN MALURI",
+		"NO. 3 & 5, JALAN PERMAS 11, :":  "NO. 3 & 5, JALAN PERMAS 11,",
+		". 81750 MASAI, . ;":             "81750 MASAI,",
+		"Kawasan Perindustrian ! Tampoi": "Kawasan Perindustrian  Tampoi",
+		"Cashier : USER":                 "Cashier : USER", // a label's colon stays
+		"TOTAL   12.50 ¦":                "TOTAL   12.50",
 	} {
 		if got := cleanOCRText(in); got != want {
 			t.Errorf("cleanOCRText(%q) = %q, want %q", in, got, want)
@@ -37,6 +45,9 @@ func TestDatesInOCR(t *testing.T) {
 		{ocrDatesIn, "Ol-lO-O8", nil},   // too few real digits
 		{ocrDatesIn, "25/03/2018", nil}, // nothing to repair: datesIn's job
 		{ocrDatesIn, "On 1O-l2-2018", []string{"2018-12-10"}},
+		{ocrDatesIn, "12-02-2618 11:34:45 AM", []string{"2018-02-12"}},
+		{ocrDatesIn, "12-02-2018 11:34:45 AM", nil}, // nothing to repair
+		{ocrDatesIn, "12-02-2518", nil},             // 5 is no misread 0
 		{compactDatesIn, "00440010036   25032018   13:11:54", []string{"2018-03-25"}},
 		{compactDatesIn, "Date/Time : 20180428/191204", []string{"2018-04-28"}},
 		{compactDatesIn, "GST ID 001806213696", nil},
@@ -78,4 +89,17 @@ func TestVendorOCRRepairs(t *testing.T) {
 			t.Errorf("vendor of %q = %q, want %q", tt.text, got, tt.want)
 		}
 	}
+}
+
+// FuzzCleanOCRText: the repairs work line by line and never add or drop
+// a line (the rules rely on labels and values staying on their lines).
+func FuzzCleanOCRText(f *testing.F) {
+	f.Add("| TAMAN MALURI |\nTOTAI RM 8.10\n. 81750 MASAI, . ;")
+	f.Add("Total Amount: 164. 80\n¦ ! «")
+	f.Fuzz(func(t *testing.T, text string) {
+		got := cleanOCRText(text)
+		if strings.Count(got, "\n") != strings.Count(text, "\n") {
+			t.Fatalf("cleanOCRText(%q) = %q: lines changed", text, got)
+		}
+	})
 }

@@ -35,6 +35,16 @@ func TestFromTextRules(t *testing.T) {
 			want: domain.Fields{Vendor: "STAR BOOK CO. (M) SDN BHD", VendorAddress: "NO 8, JALAN 7/118B, DESA TUN RAZAK 56000 KUALA LUMPUR, MALAYSIA"},
 		},
 		{
+			name: "a zero on a total line is not the total",
+			text: "KEDAI RUNCIT ABC\nBREAD   3.20\nTOTAL LOADING CHARGES   0.00\nCASH   10.00\nCHANGE   6.80\n",
+			want: domain.Fields{Vendor: "KEDAI RUNCIT ABC", Total: "3.20"},
+		},
+		{
+			name: "a lot number shaped like a company number starts the address",
+			text: "KEDAI ALAT TULIS SDN BHD\n(CO. RFG : 123456-D)\nLOT 1234-A & 1234-B, JALAN MAJU 6,\nKAWASAN PERINDUSTRIAN CEMPAKA,\n43300 SERI KEMBANGAN, SELANGOR\nTEL : 03-1234 5678\n",
+			want: domain.Fields{Vendor: "KEDAI ALAT TULIS SDN BHD", VendorAddress: "LOT 1234-A & 1234-B, JALAN MAJU 6, KAWASAN PERINDUSTRIAN CEMPAKA, 43300 SERI KEMBANGAN, SELANGOR"},
+		},
+		{
 			name: "trailing registration and branch codes are not the name",
 			text: "GOOD BAKERY S/B 123456-U (KJ1)\nNO. 20-A1, JALAN SS6/3,\n47301 PETALING JAYA\nSELANGOR\nTEL:03-1234567\n",
 			want: domain.Fields{Vendor: "GOOD BAKERY S/B", VendorAddress: "NO. 20-A1, JALAN SS6/3, 47301 PETALING JAYA SELANGOR"},

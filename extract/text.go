@@ -21,16 +21,27 @@ const (
 // separated by "\n", table cells separated by runs of spaces. It is the first
 // half of Extract, exported so that callers can store or inspect the text.
 func (e *Engine) Text(ctx context.Context, content []byte, contentType string) (string, error) {
-	text, _, err := e.read(ctx, content, contentType)
-	return text, err
+	d, err := e.read(ctx, content, contentType)
+	return d.text, err
 }
 
-// read is Text that also returns the HTML <title> of an HTML document or
-// e-mail body: e-receipts name the shop or the payee there.
-func (e *Engine) read(ctx context.Context, content []byte, contentType string) (string, string, error) {
+// docText is what read finds in a document.
+type docText struct {
+	text string
+	// title is the HTML <title> of an HTML document or e-mail body:
+	// e-receipts name the shop or the payee there.
+	title string
+	// ocr is the local OCR reading of an image, with its word
+	// confidences; nil for other documents.
+	ocr *ocrReading
+}
+
+// read is Text that also returns what else the reading learnt (docText).
+func (e *Engine) read(ctx context.Context, content []byte, contentType string) (docText, error) {
 	title := ""
+	var reading *ocrReading
 	if err := ctx.Err(); err != nil {
-		return "", "", fmt.Errorf("extract: %w", err)
+		return docText{}, fmt.Errorf("extract: %w", err)
 	}
 	mediaType, params := parseContentType(contentType)
 	if mediaType == "" || mediaType == "application/octet-stream" {
@@ -41,13 +52,13 @@ func (e *Engine) read(ctx context.Context, content []byte, contentType string) (
 	case mediaType == TypePDF || mediaType == "application/x-pdf":
 		t, err := e.pdfText(ctx, content)
 		if err != nil {
-			return "", "", err
+			return docText{}, err
 		}
 		text = t
 	case mediaType == TypeEmail:
 		t, ti, err := e.emailText(ctx, content)
 		if err != nil {
-			return "", "", err
+			return docText{}, err
 		}
 		text, title = t, ti
 	case mediaType == TypeText:
@@ -56,21 +67,21 @@ func (e *Engine) read(ctx context.Context, content []byte, contentType string) (
 		doc := decodeCharset(content, params["charset"])
 		text, title = htmlToText(doc), htmlTitle(doc)
 	case strings.HasPrefix(mediaType, "image/"):
-		t, err := e.imageText(ctx, content, mediaType)
+		t, r, err := e.imageText(ctx, content, mediaType)
 		if err != nil {
-			return "", "", err
+			return docText{}, err
 		}
-		text = t
+		text, reading = t, r
 	case mediaType == "":
-		return "", "", fmt.Errorf("%w: content type missing and not recognisable from the content", ErrUnsupported)
+		return docText{}, fmt.Errorf("%w: content type missing and not recognisable from the content", ErrUnsupported)
 	default:
-		return "", "", fmt.Errorf("%w: %s", ErrUnsupported, mediaType)
+		return docText{}, fmt.Errorf("%w: %s", ErrUnsupported, mediaType)
 	}
 	text = truncateUTF8(text, e.limits.MaxTextBytes)
 	if strings.TrimSpace(text) == "" {
-		return "", "", errNoText(mediaType)
+		return docText{}, errNoText(mediaType)
 	}
-	return text, title, nil
+	return docText{text: text, title: title, ocr: reading}, nil
 }
 
 // parseContentType lower-cases the media type and tolerates malformed

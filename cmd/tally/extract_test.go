@@ -33,8 +33,8 @@ func TestExtractCommandManifest(t *testing.T) {
 		t.Fatalf("want 2 lines, got %q", out.String())
 	}
 	var a struct {
-		ID     string            `json:"id"`
-		Fields map[string]string `json:"fields"`
+		ID     string         `json:"id"`
+		Fields map[string]any `json:"fields"`
 	}
 	if err := json.Unmarshal([]byte(lines[0]), &a); err != nil {
 		t.Fatal(err)
