@@ -178,7 +178,7 @@ func (h *Handler) upload(ctx context.Context, cmd UploadInvoice, contentType str
 		if res, ok, err := h.earlierResult(ctx, cmd.Tenant, docID, cmd.CommandID); err != nil || ok {
 			if ok {
 				// The first try may have stopped before its duplicate check.
-				h.checkDuplicates(ctx, cmd.Meta, docID, uploadKeys(cmd.email, sha256Hex(cmd.Content)))
+				h.checkDuplicates(ctx, cmd.Meta, docID, nil)
 			}
 			return res, err
 		}
@@ -220,7 +220,7 @@ func (h *Handler) upload(ctx context.Context, cmd UploadInvoice, contentType str
 	}
 	h.log.InfoContext(ctx, "document uploaded", "doc_id", docID, "tenant", cmd.Tenant, "correlation_id", cmd.CorrelationID,
 		"content_type", contentType, "size", len(cmd.Content), "seq", seq)
-	h.checkDuplicates(ctx, cmd.Meta, docID, uploadKeys(cmd.email, payload.SHA256))
+	h.checkDuplicates(ctx, cmd.Meta, docID, nil)
 	return Result{DocumentID: docID, Status: domain.StatusPending, Attempt: 1, CreatedAt: now, BlobKey: key, Sequence: seq}, nil
 }
 

@@ -18,12 +18,13 @@ type fingerprint struct {
 	key    string
 }
 
-// uploadKeys are the keys known at upload: the file's hash and, for an
-// e-mail, its Message-ID.
-func uploadKeys(email *domain.EmailInfo, sha string) []fingerprint {
-	keys := []fingerprint{{domain.DuplicateSameContent, sha}}
-	if email != nil && email.MessageID != "" {
-		keys = append(keys, fingerprint{domain.DuplicateSameMessage, strings.ToLower(email.MessageID)})
+// uploadKeys are the keys known at upload: the stored file's hash and,
+// for an e-mail, its Message-ID. They come from the recorded document, not
+// from a request: a retried request may carry other bytes than the first.
+func uploadKeys(d *domain.Document) []fingerprint {
+	keys := []fingerprint{{domain.DuplicateSameContent, d.SHA256}}
+	if d.Email != nil && d.Email.MessageID != "" {
+		keys = append(keys, fingerprint{domain.DuplicateSameMessage, strings.ToLower(d.Email.MessageID)})
 	}
 	return keys
 }
@@ -33,7 +34,7 @@ func sha256Hex(b []byte) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// checkDuplicates claims each key for the document and flags it as a
+// checkDuplicates claims each key (the upload keys when keys is nil) for the document and flags it as a
 // duplicate of whichever document claimed a key first. The claim is an
 // append that expects an empty subject, so of two concurrent copies exactly
 // one wins, on any number of API processes.
@@ -46,6 +47,9 @@ func (h *Handler) checkDuplicates(ctx context.Context, meta Meta, docID string, 
 	if err != nil || !doc.Exists() {
 		h.log.WarnContext(ctx, "duplicate check failed", "doc_id", docID, "err", err)
 		return
+	}
+	if keys == nil {
+		keys = uploadKeys(doc)
 	}
 	for _, k := range keys {
 		// Copies count per user: two people filing the same invoice in

@@ -11,7 +11,9 @@ import (
 // id and this document as a part to join to it.
 func (h *Handler) claimOrder(ctx context.Context, cmd RecordExtraction) (string, *domain.OrderPartAdded) {
 	doc, err := h.load(ctx, cmd.Tenant, cmd.DocumentID)
-	if err != nil || !doc.Exists() || doc.Job == nil || !doc.Job.Aggregate || doc.Attempt != cmd.Attempt {
+	// A copy of another e-mail (the same message twice) is no new part of
+	// its order.
+	if err != nil || !doc.Exists() || doc.Job == nil || !doc.Job.Aggregate || doc.Attempt != cmd.Attempt || doc.DuplicateOf != "" {
 		return "", nil
 	}
 	with := *doc

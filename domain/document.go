@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"reflect"
 	"time"
+
+	"golang.org/x/net/publicsuffix"
 )
 
 // Status is where a document stands in its lifecycle:
@@ -223,6 +225,11 @@ func (d *Document) Merchant() string {
 		return ""
 	}
 	if d.Email != nil && d.Email.Auth.DKIM == "verified" && d.Email.Auth.FromDomain != "" {
+		// The organisational domain, so that orders@shop.example and
+		// ship@mail.shop.example are one merchant.
+		if org, err := publicsuffix.EffectiveTLDPlusOne(d.Email.Auth.FromDomain); err == nil {
+			return org
+		}
 		return d.Email.Auth.FromDomain
 	}
 	if d.Fields != nil {

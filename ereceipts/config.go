@@ -72,8 +72,8 @@ func (c Config) Validate() error {
 	}
 	seen := map[string]bool{}
 	for i, r := range c.Retailers {
-		if _, err := mail.ParseAddress(r.Email); err != nil || !strings.Contains(r.Email, "@") {
-			errs = append(errs, fmt.Errorf("retailers[%d].email %q is not an e-mail address", i, r.Email))
+		if !validRetailer(r.Email) {
+			errs = append(errs, fmt.Errorf("retailers[%d].email %q is neither an e-mail address nor @domain", i, r.Email))
 		}
 		if seen[strings.ToLower(r.Email)] {
 			errs = append(errs, fmt.Errorf("retailers[%d].email %q is listed twice", i, r.Email))
@@ -90,6 +90,16 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	return nil
+}
+
+// validRetailer accepts a sender address, or "@shop.example" for every
+// sender of a domain.
+func validRetailer(email string) bool {
+	if domain, ok := strings.CutPrefix(email, "@"); ok {
+		return domain != "" && !strings.ContainsAny(domain, "@ \t<>,;") && strings.Contains(domain, ".")
+	}
+	a, err := mail.ParseAddress(email)
+	return err == nil && a.Address == email
 }
 
 func (c Cutoff) validate(prefix string, required bool) error {

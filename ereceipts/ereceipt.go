@@ -298,8 +298,12 @@ func (r *Renderer) Render(ctx context.Context, e domain.Envelope) ([]byte, bool,
 	if err != nil && !errors.Is(err, ErrNotConfigured) {
 		return nil, false, err
 	}
-	if settings.ReturnEML {
-		if rec.EML, err = r.readEML(ctx, d.BlobKey); err != nil {
+	if settings.ReturnEML && !d.Purged {
+		// A file that is gone (purged after a deletion) leaves the result
+		// without its e-mail rather than holding the delivery up for ever.
+		if rec.EML, err = r.readEML(ctx, d.BlobKey); errors.Is(err, blob.ErrNotFound) {
+			rec.EML = ""
+		} else if err != nil {
 			return nil, false, err
 		}
 	}

@@ -3,6 +3,8 @@ package http
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -380,6 +382,17 @@ func (s *Server) registerEReceipts() {
 			status, code, msg := s.ereceiptCommandError(ctx, err)
 			return ereceiptFail[ereceiptJobReply](status, code, "%s", msg), nil
 		}
+		if res.Replayed {
+			// The same key names the same job only for the same e-mail.
+			doc, err := s.deps.Commands.Load(ctx, tenant, res.DocumentID)
+			if err != nil {
+				status, code, msg := s.ereceiptCommandError(ctx, err)
+				return ereceiptFail[ereceiptJobReply](status, code, "%s", msg), nil
+			}
+			if sum := sha256.Sum256(form.eml); doc.SHA256 != hex.EncodeToString(sum[:]) {
+				return ereceiptFail[ereceiptJobReply](400, codeBadRequest, "this Idempotency-Key was already used for another e-mail; use a new key for a new job"), nil
+			}
+		}
 		return ereceiptOK(ereceiptJobReply{ereceiptEnvelope: ereceiptEnvelope{Success: true}, JobID: res.Sequence}), nil
 	})
 
@@ -446,8 +459,11 @@ var (
 
 // readJobForm parses create_job's form, multipart or URL-encoded.
 func (s *Server) readJobForm(raw rawBody) (jobForm, int, int, string) {
-	limit := s.deps.MaxFileSize + 64<<10
-	req, _ := stdhttp.NewRequest(stdhttp.MethodPost, "/", io.LimitReader(raw.body, limit+1))
+	// The e-mail may be MAX_FILE_SIZE_MB, and URL-encoding can triple it;
+	// past that the body is refused, never cut short.
+	limit := 3*s.deps.MaxFileSize + 64<<10
+	req, _ := stdhttp.NewRequest(stdhttp.MethodPost, "/", nil)
+	req.Body = stdhttp.MaxBytesReader(nil, io.NopCloser(raw.body), limit)
 	req.Header.Set("Content-Type", raw.contentType)
 	mediaType, _, _ := mime.ParseMediaType(raw.contentType)
 	var err error
@@ -458,6 +474,10 @@ func (s *Server) readJobForm(raw rawBody) (jobForm, int, int, string) {
 		err = req.ParseForm()
 	default:
 		return jobForm{}, 400, codeBadRequest, "send the job as multipart/form-data or application/x-www-form-urlencoded with an eml_data field"
+	}
+	var tooLarge *stdhttp.MaxBytesError
+	if errors.As(err, &tooLarge) || (err != nil && strings.Contains(err.Error(), "too large")) {
+		return jobForm{}, 413, codeTooLarge, fmt.Sprintf("the request is larger than the e-mail limit of %d bytes allows", s.deps.MaxFileSize)
 	}
 	if err != nil {
 		return jobForm{}, 400, codeBadRequest, fmt.Sprintf("the form cannot be read: %v", err)

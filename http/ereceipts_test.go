@@ -1,8 +1,11 @@
 package http_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"mime/multipart"
 	"net/url"
 	"strings"
 	"testing"
@@ -196,6 +199,30 @@ func TestEReceiptRoutes(t *testing.T) {
 		return a["sender_forged"] == true && a["dkim"] == "failed"
 	})
 
+	// An Idempotency-Key names one job for one e-mail: the same e-mail
+	// again gets the same job, another e-mail is refused.
+	keyed := func(eml string) (int, map[string]any) {
+		return h.do("POST", "/ereceipts/create_job", "", strings.NewReader(url.Values{"eml_data": {eml}}.Encode()),
+			"application/x-www-form-urlencoded", "api-key", h.keys["a"], "Idempotency-Key", "job-key-1")
+	}
+	code, first := keyed(emlFrom("orders@shop.example", "k1@shop.example", "Total: 1.00"))
+	code2, again := keyed(emlFrom("orders@shop.example", "k1@shop.example", "Total: 1.00"))
+	if code != 200 || code2 != 200 || first["job_id"] != again["job_id"] {
+		t.Fatalf("retried job: %d %v, %d %v", code, first, code2, again)
+	}
+	if code, reply = keyed(emlFrom("orders@shop.example", "k2@shop.example", "Total: 2.00")); code != 400 || errorCode(t, reply) != 102 {
+		t.Fatalf("a reused key with another e-mail: %d %v", code, reply)
+	}
+	// Too large is refused whole, never cut short, in either form encoding.
+	big := multipartJob(t, strings.Repeat("x", 4<<20))
+	if code, reply = h.do("POST", "/ereceipts/create_job", "", big.body, big.contentType, "api-key", h.keys["a"]); code != 413 || errorCode(t, reply) != 105 {
+		t.Fatalf("oversized multipart job: %d %v", code, reply)
+	}
+	huge := url.Values{"eml_data": {strings.Repeat("é", 2<<20)}, "email_hash": {hash}}.Encode()
+	if code, reply = h.ereceipt("POST", "/ereceipts/create_job", "a", huge, "application/x-www-form-urlencoded"); code != 413 || errorCode(t, reply) != 105 {
+		t.Fatalf("oversized URL-encoded job: %d %v", code, reply)
+	}
+
 	// Bad jobs.
 	for _, c := range []struct {
 		body, contentType string
@@ -212,4 +239,20 @@ func TestEReceiptRoutes(t *testing.T) {
 			t.Fatalf("bad job %.40q: %d %v, want %d", c.body, code, reply, c.status)
 		}
 	}
+}
+
+type formBody struct {
+	body        io.Reader
+	contentType string
+}
+
+func multipartJob(t *testing.T, eml string) formBody {
+	t.Helper()
+	var buf bytes.Buffer
+	w := multipart.NewWriter(&buf)
+	if err := w.WriteField("eml_data", eml); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	return formBody{&buf, w.FormDataContentType()}
 }

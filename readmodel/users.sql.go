@@ -74,10 +74,11 @@ func (q *Queries) AddressState(ctx context.Context, arg AddressStateParams) (Add
 }
 
 const blankDocumentUsers = `-- name: BlankDocumentUsers :execrows
-UPDATE documents SET user_name = '', user_email = ''
+UPDATE documents SET user_name = '', user_email = '',
+       email = email - 'subject', job = job - 'email_hash' - 'client_user_id'
 WHERE tenant = $1
   AND (user_id = ANY($2::text[]) OR ($3::text IS NOT NULL AND user_email = $3))
-  AND (user_name <> '' OR user_email <> '')
+  AND (user_name <> '' OR user_email <> '' OR email ? 'subject' OR job ? 'email_hash' OR job ? 'client_user_id')
 `
 
 type BlankDocumentUsersParams struct {
@@ -88,6 +89,8 @@ type BlankDocumentUsersParams struct {
 
 // Removes an erased user's name and address from the documents read
 // model: rows of their ids, and (for schema-1 documents) of their address.
+// An e-mail's subject and an e-receipt job's user hash and client id may
+// name the user too; the sender and the DKIM verdict stay.
 func (q *Queries) BlankDocumentUsers(ctx context.Context, arg BlankDocumentUsersParams) (int64, error) {
 	result, err := q.db.Exec(ctx, blankDocumentUsers, arg.Tenant, arg.UserIds, arg.Email)
 	if err != nil {
