@@ -329,28 +329,7 @@ func TestPipelinedEqualsOneByOne(t *testing.T) {
 
 	// The second database gets the same user keys, so users open alike.
 	_, oneByOne := pgtest.New(t)
-	for _, table := range []string{"secrets", "user_keys"} {
-		rows, err := pipelined.Query(ctx, "SELECT * FROM "+table)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var columns []string
-		for _, f := range rows.FieldDescriptions() {
-			columns = append(columns, f.Name)
-		}
-		var values [][]any
-		for rows.Next() {
-			v, err := rows.Values()
-			if err != nil {
-				t.Fatal(err)
-			}
-			values = append(values, v)
-		}
-		rows.Close()
-		if _, err := oneByOne.CopyFrom(ctx, pgx.Identifier{table}, columns, pgx.CopyFromRows(values)); err != nil {
-			t.Fatal(err)
-		}
-	}
+	pgtest.CopyTables(t, pipelined, oneByOne, "secrets", "user_keys")
 	reader, err := store.Subscribe(ctx, 1)
 	if err != nil {
 		t.Fatal(err)

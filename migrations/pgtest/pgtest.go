@@ -64,3 +64,35 @@ func New(t testing.TB) (string, *pgxpool.Pool) {
 	t.Cleanup(pool.Close)
 	return dsn, pool
 }
+
+// CopyTables copies every row of tables from one test database to another,
+// e.g. the user keys a second database needs to open the same users.
+func CopyTables(t testing.TB, from, to *pgxpool.Pool, tables ...string) {
+	t.Helper()
+	ctx := context.Background()
+	for _, table := range tables {
+		rows, err := from.Query(ctx, "SELECT * FROM "+pgx.Identifier{table}.Sanitize())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var columns []string
+		for _, f := range rows.FieldDescriptions() {
+			columns = append(columns, f.Name)
+		}
+		var values [][]any
+		for rows.Next() {
+			v, err := rows.Values()
+			if err != nil {
+				t.Fatal(err)
+			}
+			values = append(values, v)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := to.CopyFrom(ctx, pgx.Identifier{table}, columns, pgx.CopyFromRows(values)); err != nil {
+			t.Fatalf("copy %s: %v", table, err)
+		}
+	}
+}
