@@ -3,13 +3,14 @@ package extract
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"fmt"
 	"io"
 	"mime/multipart"
 	"mime/quotedprintable"
 	"net/mail"
 	"strings"
+
+	"tally/mailcodec"
 )
 
 // MIME walking limits. Real receipts nest three or four levels deep at most;
@@ -143,7 +144,7 @@ func (w *mimeWalk) decoded(h header, body io.Reader) io.Reader {
 	case "quoted-printable":
 		return quotedprintable.NewReader(body)
 	case "base64":
-		return base64.NewDecoder(base64.StdEncoding, &base64Cleaner{r: body})
+		return mailcodec.Base64Reader(body)
 	}
 	return body
 }
@@ -162,24 +163,4 @@ func partFilename(h header) string {
 	}
 	_, params = parseContentType(h.Get("Content-Type"))
 	return params["name"]
-}
-
-// base64Cleaner drops the bytes the standard decoder would choke on (spaces,
-// tabs, stray characters). The decoder itself already skips CR and LF.
-type base64Cleaner struct{ r io.Reader }
-
-func (c *base64Cleaner) Read(p []byte) (int, error) {
-	for {
-		n, err := c.r.Read(p)
-		j := 0
-		for _, b := range p[:n] {
-			if b >= 'A' && b <= 'Z' || b >= 'a' && b <= 'z' || b >= '0' && b <= '9' || b == '+' || b == '/' || b == '=' {
-				p[j] = b
-				j++
-			}
-		}
-		if j > 0 || err != nil || n == 0 {
-			return j, err
-		}
-	}
 }

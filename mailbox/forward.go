@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"tally/intake"
+	"tally/mailcodec"
 )
 
 // ErrNotForwarded means a message holds no forwarded header block (nor an
@@ -167,7 +168,7 @@ func decodeTransfer(h textproto.MIMEHeader, body io.Reader) io.Reader {
 	case "quoted-printable":
 		return quotedprintable.NewReader(body)
 	case "base64":
-		return base64Reader(body)
+		return mailcodec.Base64Reader(body)
 	}
 	return body
 }

@@ -211,7 +211,11 @@ func deleteQueues(t *testing.T, name string) {
 		return
 	}
 	defer ch.Close()
-	for _, q := range []string{name, name + ".dead", name + ".delay"} {
-		_, _ = ch.QueueDelete(q, false, false, false)
+	// The scrape queue and the mailbox-scrape queue beside it, each with
+	// its dead-letter and delay queues.
+	for _, base := range []string{name, name + ".mailbox"} {
+		for _, q := range []string{base, base + ".dead", base + ".delay"} {
+			_, _ = ch.QueueDelete(q, false, false, false)
+		}
 	}
 }

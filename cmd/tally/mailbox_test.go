@@ -1,22 +1,12 @@
 package main
 
 import (
-	"context"
-	"encoding/json"
 	"fmt"
-	"io"
-	stdhttp "net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
-	amqp "github.com/rabbitmq/amqp091-go"
-
 	"tally/mailbox/mailboxtest"
-	"tally/migrations/pgtest"
 )
 
 // TestLinkedMailboxEndToEnd runs `tally all` with the real broker, links
@@ -36,70 +26,15 @@ func TestLinkedMailboxEndToEnd(t *testing.T) {
 	imap.Append("ann@mail.test", "INBOX", []byte(fmt.Sprintf("From: News <news@other.test>\r\nTo: ann@example.com\r\n"+
 		"Subject: Offers\r\nDate: %s\r\nMessage-ID: <n1@other.test>\r\n\r\nTotal: 9.99 EUR\r\n", now.Format(time.RFC1123Z))), now)
 
-	dsn, _ := pgtest.New(t)
-	dataDir := t.TempDir()
-	port := freePort(t)
-	queueName := "test_e2e_" + strings.ReplaceAll(uuid.NewString()[:8], "-", "")
-	t.Setenv("DATABASE_URL", dsn)
-	t.Setenv("DATA_DIR", dataDir)
-	t.Setenv("PORT", fmt.Sprint(port))
-	t.Setenv("NATS_URL", "")
-	t.Setenv("NATS_EMBEDDED_LISTEN", "")
-	t.Setenv("DEFAULT_TENANT", "e2e")
-	t.Setenv("LOG_LEVEL", "warn")
-	t.Setenv("RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/")
-	t.Setenv("SCRAPE_QUEUE", queueName)
-	t.Cleanup(func() { deleteTestQueues(queueName, queueName+".mailbox") })
-
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"all"}, io.Discard, io.Discard) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("tally all stopped with %v", err)
-			}
-		case <-time.After(30 * time.Second):
-			t.Error("tally all did not stop within 30s of cancellation")
-		}
-	})
-	base := fmt.Sprintf("http://127.0.0.1:%d", port)
-	waitFor(t, "readiness", func() bool {
-		resp, err := stdhttp.Get(base + "/readyz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == 200
-	})
-	keyBytes, err := os.ReadFile(filepath.Join(dataDir, "api-key"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	key := strings.TrimSpace(string(keyBytes))
+	in := startAll(t, nil)
 	call := func(method, path, body string) (int, map[string]any) {
-		req, _ := stdhttp.NewRequest(method, base+path, strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+key)
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := stdhttp.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var out map[string]any
-		_ = json.NewDecoder(resp.Body).Decode(&out)
-		return resp.StatusCode, out
+		return in.call(method, path, strings.NewReader(body), "application/json")
 	}
 
 	// The e-receipt settings name the retailers and how far back to look.
-	settings, _ := stdhttp.NewRequest("POST", base+"/ereceipts/config", strings.NewReader(
-		`{"results_endpoint": "https://hooks.example/r", "day_cutoff": 30, "retailers": [{"email": "orders@shop.test"}]}`))
-	settings.Header.Set("api-key", key)
-	settings.Header.Set("Content-Type", "application/json")
-	if resp, err := stdhttp.DefaultClient.Do(settings); err != nil || resp.StatusCode != 200 {
-		t.Fatalf("e-receipt settings: %v %v", resp, err)
+	if code, reply := in.ereceipt("POST", "/ereceipts/config",
+		`{"results_endpoint": "https://hooks.example/r", "day_cutoff": 30, "retailers": [{"email": "orders@shop.test"}]}`, "application/json"); code != 200 {
+		t.Fatalf("e-receipt settings: %d %v", code, reply)
 	}
 	code, link := call("POST", "/v1/mailboxes", fmt.Sprintf(`{"host":"127.0.0.1","port":%d,"tls":"plain",
 		"username":"ann@mail.test","password":"app-password-1","user":{"email":"ann@example.com","name":"Ann"}}`, imap.Port))
@@ -146,22 +81,5 @@ func TestLinkedMailboxEndToEnd(t *testing.T) {
 	_, got := call("GET", "/v1/mailboxes/"+id, "")
 	if got["messages_found"] != 2.0 {
 		t.Fatalf("mailbox after a third scrape: %v", got)
-	}
-}
-
-func deleteTestQueues(names ...string) {
-	conn, err := amqp.Dial("amqp://guest:guest@127.0.0.1:5672/")
-	if err != nil {
-		return
-	}
-	defer conn.Close()
-	ch, err := conn.Channel()
-	if err != nil {
-		return
-	}
-	for _, n := range names {
-		for _, q := range []string{n, n + ".dead", n + ".delay"} {
-			_, _ = ch.QueueDelete(q, false, false, false)
-		}
 	}
 }

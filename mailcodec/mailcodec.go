@@ -1,13 +1,16 @@
-package mailbox
+// Package mailcodec decodes e-mail bodies leniently, the way mail clients
+// actually write them: a base64 body with spaces or stray characters in it
+// still decodes instead of stopping at the first odd byte.
+package mailcodec
 
 import (
 	"encoding/base64"
 	"io"
 )
 
-// base64Reader decodes a base64 body, skipping the bytes the decoder would
-// stop at (spaces and stray characters that mail clients leave in).
-func base64Reader(r io.Reader) io.Reader {
+// Base64Reader decodes a base64 body, skipping every byte that is not part
+// of the base64 alphabet (the standard decoder skips only CR and LF).
+func Base64Reader(r io.Reader) io.Reader {
 	return base64.NewDecoder(base64.StdEncoding, &base64Cleaner{r: r})
 }
 
