@@ -39,14 +39,24 @@ func sha256Hex(b []byte) string {
 // append that expects an empty subject, so of two concurrent copies exactly
 // one wins, on any number of API processes.
 //
-// It runs after the document's own event is stored and never fails the
-// command: the document is accepted either way, and a check that could not
-// run (event store down) is logged. A retried upload runs it again.
+// It runs right after the document's own event is stored and never fails
+// the command: the document is accepted either way. A check that could not
+// run (event store down, a crash in between) is made up for by
+// CheckDuplicates, which a durable consumer runs for every upload and
+// result (package duplicates).
 func (h *Handler) checkDuplicates(ctx context.Context, meta Meta, docID string, keys []fingerprint) {
+	if err := h.duplicates(ctx, meta, docID, keys); err != nil {
+		h.log.WarnContext(ctx, "duplicate check failed; the duplicates consumer will retry", "doc_id", docID, "err", err)
+	}
+}
+
+func (h *Handler) duplicates(ctx context.Context, meta Meta, docID string, keys []fingerprint) error {
 	doc, err := h.load(ctx, meta.Tenant, docID)
-	if err != nil || !doc.Exists() {
-		h.log.WarnContext(ctx, "duplicate check failed", "doc_id", docID, "err", err)
-		return
+	if err != nil {
+		return err
+	}
+	if !doc.Exists() || doc.DuplicateOf != "" {
+		return nil
 	}
 	if keys == nil {
 		keys = uploadKeys(doc)
@@ -58,16 +68,14 @@ func (h *Handler) checkDuplicates(ctx context.Context, meta Meta, docID string, 
 		k.key = ownerKey(doc) + "\x00" + k.key
 		first, err := h.claim(ctx, meta.Tenant, docID, k)
 		if err != nil {
-			h.log.WarnContext(ctx, "duplicate check failed", "doc_id", docID, "reason", k.reason, "err", err)
-			continue
+			return err
 		}
 		if first == docID {
 			continue
 		}
 		original, err := h.load(ctx, meta.Tenant, first)
 		if err != nil {
-			h.log.WarnContext(ctx, "duplicate check failed", "doc_id", docID, "reason", k.reason, "err", err)
-			continue
+			return err
 		}
 		// A deleted original does not make later copies duplicates: the
 		// user removed it, so the copy is what counts now.
@@ -83,12 +91,41 @@ func (h *Handler) checkDuplicates(ctx context.Context, meta Meta, docID string, 
 			}
 			return domain.TypeDuplicateDetected, *p, nil
 		})
-		if err != nil {
-			h.log.WarnContext(ctx, "duplicate flag failed", "doc_id", docID, "reason", k.reason, "err", err)
-			continue
-		}
-		return // one verdict is enough
+		return err // one verdict is enough
 	}
+	return nil
+}
+
+// CheckDuplicates runs the duplicate checks an event calls for, the same
+// ones the command ran inline right after appending it: the upload keys
+// for a DocumentUploaded; the invoice key (or, for an aggregating
+// e-receipt job, the order) for a result. Every step is idempotent, so
+// running it again for an event whose checks already ran changes nothing.
+func (h *Handler) CheckDuplicates(ctx context.Context, e domain.Envelope) error {
+	if e.AggregateType != domain.AggregateDocument {
+		return nil
+	}
+	meta := Meta{Tenant: e.Tenant, CorrelationID: e.CorrelationID}
+	switch e.Type {
+	case domain.TypeDocumentUploaded:
+		return h.duplicates(ctx, meta, e.AggregateID, nil)
+	case domain.TypeReceiptExtracted, domain.TypeExtractionRevised:
+		var p domain.ReceiptExtracted
+		if err := e.Decode(&p); err != nil {
+			return err
+		}
+		doc, err := h.load(ctx, e.Tenant, e.AggregateID)
+		if err != nil || !doc.Exists() || doc.Attempt != p.Attempt {
+			return err // a stale attempt's result decides nothing
+		}
+		if order, part := h.claimOrder(ctx, RecordExtraction{Meta: meta, DocumentID: e.AggregateID, Attempt: p.Attempt, Fields: p.Fields}); part != nil {
+			return h.joinOrderErr(ctx, meta, order, part)
+		}
+		if key, ok := domain.InvoiceKey(p.Fields); ok {
+			return h.duplicates(ctx, meta, e.AggregateID, []fingerprint{{domain.DuplicateSameInvoice, key}})
+		}
+	}
+	return nil
 }
 
 // ownerKey names a document's user in fingerprint keys: the pseudonymous

@@ -2,6 +2,7 @@ package commands
 
 import (
 	"context"
+	"fmt"
 
 	"tally/domain"
 )
@@ -43,6 +44,12 @@ func (h *Handler) claimOrder(ctx context.Context, cmd RecordExtraction) (string,
 // two leaves a part shown twice, never one lost. A retried result joins
 // again harmlessly (both steps are idempotent).
 func (h *Handler) joinOrder(ctx context.Context, meta Meta, orderID string, part *domain.OrderPartAdded) {
+	if err := h.joinOrderErr(ctx, meta, orderID, part); err != nil {
+		h.log.WarnContext(ctx, "joining an order failed; the duplicates consumer will retry", "doc_id", part.DocumentID, "order", orderID, "err", err)
+	}
+}
+
+func (h *Handler) joinOrderErr(ctx context.Context, meta Meta, orderID string, part *domain.OrderPartAdded) error {
 	om := meta
 	om.CommandID = "part:" + part.DocumentID
 	if _, err := h.decide(ctx, om, orderID, func(d *domain.Document) (string, any, error) {
@@ -52,8 +59,7 @@ func (h *Handler) joinOrder(ctx context.Context, meta Meta, orderID string, part
 		}
 		return domain.TypeOrderPartAdded, *p, nil
 	}); err != nil {
-		h.log.WarnContext(ctx, "joining an order failed", "doc_id", part.DocumentID, "order", orderID, "err", err)
-		return
+		return fmt.Errorf("join order %s: %w", orderID, err)
 	}
 	dm := meta
 	dm.CommandID = "duplicate:" + domain.DuplicateSameOrder
@@ -64,8 +70,9 @@ func (h *Handler) joinOrder(ctx context.Context, meta Meta, orderID string, part
 		}
 		return domain.TypeDuplicateDetected, *p, nil
 	}); err != nil {
-		h.log.WarnContext(ctx, "marking an order part failed", "doc_id", part.DocumentID, "order", orderID, "err", err)
+		return fmt.Errorf("mark order part: %w", err)
 	}
+	return nil
 }
 
 // OrderOf returns the document holding the order a document's result

@@ -16,6 +16,7 @@ import (
 
 	"tally/bridges"
 	"tally/commands"
+	"tally/duplicates"
 	"tally/extract"
 	tallyhttp "tally/http"
 	"tally/metrics"
@@ -58,6 +59,18 @@ func startBridge(ctx context.Context, wg *sync.WaitGroup, rt *runtime, m *metric
 
 // startWorker consumes the scrape queue until ctx ends; jobs in hand are
 // finished or handed back first.
+// startDuplicates runs the consumer that makes up for duplicate checks a
+// command could not finish. Workers run it: any number may, as they share
+// one durable consumer.
+func startDuplicates(ctx context.Context, wg *sync.WaitGroup, rt *runtime) {
+	c := &duplicates.Consumer{Events: rt.events, Commands: commands.New(rt.events, rt.blobs, rt.log), Log: rt.log.With("role", "duplicates")}
+	wg.Go(func() {
+		if err := c.Run(ctx); err != nil && ctx.Err() == nil {
+			rt.log.Error("duplicates consumer stopped", "err", err)
+		}
+	})
+}
+
 func startWorker(ctx context.Context, wg *sync.WaitGroup, rt *runtime, m *metrics.Metrics) *queue.Session {
 	prefetch := rt.cfg.RabbitMQTemplateBatch
 	s := rt.session(prefetch)
@@ -99,6 +112,7 @@ func runWorker(ctx context.Context, rt *runtime) error {
 		return err
 	}
 	s := startWorker(ctx, &wg, rt, m)
+	startDuplicates(ctx, &wg, rt)
 	err := serveProbes(ctx, rt, m, []tallyhttp.Check{
 		{Name: "rabbitmq", Critical: true, Ping: s.Ping},
 		{Name: "nats", Critical: true, Ping: rt.events.Ping},

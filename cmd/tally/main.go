@@ -44,7 +44,8 @@ Roles (or a bare "tally" with ROLE=API|PROJECTOR|WORKER|BRIDGE|NOTIFIER|SCHEDULE
   api          the HTTP API on PORT (default 4001)
   projector    build the PostgreSQL read models from the event stream
   bridge       relay extraction requests to the RabbitMQ scrape queue
-  worker       extract documents from the scrape queue; scrape linked mailboxes
+  worker       extract documents from the scrape queue; scrape linked mailboxes;
+               finish duplicate checks a command could not
   notifier     e-mail users when an expense is extracted or fails
   scheduler    send the monthly report at 00:05 on the 1st
   webhooks     deliver document events to the tenants' webhook endpoints
@@ -338,6 +339,7 @@ func runAll(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io
 	wg.Go(func() { runProjectors(ctx, rt, m) })
 	startBridge(ctx, &wg, rt, m)
 	startWorker(ctx, &wg, rt, m)
+	startDuplicates(ctx, &wg, rt)
 	startNotifier(ctx, &wg, rt, mailer)
 	startScheduler(ctx, &wg, rt, mailer)
 	startPurger(ctx, &wg, rt)
