@@ -175,6 +175,31 @@ func (s *Server) registerWebhooks() {
 		out.Body.DeliveryID, out.Body.EventID = d.ID, d.EventID
 		return out, nil
 	})
+	huma.Register(s.api, secured(huma.Operation{
+		OperationID: "rotate-webhook-secret", Method: stdhttp.MethodPost, Path: "/v1/webhooks/{id}/rotate-secret", Tags: tags,
+		Summary:     "Give the endpoint a new signing secret",
+		Description: "Answers the new secret, shown this once. Every attempt from now on, retries included, is signed with it.",
+		Errors:      []int{404, 503},
+	}), func(ctx context.Context, in *webhookIDInput) (*webhookSecretOutput, error) {
+		ep, err := s.webhookEndpoint(ctx, in.ID)
+		if err != nil {
+			return nil, err
+		}
+		secret, err := s.deps.Webhooks.RotateSecret(ctx, tenantOf(ctx), ep.ID)
+		if err != nil {
+			return nil, s.webhookFail(ctx, err)
+		}
+		out := &webhookSecretOutput{}
+		out.Body.ID, out.Body.Secret = ep.ID.String(), secret
+		return out, nil
+	})
+}
+
+type webhookSecretOutput struct {
+	Body struct {
+		ID     string `json:"id"`
+		Secret string `json:"secret" doc:"The new signing secret (whsec_...), shown once."`
+	}
 }
 
 // webhookStore is the store, or a 503 in a process built without one

@@ -1,6 +1,7 @@
 package http_test
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"log/slog"
@@ -24,6 +25,8 @@ func TestWebhookRoutes(t *testing.T) {
 	var mu sync.Mutex
 	var got []*stdhttp.Request
 	rcv := httptest.NewServer(stdhttp.HandlerFunc(func(w stdhttp.ResponseWriter, r *stdhttp.Request) {
+		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body)) // kept for the signature checks
 		mu.Lock()
 		got = append(got, r)
 		mu.Unlock()
@@ -83,21 +86,58 @@ func TestWebhookRoutes(t *testing.T) {
 		t.Fatalf("received %v %v", req.URL, req.Header)
 	}
 
-	// Pages: a second test delivery, one per page.
+	if err := webhooks.Verify(secret, req.Header.Get("webhook-id"), req.Header.Get("webhook-timestamp"),
+		req.Header.Get("webhook-signature"), mustBody(t, req), time.Now(), time.Minute); err != nil {
+		t.Fatalf("signature with the first secret: %v", err)
+	}
+
+	// A new secret, shown once, signs what is sent from now on.
+	code, rotated := h.do("POST", "/v1/webhooks/"+id+"/rotate-secret", "a", nil, "")
+	newSecret, _ := rotated["secret"].(string)
+	if code != 200 || !strings.HasPrefix(newSecret, "whsec_") || newSecret == secret {
+		t.Fatalf("rotate: %d %v", code, rotated)
+	}
 	h.do("POST", "/v1/webhooks/"+id+"/test", "a", nil, "")
-	_, page1 := h.do("GET", "/v1/webhooks/"+id+"/deliveries?limit=1", "a", nil, "")
-	cursor, _ := page1["next_cursor"].(string)
-	_, page2 := h.do("GET", "/v1/webhooks/"+id+"/deliveries?limit=1&cursor="+cursor, "a", nil, "")
-	p1, _ := page1["items"].([]any)
-	p2, _ := page2["items"].([]any)
-	if cursor == "" || len(p1) != 1 || len(p2) != 1 || p2[0].(map[string]any)["event_id"] != sent["event_id"] || page2["next_cursor"] != nil {
-		t.Fatalf("pages: %v / %v", page1, page2)
+	h.eventually("a delivery after the rotation", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(got) == 2
+	})
+	mu.Lock()
+	after := got[1]
+	mu.Unlock()
+	if err := webhooks.Verify(newSecret, after.Header.Get("webhook-id"), after.Header.Get("webhook-timestamp"),
+		after.Header.Get("webhook-signature"), mustBody(t, after), time.Now(), time.Minute); err != nil {
+		t.Fatalf("signature with the new secret: %v", err)
+	}
+	if webhooks.Verify(secret, after.Header.Get("webhook-id"), after.Header.Get("webhook-timestamp"),
+		after.Header.Get("webhook-signature"), mustBody(t, after), time.Now(), time.Minute) == nil {
+		t.Fatal("the old secret still verifies after the rotation")
+	}
+
+	// Pages: a third test delivery, one per page, newest first.
+	h.do("POST", "/v1/webhooks/"+id+"/test", "a", nil, "")
+	var pages [][]any
+	cursor := ""
+	for range 3 {
+		path := "/v1/webhooks/" + id + "/deliveries?limit=1"
+		if cursor != "" {
+			path += "&cursor=" + cursor
+		}
+		_, page := h.do("GET", path, "a", nil, "")
+		items, _ := page["items"].([]any)
+		pages = append(pages, items)
+		cursor, _ = page["next_cursor"].(string)
+	}
+	if len(pages[0]) != 1 || len(pages[1]) != 1 || len(pages[2]) != 1 || cursor != "" ||
+		pages[2][0].(map[string]any)["event_id"] != sent["event_id"] {
+		t.Fatalf("pages: %v", pages)
 	}
 
 	// Another tenant sees none of it.
 	for _, c := range []struct{ method, path string }{
 		{"GET", "/v1/webhooks/" + id}, {"GET", "/v1/webhooks/" + id + "/deliveries"},
-		{"POST", "/v1/webhooks/" + id + "/test"}, {"DELETE", "/v1/webhooks/" + id},
+		{"POST", "/v1/webhooks/" + id + "/test"}, {"POST", "/v1/webhooks/" + id + "/rotate-secret"}, {"DELETE", "/v1/webhooks/" + id},
 	} {
 		if code, out := h.do(c.method, c.path, "b", nil, ""); code != 404 || out["detail"] != "webhook endpoint not found" {
 			t.Errorf("tenant b %s %s: %d %v", c.method, c.path, code, out)
@@ -163,4 +203,15 @@ func TestWebhookBadInputs(t *testing.T) {
 	if code, out := h.do("GET", "/v1/webhooks/"+id+"/deliveries?limit=0", "a", nil, ""); code != 422 {
 		t.Errorf("limit=0: %d %v", code, out)
 	}
+}
+
+// mustBody reads a received request's body, leaving it readable again.
+func mustBody(t *testing.T, r *stdhttp.Request) []byte {
+	t.Helper()
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	return body
 }

@@ -136,3 +136,7 @@ RETURNING id;
 
 -- name: CountWebhookEndpoints :one
 SELECT count(*) FROM webhook_endpoints WHERE tenant = $1 AND deleted_at IS NULL;
+
+-- name: RotateWebhookSecret :execrows
+UPDATE webhook_endpoints SET secret_sealed = sqlc.arg(secret_sealed), updated_at = now()
+WHERE tenant = sqlc.arg(tenant) AND id = sqlc.arg(id) AND deleted_at IS NULL;

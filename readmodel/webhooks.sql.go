@@ -561,6 +561,25 @@ func (q *Queries) NamedWebhookEndpointForUpdate(ctx context.Context, arg NamedWe
 	return i, err
 }
 
+const rotateWebhookSecret = `-- name: RotateWebhookSecret :execrows
+UPDATE webhook_endpoints SET secret_sealed = $1, updated_at = now()
+WHERE tenant = $2 AND id = $3 AND deleted_at IS NULL
+`
+
+type RotateWebhookSecretParams struct {
+	SecretSealed []byte
+	Tenant       string
+	ID           uuid.UUID
+}
+
+func (q *Queries) RotateWebhookSecret(ctx context.Context, arg RotateWebhookSecretParams) (int64, error) {
+	result, err := q.db.Exec(ctx, rotateWebhookSecret, arg.SecretSealed, arg.Tenant, arg.ID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const updateWebhookEndpoint = `-- name: UpdateWebhookEndpoint :one
 UPDATE webhook_endpoints SET url = $2, events = $3, format = $4, description = $5, updated_at = now()
 WHERE id = $1

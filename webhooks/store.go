@@ -281,6 +281,25 @@ func (s *Store) Delete(ctx context.Context, tenant string, id uuid.UUID) error {
 	})
 }
 
+// RotateSecret gives an endpoint a new signing secret and returns it; this
+// is the only time it is shown. Attempts from now on, retries of earlier
+// deliveries included, are signed with it.
+func (s *Store) RotateSecret(ctx context.Context, tenant string, id uuid.UUID) (string, error) {
+	secret, err := NewSecret()
+	if err != nil {
+		return "", err
+	}
+	n, err := s.q.RotateWebhookSecret(ctx, readmodel.RotateWebhookSecretParams{Tenant: tenant, ID: id,
+		SecretSealed: s.box.Seal([]byte(secret), id[:])})
+	if err != nil {
+		return "", fmt.Errorf("rotate webhook secret: %w", err)
+	}
+	if n == 0 {
+		return "", ErrNotFound
+	}
+	return secret, nil
+}
+
 // Delivery is one event for one endpoint, with every attempt at it.
 type Delivery struct {
 	ID         int64     `json:"id"`
