@@ -220,7 +220,12 @@ func (h *Handler) upload(ctx context.Context, cmd UploadInvoice, contentType str
 	}
 	h.log.InfoContext(ctx, "document uploaded", "doc_id", docID, "tenant", cmd.Tenant, "correlation_id", cmd.CorrelationID,
 		"content_type", contentType, "size", len(cmd.Content), "seq", seq)
-	h.checkDuplicates(ctx, cmd.Meta, docID, nil)
+	// The new document is exactly its one event: fold it rather than read
+	// it back.
+	e.Sequence = seq
+	if doc, err := domain.Fold([]domain.Envelope{e}); err == nil {
+		h.checkDuplicatesOf(ctx, cmd.Meta, doc, nil)
+	}
 	return Result{DocumentID: docID, Status: domain.StatusPending, Attempt: 1, CreatedAt: now, BlobKey: key, Sequence: seq}, nil
 }
 

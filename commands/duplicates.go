@@ -50,11 +50,23 @@ func (h *Handler) checkDuplicates(ctx context.Context, meta Meta, docID string, 
 	}
 }
 
+// checkDuplicatesOf is checkDuplicates for a document already in hand.
+func (h *Handler) checkDuplicatesOf(ctx context.Context, meta Meta, doc *domain.Document, keys []fingerprint) {
+	if err := h.duplicatesOf(ctx, meta, doc, keys); err != nil {
+		h.log.WarnContext(ctx, "duplicate check failed; the duplicates consumer will retry", "doc_id", doc.ID, "err", err)
+	}
+}
+
 func (h *Handler) duplicates(ctx context.Context, meta Meta, docID string, keys []fingerprint) error {
 	doc, err := h.load(ctx, meta.Tenant, docID)
 	if err != nil {
 		return err
 	}
+	return h.duplicatesOf(ctx, meta, doc, keys)
+}
+
+func (h *Handler) duplicatesOf(ctx context.Context, meta Meta, doc *domain.Document, keys []fingerprint) error {
+	docID := doc.ID
 	if !doc.Exists() || doc.DuplicateOf != "" {
 		return nil
 	}
