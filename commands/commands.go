@@ -333,9 +333,16 @@ func (h *Handler) RecordExtraction(ctx context.Context, cmd RecordExtraction) (R
 	if cmd.CommandID == "" {
 		cmd.CommandID = fmt.Sprintf("result:%d", cmd.Attempt)
 	}
+	doc, err := h.load(ctx, cmd.Tenant, cmd.DocumentID)
+	if err != nil {
+		return Result{}, err
+	}
 	// A later e-mail of an order learns so before its result is stored,
 	// so that whoever reads the result can already tell it is a part.
-	order, part := h.claimOrder(ctx, cmd)
+	order, part, err := h.claimOrder(ctx, doc, cmd.Attempt, cmd.Fields)
+	if err != nil {
+		h.log.WarnContext(ctx, "order claim failed; the duplicates consumer will retry", "doc_id", cmd.DocumentID, "err", err)
+	}
 	res, err := h.decide(ctx, cmd.Meta, cmd.DocumentID, func(d *domain.Document) (string, any, error) {
 		if err := d.DecideResult(cmd.Attempt); err != nil {
 			return "", nil, err
@@ -343,11 +350,9 @@ func (h *Handler) RecordExtraction(ctx context.Context, cmd RecordExtraction) (R
 		eventType, payload := d.ResultEvent(cmd.Attempt, cmd.Fields)
 		return eventType, payload, nil
 	})
-	if err == nil && part != nil {
-		h.joinOrder(ctx, cmd.Meta, order, part)
-	} else if err == nil {
-		if key, ok := domain.InvoiceKey(cmd.Fields); ok {
-			h.checkDuplicates(ctx, cmd.Meta, cmd.DocumentID, []fingerprint{{domain.DuplicateSameInvoice, key}})
+	if err == nil {
+		if err := h.afterResult(ctx, cmd.Meta, doc, cmd.Fields, order, part); err != nil {
+			h.log.WarnContext(ctx, "duplicate check failed; the duplicates consumer will retry", "doc_id", cmd.DocumentID, "err", err)
 		}
 	}
 	return res, err

@@ -130,12 +130,11 @@ func (h *Handler) CheckDuplicates(ctx context.Context, e domain.Envelope) error 
 		if err != nil || !doc.Exists() || doc.Attempt != p.Attempt {
 			return err // a stale attempt's result decides nothing
 		}
-		if order, part := h.claimOrder(ctx, RecordExtraction{Meta: meta, DocumentID: e.AggregateID, Attempt: p.Attempt, Fields: p.Fields}); part != nil {
-			return h.joinOrderErr(ctx, meta, order, part)
+		order, part, err := h.claimOrder(ctx, doc, p.Attempt, p.Fields)
+		if err != nil {
+			return err
 		}
-		if key, ok := domain.InvoiceKey(p.Fields); ok {
-			return h.duplicates(ctx, meta, e.AggregateID, []fingerprint{{domain.DuplicateSameInvoice, key}})
-		}
+		return h.afterResult(ctx, meta, doc, p.Fields, order, part)
 	}
 	return nil
 }

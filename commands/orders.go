@@ -7,49 +7,51 @@ import (
 	"tally/domain"
 )
 
-// claimOrder claims the order key of an aggregating e-receipt job's result.
-// When another document holds the order already, it returns that order's
-// id and this document as a part to join to it.
-func (h *Handler) claimOrder(ctx context.Context, cmd RecordExtraction) (string, *domain.OrderPartAdded) {
-	doc, err := h.load(ctx, cmd.Tenant, cmd.DocumentID)
+// claimOrder claims the order key of an aggregating e-receipt job's result
+// (doc is the document as it was before the result). When another document
+// holds the order already, it returns that order's id and this document as
+// a part to join to it.
+func (h *Handler) claimOrder(ctx context.Context, doc *domain.Document, attempt int, fields domain.Fields) (string, *domain.OrderPartAdded, error) {
 	// A copy of another e-mail (the same message twice) is no new part of
 	// its order.
-	if err != nil || !doc.Exists() || doc.Job == nil || !doc.Job.Aggregate || doc.Attempt != cmd.Attempt || doc.DuplicateOf != "" {
-		return "", nil
+	if !doc.Exists() || doc.Job == nil || !doc.Job.Aggregate || doc.Attempt != attempt || doc.DuplicateOf != "" {
+		return "", nil, nil
 	}
 	with := *doc
-	with.Fields = &cmd.Fields
-	key, ok := domain.OrderKey(with.Merchant(), cmd.Fields)
+	with.Fields = &fields
+	key, ok := domain.OrderKey(with.Merchant(), fields)
 	if !ok {
-		return "", nil
+		return "", nil, nil
 	}
-	first, err := h.claim(ctx, cmd.Tenant, doc.ID, fingerprint{domain.DuplicateSameOrder, ownerKey(doc) + "\x00" + key})
-	if err != nil {
-		h.log.WarnContext(ctx, "order claim failed", "doc_id", doc.ID, "err", err)
-		return "", nil
+	first, err := h.claim(ctx, doc.Tenant, doc.ID, fingerprint{domain.DuplicateSameOrder, ownerKey(doc) + "\x00" + key})
+	if err != nil || first == doc.ID {
+		return "", nil, err
 	}
-	if first == doc.ID {
-		return "", nil
-	}
-	part := &domain.OrderPartAdded{DocumentID: doc.ID, Fields: cmd.Fields}
+	part := &domain.OrderPartAdded{DocumentID: doc.ID, Fields: fields}
 	if doc.Email != nil {
 		part.MessageID, part.Subject, part.Date = doc.Email.MessageID, doc.Email.Subject, doc.Email.Date
 		part.Part = domain.PartOf(doc.Email.Subject)
 	}
-	return first, part
+	return first, part, nil
+}
+
+// afterResult runs the checks a stored result calls for: a part joins its
+// order, anything else claims its invoice key.
+func (h *Handler) afterResult(ctx context.Context, meta Meta, doc *domain.Document, fields domain.Fields, order string, part *domain.OrderPartAdded) error {
+	if part != nil {
+		return h.joinOrder(ctx, meta, order, part)
+	}
+	if key, ok := domain.InvoiceKey(fields); ok {
+		return h.duplicatesOf(ctx, meta, doc, []fingerprint{{domain.DuplicateSameInvoice, key}})
+	}
+	return nil
 }
 
 // joinOrder adds the part to its order's receipt, then marks the part's own
 // document as a duplicate of the order, in that order: a crash between the
 // two leaves a part shown twice, never one lost. A retried result joins
 // again harmlessly (both steps are idempotent).
-func (h *Handler) joinOrder(ctx context.Context, meta Meta, orderID string, part *domain.OrderPartAdded) {
-	if err := h.joinOrderErr(ctx, meta, orderID, part); err != nil {
-		h.log.WarnContext(ctx, "joining an order failed; the duplicates consumer will retry", "doc_id", part.DocumentID, "order", orderID, "err", err)
-	}
-}
-
-func (h *Handler) joinOrderErr(ctx context.Context, meta Meta, orderID string, part *domain.OrderPartAdded) error {
+func (h *Handler) joinOrder(ctx context.Context, meta Meta, orderID string, part *domain.OrderPartAdded) error {
 	om := meta
 	om.CommandID = "part:" + part.DocumentID
 	if _, err := h.decide(ctx, om, orderID, func(d *domain.Document) (string, any, error) {

@@ -83,15 +83,34 @@ func ereceiptOK[T any](body T) *ereceiptOutput[T] {
 	return &ereceiptOutput[T]{Status: stdhttp.StatusOK, Body: body}
 }
 
+// Inputs of the e-receipt routes. Each names its own parameters (huma
+// reads no parameters from embedded structs); the body is read raw, so
+// that even a malformed one is answered in the envelope.
 type ereceiptInput struct {
-	APIKey         string   `header:"api-key" doc:"A Tally API key (tally apikey create)."`
-	IdempotencyKey string   `header:"Idempotency-Key" doc:"Makes create_job safe to retry: the same key gives the same job."`
-	JobID          string   `query:"job_id" doc:"The job, as create_job returned it (status only)."`
-	Email          []string `query:"email" doc:"Retailer sender addresses to remove (DELETE /ereceipts/retailers); or send {\"retailers\": [...]}."`
+	APIKey string `header:"api-key" doc:"A Tally API key (tally apikey create)."`
+	raw    rawBody
+}
+
+type ereceiptJobInput struct {
+	APIKey         string `header:"api-key" doc:"A Tally API key (tally apikey create)."`
+	IdempotencyKey string `header:"Idempotency-Key" doc:"Makes create_job safe to retry: the same key and e-mail give the same job."`
 	raw            rawBody
 }
 
-func (i *ereceiptInput) Resolve(ctx huma.Context) []error { i.raw.capture(ctx); return nil }
+type ereceiptStatusInput struct {
+	APIKey string `header:"api-key" doc:"A Tally API key (tally apikey create)."`
+	JobID  string `query:"job_id" doc:"The job, as create_job returned it."`
+}
+
+type ereceiptRetailersInput struct {
+	APIKey string   `header:"api-key" doc:"A Tally API key (tally apikey create)."`
+	Email  []string `query:"email" doc:"Sender addresses to remove; or send {\"retailers\": [...]}."`
+	raw    rawBody
+}
+
+func (i *ereceiptInput) Resolve(ctx huma.Context) []error          { i.raw.capture(ctx); return nil }
+func (i *ereceiptJobInput) Resolve(ctx huma.Context) []error       { i.raw.capture(ctx); return nil }
+func (i *ereceiptRetailersInput) Resolve(ctx huma.Context) []error { i.raw.capture(ctx); return nil }
 
 // tenantFor checks the api-key header; ok is false with the answer to send.
 func (s *Server) ereceiptTenant(ctx context.Context, key string) (string, int, int, string) {
@@ -294,7 +313,7 @@ func (s *Server) registerEReceipts() {
 		Summary: "Remove retailers",
 		Description: "By sender address: `?email=a@shop.example&email=...` or a JSON body `{\"retailers\": [\"a@shop.example\"]}`. " +
 			"Answers the remaining retailers and how many were removed." + note,
-	}, func(ctx context.Context, in *ereceiptInput) (*ereceiptOutput[ereceiptRetailersReply], error) {
+	}, func(ctx context.Context, in *ereceiptRetailersInput) (*ereceiptOutput[ereceiptRetailersReply], error) {
 		tenant, status, code, msg := s.ereceiptTenant(ctx, in.APIKey)
 		if code != 0 {
 			return ereceiptFail[ereceiptRetailersReply](status, code, "%s", msg), nil
@@ -353,7 +372,7 @@ func (s *Server) registerEReceipts() {
 			"`email_hash` (SHA-256 hex of the user's address), `provider` (gmail, outlook, ...), `client_user_id`. Answers `job_id`; " +
 			"poll GET /ereceipts/status or wait for the results endpoint. The user is the e-mail's To: address." + note,
 		MaxBodyBytes: s.bodyLimit(),
-	}, func(ctx context.Context, in *ereceiptInput) (*ereceiptOutput[ereceiptJobReply], error) {
+	}, func(ctx context.Context, in *ereceiptJobInput) (*ereceiptOutput[ereceiptJobReply], error) {
 		tenant, status, code, msg := s.ereceiptTenant(ctx, in.APIKey)
 		if code != 0 {
 			return ereceiptFail[ereceiptJobReply](status, code, "%s", msg), nil
@@ -400,7 +419,7 @@ func (s *Server) registerEReceipts() {
 		OperationID: "ereceipts-status", Method: stdhttp.MethodGet, Path: "/ereceipts/status", Tags: tags,
 		Summary:     "A job's state",
 		Description: "`?job_id=N`: queued, executing, completed or error; with the EReceipt once completed." + note,
-	}, func(ctx context.Context, in *ereceiptInput) (*ereceiptOutput[ereceiptStatusReply], error) {
+	}, func(ctx context.Context, in *ereceiptStatusInput) (*ereceiptOutput[ereceiptStatusReply], error) {
 		tenant, status, code, msg := s.ereceiptTenant(ctx, in.APIKey)
 		if code != 0 {
 			return ereceiptFail[ereceiptStatusReply](status, code, "%s", msg), nil

@@ -178,21 +178,7 @@ func OpenIn(ctx context.Context, q *readmodel.Queries, tenant string, s domain.S
 
 // hashKeyIn reads the address-hash key, making it if no process has yet.
 func hashKeyIn(ctx context.Context, q *readmodel.Queries) ([]byte, error) {
-	key, err := q.GetSharedSecret(ctx, HashKeyName)
-	if err == nil {
-		return key, nil
-	}
-	if !errors.Is(err, pgx.ErrNoRows) {
-		return nil, fmt.Errorf("read key %s: %w", HashKeyName, err)
-	}
-	fresh, err := seal.NewKey()
-	if err != nil {
-		return nil, err
-	}
-	if err := q.EnsureSharedSecret(ctx, readmodel.EnsureSharedSecretParams{Name: HashKeyName, Value: fresh}); err != nil {
-		return nil, fmt.Errorf("store key %s: %w", HashKeyName, err)
-	}
-	return q.GetSharedSecret(ctx, HashKeyName)
+	return seal.SharedKey(ctx, q, HashKeyName)
 }
 
 func open(ctx context.Context, q *readmodel.Queries, lock bool, hashKey func(context.Context) ([]byte, error), tenant string, s domain.SealedUser) (Opened, error) {

@@ -9,10 +9,12 @@ VALUES ($1, $2, $3, now())
 ON CONFLICT (tenant, user_email) DO UPDATE SET email_enabled = EXCLUDED.email_enabled, updated_at = now();
 
 -- name: EnsureSecret :exec
-INSERT INTO secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING;
+-- Schema-qualified: projectors rebuilding into a scratch schema read keys
+-- through the same queries.
+INSERT INTO public.secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING;
 
 -- name: GetSecret :one
-SELECT value FROM secrets WHERE name = $1;
+SELECT value FROM public.secrets WHERE name = $1;
 
 -- name: ReportRecipients :many
 -- Users with spending in a month, across tenants. An erased user's rows

@@ -42,9 +42,6 @@ ON CONFLICT (tenant, user_id) DO NOTHING;
 -- name: UserIDsOfAddress :many
 SELECT user_id FROM public.user_keys WHERE tenant = $1 AND email_hash = $2 ORDER BY created_at, user_id;
 
--- name: GetSharedSecret :one
-SELECT value FROM public.secrets WHERE name = $1;
-
 -- name: AddressInReadModels :one
 -- Whether Tally shows anything of an address, for users known only from
 -- schema-1 events (they have no key row).
@@ -91,9 +88,6 @@ DELETE FROM mailbox_seen WHERE link_id IN (SELECT id FROM gone);
 
 -- name: DeleteAddressForwardingSenders :execrows
 DELETE FROM forwarding_senders WHERE tenant = $1 AND lower(email) = $2;
-
--- name: EnsureSharedSecret :exec
-INSERT INTO public.secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING;
 
 -- name: AddressState :one
 -- Whether an address has a live key, and whether it was ever erased.

@@ -31,7 +31,7 @@ func (q *Queries) EmailEnabled(ctx context.Context, arg EmailEnabledParams) (boo
 }
 
 const ensureSecret = `-- name: EnsureSecret :exec
-INSERT INTO secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING
+INSERT INTO public.secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING
 `
 
 type EnsureSecretParams struct {
@@ -39,13 +39,15 @@ type EnsureSecretParams struct {
 	Value []byte
 }
 
+// Schema-qualified: projectors rebuilding into a scratch schema read keys
+// through the same queries.
 func (q *Queries) EnsureSecret(ctx context.Context, arg EnsureSecretParams) error {
 	_, err := q.db.Exec(ctx, ensureSecret, arg.Name, arg.Value)
 	return err
 }
 
 const getSecret = `-- name: GetSecret :one
-SELECT value FROM secrets WHERE name = $1
+SELECT value FROM public.secrets WHERE name = $1
 `
 
 func (q *Queries) GetSecret(ctx context.Context, name string) ([]byte, error) {

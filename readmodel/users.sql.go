@@ -200,20 +200,6 @@ func (q *Queries) DeleteAddressPreferences(ctx context.Context, arg DeleteAddres
 	return result.RowsAffected(), nil
 }
 
-const ensureSharedSecret = `-- name: EnsureSharedSecret :exec
-INSERT INTO public.secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING
-`
-
-type EnsureSharedSecretParams struct {
-	Name  string
-	Value []byte
-}
-
-func (q *Queries) EnsureSharedSecret(ctx context.Context, arg EnsureSharedSecretParams) error {
-	_, err := q.db.Exec(ctx, ensureSharedSecret, arg.Name, arg.Value)
-	return err
-}
-
 const eraseUserKeys = `-- name: EraseUserKeys :many
 UPDATE public.user_keys SET key = NULL, erased_at = now()
 WHERE tenant = $1 AND email_hash = $2 AND erased_at IS NULL
@@ -269,17 +255,6 @@ func (q *Queries) GetLiveUserKey(ctx context.Context, arg GetLiveUserKeyParams) 
 	var i GetLiveUserKeyRow
 	err := row.Scan(&i.UserID, &i.Key)
 	return i, err
-}
-
-const getSharedSecret = `-- name: GetSharedSecret :one
-SELECT value FROM public.secrets WHERE name = $1
-`
-
-func (q *Queries) GetSharedSecret(ctx context.Context, name string) ([]byte, error) {
-	row := q.db.QueryRow(ctx, getSharedSecret, name)
-	var value []byte
-	err := row.Scan(&value)
-	return value, err
 }
 
 const getUserKey = `-- name: GetUserKey :one

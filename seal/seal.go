@@ -15,6 +15,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/jackc/pgx/v5"
+
 	"tally/readmodel"
 )
 
@@ -82,6 +84,13 @@ func (b *Box) Open(sealed, aad []byte) ([]byte, error) {
 // table, making it on first use. The first writer wins, so processes
 // starting together agree on one key.
 func SharedKey(ctx context.Context, q *readmodel.Queries, name string) ([]byte, error) {
+	key, err := q.GetSecret(ctx, name)
+	if err == nil {
+		return key, nil
+	}
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("load key %s: %w", name, err)
+	}
 	fresh, err := NewKey()
 	if err != nil {
 		return nil, err
@@ -89,7 +98,7 @@ func SharedKey(ctx context.Context, q *readmodel.Queries, name string) ([]byte, 
 	if err := q.EnsureSecret(ctx, readmodel.EnsureSecretParams{Name: name, Value: fresh}); err != nil {
 		return nil, fmt.Errorf("store key %s: %w", name, err)
 	}
-	key, err := q.GetSecret(ctx, name)
+	key, err = q.GetSecret(ctx, name)
 	if err != nil {
 		return nil, fmt.Errorf("load key %s: %w", name, err)
 	}

@@ -20,19 +20,7 @@ import (
 // api-key header, form or JSON body.
 func (in *instance) ereceipt(method, path, body, contentType string) (int, map[string]any) {
 	in.t.Helper()
-	req, _ := stdhttp.NewRequest(method, in.base+path, strings.NewReader(body))
-	req.Header.Set("api-key", in.key)
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
-	}
-	resp, err := stdhttp.DefaultClient.Do(req)
-	if err != nil {
-		in.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var out map[string]any
-	_ = json.NewDecoder(resp.Body).Decode(&out)
-	return resp.StatusCode, out
+	return in.request(method, path, strings.NewReader(body), contentType, "api-key", in.key)
 }
 
 // TestEReceiptRoundTrip: a BlinkReceipt client configures a results

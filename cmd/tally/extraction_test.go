@@ -81,8 +81,17 @@ func startAll(t *testing.T, env map[string]string) *instance {
 
 func (in *instance) call(method, path string, body io.Reader, contentType string) (int, map[string]any) {
 	in.t.Helper()
+	return in.request(method, path, body, contentType, "Authorization", "Bearer "+in.key)
+}
+
+// request sends one request with the given header pairs and decodes the
+// JSON answer.
+func (in *instance) request(method, path string, body io.Reader, contentType string, headers ...string) (int, map[string]any) {
+	in.t.Helper()
 	req, _ := stdhttp.NewRequest(method, in.base+path, body)
-	req.Header.Set("Authorization", "Bearer "+in.key)
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
 	}
