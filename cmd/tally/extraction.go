@@ -95,13 +95,7 @@ func startWorker(ctx context.Context, wg *sync.WaitGroup, rt *runtime, m *metric
 }
 
 func runWorker(ctx context.Context, rt *runtime) error {
-	if err := rt.openDatabase(ctx); err != nil {
-		return err
-	}
-	if err := rt.openEvents(ctx); err != nil {
-		return err
-	}
-	if err := rt.openBlobs(ctx); err != nil {
+	if err := rt.openStores(ctx); err != nil {
 		return err
 	}
 	m := metrics.New()

@@ -63,14 +63,8 @@ func startWebhooks(ctx context.Context, wg *sync.WaitGroup, rt *runtime) error {
 // run: the stream's durable consumer shares events among them, and senders
 // claim deliveries with SKIP LOCKED.
 func runWebhooks(ctx context.Context, rt *runtime) error {
-	if err := rt.openDatabase(ctx); err != nil {
-		return err
-	}
-	if err := rt.openEvents(ctx); err != nil {
-		return err
-	}
-	// E-receipt results may carry the raw e-mail (return_eml).
-	if err := rt.openBlobs(ctx); err != nil {
+	// The blob store too: e-receipt results may carry the raw e-mail.
+	if err := rt.openStores(ctx); err != nil {
 		return err
 	}
 	var wg sync.WaitGroup
