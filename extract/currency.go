@@ -24,6 +24,21 @@ var currencySymbols = []struct{ sym, code string }{
 	{"₹", "INR"}, {"zł", "PLN"}, {"RM", "MYR"}, {"$", "USD"},
 }
 
+// CurrencyCode reads a currency written on its own: an ISO 4217 code in
+// any case ("eur") or a printed symbol ("€", "US$", "RM").
+func CurrencyCode(s string) (string, bool) {
+	s = strings.TrimSpace(s)
+	for _, cs := range currencySymbols {
+		if strings.EqualFold(s, cs.sym) {
+			return cs.code, true
+		}
+	}
+	if u := strings.ToUpper(s); len(u) == 3 && isLetterByte(u[0]) && isLetterByte(u[1]) && isLetterByte(u[2]) {
+		return u, true
+	}
+	return "", false
+}
+
 // currencyIn returns the first currency named in s: an ISO code as a whole
 // upper-case word, or a symbol ("RM" only as a whole word, since the letters
 // occur inside ordinary words).
@@ -99,4 +114,24 @@ func stripCurrency(s string) (string, bool) {
 		}
 	}
 	return s, false
+}
+
+// findCurrency prefers a currency printed on or next to the total line (the
+// one that matters), then the first one anywhere in the document.
+func findCurrency(lines []textLine, totalLine int) string {
+	if totalLine >= 0 {
+		for _, j := range []int{totalLine, totalLine + 1, totalLine - 1} {
+			if j >= 0 && j < len(lines) {
+				if c := currencyIn(lines[j].raw); c != "" {
+					return c
+				}
+			}
+		}
+	}
+	for _, l := range lines {
+		if c := currencyIn(l.raw); c != "" {
+			return c
+		}
+	}
+	return ""
 }

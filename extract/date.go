@@ -111,6 +111,25 @@ func year(s string) int {
 	return y
 }
 
+// MonthNumber returns the month (1-12) a name or abbreviation stands for,
+// in any of the languages ParseDate reads ("Dec", "Dezember", "juillet"),
+// or, failing that, whose first three letters are an abbreviation ("Janu").
+func MonthNumber(name string) (int, bool) {
+	name = strings.ToLower(strings.TrimSuffix(name, "."))
+	if m, ok := monthNames[name]; ok {
+		return m, true
+	}
+	if len(name) > 3 {
+		m, ok := monthNames[name[:3]]
+		return m, ok
+	}
+	return 0, false
+}
+
+// ISODate formats a calendar date as "YYYY-MM-DD"; ok is false for a date
+// that does not exist or a year outside 1900-2100.
+func ISODate(y, m, d int) (string, bool) { return makeDate(y, m, d) }
+
 func makeDate(y, m, d int) (string, bool) {
 	if y < 1900 || y > 2100 || m < 1 || m > 12 || d < 1 || d > 31 {
 		return "", false
@@ -215,4 +234,94 @@ func ocrDatesIn(s string) []string {
 		}
 	}
 	return out
+}
+
+var (
+	dateLabelRe    = regexp.MustCompile(`\b(date|dated|datum|tarikh|order placed|bestellt am)\b|\bdate\s*de\b`)
+	notDateLabelRe = regexp.MustCompile(`due|fällig|delivery|dispatch|ship|liefer|leistung|expir|valid|period|zeitraum|birth|print|f[äa]lligkeit`)
+	dueLabelRe     = regexp.MustCompile(`\bdue\b|fällig|payable\s*by|pay\s*by|zahlbar\s*bis|échéance|payment\s*date`)
+)
+
+// findDate takes the first date next to a date label that is not a due,
+// delivery or period date, an invoice's own date label ("Invoice date",
+// "Rechnungsdatum") before any other ("Date:", "Order date"); failing
+// that, the first date anywhere, since documents print their own date near
+// the top. Dates that need repair (OCR look-alike letters, eight digits
+// without separators) are used only when no clean date exists.
+func findDate(lines []textLine) string {
+	for _, finder := range []func(string) []string{datesIn, ocrDatesIn, compactDatesIn} {
+		finder = plausibleDates(finder)
+		for _, strong := range []bool{true, false} {
+			for i, l := range lines {
+				label := dateLabelRe.MatchString(l.lower)
+				if strong {
+					label = issueDateLabelRe.MatchString(l.lower)
+				}
+				if label && !notDateLabelRe.MatchString(l.lower) {
+					if d := dateNearWith(lines, i, finder); d != "" {
+						return d
+					}
+				}
+			}
+		}
+		for _, l := range lines {
+			if ds := finder(l.raw); len(ds) > 0 {
+				return ds[0]
+			}
+		}
+	}
+	return ""
+}
+
+// plausibleDates keeps the dates a document can carry as its own: not
+// decades ahead ("2078", OCR for "2018").
+func plausibleDates(finder func(string) []string) func(string) []string {
+	limit := fmt.Sprintf("%04d", time.Now().Year()+10)
+	return func(s string) []string {
+		ds := finder(s)
+		out := ds[:0]
+		for _, d := range ds {
+			if d[:4] <= limit {
+				out = append(out, d)
+			}
+		}
+		return out
+	}
+}
+
+// issueDateLabelRe: labels of the date the document was issued.
+// "Rechnung Nr. 4711 vom 05.06.2018" names it too.
+var issueDateLabelRe = regexp.MustCompile(`(rechnung|invoice|facture)\b.*\b(vom|von|du|dated)\s+\d|invoice\s*date|date\s*of\s*(issue|invoice)|issue\s*date|rechnungsdatum|belegdatum|date\s*de\s*(la\s*)?facture|receipt\s*date|bill\s*date`)
+
+// findDueDate takes the first date next to a "due" label.
+func findDueDate(lines []textLine) string {
+	for i, l := range lines {
+		if dueLabelRe.MatchString(l.lower) {
+			if d := dateNear(lines, i); d != "" {
+				return d
+			}
+		}
+	}
+	return ""
+}
+
+// dateNear is the first date on line i or on the next non-empty line.
+func dateNear(lines []textLine, i int) string {
+	return dateNearWith(lines, i, datesIn)
+}
+
+func dateNearWith(lines []textLine, i int, datesIn func(string) []string) string {
+	if ds := datesIn(lines[i].raw); len(ds) > 0 {
+		return ds[0]
+	}
+	for j := i + 1; j < len(lines) && j <= i+2; j++ {
+		if strings.TrimSpace(lines[j].raw) == "" {
+			continue
+		}
+		if ds := datesIn(lines[j].raw); len(ds) > 0 {
+			return ds[0]
+		}
+		break
+	}
+	return ""
 }

@@ -10,8 +10,11 @@
 //     through tesseract, or an on-premises OCR service; ocrtsv.go lays
 //     Tesseract's words out as text and keeps their confidences, ocrfix.go
 //     repairs OCR misreadings);
-//   - finding fields: fields.go (FromText), lineitems.go (table rows),
-//     amount.go (ParseAmount) and date.go (ParseDate).
+//   - finding fields: fields.go (FromText, which calls one finder per
+//     field), total.go, subtotal_tax.go, date.go (the issue and due dates,
+//     ParseDate), invoicenumber.go, vendor.go, address.go, currency.go,
+//     lineitems.go (table rows) and amount.go (ParseAmount and the amounts
+//     printed on a line).
 //
 // OCR'd vendor names and addresses whose words Tesseract was unsure of are
 // left empty rather than stored wrong (dropUncertain).

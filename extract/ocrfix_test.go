@@ -13,15 +13,15 @@ func TestCleanOCRText(t *testing.T) {
 		"TOTAI RM 8.10":          "TOTAL RM 8.10",
 		"Net Tota! 25.00":        "Net Total 25.00",
 		"T0TAL 3.00":             "TOTAL 3.00",
-		"MR. D.I.¥. (M) SDN BHD": "MR. D.I.Y. (M) SDN BHD",
+		"MR. A.B.¥. (M) SDN BHD": "MR. A.B.Y. (M) SDN BHD",
 		"¥4 252.60":              "¥4 252.60",              // a currency sign before a digit stays
 		"TONAL TOTEM TOTAL 2. 5": "TONAL TOTEM TOTAL 2. 5", // real words, one digit
 		"12 items 3. 500 pcs":    "12 items 3. 500 pcs",
 		// Specks and the receipt's edge read as marks of their own.
-		"| TAMAN MALURI |":               "TAMAN MALURI",
-		"NO. 3 & 5, JALAN PERMAS 11, :":  "NO. 3 & 5, JALAN PERMAS 11,",
-		". 81750 MASAI, . ;":             "81750 MASAI,",
-		"Kawasan Perindustrian ! Tampoi": "Kawasan Perindustrian  Tampoi",
+		"| TAMAN CONTOH |":               "TAMAN CONTOH",
+		"NO. 3 & 5, JALAN CONTOH 11, :":  "NO. 3 & 5, JALAN CONTOH 11,",
+		". 81999 KAMPUNG, . ;":           "81999 KAMPUNG,",
+		"Kawasan Perindustrian ! Contoh": "Kawasan Perindustrian  Contoh",
 		"Cashier : USER":                 "Cashier : USER", // a label's colon stays
 		"TOTAL   12.50 ¦":                "TOTAL   12.50",
 	} {
@@ -48,9 +48,9 @@ func TestDatesInOCR(t *testing.T) {
 		{ocrDatesIn, "12-02-2618 11:34:45 AM", []string{"2018-02-12"}},
 		{ocrDatesIn, "12-02-2018 11:34:45 AM", nil}, // nothing to repair
 		{ocrDatesIn, "12-02-2518", nil},             // 5 is no misread 0
-		{compactDatesIn, "00440010036   25032018   13:11:54", []string{"2018-03-25"}},
-		{compactDatesIn, "Date/Time : 20180428/191204", []string{"2018-04-28"}},
-		{compactDatesIn, "GST ID 001806213696", nil},
+		{compactDatesIn, "00990020077   25032018   13:11:54", []string{"2018-03-25"}},
+		{compactDatesIn, "Date/Time : 20180428/101010", []string{"2018-04-28"}},
+		{compactDatesIn, "GST ID 000123456789", nil},
 		{compactDatesIn, "Ref 12345678", nil},
 	}
 	for _, tt := range tests {
@@ -63,7 +63,7 @@ func TestDatesInOCR(t *testing.T) {
 func TestFindDatePreferences(t *testing.T) {
 	for _, tt := range []struct{ text, want string }{
 		{"Order Date: 15-10-2015\nInvoice Date: 20-10-2015\n", "2015-10-20"},
-		{"Stylesheet 2.1 vom 24.03.2020\nRechnung Nr. 471102 vom 05.06.2018\n", "2018-06-05"},
+		{"Stylesheet 2.1 vom 24.03.2020\nRechnung Nr. 900017 vom 05.06.2018\n", "2018-06-05"},
 		{"Receipt 00123   25032018   13:11\nTOTAL 5.00\n", "2018-03-25"},
 		{"Date: 22/03/2078\n", ""},
 		{"Date: 12/03/2018\nLOT 1O-2l-2018\n", "2018-03-12"},
@@ -76,14 +76,14 @@ func TestFindDatePreferences(t *testing.T) {
 
 func TestVendorOCRRepairs(t *testing.T) {
 	for _, tt := range []struct{ text, want string }{
-		{"TAN AH KOW\nBOOK HOUSE (TAMAN JAYA) SDN BND\n789417-W\nNO.5, JALAN SAGU 18,\n", "BOOK HOUSE (TAMAN JAYA) SDN BHD"},
-		{"GRANDMA KITCHEN RESTAURANT a\nNO 3, JALAN MAWAR\n", "GRANDMA KITCHEN RESTAURANT"},
+		{"TAN AH KOW\nBOOK HOUSE (TAMAN JAYA) SDN BND\n123456-W\nNO.5, JALAN CONTOH 18,\n", "BOOK HOUSE (TAMAN JAYA) SDN BHD"},
+		{"GRANNY KITCHEN RESTAURANT a\nNO 3, JALAN MAWAR\n", "GRANNY KITCHEN RESTAURANT"},
 		{"Kedai Kopi Maju Son Bhd Co\nNO 3, JALAN MAWAR\n", "Kedai Kopi Maju SDN BHD"},
-		{"SIMPLIFIED TAX INVOICE\nAA FARMASI\nSUBANG MEDIC SDN   BHD\n1118258-K\n", "SUBANG MEDIC SDN BHD"},
-		{"ABC HARDWARE\nENTERPRISE (SETIA\nJAYA) SDN BHD\n822737-X\n", "ABC HARDWARE ENTERPRISE (SETIA JAYA) SDN BHD"},
-		{"PASAR RAYA MAJU JAYA\n(KAJANG) SDN BHD\n(767840-W)\n", "PASAR RAYA MAJU JAYA (KAJANG) SDN BHD"},
-		{"TSK POWER TOOLS\nTRADING\n002458685-T\n", "TSK POWER TOOLS TRADING"},
-		{"LIAN SOON VEGETARIAN\nRESTAURANT SDN BHD\n(1095514-X)\n", "LIAN SOON VEGETARIAN RESTAURANT SDN BHD"},
+		{"SIMPLIFIED TAX INVOICE\nAA FARMASI\nSUBANG MEDIC SDN   BHD\n1234567-K\n", "SUBANG MEDIC SDN BHD"},
+		{"ABC HARDWARE\nENTERPRISE (SETIA\nJAYA) SDN BHD\n123456-X\n", "ABC HARDWARE ENTERPRISE (SETIA JAYA) SDN BHD"},
+		{"PASAR RAYA MAJU JAYA\n(KAJANG) SDN BHD\n(123456-W)\n", "PASAR RAYA MAJU JAYA (KAJANG) SDN BHD"},
+		{"TSK POWER TOOLS\nTRADING\n001234567-T\n", "TSK POWER TOOLS TRADING"},
+		{"LIAN SOON VEGETARIAN\nRESTAURANT SDN BHD\n(1234567-X)\n", "LIAN SOON VEGETARIAN RESTAURANT SDN BHD"},
 	} {
 		if got := FromText(tt.text).Vendor; got != tt.want {
 			t.Errorf("vendor of %q = %q, want %q", tt.text, got, tt.want)

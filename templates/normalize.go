@@ -2,17 +2,14 @@ package templates
 
 import (
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
 	"unicode"
 
+	"tally/domain"
 	"tally/extract"
 )
-
-// decimalRe is domain.Fields' contract for amounts (as in package extract).
-var decimalRe = regexp.MustCompile(`^-?[0-9]{1,15}(\.[0-9]{1,6})?$`)
 
 // normalize turns a raw field value into its domain.Fields form. An empty
 // result comes with a note saying why.
@@ -120,15 +117,10 @@ func normalizeAmount(s, mark string) (string, bool) {
 	if neg {
 		v = "-" + v
 	}
-	return v, decimalRe.MatchString(v)
+	return v, domain.IsDecimalAmount(v)
 }
 
 func isDigitRune(r rune) bool { return r >= '0' && r <= '9' }
-
-var englishMonths = map[string]int{
-	"jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6,
-	"jul": 7, "aug": 8, "sep": 9, "oct": 10, "nov": 11, "dec": 12,
-}
 
 // normalizeDate reads a date in the template's format and returns it as an
 // ISO date. An empty format leaves it to extract.ParseDate.
@@ -158,7 +150,7 @@ func normalizeDate(s, format string) (string, bool) {
 		}
 		month, err := strconv.Atoi(m)
 		if err != nil {
-			month = englishMonths[strings.ToLower(truncateBytes(m, 3))]
+			month, _ = extract.MonthNumber(m)
 		}
 		year, err := strconv.Atoi(y)
 		if err != nil || (len(y) != 2 && len(y) != 4) {
@@ -167,49 +159,18 @@ func normalizeDate(s, format string) (string, bool) {
 		if len(y) == 2 {
 			year += 2000
 		}
-		return isoDate(year, month, day)
+		return extract.ISODate(year, month, day)
 	default:
 		t, err := time.Parse(format, s)
 		if err != nil {
 			return "", false
 		}
-		return isoDate(t.Year(), int(t.Month()), t.Day())
+		return extract.ISODate(t.Year(), int(t.Month()), t.Day())
 	}
 }
-
-func truncateBytes(s string, n int) string {
-	if len(s) > n {
-		return s[:n]
-	}
-	return s
-}
-
-func isoDate(y, m, d int) (string, bool) {
-	if y < 1900 || y > 2100 || m < 1 || m > 12 || d < 1 || d > 31 {
-		return "", false
-	}
-	t := time.Date(y, time.Month(m), d, 0, 0, 0, 0, time.UTC)
-	if t.Day() != d {
-		return "", false
-	}
-	return t.Format("2006-01-02"), true
-}
-
-var currencySymbols = map[string]string{
-	"€": "EUR", "£": "GBP", "$": "USD", "US$": "USD", "¥": "JPY", "₹": "INR", "RM": "MYR", "S$": "SGD",
-}
-
-var isoCodeRe = regexp.MustCompile(`^[A-Z]{3}$`)
 
 // normalizeCurrency accepts an ISO 4217 code in any case or a common
 // symbol.
 func normalizeCurrency(s string) (string, bool) {
-	u := strings.ToUpper(strings.TrimSpace(s))
-	if code, ok := currencySymbols[u]; ok {
-		return code, true
-	}
-	if isoCodeRe.MatchString(u) {
-		return u, true
-	}
-	return "", false
+	return extract.CurrencyCode(s)
 }

@@ -1,0 +1,87 @@
+package extract
+
+import (
+	"regexp"
+	"strings"
+	"unicode/utf8"
+)
+
+// regNumberRe: a company registration number ("(JM0123456-K)", "123456-W").
+var regNumberRe = regexp.MustCompile(`\d{4,}-[A-Z]\b`)
+
+// priceLikeRe: a price ("3,50", "12.00", "€ 7"), which no address holds.
+var priceLikeRe = regexp.MustCompile(`\d[.,]\d\d(?:[^\d/.,-]|$)|[€£$]\s*\d`)
+
+var postcodeRe = regexp.MustCompile(`\b\d{5}\b`)
+
+// addressText is a line with its column gaps closed: receipts print an
+// address across the whole width.
+func addressText(s string) string {
+	return columnGapRe.ReplaceAllString(strings.TrimSpace(s), " ")
+}
+
+// addressStart: a street line (a street word, or a number and a comma) or
+// a postcode line.
+func addressStart(c string) bool {
+	if letterCount(c) < 2 || len(datesIn(c)) > 0 || priceLikeRe.MatchString(c) {
+		return false
+	}
+	return addressWordRe.MatchString(c) || postcodeRe.MatchString(c) ||
+		strings.ContainsAny(c, "0123456789") && strings.Contains(c, ",")
+}
+
+var notAddressRe = regexp.MustCompile(`(?i)\b(tel|phone|fax|e-?mail|www|http|gst|vat|reg|invoice|receipt|date|cashier|no\s*:|co\.?\s*no|company\s*no|abn|ust|steuer|roc|h/p|hp|mobile|website)\b|\b[tf]\s*:|@|\d{1,2}:\d{2}`)
+
+// findAddress finds the address block below the vendor's name: it starts
+// at the first of the next few lines that looks like a street or postcode
+// line (registration numbers, former names and dates printed in between
+// are skipped) and runs to the first line that is clearly not an address
+// (phone, tax id, a date, a blank line), at most five lines. After the
+// line with the postcode only a short town/state/country line may follow.
+func findAddress(lines []textLine, vendorLine int) string {
+	if vendorLine < 0 {
+		return ""
+	}
+	start := -1
+	for j := vendorLine + 1; j < len(lines) && j <= vendorLine+5; j++ {
+		c := addressText(lines[j].raw)
+		// A company number ("(123456-D)") is skipped, unless the line
+		// is a street line whose lot number has the same shape
+		// ("LOT 1234-A & 1234-B, JALAN MAJU 6,").
+		if c == "" || regNumberRe.MatchString(c) && !addressWordRe.MatchString(c) {
+			continue
+		}
+		if notAddressRe.MatchString(c) && !addressWordRe.MatchString(c) {
+			continue
+		}
+		if addressStart(c) {
+			start = j
+			break
+		}
+	}
+	if start < 0 {
+		return ""
+	}
+	var parts []string
+	postcode := false
+	for j := start; j < len(lines) && len(parts) < 5; j++ {
+		c := addressText(lines[j].raw)
+		if c == "" || notAddressRe.MatchString(c) || letterCount(c) < 2 || len(datesIn(c)) > 0 || priceLikeRe.MatchString(c) {
+			break
+		}
+		if postcode && (strings.ContainsAny(c, "0123456789") || len(strings.Fields(c)) > 4) {
+			break
+		}
+		parts = append(parts, c)
+		if postcodeRe.MatchString(c) {
+			postcode = true
+		}
+	}
+	// Lines are joined as printed, with a space: a wrapped address line
+	// carries its own commas where the printer put them.
+	addr := strings.Trim(strings.Join(parts, " "), " :;,-*=#|‘’'\"“”—_~")
+	if utf8.RuneCountInString(addr) > 250 {
+		addr = strings.TrimSpace(string([]rune(addr)[:250]))
+	}
+	return addr
+}

@@ -1,0 +1,23 @@
+package extract
+
+import "testing"
+
+func TestFindAddress(t *testing.T) {
+	for _, c := range []struct {
+		name, text, want string
+	}{
+		{"street and postcode", "KEDAI MAJU\nNO 8, JALAN MELATI 2,\n52100 KEPONG\nTEL: 03-0000 0000\n", "NO 8, JALAN MELATI 2, 52100 KEPONG"},
+		{"registration number skipped", "KEDAI MAJU SDN BHD\n(123456-X)\nLOT 5, JALAN BUNGA\n40000 SHAH ALAM\n", "LOT 5, JALAN BUNGA 40000 SHAH ALAM"},
+		{"stops at a tax id", "Northwind GmbH\nLange Straße 1\n12345 Musterstadt\nUSt-IdNr. DE000000000\n", "Lange Straße 1 12345 Musterstadt"},
+		{"no address below the name", "Blue Kettle Cafe\nTotal   4.50\n", ""},
+		{"columns closed", "ACME LTD\n1 Main Street     Springfield\n", "1 Main Street Springfield"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			lines := splitLines(c.text)
+			_, v := findVendor(lines)
+			if got := findAddress(lines, v); got != c.want {
+				t.Errorf("findAddress = %q, want %q", got, c.want)
+			}
+		})
+	}
+}

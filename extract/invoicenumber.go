@@ -1,0 +1,56 @@
+package extract
+
+import (
+	"regexp"
+	"strings"
+)
+
+// invoiceLabels, in order of preference: an invoice number identifies the
+// document itself; an order or reference number is the next best key.
+var invoiceLabels = []*regexp.Regexp{
+	regexp.MustCompile(`(?i)invoice\s*(?:no\.?|nr\.?|#|number|num\.?|id)|\binv\.?\s*(?:no\.?|#)|rechnungs?[\s-]*(?:nr\.?|nummer|no\.?)|rechnung[^:\n]{0,30}?\bnr\.?|facture\s*n[°o]\.?|\bbill\s*(?:no\.?|#)|beleg[\s-]*(?:nr\.?|nummer)|receipt\s*(?:no\.?|#|number|id)`),
+	regexp.MustCompile(`(?i)order\s*(?:no\.?|nr\.?|#|number|id)|bestell[\s-]*(?:nr\.?|nummer)|invoice\s*:|transaction\s*(?:id|no\.?)`),
+}
+
+var idTokenRe = regexp.MustCompile(`^[\s:#.°]*([A-Za-z0-9][A-Za-z0-9/_.\-]*[A-Za-z0-9]|[0-9])`)
+
+// findInvoiceNumber reads the token after an invoice-number label: it must
+// contain a digit (so a following label such as "Date" is not taken) and be
+// at most 40 characters long.
+func findInvoiceNumber(lines []textLine) string {
+	for _, re := range invoiceLabels {
+		for i, l := range lines {
+			loc := re.FindStringIndex(l.raw)
+			if loc == nil {
+				continue
+			}
+			if id := idToken(l.raw[loc[1]:]); id != "" {
+				return id
+			}
+			// Label alone on its line: value on the next non-empty one.
+			if strings.TrimSpace(strings.Trim(l.raw[loc[1]:], ":#. ")) == "" {
+				for j := i + 1; j < len(lines) && j <= i+2; j++ {
+					next := strings.TrimSpace(lines[j].raw)
+					if next == "" {
+						continue
+					}
+					if !strings.Contains(next, "   ") {
+						if id := idToken(next); id != "" && len(id) == len(next) {
+							return id
+						}
+					}
+					break
+				}
+			}
+		}
+	}
+	return ""
+}
+
+func idToken(s string) string {
+	m := idTokenRe.FindStringSubmatch(s)
+	if m == nil || len(m[1]) > 40 || !strings.ContainsAny(m[1], "0123456789") {
+		return ""
+	}
+	return m[1]
+}

@@ -1,0 +1,23 @@
+package extract
+
+import "testing"
+
+func TestFindInvoiceNumber(t *testing.T) {
+	for _, c := range []struct {
+		name, text, want string
+	}{
+		{"invoice number beats order number", "Order No: 55\nInvoice No.: INV-2024-0042\n", "INV-2024-0042"},
+		{"order number when no invoice number", "Order #123-4567890-1234567\n", "123-4567890-1234567"},
+		{"German", "Rechnungsnummer: 4711 vom 01.02.2024\n", "4711"},
+		{"German without space", "Rechnungs-Nr. 2024/118\n", "2024/118"},
+		{"label alone, value below", "Invoice Number\nA-1001\n", "A-1001"},
+		{"a following label is not a number", "Invoice No: Date 12.03.2024\n", ""},
+		{"French", "Facture N° F2024-17\n", "F2024-17"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if got := findInvoiceNumber(splitLines(c.text)); got != c.want {
+				t.Errorf("findInvoiceNumber = %q, want %q", got, c.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,164 @@
+package extract
+
+import (
+	"math/big"
+	"regexp"
+	"strings"
+)
+
+// totalKeywords, strongest first (the first match decides). A "grand
+// total" or a gross amount is explicitly the final figure; "amount due" and
+// the like are the figure to pay; a bare "total" may also be an
+// intermediate total. "TOTAL INCLUDES GST 0%  8.20" is a total only when
+// nothing better exists: just as often it carries the tax ("TOTAL INCLUDES
+// 6% GST  1.51").
+var totalKeywords = []struct {
+	re       *regexp.Regexp
+	strength int
+}{
+	{regexp.MustCompile(`grand\s*total|gesamtsumme|bruttosumme|bruttobetrag|rechnungsbetrag|endbetrag|total\s*ttc|montant\s*ttc`), 5},
+	{regexp.MustCompile(`total\s*due|amount\s*due|\bamt\.?\s*due|balance\s*due|amount\s*payable|total\s*payable|zu\s*zahlen|total\s*to\s*pay`), 4},
+	{regexp.MustCompile(`total\s*amount|total\s*amt|\bnet\s*amt|invoice\s*total|order\s*total|total\s*charged|gesamtbetrag|total\s*paid`), 3},
+	{regexp.MustCompile(`total\s*includes?\b|includes?\s*\d`), 1},
+	{regexp.MustCompile(`\btotal\b|\bsumme\b`), 2},
+}
+
+// notTotalRe marks lines that mention "total" but are not the document
+// total: subtotals, tax totals, net amounts, counts, discounts and notes
+// such as "TOTAL INCLUDES 6% GST 1.51". ("Net total" is not excluded: on
+// many receipts it is the final figure; the arithmetic check in
+// pickSubtotalTax sorts out the invoices where it is the subtotal.)
+var notTotalRe = regexp.MustCompile(`sub[\s-]*total|total\s*(tax|vat|gst|mwst|excl|ex\b|net|before|discount|saving|qty|quantity|item|unit|pcs|weight|point|number|no\b|number)|(tax|vat|gst|mwst)\s*total|gesamtbetrag\s*der|ohne\s*ust|netto|total\s*ht\b|excl\.?\s*(vat|tax|gst)|excl(\.|uding|usive)?\s*(of\s*)?(vat|tax|gst)|before\s*tax`)
+
+type totalHit struct {
+	value string
+	line  int
+}
+
+// notTotalIncludedRe: "GST @6% INCLUDED IN TOTAL 2.43" states the tax.
+var notTotalIncludedRe = regexp.MustCompile(`included\s*in\s*(the\s*)?total|(gst|tax|vat)\s*included`)
+
+// finalTotalRe: labels of the figure after rounding, which is the one paid.
+var finalTotalRe = regexp.MustCompile(`nett?\s*total|total\s*(after\s*)?round|round(ed|ing)?\s*total|to\s*be\s*paid|net\s*payable|nett\s*amount|total\s*payable`)
+
+// findTotal weighs every amount on a line with a total keyword: the
+// keyword's strength first, then evidence from arithmetic (cash handed over
+// minus change given back; subtotal plus tax; the same figure printed
+// again as the amount tendered), then position (receipts print running
+// totals and rounding before the final figure, so later wins a tie).
+//
+// Lines just below a tax summary header ("GST SUMMARY  AMOUNT  TAX") are
+// skipped: their "TOTAL" row adds up the tax table, not the document.
+func findTotal(lines []textLine) totalHit {
+	type cand struct {
+		totalHit
+		score int
+	}
+	var cands []cand
+	summaryEnd := -1
+	for i, l := range lines {
+		if taxSummaryRe.MatchString(l.lower) {
+			summaryEnd = i + 6
+		}
+		if i <= summaryEnd || notTotalRe.MatchString(l.lower) || notTotalIncludedRe.MatchString(l.lower) || isChangeOrTenderLine(l.lower) {
+			continue
+		}
+		strength := 0
+		if finalTotalRe.MatchString(l.lower) {
+			strength = 5
+		} else {
+			for _, k := range totalKeywords {
+				if k.re.MatchString(l.lower) {
+					strength = k.strength
+					break
+				}
+			}
+		}
+		if strength == 0 {
+			continue
+		}
+		// A zero on a total line totals a part ("TOTAL LOADING CHARGES
+		// 0.00", "Total discount 0.00"); a document owing nothing is
+		// no document to extract.
+		if v, ok := labelledAmount(lines, i); ok && !isZeroAmount(v) {
+			cands = append(cands, cand{totalHit{value: v, line: i}, strength * 100})
+		}
+	}
+	paid := paidAmount(lines)
+	tendered := tenderedAmounts(lines)
+	best := cand{totalHit: totalHit{line: -1}, score: -1 << 30}
+	for _, c := range cands {
+		if paid != "" && sameAmount(c.value, paid) {
+			c.score += 250
+		} else if tendered[normAmount(c.value)] {
+			c.score += 60
+		}
+		if strings.HasPrefix(c.value, "-") {
+			c.score -= 50
+		}
+		if c.score >= best.score {
+			best = c
+		}
+	}
+	if best.line < 0 && paid != "" {
+		return totalHit{value: paid, line: -1}
+	}
+	return best.totalHit
+}
+
+var (
+	cashLineRe   = regexp.MustCompile(`\b(cash|tunai|tendered|received|payment|paid|visa|master\s*card|credit\s*card|debit)\b`)
+	changeLineRe = regexp.MustCompile(`\b(change|baki|kembali)\b`)
+)
+
+// paidAmount is cash handed over minus the change given back, when a
+// receipt prints both: the total, whatever its label says.
+func paidAmount(lines []textLine) string {
+	cash, change := "", ""
+	for i, l := range lines {
+		switch {
+		case changeLineRe.MatchString(l.lower) && change == "" && cash != "":
+			if v, ok := labelledAmount(lines, i); ok {
+				change = v
+			}
+		case cashLineRe.MatchString(l.lower) && !changeLineRe.MatchString(l.lower) && !strings.Contains(l.lower, "total"):
+			if v, ok := labelledAmount(lines, i); ok {
+				cash, change = v, ""
+			}
+		}
+	}
+	c, ok1 := rat(cash)
+	ch, ok2 := rat(change)
+	if !ok1 || !ok2 || c.Sign() <= 0 || ch.Sign() < 0 {
+		return ""
+	}
+	d := new(big.Rat).Sub(c, ch)
+	if d.Sign() <= 0 {
+		return ""
+	}
+	return d.FloatString(2)
+}
+
+// tenderedAmounts are the amounts on payment lines (a card payment is
+// usually exactly the total).
+func tenderedAmounts(lines []textLine) map[string]bool {
+	out := map[string]bool{}
+	for i, l := range lines {
+		if cashLineRe.MatchString(l.lower) && !changeLineRe.MatchString(l.lower) {
+			if v, ok := labelledAmount(lines, i); ok {
+				out[normAmount(v)] = true
+			}
+		}
+	}
+	return out
+}
+
+var taxSummaryRe = regexp.MustCompile(`(gst|tax|vat|mwst)\s*summary|tax\s*code|steuerübersicht|umsatzsteueraufschlüsselung`)
+
+var tenderRe = regexp.MustCompile(`\b(change|cash|tendered|rounding|accepted|received)\b`)
+
+// isChangeOrTenderLine: "CASH 50.00" and "CHANGE 20.10" lines follow the
+// total on receipts but are what the customer handed over or got back.
+func isChangeOrTenderLine(lower string) bool {
+	return tenderRe.MatchString(lower) && !strings.Contains(lower, "total")
+}

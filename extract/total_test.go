@@ -1,0 +1,25 @@
+package extract
+
+import "testing"
+
+func TestFindTotal(t *testing.T) {
+	for _, c := range []struct {
+		name, text, want string
+	}{
+		{"grand total beats total", "Total   10.00\nGrand Total   11.90\n", "11.90"},
+		{"subtotal is not the total", "Subtotal   10.00\nVAT 19%   1.90\n", ""},
+		{"amount due", "Net   100,00\nAmount due   119,00 EUR\n", "119.00"},
+		{"label and value on separate lines", "Order Total:\n£21.20\n", "21.20"},
+		{"cash minus change without a label", "BREAD   3.20\nCASH   10.00\nCHANGE   6.80\n", "3.20"},
+		{"rounded total wins", "TOTAL AMOUNT: 7.72\nROUNDING: -0.02\nNETT TOTAL: 7.70\n", "7.70"},
+		{"a zero total is a part total", "TOTAL DISCOUNT   0.00\nTOTAL   5.50\n", "5.50"},
+		{"tax summary rows are not the total", "TOTAL   9.90\nGST SUMMARY   AMOUNT   TAX\nTOTAL   9.34   0.56\n", "9.90"},
+		{"a count is not money", "Total (3 items)\n", ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if got := findTotal(splitLines(c.text)).value; got != c.want {
+				t.Errorf("findTotal = %q, want %q", got, c.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,24 @@
+package extract
+
+import "testing"
+
+func TestFindVendor(t *testing.T) {
+	for _, c := range []struct {
+		name, text, want string
+	}{
+		{"legal form beats the first line", "WELCOME\nSUNRISE MART SDN BHD\nNO 1, JALAN MAWAR\n", "SUNRISE MART SDN BHD"},
+		{"first name-like line", "Blue Kettle Cafe\n12 High Street\n", "Blue Kettle Cafe"},
+		{"document labels are skipped", "TAX INVOICE\nOMEGA SUPPLIES LTD\n", "OMEGA SUPPLIES LTD"},
+		{"only the first column", "Northwind GmbH         Invoice No. 12\n", "Northwind GmbH"},
+		{"labelled seller with a legal form", "Seller: Contoso Ltd\n", "Contoso Ltd"},
+		{"registration number stripped", "KEDAI MAJU SDN BHD (123456-X)\n", "KEDAI MAJU SDN BHD"},
+		{"misread SDN BHD repaired", "KEDAI MAJU SON BHD\n", "KEDAI MAJU SDN BHD"},
+		{"nothing", "\n\n", ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if got, _ := findVendor(splitLines(c.text)); got != c.want {
+				t.Errorf("findVendor = %q, want %q", got, c.want)
+			}
+		})
+	}
+}
