@@ -1,7 +1,9 @@
 // Package worker consumes extraction jobs from the scrape queue: fetch the
 // document, extract its fields, record the outcome as an event.
 //
-// Invariants: a job is acknowledged on the queue only after its outcome
+// Invariants: a job's message is trusted with nothing but naming a
+// document: its file and type are checked against the document's events in
+// the job's tenant before anything is read; a job is acknowledged on the queue only after its outcome
 // is appended to the stream, so a worker that dies mid-job loses nothing
 // (the broker redelivers it); outcomes are recorded under the attempt's
 // command id, so a job delivered twice records one outcome.
@@ -167,7 +169,22 @@ func (w *Worker) handleJob(ctx context.Context, d amqp.Delivery) {
 // run does the job and returns its outcome.
 func (w *Worker) run(ctx context.Context, job queue.Job, log *slog.Logger) string {
 	meta := commands.Meta{Tenant: job.Tenant, CorrelationID: job.CorrelationID}
-	_, err := w.commands.StartExtraction(ctx, commands.StartExtraction{Meta: meta, DocumentID: job.DocumentID, Attempt: job.Attempt, Worker: w.cfg.Name})
+	// The broker is not trusted with which file a document is: the job's
+	// tenant must hold the document, and its blob key and type must be the
+	// ones the document's own events record, before anything is read.
+	doc, err := w.commands.Load(ctx, job.Tenant, job.DocumentID)
+	switch {
+	case skippable(err) || errors.Is(err, commands.ErrInvalidInput):
+		log.Warn("job dropped: the tenant holds no such document", "reason", err.Error())
+		return metrics.OutcomeSkipped
+	case err != nil:
+		log.Warn("could not load the document", "err", err)
+		return metrics.OutcomeRequeued
+	case doc.BlobKey != job.BlobKey || doc.ContentType != job.ContentType:
+		log.Error("job dropped: its file is not the document's own", "tenant", job.Tenant)
+		return metrics.OutcomeSkipped
+	}
+	_, err = w.commands.StartExtraction(ctx, commands.StartExtraction{Meta: meta, DocumentID: job.DocumentID, Attempt: job.Attempt, Worker: w.cfg.Name})
 	switch {
 	case skippable(err):
 		log.Info("job skipped: attempt superseded or finished", "reason", err.Error())
