@@ -7,6 +7,7 @@ import (
 	"net/mail"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -118,6 +119,9 @@ func (c Cutoff) validate(prefix string, required bool) error {
 type Store struct {
 	pool *pgxpool.Pool
 	q    *readmodel.Queries
+
+	mu     sync.Mutex
+	jobKey []byte
 }
 
 // NewStore returns a settings store.

@@ -293,7 +293,11 @@ func (r *Renderer) Render(ctx context.Context, e domain.Envelope) ([]byte, bool,
 			return nil, false, nil
 		}
 	}
-	rec := FromDocument(d, d.UploadSequence)
+	jobID, err := r.Settings.JobID(ctx, e.Tenant, d.UploadSequence)
+	if err != nil {
+		return nil, false, err
+	}
+	rec := FromDocument(d, jobID)
 	settings, err := r.Settings.Get(ctx, e.Tenant)
 	if err != nil && !errors.Is(err, ErrNotConfigured) {
 		return nil, false, err

@@ -412,7 +412,12 @@ func (s *Server) registerEReceipts() {
 				return ereceiptFail[ereceiptJobReply](400, codeBadRequest, "this Idempotency-Key was already used for another e-mail; use a new key for a new job"), nil
 			}
 		}
-		return ereceiptOK(ereceiptJobReply{ereceiptEnvelope: ereceiptEnvelope{Success: true}, JobID: res.Sequence}), nil
+		jobID, err := s.deps.EReceipts.JobID(ctx, tenant, res.Sequence)
+		if err != nil {
+			s.logError(ctx, "number e-receipt job", err)
+			return ereceiptFail[ereceiptJobReply](503, codeUnavailable, "database unavailable"), nil
+		}
+		return ereceiptOK(ereceiptJobReply{ereceiptEnvelope: ereceiptEnvelope{Success: true}, JobID: jobID}), nil
 	})
 
 	huma.Register(s.api, huma.Operation{
@@ -428,7 +433,15 @@ func (s *Server) registerEReceipts() {
 		if err != nil || jobID == 0 {
 			return ereceiptFail[ereceiptStatusReply](400, codeBadRequest, "job_id must be the positive number create_job answered, not %q", in.JobID), nil
 		}
-		doc, err := s.deps.Commands.Job(ctx, tenant, jobID)
+		seq, err := s.deps.EReceipts.JobSequence(ctx, tenant, jobID)
+		if errors.Is(err, ereceipts.ErrNoSuchJob) {
+			return ereceiptFail[ereceiptStatusReply](404, codeNotFound, "no job %d", jobID), nil
+		}
+		if err != nil {
+			s.logError(ctx, "number e-receipt job", err)
+			return ereceiptFail[ereceiptStatusReply](503, codeUnavailable, "database unavailable"), nil
+		}
+		doc, err := s.deps.Commands.Job(ctx, tenant, seq)
 		if errors.Is(err, domain.ErrNotFound) {
 			return ereceiptFail[ereceiptStatusReply](404, codeNotFound, "no job %d", jobID), nil
 		}

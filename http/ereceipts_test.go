@@ -256,3 +256,40 @@ func multipartJob(t *testing.T, eml string) formBody {
 	w.Close()
 	return formBody{&buf, w.FormDataContentType()}
 }
+
+// Job numbers used to be stream positions: the gap between two of a
+// tenant's jobs counted everything all other tenants did meanwhile. They
+// are now opaque, and still integers that status takes back.
+func TestEReceiptJobIDsTellNothingOfOtherTenants(t *testing.T) {
+	h := newHarness(t, nil)
+	for _, tenant := range []string{"a", "b"} {
+		if code, reply := h.ereceipt("POST", "/ereceipts/config", tenant, `{"results_endpoint": "https://hooks.example/r", "day_cutoff": 30}`, "application/json"); code != 200 {
+			t.Fatalf("config: %d %v", code, reply)
+		}
+	}
+	create := func(tenant, messageID string) int {
+		t.Helper()
+		job := url.Values{"eml_data": {emlFrom("orders@shop.example", messageID, "Order\nTotal: 1.00 EUR")}}
+		code, reply := h.ereceipt("POST", "/ereceipts/create_job", tenant, job.Encode(), "application/x-www-form-urlencoded")
+		if code != 200 {
+			t.Fatalf("create_job: %d %v", code, reply)
+		}
+		return int(reply["job_id"].(float64))
+	}
+	first := create("a", "j1@shop.example")
+	for i := range 3 {
+		create("b", fmt.Sprintf("b%d@shop.example", i))
+	}
+	second := create("a", "j2@shop.example")
+	if d := second - first; d > 0 && d < 100 {
+		t.Fatalf("job numbers %d and %d: their gap counts the other tenant's jobs", first, second)
+	}
+	for _, id := range []int{first, second} {
+		if code, reply := h.ereceipt("GET", fmt.Sprintf("/ereceipts/status?job_id=%d", id), "a", "", ""); code != 200 || reply["job_id"] != float64(id) {
+			t.Fatalf("status of %d: %d %v", id, code, reply)
+		}
+		if code, _ := h.ereceipt("GET", fmt.Sprintf("/ereceipts/status?job_id=%d", id), "b", "", ""); code != 404 {
+			t.Fatalf("tenant b reads a's job %d: %d", id, code)
+		}
+	}
+}
