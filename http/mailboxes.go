@@ -86,7 +86,24 @@ type scrapeOutput struct {
 type ForwardingSender struct {
 	Email     string `json:"email"`
 	Name      string `json:"name,omitempty"`
+	Confirmed bool   `json:"confirmed" doc:"The address's owner followed the link mailed to it; until then its forwards are not taken."`
 	CreatedAt string `json:"created_at" format:"date-time"`
+}
+
+type forwardingAddressOutput struct {
+	Body struct {
+		Address     string `json:"address" doc:"Where this tenant's users forward e-receipts."`
+		RequireDKIM bool   `json:"require_dkim" doc:"A forward counts only when the sender's domain signed it (DKIM); the operator may turn this off per tenant."`
+	}
+}
+
+type confirmSenderInput struct {
+	Token string `query:"token" required:"true" maxLength:"200"`
+}
+
+type htmlOutput struct {
+	ContentType string `header:"Content-Type"`
+	Body        []byte
 }
 
 type senderInput struct {
@@ -207,9 +224,9 @@ func (s *Server) registerMailboxes() {
 	})
 	huma.Register(s.api, secured(huma.Operation{
 		OperationID: "register-forwarding-sender", Method: stdhttp.MethodPost, Path: "/v1/forwarding-senders",
-		DefaultStatus: 201, Tags: tags, Summary: "Register an address that forwards e-receipts",
-		Description: "Messages forwarded from this address to the forwarding mailbox (FORWARD_IMAP_URL) become documents of this user. An address belongs to one tenant: another tenant's is a 409.",
-		Errors:      []int{400, 409, 503},
+		DefaultStatus: 202, Tags: tags, Summary: "Register an address that forwards e-receipts",
+		Description: "Mails a confirmation link to the address. Once it is followed, messages forwarded from this address to the tenant's forwarding address (GET /v1/forwarding-address) become documents of this user. The answer is the same whether or not other tenants registered the address.",
+		Errors:      []int{400, 503},
 	}), func(ctx context.Context, in *senderInput) (*senderOutput, error) {
 		if mb == nil {
 			return nil, errNoMailboxes
@@ -219,6 +236,45 @@ func (s *Server) registerMailboxes() {
 			return nil, s.mailboxFail(ctx, err)
 		}
 		return &senderOutput{Body: toSender(snd)}, nil
+	})
+	huma.Register(s.api, secured(huma.Operation{
+		OperationID: "get-forwarding-address", Method: stdhttp.MethodGet, Path: "/v1/forwarding-address",
+		Tags: tags, Summary: "This tenant's forwarding address", Errors: []int{503},
+	}), func(ctx context.Context, _ *struct{}) (*forwardingAddressOutput, error) {
+		if mb == nil {
+			return nil, errNoMailboxes
+		}
+		addr, err := mb.Address(ctx, tenantOf(ctx))
+		if err != nil {
+			return nil, s.mailboxFail(ctx, err)
+		}
+		out := &forwardingAddressOutput{}
+		out.Body.Address, out.Body.RequireDKIM = addr.Address, addr.RequireDKIM
+		return out, nil
+	})
+	// The link in the confirmation e-mail: GET only shows a button, so
+	// that a mail scanner fetching links confirms nothing; POST confirms.
+	huma.Register(s.api, huma.Operation{
+		OperationID: "confirm-forwarding-sender-page", Method: stdhttp.MethodGet, Path: "/v1/forwarding-senders/confirm",
+		Tags: tags, Summary: "The page of a confirmation link (no key needed)", Errors: []int{400},
+	}, func(ctx context.Context, in *confirmSenderInput) (*htmlOutput, error) {
+		// The form posts to this very URL, token included.
+		page := `<!doctype html><title>Confirm forwarding</title><form method="post">` +
+			`<p>Take the e-mails this address forwards to Tally as its receipts?</p><button>Confirm</button></form>`
+		return &htmlOutput{ContentType: "text/html; charset=utf-8", Body: []byte(page)}, nil
+	})
+	huma.Register(s.api, huma.Operation{
+		OperationID: "confirm-forwarding-sender", Method: stdhttp.MethodPost, Path: "/v1/forwarding-senders/confirm",
+		Tags: tags, Summary: "Confirm a forwarding sender from the link mailed to it (no key needed)", Errors: []int{400, 503},
+	}, func(ctx context.Context, in *confirmSenderInput) (*htmlOutput, error) {
+		if mb == nil {
+			return nil, errNoMailboxes
+		}
+		if err := mb.ConfirmSender(ctx, in.Token); err != nil {
+			return nil, s.mailboxFail(ctx, err)
+		}
+		page := "<!doctype html><title>Confirmed</title><p>Confirmed: receipts you forward to Tally are now taken.</p>"
+		return &htmlOutput{ContentType: "text/html; charset=utf-8", Body: []byte(page)}, nil
 	})
 	huma.Register(s.api, secured(huma.Operation{
 		OperationID: "list-forwarding-senders", Method: stdhttp.MethodGet, Path: "/v1/forwarding-senders",
@@ -256,7 +312,7 @@ func (s *Server) registerMailboxes() {
 var errNoMailboxes = huma.Error503ServiceUnavailable("mailboxes are not available in this process")
 
 func toSender(snd mailbox.Sender) ForwardingSender {
-	return ForwardingSender{Email: snd.Email, Name: snd.Name, CreatedAt: formatTime(snd.CreatedAt)}
+	return ForwardingSender{Email: snd.Email, Name: snd.Name, Confirmed: snd.Confirmed, CreatedAt: formatTime(snd.CreatedAt)}
 }
 
 // mailboxID parses a link id; a malformed one cannot name any link.
@@ -279,8 +335,10 @@ func (s *Server) mailboxFail(ctx context.Context, err error) error {
 		// The reason is about the user's own server and login; it carries
 		// no password.
 		return huma.Error422UnprocessableEntity(err.Error())
-	case errors.Is(err, mailbox.ErrSenderTaken):
-		return huma.Error409Conflict("this address is registered as a forwarding sender by another tenant")
+	case errors.Is(err, mailbox.ErrBadConfirmation):
+		return huma.Error400BadRequest("this confirmation link is not valid or has expired")
+	case errors.Is(err, mailbox.ErrNoForwarding):
+		return huma.Error503ServiceUnavailable("forwarding is not configured (FORWARD_IMAP_URL and SMTP_URL)")
 	case errors.Is(err, mailbox.ErrQueue):
 		s.logError(ctx, "scrape queue failed", err)
 		return huma.Error503ServiceUnavailable("the scrape queue is unavailable; retry later")

@@ -1,10 +1,16 @@
 package http_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"log/slog"
+	"mime/quotedprintable"
 	"net/http/httptest"
+	stdmail "net/mail"
+	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +20,8 @@ import (
 
 	"tally/apikeys"
 	tallyhttp "tally/http"
+	"tally/mail"
+	"tally/mail/mailtest"
 	"tally/mailbox"
 	"tally/mailbox/mailboxtest"
 	"tally/migrations/pgtest"
@@ -23,14 +31,17 @@ import (
 const rabbitURL = "amqp://guest:guest@127.0.0.1:5672/"
 
 // newMailboxHarness serves the API with mailboxes on a real database, a
-// real broker and an in-process IMAP server.
-func newMailboxHarness(t *testing.T) (*harness, *mailboxtest.Server, queue.Topology) {
+// real broker and an in-process IMAP server; configure adjusts the links.
+func newMailboxHarness(t *testing.T, configure ...func(*mailbox.Links)) (*harness, *mailboxtest.Server, queue.Topology) {
 	t.Helper()
 	_, pool := pgtest.New(t)
 	log := slog.New(slog.DiscardHandler)
 	links, err := mailbox.NewLinks(context.Background(), pool, mailbox.Limits{DialTimeout: 2 * time.Second})
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, c := range configure {
+		c(links)
 	}
 	topo := mailbox.Topology("test_scrape_"+strings.ReplaceAll(uuid.NewString()[:8], "-", ""), time.Minute, 5)
 	t.Cleanup(func() { deleteQueues(topo) })
@@ -156,35 +167,73 @@ func TestMailboxRoutes(t *testing.T) {
 	}
 }
 
+// The routes of forwarding senders: registering an address another tenant
+// holds answers exactly like a free one (it used to be a 409), and a
+// sender counts only after the link mailed to it was followed with a POST.
 func TestForwardingSenderRoutes(t *testing.T) {
-	h, _, _ := newMailboxHarness(t)
+	smtp := mailtest.Start(t)
+	sender, err := mail.NewSender(mail.Config{URL: smtp.URL(), From: "tally@tally.test", Timeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, _, _ := newMailboxHarness(t, func(l *mailbox.Links) {
+		l.Forwarding = mailbox.Forwarding{Inbox: "receipts@tally.test", PublicURL: "https://tally.test", Mail: sender}
+	})
 	code, body := h.do("POST", "/v1/forwarding-senders", "a", jsonOf(map[string]any{"email": "Bob@Example.com", "name": "Bob"}), "application/json")
-	if code != 201 || body["email"] != "bob@example.com" || body["name"] != "Bob" {
+	if code != 202 || body["email"] != "bob@example.com" || body["name"] != "Bob" || body["confirmed"] != false {
 		t.Fatalf("register: %d %v", code, body)
 	}
-	code, body = h.do("POST", "/v1/forwarding-senders", "a", jsonOf(map[string]any{"email": "bob@example.com", "name": "Bob Jones"}), "application/json")
-	if code != 201 || body["name"] != "Bob Jones" {
-		t.Fatalf("rename: %d %v", code, body)
-	}
-	code, body = h.do("POST", "/v1/forwarding-senders", "b", jsonOf(map[string]any{"email": "bob@example.com"}), "application/json")
-	if code != 409 {
-		t.Fatalf("other tenant: %d %v", code, body)
+	code, other := h.do("POST", "/v1/forwarding-senders", "b", jsonOf(map[string]any{"email": "bob@example.com", "name": "Bob"}), "application/json")
+	delete(body, "created_at")
+	delete(other, "created_at")
+	if code != 202 || !reflect.DeepEqual(body, other) {
+		t.Fatalf("other tenant, same address: %d %v, want what tenant a got: %v", code, other, body)
 	}
 	code, body = h.do("POST", "/v1/forwarding-senders", "a", jsonOf(map[string]any{"email": "nobody"}), "application/json")
 	if code != 400 {
 		t.Fatalf("bad address: %d %v", code, body)
 	}
-	if code, list := h.do("GET", "/v1/forwarding-senders", "a", nil, ""); code != 200 || len(list["items"].([]any)) != 1 {
-		t.Fatalf("list: %d %v", code, list)
+	_, addrA := h.do("GET", "/v1/forwarding-address", "a", nil, "")
+	_, addrB := h.do("GET", "/v1/forwarding-address", "b", nil, "")
+	if a, _ := addrA["address"].(string); !strings.HasPrefix(a, "receipts+") || addrA["address"] == addrB["address"] || addrA["require_dkim"] != true {
+		t.Fatalf("addresses %v and %v", addrA, addrB)
 	}
-	if code, _ := h.do("DELETE", "/v1/forwarding-senders?email=bob@example.com", "b", nil, ""); code != 404 {
-		t.Fatalf("other tenant's delete: %d", code)
+	msgs := smtp.WaitFor(t, 2, 10*time.Second)
+	msg, err := stdmail.ReadMessage(bytes.NewReader(msgs[0].Data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var text io.Reader = msg.Body
+	if msg.Header.Get("Content-Transfer-Encoding") == "quoted-printable" {
+		text = quotedprintable.NewReader(text)
+	}
+	raw, _ := io.ReadAll(text)
+	token := regexp.MustCompile(`confirm\?token=([A-Za-z0-9_.-]+)`).FindStringSubmatch(string(raw))
+	if token == nil {
+		t.Fatalf("no link in %s", msgs[0].Data)
+	}
+	confirmed := func(tenant string) bool {
+		_, list := h.do("GET", "/v1/forwarding-senders", tenant, nil, "")
+		items := list["items"].([]any)
+		return len(items) == 1 && items[0].(map[string]any)["confirmed"] == true
+	}
+	if code, page := h.do("GET", "/v1/forwarding-senders/confirm?token="+token[1], "", nil, ""); code != 200 || !strings.Contains(page["raw"].(string), `method="post"`) || confirmed("a") {
+		t.Fatalf("GET of the link: %d %v (it must only show a button)", code, page)
+	}
+	if code, page := h.do("POST", "/v1/forwarding-senders/confirm?token="+token[1]+"x", "", nil, ""); code != 400 {
+		t.Fatalf("POST of a bad link: %d %v", code, page)
+	}
+	if code, page := h.do("POST", "/v1/forwarding-senders/confirm?token="+token[1], "", nil, ""); code != 200 || !confirmed("a") || confirmed("b") {
+		t.Fatalf("POST of the link: %d %v", code, page)
+	}
+	if code, _ := h.do("DELETE", "/v1/forwarding-senders?email=carol@example.com", "b", nil, ""); code != 404 {
+		t.Fatalf("delete of an unknown sender: %d", code)
 	}
 	if code, _ := h.do("DELETE", "/v1/forwarding-senders?email=bob@example.com", "a", nil, ""); code != 204 {
 		t.Fatalf("delete: %d", code)
 	}
-	if code, _ := h.do("POST", "/v1/forwarding-senders", "b", jsonOf(map[string]any{"email": "bob@example.com"}), "application/json"); code != 201 {
-		t.Fatalf("register after the other tenant let go: %d", code)
+	if _, list := h.do("GET", "/v1/forwarding-senders", "b", nil, ""); len(list["items"].([]any)) != 1 {
+		t.Fatalf("tenant a's delete touched tenant b's sender: %v", list)
 	}
 }
 

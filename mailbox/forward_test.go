@@ -2,9 +2,7 @@ package mailbox
 
 import (
 	"bytes"
-	"context"
 	"errors"
-	"io"
 	"net/mail"
 	"os"
 	"path/filepath"
@@ -12,9 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"tally/domain"
 	"tally/intake"
-	"tally/personal"
 )
 
 func TestUnforward(t *testing.T) {
@@ -178,80 +174,17 @@ func decodedText(t *testing.T, raw []byte) string {
 	return w.plain + "\n" + w.html
 }
 
-func TestScrapeForwardingMailbox(t *testing.T) {
-	e := newEnv(t)
-	ctx := context.Background()
-	e.imap.AddUser("receipts@tally.test", "forward-pw")
-	if _, err := e.links.RegisterSender(ctx, "acme", "Bob@Example.com", "Bob Jones"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.links.RegisterSender(ctx, "other", "bob@example.com", "Bob"); !errors.Is(err, ErrSenderTaken) {
-		t.Fatalf("second tenant registering the same sender: %v, want ErrSenderTaken", err)
-	}
-	now := time.Now()
-	e.imap.Append("receipts@tally.test", "INBOX", readTestdata(t, "gmail.eml"), now)
-	stranger := bytes.Replace(readTestdata(t, "apple.eml"), []byte("Bob Jones <bob@example.com>"), []byte("Eve <eve@example.com>"), 1)
-	e.imap.Append("receipts@tally.test", "INBOX", stranger, now)
-	e.imap.Append("receipts@tally.test", "INBOX", readTestdata(t, "not-forwarded.eml"), now)
-
-	s := e.scraper(Filter{}, Limits{})
-	s.Forward = &Account{Host: e.imap.Host, Port: e.imap.Port, TLS: TLSPlain, Username: "receipts@tally.test", Password: "forward-pw"}
-	res, err := s.ScrapeForward(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.New != 1 || res.UnknownForwarder != 1 || res.Unparsable != 1 {
-		t.Fatalf("%+v, want 1 new, 1 unknown forwarder, 1 unparsable", res)
-	}
-	// A new forward arrives; the old ones are not looked at again.
-	e.imap.Append("receipts@tally.test", "INBOX", readTestdata(t, "outlook.eml"), now)
-	res, err = s.ScrapeForward(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.New != 1 || res.UnknownForwarder != 0 || res.Unparsable != 0 {
-		t.Fatalf("second scrape %+v, want only the new forward", res)
-	}
-	docs := e.documents()
-	if len(docs) != 2 {
-		t.Fatalf("%d documents, want 2", len(docs))
-	}
-	froms := map[string]bool{}
-	for id, d := range docs {
-		msg := e.stored(d)
-		from, _ := mail.ParseAddress(msg.Header.Get("From"))
-		froms[from.Address] = true
-		body, _ := io.ReadAll(msg.Body)
-		if bytes.Contains(body, []byte("for my expenses")) {
-			t.Errorf("doc %s keeps the forwarder's note", id)
-		}
-	}
-	if !froms["orders@shop-a.test"] || !froms["billing@shop-c.test"] {
-		t.Fatalf("documents from %v, want the merchants", froms)
-	}
-	for id := range docs {
-		doc, err := e.cmds.Load(ctx, "acme", id)
-		if err != nil {
-			t.Fatalf("load %s: %v", id, err)
-		}
-		owner, err := personal.New(e.pool).Open(ctx, "acme", doc.Owner)
-		if err != nil || owner.User != (domain.User{Email: "bob@example.com", Name: "Bob Jones"}) {
-			t.Fatalf("owner of %s: %+v %v", id, owner, err)
-		}
-	}
-}
-
 func TestParseForwardURL(t *testing.T) {
 	a, err := ParseForwardURL("imaps://receipts%40tally.test:p%40ss@mail.example.com/Receipts")
 	if err != nil || a.Host != "mail.example.com" || a.Port != 993 || a.TLS != TLSImplicit || a.Username != "receipts@tally.test" ||
 		a.Password != "p@ss" || a.Folder != "Receipts" {
 		t.Fatalf("%+v %v", a, err)
 	}
-	a, err = ParseForwardURL("imap://u:p@127.0.0.1:1143/")
-	if err != nil || a.Port != 1143 || a.TLS != TLSPlain || a.folder() != "INBOX" {
+	a, err = ParseForwardURL("imap://u:p@127.0.0.1:1143/?address=Receipts@Tally.test")
+	if err != nil || a.Port != 1143 || a.TLS != TLSPlain || a.folder() != "INBOX" || a.Address != "receipts@tally.test" {
 		t.Fatalf("%+v %v", a, err)
 	}
-	for _, bad := range []string{"imap://u:p@mail.example.com/", "pop3://u:p@h/", "imaps://h/", "imaps://u:p@h:0/"} {
+	for _, bad := range []string{"imap://u:p@mail.example.com/", "pop3://u:p@h/", "imaps://h/", "imaps://u:p@h:0/", "imaps://u:p@h/", "imaps://r+x@t.test:p@h/"} {
 		if _, err := ParseForwardURL(bad); err == nil {
 			t.Errorf("%s accepted", bad)
 		}

@@ -40,6 +40,9 @@ type Account struct {
 	Password string
 	// Folder is the mailbox searched, INBOX unless set.
 	Folder string
+	// Address is the mailbox's e-mail address; only the forwarding
+	// mailbox needs it.
+	Address string
 }
 
 func (a Account) address() string { return net.JoinHostPort(a.Host, strconv.Itoa(a.Port)) }
@@ -312,6 +315,8 @@ func Verify(ctx context.Context, a Account, limits Limits) error {
 
 // ParseForwardURL reads FORWARD_IMAP_URL: imaps://user:pass@host[:993]/FOLDER
 // or, for a server on this machine, imap://user:pass@host[:143]/FOLDER.
+// The inbox's e-mail address is the login, or ?address=inbox@example.com
+// when the login is not an address; tenants forward to its plus-addresses.
 func ParseForwardURL(raw string) (Account, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -339,6 +344,13 @@ func ParseForwardURL(raw string) (Account, error) {
 	}
 	if a.Host == "" || a.Username == "" || a.Password == "" {
 		return Account{}, errors.New("FORWARD_IMAP_URL needs host, user and password")
+	}
+	a.Address = strings.ToLower(u.Query().Get("address"))
+	if a.Address == "" {
+		a.Address = strings.ToLower(a.Username)
+	}
+	if at := strings.LastIndexByte(a.Address, '@'); at < 1 || at == len(a.Address)-1 || strings.Contains(a.Address[:at], "+") {
+		return Account{}, errors.New("FORWARD_IMAP_URL: the inbox's e-mail address (the login, or ?address=) must be an address without a +tag")
 	}
 	return a, nil
 }

@@ -25,8 +25,6 @@ var (
 	ErrInvalid = errors.New("invalid mailbox request")
 	// ErrNotFound: no such link (or another tenant's).
 	ErrNotFound = errors.New("mailbox link not found")
-	// ErrSenderTaken: another tenant registered the forwarding sender.
-	ErrSenderTaken = errors.New("forwarding sender registered by another tenant")
 	// ErrVerify: the mailbox could not be reached or logged in to when the
 	// link was made; the message says why (ErrLogin among them).
 	ErrVerify = errors.New("the mailbox could not be verified")
@@ -38,13 +36,17 @@ const PasswordKeyName = "mailbox-password-key"
 
 // Links keeps linked mailboxes and forwarding senders in PostgreSQL.
 type Links struct {
-	pool   *pgxpool.Pool
-	q      *readmodel.Queries
-	box    *seal.Box
-	limits Limits
+	pool       *pgxpool.Pool
+	q          *readmodel.Queries
+	box        *seal.Box
+	confirmKey []byte
+	limits     Limits
+	// Forwarding configures the per-tenant forwarding addresses; its zero
+	// value turns forwarding off.
+	Forwarding Forwarding
 }
 
-// NewLinks loads (or makes, on first use) the password key.
+// NewLinks loads (or makes, on first use) the password and confirmation keys.
 func NewLinks(ctx context.Context, pool *pgxpool.Pool, limits Limits) (*Links, error) {
 	q := readmodel.New(pool)
 	key, err := seal.SharedKey(ctx, q, PasswordKeyName)
@@ -55,8 +57,12 @@ func NewLinks(ctx context.Context, pool *pgxpool.Pool, limits Limits) (*Links, e
 	if err != nil {
 		return nil, err
 	}
+	confirmKey, err := seal.SharedKey(ctx, q, ConfirmKeyName)
+	if err != nil {
+		return nil, err
+	}
 	limits.setDefaults()
-	return &Links{pool: pool, q: q, box: box, limits: limits}, nil
+	return &Links{pool: pool, q: q, box: box, confirmKey: confirmKey, limits: limits}, nil
 }
 
 // NewLink is a user's request to link a mailbox.
@@ -254,78 +260,6 @@ func linkOf(r readmodel.MailboxLink) Link {
 		LastScrapeAt: r.LastScrapeAt.Time, LastScrapeError: r.LastScrapeError, LastScrapeNew: int(r.LastScrapeNew),
 		MessagesFound: r.MessagesFound,
 	}
-}
-
-// Sender is a registered forwarding sender.
-type Sender struct {
-	Email     string
-	Name      string
-	CreatedAt time.Time
-}
-
-// RegisterSender says that messages forwarded from email belong to that
-// user of tenant. It reports whether the sender is new; an address another
-// tenant registered is ErrSenderTaken.
-func (l *Links) RegisterSender(ctx context.Context, tenant, email, name string) (Sender, error) {
-	email = strings.ToLower(strings.TrimSpace(email))
-	name = strings.TrimSpace(name)
-	if err := commands.ValidateEmail(email); err != nil {
-		return Sender{}, invalid("email must be an e-mail address")
-	}
-	if len(name) > 200 {
-		return Sender{}, invalid("name must be at most 200 characters")
-	}
-	_, err := l.q.UpsertForwardingSender(ctx, readmodel.UpsertForwardingSenderParams{Email: email, Tenant: tenant, UserName: name})
-	if errors.Is(err, pgx.ErrNoRows) {
-		// The conditional update matched no row: the address is taken.
-		return Sender{}, ErrSenderTaken
-	}
-	if err != nil {
-		return Sender{}, fmt.Errorf("register forwarding sender: %w", err)
-	}
-	row, err := l.q.GetForwardingSender(ctx, email)
-	if err != nil {
-		return Sender{}, fmt.Errorf("register forwarding sender: %w", err)
-	}
-	return Sender{Email: row.Email, Name: row.UserName, CreatedAt: row.CreatedAt.Time}, nil
-}
-
-// Senders lists tenant's forwarding senders.
-func (l *Links) Senders(ctx context.Context, tenant string) ([]Sender, error) {
-	rows, err := l.q.ListForwardingSenders(ctx, tenant)
-	if err != nil {
-		return nil, fmt.Errorf("list forwarding senders: %w", err)
-	}
-	out := make([]Sender, 0, len(rows))
-	for _, r := range rows {
-		out = append(out, Sender{Email: r.Email, Name: r.UserName, CreatedAt: r.CreatedAt.Time})
-	}
-	return out, nil
-}
-
-// DeleteSender unregisters one of tenant's forwarding senders.
-func (l *Links) DeleteSender(ctx context.Context, tenant, email string) error {
-	n, err := l.q.DeleteForwardingSender(ctx, readmodel.DeleteForwardingSenderParams{Tenant: tenant,
-		Email: strings.ToLower(strings.TrimSpace(email))})
-	if err != nil {
-		return fmt.Errorf("delete forwarding sender: %w", err)
-	}
-	if n == 0 {
-		return fmt.Errorf("forwarding sender: %w", ErrNotFound)
-	}
-	return nil
-}
-
-// sender finds who registered a forwarding address.
-func (l *Links) sender(ctx context.Context, email string) (tenant string, user domain.User, ok bool, err error) {
-	row, err := l.q.GetForwardingSender(ctx, strings.ToLower(email))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return "", domain.User{}, false, nil
-	}
-	if err != nil {
-		return "", domain.User{}, false, fmt.Errorf("look up forwarding sender: %w", err)
-	}
-	return row.Tenant, domain.User{Email: row.Email, Name: row.UserName}, true, nil
 }
 
 func timestamptz(t time.Time) pgtype.Timestamptz { return pgtype.Timestamptz{Time: t, Valid: true} }

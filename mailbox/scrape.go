@@ -17,6 +17,7 @@ import (
 	"github.com/google/uuid"
 
 	"tally/domain"
+	"tally/mailauth"
 	"tally/readmodel"
 )
 
@@ -30,6 +31,7 @@ const (
 	outcomeTooLarge         = "too_large"
 	outcomeRejected         = "rejected"
 	outcomeUnknownForwarder = "unknown_forwarder"
+	outcomeUnauthenticated  = "unauthenticated"
 	outcomeUnparsable       = "unparsable"
 	outcomeSeenBefore       = "seen_before"
 )
@@ -44,9 +46,13 @@ type Scraper struct {
 	Submit  Submitter
 	Limits  Limits
 	// Forward is the forwarding mailbox (FORWARD_IMAP_URL); nil when there
-	// is none.
+	// is none. Its Address is the inbox's e-mail address, to which each
+	// tenant's +token is added.
 	Forward *Account
-	Log     *slog.Logger
+	// DKIM checks that a forward's sender domain signed it; nil means a
+	// Verifier on the system resolver.
+	DKIM *mailauth.Verifier
+	Log  *slog.Logger
 	// Now is the clock, time.Now unless set.
 	Now func() time.Time
 }
@@ -63,7 +69,10 @@ type Result struct {
 	TooLarge         int `json:"too_large"`
 	Rejected         int `json:"rejected"`
 	UnknownForwarder int `json:"unknown_forwarder"`
-	Unparsable       int `json:"unparsable"`
+	// Unauthenticated: forwards from a confirmed sender whose domain did
+	// not sign them (DKIM), while the tenant requires it.
+	Unauthenticated int `json:"unauthenticated"`
+	Unparsable      int `json:"unparsable"`
 	// More is true when MaxMessages stopped the scrape; the rest waits for
 	// the next one.
 	More bool `json:"more"`
@@ -133,7 +142,7 @@ func (s *Scraper) ScrapeForward(ctx context.Context) (Result, error) {
 func (s *Scraper) logResult(ctx context.Context, msg string, id uuid.UUID, res Result, err error) {
 	attrs := []any{"link_id", id.String(), "new", res.New, "seen", res.Seen, "skipped", res.Skipped,
 		"too_large", res.TooLarge, "rejected", res.Rejected, "unknown_forwarders", res.UnknownForwarder,
-		"unparsable", res.Unparsable, "more", res.More}
+		"unauthenticated", res.Unauthenticated, "unparsable", res.Unparsable, "more", res.More}
 	if err != nil {
 		// The kind only: server answers may quote the login.
 		s.Log.WarnContext(ctx, msg+" with an error", append(attrs, "error_kind", errorKind(err))...)
@@ -235,14 +244,19 @@ func (s *Scraper) scrapeLink(ctx context.Context, row readmodel.MailboxLink, acc
 		return false
 	}
 	user := domain.User{Email: row.UserEmail, Name: row.UserName}
-	tenant := func(meta) (string, domain.User, bool, error) { return row.Tenant, user, true, nil }
+	tenant := func([]byte) (owner, error) {
+		return owner{tenant: row.Tenant, user: user, ok: true, authentic: true}, nil
+	}
 	return s.process(ctx, sess, row.ID, uidValidity, sortedUIDs(found), take, tenant, false)
 }
 
 // scrapeForward is one scrape of the forwarding mailbox: everything that
 // arrived after the last message seen, each matched to a user by its
-// forwarder.
+// tenant address and confirmed sender.
 func (s *Scraper) scrapeForward(ctx context.Context, id uuid.UUID, acct Account) (Result, error) {
+	if acct.Address == "" {
+		return Result{}, errors.New("the forwarding mailbox has no e-mail address (FORWARD_IMAP_URL ?address=)")
+	}
 	sess, err := dial(ctx, acct, s.limits())
 	if err != nil {
 		return Result{}, err
@@ -262,16 +276,24 @@ func (s *Scraper) scrapeForward(ctx context.Context, id uuid.UUID, acct Account)
 	}
 	// "n:*" also names the last message when n is past it.
 	uids = slices.DeleteFunc(uids, func(u imap.UID) bool { return int64(u) <= last })
-	match := func(m meta) (string, domain.User, bool, error) {
-		return s.Links.sender(ctx, m.from())
+	match := func(raw []byte) (owner, error) {
+		return s.forwardOwner(ctx, acct.Address, raw)
 	}
 	return s.process(ctx, sess, id, uidValidity, uids, func(meta) bool { return true }, match, true)
 }
 
-// process takes the unseen messages among uids: each one take accepts and
-// whose owner is known is downloaded, submitted and remembered.
+// owner is whose a message is: ok when a tenant's user claims it,
+// authentic when its sender is proven as far as the tenant requires.
+type owner struct {
+	tenant        string
+	user          domain.User
+	ok, authentic bool
+}
+
+// process takes the unseen messages among uids: each one take accepts is
+// downloaded and, when its owner is known, submitted and remembered.
 func (s *Scraper) process(ctx context.Context, sess *session, linkID uuid.UUID, uidValidity uint32, uids []imap.UID,
-	take func(meta) bool, owner func(meta) (string, domain.User, bool, error), forwarded bool,
+	take func(meta) bool, ownerOf func(raw []byte) (owner, error), forwarded bool,
 ) (Result, error) {
 	var res Result
 	q := s.Links.q
@@ -312,17 +334,6 @@ func (s *Scraper) process(ctx context.Context, sess *session, linkID uuid.UUID, 
 				res.Skipped++
 				continue
 			}
-			tenant, user, ok, err := owner(m)
-			if err != nil {
-				return res, err
-			}
-			if !ok {
-				res.UnknownForwarder++
-				if err := mark(m, key, outcomeUnknownForwarder, uuid.NullUUID{}); err != nil {
-					return res, err
-				}
-				continue
-			}
 			if m.size > limits.MaxMessageSize {
 				res.TooLarge++
 				if err := mark(m, key, outcomeTooLarge, uuid.NullUUID{}); err != nil {
@@ -345,6 +356,24 @@ func (s *Scraper) process(ctx context.Context, sess *session, linkID uuid.UUID, 
 			if err != nil {
 				return res, err
 			}
+			who, err := ownerOf(raw)
+			if err != nil {
+				return res, err
+			}
+			if !who.ok {
+				res.UnknownForwarder++
+				if err := mark(m, key, outcomeUnknownForwarder, uuid.NullUUID{}); err != nil {
+					return res, err
+				}
+				continue
+			}
+			if !who.authentic {
+				res.Unauthenticated++
+				if err := mark(m, key, outcomeUnauthenticated, uuid.NullUUID{}); err != nil {
+					return res, err
+				}
+				continue
+			}
 			if forwarded {
 				orig, _, err := Unforward(raw)
 				if err != nil {
@@ -356,7 +385,7 @@ func (s *Scraper) process(ctx context.Context, sess *session, linkID uuid.UUID, 
 				}
 				raw = orig
 			}
-			docID, err := s.Submit.SubmitEmail(ctx, tenant, user, raw, CommandID(linkID, key))
+			docID, err := s.Submit.SubmitEmail(ctx, who.tenant, who.user, raw, CommandID(linkID, key))
 			if errors.Is(err, ErrRejected) {
 				res.Rejected++
 				if err := mark(m, key, outcomeRejected, uuid.NullUUID{}); err != nil {

@@ -480,7 +480,7 @@ func TestScrapeLogsNoAddressesOrPasswords(t *testing.T) {
 	}
 	e.imap.AddUser("receipts@tally.test", "forward-pw")
 	e.imap.Append("receipts@tally.test", "INBOX", readTestdata(t, "gmail.eml"), time.Now())
-	s.Forward = &Account{Host: e.imap.Host, Port: e.imap.Port, TLS: TLSPlain, Username: "receipts@tally.test", Password: "forward-pw"}
+	s.Forward = &Account{Host: e.imap.Host, Port: e.imap.Port, TLS: TLSPlain, Username: "receipts@tally.test", Password: "forward-pw", Address: "receipts@tally.test"}
 	if res, err := s.ScrapeForward(ctx); err != nil || res.UnknownForwarder != 1 {
 		t.Fatalf("%+v %v", res, err)
 	}

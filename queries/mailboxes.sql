@@ -48,16 +48,44 @@ INSERT INTO mailbox_seen (link_id, uid_validity, uid, message_key, outcome, docu
 VALUES ($1, $2, $3, $4, $5, $6)
 ON CONFLICT DO NOTHING;
 
--- name: UpsertForwardingSender :one
--- Registers a sender for a tenant, or renames it; returns the tenant that
--- holds the address, which is another tenant's when it was taken.
-INSERT INTO forwarding_senders (email, tenant, user_name) VALUES ($1, $2, $3)
-ON CONFLICT (email) DO UPDATE SET user_name = EXCLUDED.user_name
-    WHERE forwarding_senders.tenant = EXCLUDED.tenant
-RETURNING tenant;
+-- name: EnsureForwardingAddress :exec
+INSERT INTO forwarding_addresses (tenant, token) VALUES ($1, $2) ON CONFLICT (tenant) DO NOTHING;
 
--- name: GetForwardingSender :one
-SELECT * FROM forwarding_senders WHERE email = $1;
+-- name: GetForwardingAddress :one
+SELECT * FROM forwarding_addresses WHERE tenant = $1;
+
+-- name: ForwardingAddressByToken :one
+SELECT * FROM forwarding_addresses WHERE token = $1;
+
+-- name: SetForwardingDKIM :execrows
+UPDATE forwarding_addresses SET require_dkim = $2 WHERE tenant = $1;
+
+-- name: UpsertForwardingSender :one
+-- Registers a sender for a tenant, or renames it. Every tenant has its own
+-- row, so registering never depends on what other tenants hold.
+INSERT INTO forwarding_senders (tenant, email, user_name) VALUES ($1, $2, $3)
+ON CONFLICT (tenant, email) DO UPDATE SET user_name = EXCLUDED.user_name
+RETURNING *;
+
+-- name: ClaimConfirmationMail :execrows
+-- Takes the right to mail a confirmation link to an unconfirmed sender, at
+-- most once per @interval.
+UPDATE forwarding_senders SET confirm_sent_at = now()
+WHERE id = $1 AND confirmed_at IS NULL
+  AND (confirm_sent_at IS NULL OR confirm_sent_at < now() - @interval::interval);
+
+-- name: ReleaseConfirmationMail :exec
+-- A confirmation mail that could not be sent may be tried again at once.
+UPDATE forwarding_senders SET confirm_sent_at = NULL WHERE id = $1 AND confirmed_at IS NULL;
+
+-- name: GetForwardingSenderByID :one
+SELECT * FROM forwarding_senders WHERE id = $1;
+
+-- name: ConfirmForwardingSender :execrows
+UPDATE forwarding_senders SET confirmed_at = COALESCE(confirmed_at, now()) WHERE id = $1;
+
+-- name: ConfirmedForwardingSender :one
+SELECT * FROM forwarding_senders WHERE tenant = $1 AND email = $2 AND confirmed_at IS NOT NULL;
 
 -- name: ListForwardingSenders :many
 SELECT * FROM forwarding_senders WHERE tenant = $1 ORDER BY email;

@@ -12,6 +12,63 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
+const claimConfirmationMail = `-- name: ClaimConfirmationMail :execrows
+UPDATE forwarding_senders SET confirm_sent_at = now()
+WHERE id = $1 AND confirmed_at IS NULL
+  AND (confirm_sent_at IS NULL OR confirm_sent_at < now() - $2::interval)
+`
+
+type ClaimConfirmationMailParams struct {
+	ID       uuid.UUID
+	Interval pgtype.Interval
+}
+
+// Takes the right to mail a confirmation link to an unconfirmed sender, at
+// most once per @interval.
+func (q *Queries) ClaimConfirmationMail(ctx context.Context, arg ClaimConfirmationMailParams) (int64, error) {
+	result, err := q.db.Exec(ctx, claimConfirmationMail, arg.ID, arg.Interval)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const confirmForwardingSender = `-- name: ConfirmForwardingSender :execrows
+UPDATE forwarding_senders SET confirmed_at = COALESCE(confirmed_at, now()) WHERE id = $1
+`
+
+func (q *Queries) ConfirmForwardingSender(ctx context.Context, id uuid.UUID) (int64, error) {
+	result, err := q.db.Exec(ctx, confirmForwardingSender, id)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const confirmedForwardingSender = `-- name: ConfirmedForwardingSender :one
+SELECT email, tenant, user_name, created_at, id, confirmed_at, confirm_sent_at FROM forwarding_senders WHERE tenant = $1 AND email = $2 AND confirmed_at IS NOT NULL
+`
+
+type ConfirmedForwardingSenderParams struct {
+	Tenant string
+	Email  string
+}
+
+func (q *Queries) ConfirmedForwardingSender(ctx context.Context, arg ConfirmedForwardingSenderParams) (ForwardingSender, error) {
+	row := q.db.QueryRow(ctx, confirmedForwardingSender, arg.Tenant, arg.Email)
+	var i ForwardingSender
+	err := row.Scan(
+		&i.Email,
+		&i.Tenant,
+		&i.UserName,
+		&i.CreatedAt,
+		&i.ID,
+		&i.ConfirmedAt,
+		&i.ConfirmSentAt,
+	)
+	return i, err
+}
+
 const deleteForwardingSender = `-- name: DeleteForwardingSender :execrows
 DELETE FROM forwarding_senders WHERE tenant = $1 AND email = $2
 `
@@ -97,18 +154,67 @@ func (q *Queries) DueMailboxLinks(ctx context.Context, arg DueMailboxLinksParams
 	return items, nil
 }
 
-const getForwardingSender = `-- name: GetForwardingSender :one
-SELECT email, tenant, user_name, created_at FROM forwarding_senders WHERE email = $1
+const ensureForwardingAddress = `-- name: EnsureForwardingAddress :exec
+INSERT INTO forwarding_addresses (tenant, token) VALUES ($1, $2) ON CONFLICT (tenant) DO NOTHING
 `
 
-func (q *Queries) GetForwardingSender(ctx context.Context, email string) (ForwardingSender, error) {
-	row := q.db.QueryRow(ctx, getForwardingSender, email)
+type EnsureForwardingAddressParams struct {
+	Tenant string
+	Token  string
+}
+
+func (q *Queries) EnsureForwardingAddress(ctx context.Context, arg EnsureForwardingAddressParams) error {
+	_, err := q.db.Exec(ctx, ensureForwardingAddress, arg.Tenant, arg.Token)
+	return err
+}
+
+const forwardingAddressByToken = `-- name: ForwardingAddressByToken :one
+SELECT tenant, token, require_dkim, created_at FROM forwarding_addresses WHERE token = $1
+`
+
+func (q *Queries) ForwardingAddressByToken(ctx context.Context, token string) (ForwardingAddress, error) {
+	row := q.db.QueryRow(ctx, forwardingAddressByToken, token)
+	var i ForwardingAddress
+	err := row.Scan(
+		&i.Tenant,
+		&i.Token,
+		&i.RequireDkim,
+		&i.CreatedAt,
+	)
+	return i, err
+}
+
+const getForwardingAddress = `-- name: GetForwardingAddress :one
+SELECT tenant, token, require_dkim, created_at FROM forwarding_addresses WHERE tenant = $1
+`
+
+func (q *Queries) GetForwardingAddress(ctx context.Context, tenant string) (ForwardingAddress, error) {
+	row := q.db.QueryRow(ctx, getForwardingAddress, tenant)
+	var i ForwardingAddress
+	err := row.Scan(
+		&i.Tenant,
+		&i.Token,
+		&i.RequireDkim,
+		&i.CreatedAt,
+	)
+	return i, err
+}
+
+const getForwardingSenderByID = `-- name: GetForwardingSenderByID :one
+SELECT email, tenant, user_name, created_at, id, confirmed_at, confirm_sent_at FROM forwarding_senders WHERE id = $1
+`
+
+func (q *Queries) GetForwardingSenderByID(ctx context.Context, id uuid.UUID) (ForwardingSender, error) {
+	row := q.db.QueryRow(ctx, getForwardingSenderByID, id)
 	var i ForwardingSender
 	err := row.Scan(
 		&i.Email,
 		&i.Tenant,
 		&i.UserName,
 		&i.CreatedAt,
+		&i.ID,
+		&i.ConfirmedAt,
+		&i.ConfirmSentAt,
 	)
 	return i, err
 }
@@ -176,7 +282,7 @@ func (q *Queries) InsertMailboxLink(ctx context.Context, arg InsertMailboxLinkPa
 }
 
 const listForwardingSenders = `-- name: ListForwardingSenders :many
-SELECT email, tenant, user_name, created_at FROM forwarding_senders WHERE tenant = $1 ORDER BY email
+SELECT email, tenant, user_name, created_at, id, confirmed_at, confirm_sent_at FROM forwarding_senders WHERE tenant = $1 ORDER BY email
 `
 
 func (q *Queries) ListForwardingSenders(ctx context.Context, tenant string) ([]ForwardingSender, error) {
@@ -193,6 +299,9 @@ func (q *Queries) ListForwardingSenders(ctx context.Context, tenant string) ([]F
 			&i.Tenant,
 			&i.UserName,
 			&i.CreatedAt,
+			&i.ID,
+			&i.ConfirmedAt,
+			&i.ConfirmSentAt,
 		); err != nil {
 			return nil, err
 		}
@@ -326,6 +435,16 @@ func (q *Queries) RecordMailboxScrape(ctx context.Context, arg RecordMailboxScra
 	return err
 }
 
+const releaseConfirmationMail = `-- name: ReleaseConfirmationMail :exec
+UPDATE forwarding_senders SET confirm_sent_at = NULL WHERE id = $1 AND confirmed_at IS NULL
+`
+
+// A confirmation mail that could not be sent may be tried again at once.
+func (q *Queries) ReleaseConfirmationMail(ctx context.Context, id uuid.UUID) error {
+	_, err := q.db.Exec(ctx, releaseConfirmationMail, id)
+	return err
+}
+
 const seenKey = `-- name: SeenKey :one
 SELECT EXISTS (SELECT 1 FROM mailbox_seen WHERE link_id = $1 AND message_key = $2)::boolean
 `
@@ -372,24 +491,48 @@ func (q *Queries) SeenUIDs(ctx context.Context, arg SeenUIDsParams) ([]int64, er
 	return items, nil
 }
 
+const setForwardingDKIM = `-- name: SetForwardingDKIM :execrows
+UPDATE forwarding_addresses SET require_dkim = $2 WHERE tenant = $1
+`
+
+type SetForwardingDKIMParams struct {
+	Tenant      string
+	RequireDkim bool
+}
+
+func (q *Queries) SetForwardingDKIM(ctx context.Context, arg SetForwardingDKIMParams) (int64, error) {
+	result, err := q.db.Exec(ctx, setForwardingDKIM, arg.Tenant, arg.RequireDkim)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const upsertForwardingSender = `-- name: UpsertForwardingSender :one
-INSERT INTO forwarding_senders (email, tenant, user_name) VALUES ($1, $2, $3)
-ON CONFLICT (email) DO UPDATE SET user_name = EXCLUDED.user_name
-    WHERE forwarding_senders.tenant = EXCLUDED.tenant
-RETURNING tenant
+INSERT INTO forwarding_senders (tenant, email, user_name) VALUES ($1, $2, $3)
+ON CONFLICT (tenant, email) DO UPDATE SET user_name = EXCLUDED.user_name
+RETURNING email, tenant, user_name, created_at, id, confirmed_at, confirm_sent_at
 `
 
 type UpsertForwardingSenderParams struct {
-	Email    string
 	Tenant   string
+	Email    string
 	UserName string
 }
 
-// Registers a sender for a tenant, or renames it; returns the tenant that
-// holds the address, which is another tenant's when it was taken.
-func (q *Queries) UpsertForwardingSender(ctx context.Context, arg UpsertForwardingSenderParams) (string, error) {
-	row := q.db.QueryRow(ctx, upsertForwardingSender, arg.Email, arg.Tenant, arg.UserName)
-	var tenant string
-	err := row.Scan(&tenant)
-	return tenant, err
+// Registers a sender for a tenant, or renames it. Every tenant has its own
+// row, so registering never depends on what other tenants hold.
+func (q *Queries) UpsertForwardingSender(ctx context.Context, arg UpsertForwardingSenderParams) (ForwardingSender, error) {
+	row := q.db.QueryRow(ctx, upsertForwardingSender, arg.Tenant, arg.Email, arg.UserName)
+	var i ForwardingSender
+	err := row.Scan(
+		&i.Email,
+		&i.Tenant,
+		&i.UserName,
+		&i.CreatedAt,
+		&i.ID,
+		&i.ConfirmedAt,
+		&i.ConfirmSentAt,
+	)
+	return i, err
 }

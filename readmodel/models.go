@@ -76,11 +76,21 @@ type EreceiptRetailer struct {
 	DateCutoff pgtype.Timestamptz
 }
 
+type ForwardingAddress struct {
+	Tenant      string
+	Token       string
+	RequireDkim bool
+	CreatedAt   pgtype.Timestamptz
+}
+
 type ForwardingSender struct {
-	Email     string
-	Tenant    string
-	UserName  string
-	CreatedAt pgtype.Timestamptz
+	Email         string
+	Tenant        string
+	UserName      string
+	CreatedAt     pgtype.Timestamptz
+	ID            uuid.UUID
+	ConfirmedAt   pgtype.Timestamptz
+	ConfirmSentAt pgtype.Timestamptz
 }
 
 type MailboxLink struct {

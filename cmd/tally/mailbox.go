@@ -2,7 +2,10 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"flag"
+	"io"
 	"sync"
 	"time"
 
@@ -10,6 +13,7 @@ import (
 
 	"tally/domain"
 	"tally/ereceipts"
+	"tally/mail"
 	"tally/mailbox"
 	"tally/queue"
 )
@@ -64,6 +68,20 @@ func (r *runtime) mailboxService(ctx context.Context) (*mailbox.Service, error) 
 	links, err := mailbox.NewLinks(ctx, r.pool, mailbox.Limits{DialTimeout: 10 * time.Second, CommandTimeout: 20 * time.Second})
 	if err != nil {
 		return nil, err
+	}
+	if r.cfg.ForwardIMAPURL != "" {
+		acct, err := mailbox.ParseForwardURL(r.cfg.ForwardIMAPURL)
+		if err != nil {
+			return nil, err
+		}
+		links.Forwarding = mailbox.Forwarding{Inbox: acct.Address, PublicURL: r.cfg.PublicURL}
+		if r.cfg.SMTPURL != "" {
+			sender, err := mail.NewSender(mail.Config{URL: r.cfg.SMTPURL, From: r.cfg.MailFrom})
+			if err != nil {
+				return nil, err
+			}
+			links.Forwarding.Mail = sender
+		}
 	}
 	return &mailbox.Service{Links: links, Publisher: &mailbox.Publisher{URL: r.cfg.RabbitMQURL, Topology: r.mailboxTopology()}}, nil
 }
@@ -124,4 +142,32 @@ func startMailboxConsumer(ctx context.Context, wg *sync.WaitGroup, rt *runtime) 
 		s.Run(ctx, func(ctx context.Context, ch *amqp.Channel) error { return consumer.Consume(ctx, ch, topo) })
 	})
 	return s, nil
+}
+
+// runForwarding is `tally forwarding dkim [--tenant T] on|off`: the
+// operator's switch for a tenant whose senders' mail is not DKIM-signed.
+func runForwarding(ctx context.Context, rt *runtime, args []string, stdout io.Writer) error {
+	const use = "usage: tally forwarding dkim [--tenant NAME] on|off"
+	if len(args) == 0 || args[0] != "dkim" {
+		return errors.New(use)
+	}
+	fs := flag.NewFlagSet("forwarding dkim", flag.ContinueOnError)
+	tenant := fs.String("tenant", rt.cfg.DefaultTenant, "tenant whose forwards are checked")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 || fs.Arg(0) != "on" && fs.Arg(0) != "off" {
+		return errors.New(use)
+	}
+	if err := rt.openDatabase(ctx); err != nil {
+		return err
+	}
+	links, err := mailbox.NewLinks(ctx, rt.pool, mailbox.Limits{})
+	if err != nil {
+		return err
+	}
+	if err := links.SetRequireDKIM(ctx, *tenant, fs.Arg(0) == "on"); err != nil {
+		return err
+	}
+	return json.NewEncoder(stdout).Encode(map[string]any{"tenant": *tenant, "require_dkim": fs.Arg(0) == "on"})
 }

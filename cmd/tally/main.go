@@ -71,6 +71,8 @@ Tools:
                                 follow the event stream
   users erase [--tenant NAME] EMAIL
                                 erase a user's name and e-mail (like DELETE /v1/users/{email})
+  forwarding dkim [--tenant NAME] on|off
+                                whether forwards must pass DKIM (on by default)
   openapi                       print the OpenAPI document
   extract [--manifest DIR] [FILE...]
                                 extract fields; one JSON object per line
@@ -107,7 +109,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	// collect it; tools keep standard output for their answer.
 	logOut := stdout
 	if cmd == "apikey" || cmd == "openapi" || cmd == "version" || cmd == "extract" || cmd == "report" || cmd == "events" || cmd == "replay" || cmd == "reprocess" ||
-		cmd == "users" || (cmd == "webhooks" && len(args) > 0) {
+		cmd == "users" || cmd == "forwarding" || (cmd == "webhooks" && len(args) > 0) {
 		logOut = stderr
 	}
 	log := slog.New(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: cfg.Level()})).With("service", "tally")
@@ -176,6 +178,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		rt := &runtime{cfg: cfg, log: log}
 		defer rt.Close()
 		return runUsers(ctx, rt, args, stdout)
+	case "forwarding":
+		rt := &runtime{cfg: cfg, log: log}
+		defer rt.Close()
+		return runForwarding(ctx, rt, args, stdout)
 	case "version":
 		fmt.Fprintln(stdout, version)
 		return nil
