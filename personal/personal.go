@@ -165,7 +165,11 @@ func (k *Keys) liveKey(ctx context.Context, tenant string, h []byte) (string, []
 
 // Open returns the user a document names, or Erased.
 func (k *Keys) Open(ctx context.Context, tenant string, s domain.SealedUser) (Opened, error) {
-	return open(ctx, k.q, false, k.loadedHashKey, tenant, s)
+	return open(ctx, k.q, k.userKey, k.loadedHashKey, tenant, s)
+}
+
+func (k *Keys) userKey(ctx context.Context, tenant string, id uuid.UUID) ([]byte, error) {
+	return k.q.GetUserKey(ctx, readmodel.GetUserKeyParams{Tenant: tenant, UserID: id})
 }
 
 // OpenIn is Open inside the caller's transaction, for projectors: the key
@@ -173,7 +177,10 @@ func (k *Keys) Open(ctx context.Context, tenant string, s domain.SealedUser) (Op
 // caller's commit and then blanks what it wrote. It needs no Keys: the
 // address-hash key (for schema-1 events only) is read through q as well.
 func OpenIn(ctx context.Context, q *readmodel.Queries, tenant string, s domain.SealedUser) (Opened, error) {
-	return open(ctx, q, true, func(ctx context.Context) ([]byte, error) { return hashKeyIn(ctx, q) }, tenant, s)
+	key := func(ctx context.Context, tenant string, id uuid.UUID) ([]byte, error) {
+		return q.OpenUserKey(ctx, readmodel.OpenUserKeyParams{Tenant: tenant, UserID: id})
+	}
+	return open(ctx, q, key, func(ctx context.Context) ([]byte, error) { return hashKeyIn(ctx, q) }, tenant, s)
 }
 
 // hashKeyIn reads the address-hash key, making it if no process has yet.
@@ -181,7 +188,10 @@ func hashKeyIn(ctx context.Context, q *readmodel.Queries) ([]byte, error) {
 	return seal.SharedKey(ctx, q, HashKeyName)
 }
 
-func open(ctx context.Context, q *readmodel.Queries, lock bool, hashKey func(context.Context) ([]byte, error), tenant string, s domain.SealedUser) (Opened, error) {
+// open opens s with the key userKey reads (pgx.ErrNoRows or a nil key
+// when erased); q answers whether a schema-1 address was erased.
+func open(ctx context.Context, q *readmodel.Queries, userKey func(context.Context, string, uuid.UUID) ([]byte, error),
+	hashKey func(context.Context) ([]byte, error), tenant string, s domain.SealedUser) (Opened, error) {
 	if s.ID == "" && s.Sealed == "" {
 		if s.Plain == nil || s.Plain.Email == "" {
 			return Opened{}, nil // the route named no user
@@ -205,12 +215,7 @@ func open(ctx context.Context, q *readmodel.Queries, lock bool, hashKey func(con
 	if err != nil {
 		return Opened{}, fmt.Errorf("open user: user_id %q is not a UUID: %w", s.ID, ErrUnreadable)
 	}
-	var key []byte
-	if lock {
-		key, err = q.OpenUserKey(ctx, readmodel.OpenUserKeyParams{Tenant: tenant, UserID: id})
-	} else {
-		key, err = q.GetUserKey(ctx, readmodel.GetUserKeyParams{Tenant: tenant, UserID: id})
-	}
+	key, err := userKey(ctx, tenant, id)
 	if errors.Is(err, pgx.ErrNoRows) || (err == nil && key == nil) {
 		// Erased; or the key never reached this database (a stream
 		// restored elsewhere): either way the data does not open.

@@ -10,7 +10,12 @@
 //
 // Speed: within a batch, statements are pipelined (queued and sent with
 // the next read), so a batch costs about one round trip per read. A
-// rebuild replays into unlogged scratch tables that carry only the indexes
-// replay needs, commits without waiting for WAL, and makes the tables
-// indexed and durable once, before the swap.
+// rebuild starts from nothing, so a projector that is a Folder is not
+// replayed statement by statement: one pass over the stream folds each
+// document's events in memory, the final rows are bulk-loaded with COPY
+// into fresh tables, indexes are built once, and the projector catches
+// up from there with statements before the swap. A fold must leave
+// exactly the rows Apply leaves (a test compares the two on one stream).
+// Other projectors replay into unlogged scratch tables that carry only
+// the indexes replay needs.
 package projections

@@ -101,24 +101,28 @@ func ok(t *testing.T) func(commands.Result, error) {
 // dump renders every read model table in a stable order.
 func dump(t *testing.T, pool *pgxpool.Pool) string {
 	t.Helper()
-	var out strings.Builder
-	for _, q := range []string{
+	return jsonRows(t, pool,
 		"SELECT tenant, id, status, attempt, fields, total::text, vendor, document_date, currency, failure_reason, last_sequence FROM documents ORDER BY tenant, id",
 		"SELECT tenant, status, count FROM status_counts WHERE count > 0 ORDER BY tenant, status",
-		"SELECT tenant, user_email, month, currency, total::text, documents FROM monthly_totals ORDER BY 1, 2, 3, 4",
-	} {
+		"SELECT tenant, user_email, month, currency, total::text, documents FROM monthly_totals ORDER BY 1, 2, 3, 4")
+}
+
+// jsonRows renders the rows of each query as JSON, one line each.
+func jsonRows(t *testing.T, pool *pgxpool.Pool, queries ...string) string {
+	t.Helper()
+	var out strings.Builder
+	for _, q := range queries {
 		rows, err := pool.Query(context.Background(), "SELECT row_to_json(r)::text FROM ("+q+") r")
 		if err != nil {
 			t.Fatal(err)
 		}
-		for rows.Next() {
-			var line string
-			if err := rows.Scan(&line); err != nil {
-				t.Fatal(err)
-			}
-			out.WriteString(line + "\n")
+		lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			t.Fatal(err)
 		}
-		rows.Close()
+		for _, l := range lines {
+			out.WriteString(l + "\n")
+		}
 	}
 	return out.String()
 }

@@ -40,9 +40,25 @@ type Rebuild struct {
 }
 
 // Run rebuilds and swaps; it returns the number of events replayed.
+//
+// Projectors that are Folders are rebuilt in bulk: one pass over the
+// stream up to its head as it was at the start folds every document's
+// events in memory, the resulting rows go into the fresh tables with COPY
+// (each projector on a connection of its own), and their checkpoints say
+// where the fold stopped. Other projectors replay Apply event by event
+// meanwhile. From there on every projector catches up with statements,
+// as the live projector does.
 func (b *Rebuild) Run(ctx context.Context) (uint64, error) {
 	schema := fmt.Sprintf("tally_rebuild_%d", time.Now().UnixNano())
-	deferred, err := b.prepare(ctx, schema)
+	var folders []Folder
+	folded := map[string]bool{}
+	for _, p := range b.Projectors {
+		if f, ok := p.(Folder); ok {
+			folders = append(folders, f)
+			folded[p.Name()] = true
+		}
+	}
+	deferred, afterCopy, err := b.prepare(ctx, schema, folded)
 	if err != nil {
 		return 0, err
 	}
@@ -64,6 +80,8 @@ func (b *Rebuild) Run(ctx context.Context) (uint64, error) {
 	// swap's own transaction, on the live pool, commits synchronously,
 	// which flushes all WAL written before it, these commits included.
 	cfg.ConnConfig.RuntimeParams["synchronous_commit"] = "off"
+	// Index builds sort in memory rather than on disk.
+	cfg.ConnConfig.RuntimeParams["maintenance_work_mem"] = "256MB"
 	cfg.MaxConns = max(int32(len(b.Projectors))*2, 4)
 	scratch, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
@@ -71,14 +89,24 @@ func (b *Rebuild) Run(ctx context.Context) (uint64, error) {
 	}
 	defer scratch.Close()
 
+	started := time.Now()
+	every := b.ProgressEvery
+	if every == 0 {
+		every = 2 * time.Second
+	}
 	var runners []*Runner
-	for _, p := range b.Projectors {
+	newRunner := func(p Projector) *Runner {
 		r := NewRunner(scratch, b.Store, p, b.Log)
 		r.LockName = "rebuild:" + schema + ":" + p.Name()
 		// Nobody reads the scratch tables, so long transactions cost
 		// nothing and save commits.
 		r.BatchSize = rebuildBatch
-		runners = append(runners, r)
+		return r
+	}
+	for _, p := range b.Projectors {
+		if !folded[p.Name()] {
+			runners = append(runners, newRunner(p))
+		}
 	}
 	// start runs the scratch runners until the returned stop is called;
 	// stop waits for them, so no scratch transaction is open at the swap.
@@ -92,10 +120,16 @@ func (b *Rebuild) Run(ctx context.Context) (uint64, error) {
 	}
 	stop := start()
 	defer func() { stop() }()
-	started := time.Now()
-	every := b.ProgressEvery
-	if every == 0 {
-		every = 2 * time.Second
+	if len(folders) > 0 {
+		if err := b.bulkLoad(ctx, scratch, folders, afterCopy, started, every); err != nil {
+			return 0, err
+		}
+		// The folded projectors go on from their checkpoints.
+		stop()
+		for _, f := range folders {
+			runners = append(runners, newRunner(f))
+		}
+		stop = start()
 	}
 	tick := time.NewTicker(every)
 	defer tick.Stop()
@@ -161,17 +195,21 @@ func (b *Rebuild) Run(ctx context.Context) (uint64, error) {
 const rebuildBatch = 10_000
 
 // prepare makes the scratch schema with empty copies of the tables and of
-// the checkpoint table. The copies are UNLOGGED, so replay writes no WAL,
-// and have only the indexes that replay needs (primary keys, unique
-// indexes, constraints): maintaining a secondary index row by row costs
-// more than building it once at the end, and each one also turns an
-// update that could stay on its page into one that touches every index.
-// It returns the definitions of the indexes left for finish. Names of
-// constraints and indexes are those of the live tables, so they survive
-// the swap unchanged.
-func (b *Rebuild) prepare(ctx context.Context, schema string) ([]string, error) {
-	var deferred []string
-	err := pgx.BeginFunc(ctx, b.Pool, func(tx pgx.Tx) error {
+// the checkpoint table. The copies of replayed tables are UNLOGGED, so
+// replay writes no WAL, and have only the indexes that replay needs
+// (primary keys, unique indexes, constraints): maintaining a secondary
+// index row by row costs more than building it once at the end, and each
+// one also turns an update that could stay on its page into one that
+// touches every index. The tables of folded projectors are bulk-loaded
+// once, so they are logged from the start (one write, where SET LOGGED
+// would write them again) and get no index before the load: afterCopy
+// holds, per projector, the statements that make the indexes replay
+// needs, to run after its COPY. It returns the definitions of the indexes
+// left for finish. Names of constraints and indexes are those of the live
+// tables, so they survive the swap unchanged.
+func (b *Rebuild) prepare(ctx context.Context, schema string, folded map[string]bool) (deferred []string, afterCopy map[string][]string, err error) {
+	afterCopy = map[string][]string{}
+	err = pgx.BeginFunc(ctx, b.Pool, func(tx pgx.Tx) error {
 		stmts := []string{"CREATE SCHEMA " + schema,
 			fmt.Sprintf("CREATE UNLOGGED TABLE %s.projector_checkpoints (LIKE public.projector_checkpoints INCLUDING ALL)", schema)}
 		for _, p := range b.Projectors {
@@ -180,8 +218,13 @@ func (b *Rebuild) prepare(ctx context.Context, schema string) ([]string, error) 
 				if err != nil {
 					return err
 				}
-				stmts = append(stmts, fmt.Sprintf("CREATE UNLOGGED TABLE %s.%s (LIKE public.%s INCLUDING ALL EXCLUDING INDEXES)", schema, t, t))
-				stmts = append(stmts, now...)
+				if folded[p.Name()] {
+					stmts = append(stmts, fmt.Sprintf("CREATE TABLE %s.%s (LIKE public.%s INCLUDING ALL EXCLUDING INDEXES)", schema, t, t))
+					afterCopy[p.Name()] = append(afterCopy[p.Name()], now...)
+				} else {
+					stmts = append(stmts, fmt.Sprintf("CREATE UNLOGGED TABLE %s.%s (LIKE public.%s INCLUDING ALL EXCLUDING INDEXES)", schema, t, t))
+					stmts = append(stmts, now...)
+				}
 				deferred = append(deferred, later...)
 			}
 		}
@@ -193,9 +236,9 @@ func (b *Rebuild) prepare(ctx context.Context, schema string) ([]string, error) 
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("rebuild: prepare %s: %w", schema, err)
+		return nil, nil, fmt.Errorf("rebuild: prepare %s: %w", schema, err)
 	}
-	return deferred, nil
+	return deferred, afterCopy, nil
 }
 
 // tableIndexes reads a live table's indexes as statements that make them

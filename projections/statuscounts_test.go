@@ -3,7 +3,6 @@ package projections_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -165,23 +164,7 @@ func TestStatusCountsAgreeWithReadingVersion(t *testing.T) {
 // tables renders status_counts (zero rows too) and document_statuses.
 func tables(t *testing.T, pool *pgxpool.Pool) string {
 	t.Helper()
-	var out strings.Builder
-	for _, q := range []string{
+	return jsonRows(t, pool,
 		"SELECT tenant, status, count FROM status_counts ORDER BY tenant, status",
-		"SELECT tenant, id, status, deleted FROM document_statuses ORDER BY tenant, id",
-	} {
-		rows, err := pool.Query(context.Background(), "SELECT row_to_json(r)::text FROM ("+q+") r")
-		if err != nil {
-			t.Fatal(err)
-		}
-		for rows.Next() {
-			var line string
-			if err := rows.Scan(&line); err != nil {
-				t.Fatal(err)
-			}
-			fmt.Fprintln(&out, line)
-		}
-		rows.Close()
-	}
-	return out.String()
+		"SELECT tenant, id, status, deleted FROM document_statuses ORDER BY tenant, id")
 }

@@ -94,3 +94,8 @@ DELETE FROM forwarding_senders WHERE tenant = $1 AND lower(email) = $2;
 SELECT COALESCE(bool_or(k.erased_at IS NULL), false)::boolean AS live,
        COALESCE(bool_or(k.erased_at IS NOT NULL), false)::boolean AS erased
 FROM public.user_keys k WHERE k.tenant = $1 AND k.email_hash = $2;
+
+-- name: ListLiveUserKeys :many
+-- Every live key at once, for a rebuild that opens the users of a whole
+-- stream (personal.Snapshot).
+SELECT tenant, user_id, key FROM public.user_keys WHERE erased_at IS NULL;

@@ -326,6 +326,38 @@ func (q *Queries) InsertUserTombstone(ctx context.Context, arg InsertUserTombsto
 	return err
 }
 
+const listLiveUserKeys = `-- name: ListLiveUserKeys :many
+SELECT tenant, user_id, key FROM public.user_keys WHERE erased_at IS NULL
+`
+
+type ListLiveUserKeysRow struct {
+	Tenant string
+	UserID uuid.UUID
+	Key    []byte
+}
+
+// Every live key at once, for a rebuild that opens the users of a whole
+// stream (personal.Snapshot).
+func (q *Queries) ListLiveUserKeys(ctx context.Context) ([]ListLiveUserKeysRow, error) {
+	rows, err := q.db.Query(ctx, listLiveUserKeys)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ListLiveUserKeysRow{}
+	for rows.Next() {
+		var i ListLiveUserKeysRow
+		if err := rows.Scan(&i.Tenant, &i.UserID, &i.Key); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const openUserKey = `-- name: OpenUserKey :one
 SELECT key FROM public.user_keys WHERE tenant = $1 AND user_id = $2 FOR SHARE
 `

@@ -1,0 +1,269 @@
+package projections
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"tally/domain"
+	"tally/personal"
+)
+
+// docKey is a document's key in the read models.
+type docKey struct {
+	tenant string
+	id     uuid.UUID
+}
+
+// userKey is a user's key in the read models.
+type userKey struct {
+	tenant, id string
+}
+
+// owner is an upload's user, opened only when the rows are written (see
+// Rebuild: the keys are read after the stream). blanked is set once a
+// UserErased reached the row.
+type owner struct {
+	tenant  string
+	sealed  domain.SealedUser
+	id      string
+	blanked bool
+}
+
+// opened is the owner's name and e-mail as the row shows them.
+func (o owner) opened(ctx context.Context, users *personal.Snapshot) (domain.User, error) {
+	if o.blanked {
+		return domain.User{}, nil
+	}
+	u, err := users.Open(ctx, o.tenant, o.sealed)
+	if errors.Is(err, personal.ErrUnreadable) {
+		return domain.User{}, nil // as openOwner: shown like an erased user
+	}
+	return u.User, err
+}
+
+// documentRow is a documents row being folded; each field holds what the
+// statements of Documents.Apply would have left in its column.
+type documentRow struct {
+	key                                               docKey
+	status                                            string
+	source, filename, contentType, sha256, blobKey    string
+	size                                              int64
+	owner                                             owner
+	attempt                                           int32
+	fields, machine, corrections, email, job          []byte
+	vendor, currency, failure, duplicateReason        pgtype.Text
+	date                                              pgtype.Date
+	total                                             nullDecimal
+	created, updated, deletedAt, purgeAfter, purgedAt pgtype.Timestamptz
+	lastSequence                                      int64
+	duplicateOf                                       pgtype.UUID
+}
+
+type documentsFold struct {
+	users  *personal.Snapshot
+	rows   map[docKey]*documentRow
+	order  []*documentRow
+	byUser map[userKey][]*documentRow
+}
+
+func (Documents) NewFold(users *personal.Snapshot) Fold {
+	return &documentsFold{users: users, rows: map[docKey]*documentRow{}, byUser: map[userKey][]*documentRow{}}
+}
+
+func (f *documentsFold) Apply(ctx context.Context, e decoded) error {
+	id, err := uuid.Parse(e.AggregateID)
+	if err != nil {
+		return nil // not a document this read model can hold
+	}
+	if e.payload != nil && e.err != nil {
+		return e.err
+	}
+	key := docKey{e.Tenant, id}
+	at := timestamptz(e.OccurredAt)
+	seq := int64(e.Sequence)
+	row := f.rows[key]
+	switch e.Type {
+	case domain.TypeDocumentUploaded:
+		p := e.payload.(*domain.DocumentUploaded)
+		userID, err := f.users.ID(ctx, p.Owner())
+		if err != nil {
+			return err
+		}
+		if row == nil {
+			row = &documentRow{key: key, status: string(domain.StatusPending), source: p.Source, filename: p.Filename,
+				contentType: p.ContentType, size: p.Size, sha256: p.SHA256, blobKey: p.BlobKey,
+				owner:   owner{tenant: e.Tenant, sealed: p.Owner(), id: userID},
+				attempt: int32(max(p.Attempt, 1)), created: timestamptz(uploadTime(*p, e.Envelope)),
+				lastSequence: seq}
+			row.updated = row.created
+			f.rows[key] = row
+			f.order = append(f.order, row)
+			u := userKey{e.Tenant, userID}
+			f.byUser[u] = append(f.byUser[u], row)
+		}
+		if p.Email == nil && p.Job == nil {
+			return nil
+		}
+		row.email, row.job = nil, nil
+		if p.Email != nil {
+			row.email, _ = json.Marshal(p.Email)
+		}
+		if p.Job != nil {
+			row.job, _ = json.Marshal(p.Job)
+		}
+	case domain.TypeDuplicateDetected:
+		p := e.payload.(*domain.DuplicateDetected)
+		of, err := uuid.Parse(p.Of)
+		if err != nil {
+			return fmt.Errorf("decode %s %s: duplicate of %q: %w", e.Type, e.ID, p.Of, err)
+		}
+		if row != nil {
+			row.duplicateOf = pgtype.UUID{Bytes: of, Valid: true}
+			row.duplicateReason = text(p.Reason)
+			row.updated, row.lastSequence = at, seq
+		}
+	case domain.TypeUserErased:
+		p := e.payload.(*domain.UserErased)
+		if p.UserID == "" {
+			return nil
+		}
+		for _, r := range f.byUser[userKey{e.Tenant, p.UserID}] {
+			r.owner.blanked = true
+			var err error
+			if r.email, err = withoutKeys(r.email, "subject"); err != nil {
+				return err
+			}
+			if r.job, err = withoutKeys(r.job, "email_hash", "client_user_id"); err != nil {
+				return err
+			}
+		}
+	case domain.TypeExtractionRequested:
+		p := e.payload.(*domain.ExtractionRequested)
+		if row != nil && row.attempt < int32(p.Attempt) {
+			row.status, row.attempt, row.failure = string(domain.StatusPending), int32(p.Attempt), pgtype.Text{}
+			row.updated, row.lastSequence = at, seq
+		}
+	case domain.TypeExtractionStarted:
+		p := e.payload.(*domain.ExtractionStarted)
+		if row != nil && row.attempt == int32(p.Attempt) && row.status == string(domain.StatusPending) {
+			row.status = string(domain.StatusProcessing)
+			row.updated, row.lastSequence = at, seq
+		}
+	case domain.TypeReceiptExtracted, domain.TypeExtractionRevised:
+		p := e.payload.(*domain.ReceiptExtracted)
+		if row == nil || row.attempt != int32(p.Attempt) {
+			return nil
+		}
+		eff := domain.Merge(p.Fields, decodeFields(row.corrections))
+		row.machine, _ = json.Marshal(p.Fields)
+		row.fields, _ = json.Marshal(eff)
+		row.status = string(domain.StatusCompleted)
+		row.setValues(eff)
+		row.failure = pgtype.Text{}
+		row.updated, row.lastSequence = at, seq
+	case domain.TypeExtractionFailed:
+		p := e.payload.(*domain.ExtractionFailed)
+		if row != nil && row.attempt == int32(p.Attempt) {
+			row.status, row.failure = string(domain.StatusFailed), pgtype.Text{String: p.Reason, Valid: true}
+			row.updated, row.lastSequence = at, seq
+		}
+	case domain.TypeDocumentCorrected:
+		p := e.payload.(*domain.DocumentCorrected)
+		if row == nil {
+			return nil
+		}
+		eff := domain.Merge(decodeFields(row.machine), p.Corrections)
+		row.corrections, _ = json.Marshal(p.Corrections)
+		row.fields, _ = json.Marshal(eff)
+		row.setValues(eff)
+		row.updated, row.lastSequence = at, seq
+	case domain.TypeDocumentDeleted:
+		p := e.payload.(*domain.DocumentDeleted)
+		if row != nil {
+			row.deletedAt, row.purgeAfter = at, timestamptz(p.PurgeAfter)
+			row.updated, row.lastSequence = at, seq
+		}
+	case domain.TypeDocumentRestored:
+		if row != nil {
+			row.deletedAt, row.purgeAfter = pgtype.Timestamptz{}, pgtype.Timestamptz{}
+			row.updated, row.lastSequence = at, seq
+		}
+	case domain.TypeDocumentPurged:
+		if row != nil {
+			row.purgedAt, row.lastSequence = at, seq
+		}
+	}
+	return nil
+}
+
+// setValues sets the columns taken from the effective fields.
+func (r *documentRow) setValues(eff domain.Fields) {
+	r.vendor, r.date, r.currency, r.total = text(eff.Vendor), date(eff.Date), text(eff.Currency), amountOf(eff.Total)
+}
+
+// withoutKeys is jsonb's "doc - key ...": the object without those keys;
+// NULL stays NULL.
+func withoutKeys(doc []byte, keys ...string) ([]byte, error) {
+	if doc == nil {
+		return nil, nil
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(doc, &m); err != nil {
+		return nil, fmt.Errorf("blank user in %s: %w", doc, err)
+	}
+	found := false
+	for _, k := range keys {
+		if _, ok := m[k]; ok {
+			delete(m, k)
+			found = true
+		}
+	}
+	if !found {
+		return doc, nil
+	}
+	return json.Marshal(m)
+}
+
+var documentColumns = []string{"tenant", "id", "status", "source", "filename", "content_type", "size_bytes", "sha256",
+	"blob_key", "user_name", "user_email", "attempt", "fields", "vendor", "document_date", "currency", "total",
+	"failure_reason", "created_at", "updated_at", "last_sequence", "machine_fields", "corrections", "deleted_at",
+	"purge_after", "purged_at", "user_id", "duplicate_of", "duplicate_reason", "email", "job"}
+
+func (f *documentsFold) Copy(ctx context.Context, tx pgx.Tx) error {
+	i := 0
+	var failed error
+	src := pgx.CopyFromFunc(func() ([]any, error) {
+		if i >= len(f.order) {
+			return nil, nil
+		}
+		r := f.order[i]
+		i++
+		u, err := r.owner.opened(ctx, f.users)
+		if err != nil {
+			failed = err
+			return nil, err
+		}
+		return []any{r.key.tenant, r.key.id, r.status, r.source, r.filename, r.contentType, r.size, r.sha256,
+			r.blobKey, u.Name, u.Email, r.attempt, jsonb(r.fields), r.vendor, r.date, r.currency, r.total.numeric(),
+			r.failure, r.created, r.updated, r.lastSequence, jsonb(r.machine), jsonb(r.corrections), r.deletedAt,
+			r.purgeAfter, r.purgedAt, r.owner.id, r.duplicateOf, r.duplicateReason, jsonb(r.email), jsonb(r.job)}, nil
+	})
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"documents"}, documentColumns, src); err != nil {
+		return fmt.Errorf("copy documents: %w", errors.Join(failed, err))
+	}
+	return nil
+}
+
+// jsonb is a JSON column's value: NULL for nil.
+func jsonb(raw []byte) any {
+	if raw == nil {
+		return nil
+	}
+	return raw
+}
