@@ -9,6 +9,28 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
+type Account struct {
+	ID                uuid.UUID
+	Tenant            string
+	Email             string
+	Name              string
+	Role              string
+	PasswordHash      string
+	CreatedAt         pgtype.Timestamptz
+	PasswordChangedAt pgtype.Timestamptz
+}
+
+type AccountToken struct {
+	TokenHash []byte
+	Kind      string
+	Tenant    string
+	Email     string
+	Role      string
+	CreatedAt pgtype.Timestamptz
+	ExpiresAt pgtype.Timestamptz
+	UsedAt    pgtype.Timestamptz
+}
+
 type ApiKey struct {
 	ID        uuid.UUID
 	Tenant    string
@@ -160,6 +182,28 @@ type ProjectorCheckpoint struct {
 	StreamIdentity string
 	LastSequence   int64
 	UpdatedAt      pgtype.Timestamptz
+}
+
+type SearchDocument struct {
+	Tenant        string
+	ID            uuid.UUID
+	UserID        string
+	Status        string
+	Source        string
+	Filename      string
+	Attempt       int32
+	Machine       []byte
+	Corrections   []byte
+	Vendor        pgtype.Text
+	InvoiceNumber pgtype.Text
+	DocumentDate  pgtype.Date
+	Currency      pgtype.Text
+	Total         pgtype.Numeric
+	Deleted       bool
+	CreatedAt     pgtype.Timestamptz
+	UpdatedAt     pgtype.Timestamptz
+	SearchText    string
+	Tsv           interface{}
 }
 
 type Secret struct {
