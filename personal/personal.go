@@ -367,3 +367,22 @@ func (k *Keys) Redact(ctx context.Context, e domain.Envelope) (domain.Envelope, 
 	e.Data = data
 	return e, nil
 }
+
+// UserIDs returns every pseudonymous id an address has had in a tenant
+// (live and erased, and the id of its schema-1 events), so a read model
+// that keeps ids alone can be filtered by a person's address.
+func (k *Keys) UserIDs(ctx context.Context, tenant, email string) ([]string, error) {
+	h, err := k.addressHash(ctx, Normalise(email))
+	if err != nil {
+		return nil, err
+	}
+	rows, err := k.q.UserIDsOfAddress(ctx, readmodel.UserIDsOfAddressParams{Tenant: tenant, EmailHash: h})
+	if err != nil {
+		return nil, fmt.Errorf("user ids of an address: %w", err)
+	}
+	ids := []string{LegacyID(h)}
+	for _, id := range rows {
+		ids = append(ids, id.String())
+	}
+	return ids, nil
+}
