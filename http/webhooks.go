@@ -161,7 +161,7 @@ func (s *Server) registerWebhooks() {
 		OperationID: "test-webhook", Method: stdhttp.MethodPost, Path: "/v1/webhooks/{id}/test", Tags: tags,
 		Summary:       "Send a webhook.test delivery to the endpoint",
 		Description:   "Signed and retried like any delivery, and listed among the endpoint's deliveries.",
-		DefaultStatus: stdhttp.StatusAccepted, Errors: []int{404, 503},
+		DefaultStatus: stdhttp.StatusAccepted, Errors: []int{404, 429, 503},
 	}), func(ctx context.Context, in *webhookIDInput) (*webhookTestOutput, error) {
 		ep, err := s.webhookEndpoint(ctx, in.ID)
 		if err != nil {
@@ -233,6 +233,14 @@ func (s *Server) webhookFail(ctx context.Context, err error) error {
 	switch {
 	case errors.Is(err, webhooks.ErrNotFound):
 		return huma.Error404NotFound("webhook endpoint not found")
+	case errors.Is(err, webhooks.ErrTooManyTests):
+		var limit *webhooks.TestLimitError
+		retry := webhooks.TestWindow
+		if errors.As(err, &limit) {
+			retry = limit.RetryAfter
+		}
+		return huma.ErrorWithHeaders(huma.NewError(stdhttp.StatusTooManyRequests, err.Error()),
+			stdhttp.Header{"Retry-After": {strconv.Itoa(int(retry.Seconds()))}})
 	case errors.Is(err, webhooks.ErrInvalid):
 		return huma.Error422UnprocessableEntity(strings.TrimPrefix(err.Error(), webhooks.ErrInvalid.Error()+": "))
 	case errors.Is(err, context.Canceled):

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	stdhttp "net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -202,5 +203,40 @@ func TestWebhookBadInputs(t *testing.T) {
 	}
 	if code, out := h.do("GET", "/v1/webhooks/"+id+"/deliveries?limit=0", "a", nil, ""); code != 422 {
 		t.Errorf("limit=0: %d %v", code, out)
+	}
+}
+
+// Each test delivery makes Tally connect to a host the tenant chose; the
+// route used to queue as many as it was asked for.
+func TestWebhookTestRouteIsRateLimited(t *testing.T) {
+	h := newHarness(t, nil)
+	code, created := h.do("POST", "/v1/webhooks", "a", jsonBody(`{"url": "https://hooks.example/in", "events": ["document.completed"]}`), "application/json")
+	if code != 201 {
+		t.Fatalf("create: %d %v", code, created)
+	}
+	path := "/v1/webhooks/" + created["id"].(string) + "/test"
+	for i := range webhooks.TestsPerWindow {
+		if code, body := h.do("POST", path, "a", nil, ""); code != 202 {
+			t.Fatalf("test %d: %d %v", i+1, code, body)
+		}
+	}
+	req, _ := stdhttp.NewRequest("POST", h.srv.URL+path, nil)
+	req.Header.Set("Authorization", "Bearer "+h.keys["a"])
+	resp, err := stdhttp.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	retry, _ := strconv.Atoi(resp.Header.Get("Retry-After"))
+	if resp.StatusCode != 429 || retry < 1 || retry > 60 {
+		t.Fatalf("one test too many: %d, Retry-After %q", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+	// Another tenant has its own budget.
+	code, created = h.do("POST", "/v1/webhooks", "b", jsonBody(`{"url": "https://hooks.example/b", "events": ["document.completed"]}`), "application/json")
+	if code != 201 {
+		t.Fatalf("create: %d %v", code, created)
+	}
+	if code, body := h.do("POST", "/v1/webhooks/"+created["id"].(string)+"/test", "b", nil, ""); code != 202 {
+		t.Fatalf("tenant b's test: %d %v", code, body)
 	}
 }

@@ -134,6 +134,18 @@ INSERT INTO webhook_deliveries (endpoint_id, tenant, event_id, event_type, docum
 VALUES ($1, $2, $3, $4, '', 0, $5)
 RETURNING id;
 
+-- name: RecentWebhookTests :one
+-- How many test deliveries tenant queued within the last @span_seconds, and
+-- in how many seconds the oldest of them leaves that window.
+SELECT count(*)::int AS queued,
+       COALESCE(min(EXTRACT(EPOCH FROM created_at - now())) + @span_seconds::float8, 0)::float8 AS frees_in
+FROM webhook_deliveries
+WHERE tenant = $1 AND event_type = 'webhook.test' AND created_at > now() - make_interval(secs => @span_seconds::float8);
+
+-- name: LockWebhookTests :exec
+-- Serialises SendTest per tenant for the rest of the transaction.
+SELECT pg_advisory_xact_lock(hashtextextended('webhook-test:' || @tenant::text, 0));
+
 -- name: CountWebhookEndpoints :one
 SELECT count(*) FROM webhook_endpoints WHERE tenant = $1 AND deleted_at IS NULL;
 

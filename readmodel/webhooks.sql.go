@@ -520,6 +520,16 @@ func (q *Queries) ListWebhookEndpoints(ctx context.Context, tenant string) ([]Li
 	return items, nil
 }
 
+const lockWebhookTests = `-- name: LockWebhookTests :exec
+SELECT pg_advisory_xact_lock(hashtextextended('webhook-test:' || $1::text, 0))
+`
+
+// Serialises SendTest per tenant for the rest of the transaction.
+func (q *Queries) LockWebhookTests(ctx context.Context, tenant string) error {
+	_, err := q.db.Exec(ctx, lockWebhookTests, tenant)
+	return err
+}
+
 const namedWebhookEndpointForUpdate = `-- name: NamedWebhookEndpointForUpdate :one
 SELECT id, tenant, name, url, events, format, description, created_at, updated_at
 FROM webhook_endpoints
@@ -558,6 +568,32 @@ func (q *Queries) NamedWebhookEndpointForUpdate(ctx context.Context, arg NamedWe
 		&i.CreatedAt,
 		&i.UpdatedAt,
 	)
+	return i, err
+}
+
+const recentWebhookTests = `-- name: RecentWebhookTests :one
+SELECT count(*)::int AS queued,
+       COALESCE(min(EXTRACT(EPOCH FROM created_at - now())) + $2::float8, 0)::float8 AS frees_in
+FROM webhook_deliveries
+WHERE tenant = $1 AND event_type = 'webhook.test' AND created_at > now() - make_interval(secs => $2::float8)
+`
+
+type RecentWebhookTestsParams struct {
+	Tenant      string
+	SpanSeconds float64
+}
+
+type RecentWebhookTestsRow struct {
+	Queued  int32
+	FreesIn float64
+}
+
+// How many test deliveries tenant queued within the last @span_seconds, and
+// in how many seconds the oldest of them leaves that window.
+func (q *Queries) RecentWebhookTests(ctx context.Context, arg RecentWebhookTestsParams) (RecentWebhookTestsRow, error) {
+	row := q.db.QueryRow(ctx, recentWebhookTests, arg.Tenant, arg.SpanSeconds)
+	var i RecentWebhookTestsRow
+	err := row.Scan(&i.Queued, &i.FreesIn)
 	return i, err
 }
 

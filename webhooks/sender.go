@@ -4,17 +4,14 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"strconv"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/google/uuid"
@@ -22,6 +19,7 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"tally/domain"
+	"tally/netguard"
 	"tally/readmodel"
 )
 
@@ -50,12 +48,12 @@ type SenderConfig struct {
 	// PollInterval is how often due deliveries are looked for when nothing
 	// woke the sender. Default 1s.
 	PollInterval time.Duration
-	// AllowPrivate lets deliveries go to loopback, private, link-local and
-	// shared (CGNAT) addresses (WEBHOOK_ALLOW_PRIVATE_NETWORKS). Off by
-	// default: a tenant's URL must not reach the operator's own services
-	// (the database, a cloud metadata endpoint). The address is checked
-	// when the connection is made, after DNS, so a name that resolves to
-	// a private address is refused too.
+	// AllowPrivate lets deliveries go to addresses that are not public
+	// (OUTBOUND_ALLOW_PRIVATE_NETWORKS; see netguard). Off by default: a
+	// tenant's URL must not reach the operator's own services (the
+	// database, a cloud metadata endpoint). The address is checked when
+	// the connection is made, after DNS, so a name that resolves to a
+	// private address is refused too.
 	AllowPrivate bool
 	// Client sends the POSTs. Default: one that follows no redirect (a 3xx
 	// is a failed attempt, so a delivery never lands somewhere the tenant
@@ -87,12 +85,10 @@ func (c *SenderConfig) setDefaults() {
 		c.PollInterval = time.Second
 	}
 	if c.Client == nil {
-		dialer := &net.Dialer{Timeout: c.Timeout, KeepAlive: 30 * time.Second}
+		dialer := netguard.Guard{AllowPrivate: c.AllowPrivate}.Dialer(net.Dialer{Timeout: c.Timeout, KeepAlive: 30 * time.Second})
 		var proxy func(*http.Request) (*url.URL, error)
 		if c.AllowPrivate {
 			proxy = http.ProxyFromEnvironment
-		} else {
-			dialer.Control = refusePrivate
 		}
 		c.Client = &http.Client{
 			Transport: &http.Transport{
@@ -243,11 +239,11 @@ func (s *Sender) post(ctx context.Context, c claimed, secret string) attemptResu
 	start := time.Now()
 	resp, err := s.cfg.Client.Do(req)
 	if err != nil {
-		res := attemptResult{err: unwrapURLError(err), duration: time.Since(start)}
-		if ctx.Err() == context.DeadlineExceeded {
-			res.err = fmt.Sprintf("no answer within %s", s.cfg.Timeout)
-		}
-		return res
+		// The tenant sees one reason for every failure to connect: the
+		// dial and TLS errors would map the network around its host. The
+		// operator's log has the error (without the URL).
+		s.log.Info("webhook connection failed", "endpoint_id", c.EndpointID.String(), "err", unwrapURLError(err))
+		return attemptResult{err: netguard.Reason, duration: time.Since(start)}
 	}
 	// Read (a bounded part of) the answer so the connection can be reused;
 	// its content is not kept.
@@ -327,28 +323,4 @@ func unwrapURLError(err error) string {
 		return ue.Err.Error()
 	}
 	return err.Error()
-}
-
-// sharedAddressSpace is 100.64.0.0/10 (RFC 6598, carrier-grade NAT), which
-// netip does not count as private.
-var sharedAddressSpace = netip.MustParsePrefix("100.64.0.0/10")
-
-// refusePrivate is a dialer's Control: it runs on the resolved address of
-// every connection attempt.
-func refusePrivate(_, address string, _ syscall.RawConn) error {
-	host, _, err := net.SplitHostPort(address)
-	if err != nil {
-		return err
-	}
-	ip, err := netip.ParseAddr(host)
-	if err != nil {
-		return fmt.Errorf("dial %s: not an IP address", address)
-	}
-	ip = ip.Unmap()
-	if ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() ||
-		ip.IsInterfaceLocalMulticast() || ip.IsMulticast() || ip.IsUnspecified() || sharedAddressSpace.Contains(ip) {
-		return fmt.Errorf("%s is not a public address; webhooks go to public addresses only "+
-			"(the operator can allow others with WEBHOOK_ALLOW_PRIVATE_NETWORKS=true)", ip)
-	}
-	return nil
 }

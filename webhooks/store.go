@@ -400,8 +400,28 @@ func intPtr(n pgtype.Int4) *int {
 // event_id, endpoint_id and tenant, nothing about documents.
 const EventTest = "webhook.test"
 
+// Test deliveries a tenant may queue per TestWindow: each one makes Tally
+// connect to a host the tenant chose, so they are not free.
+const (
+	TestsPerWindow = 10
+	TestWindow     = time.Minute
+)
+
+// ErrTooManyTests: the tenant queued TestsPerWindow test deliveries within
+// TestWindow; a TestLimitError says when the next one is allowed.
+var ErrTooManyTests = errors.New("too many webhook test deliveries")
+
+// TestLimitError is ErrTooManyTests with the wait.
+type TestLimitError struct{ RetryAfter time.Duration }
+
+func (e *TestLimitError) Error() string {
+	return fmt.Sprintf("%s: at most %d per %s; retry in %s", ErrTooManyTests, TestsPerWindow, TestWindow, e.RetryAfter)
+}
+
+func (e *TestLimitError) Is(target error) bool { return target == ErrTooManyTests }
+
 // SendTest queues a webhook.test delivery to ep, signed and retried like
-// any other.
+// any other; at most TestsPerWindow per tenant and TestWindow.
 func (s *Store) SendTest(ctx context.Context, ep Endpoint) (Delivery, error) {
 	eventID := "test_" + uuid.NewString()
 	now := time.Now().UTC()
@@ -410,8 +430,27 @@ func (s *Store) SendTest(ctx context.Context, ep Endpoint) (Delivery, error) {
 	if err != nil {
 		return Delivery{}, err
 	}
-	id, err := s.q.InsertWebhookTestDelivery(ctx, readmodel.InsertWebhookTestDeliveryParams{
-		EndpointID: ep.ID, Tenant: ep.Tenant, EventID: eventID, EventType: EventTest, Body: body})
+	var id int64
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		q := s.q.WithTx(tx)
+		if err := q.LockWebhookTests(ctx, ep.Tenant); err != nil {
+			return err
+		}
+		recent, err := q.RecentWebhookTests(ctx, readmodel.RecentWebhookTestsParams{Tenant: ep.Tenant,
+			SpanSeconds: TestWindow.Seconds()})
+		if err != nil {
+			return err
+		}
+		if recent.Queued >= TestsPerWindow {
+			return &TestLimitError{RetryAfter: max(time.Duration(recent.FreesIn*float64(time.Second)), time.Second).Round(time.Second)}
+		}
+		id, err = q.InsertWebhookTestDelivery(ctx, readmodel.InsertWebhookTestDeliveryParams{
+			EndpointID: ep.ID, Tenant: ep.Tenant, EventID: eventID, EventType: EventTest, Body: body})
+		return err
+	})
+	if errors.Is(err, ErrTooManyTests) {
+		return Delivery{}, err
+	}
 	if err != nil {
 		return Delivery{}, fmt.Errorf("queue test delivery: %w", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -22,6 +23,7 @@ import (
 	"tally/eventstore"
 	"tally/eventstore/eventstoretest"
 	"tally/migrations/pgtest"
+	"tally/netguard"
 	"tally/personal"
 	"tally/webhooks"
 )
@@ -398,7 +400,7 @@ func TestDeadEndpointDoesNotDelayOthers(t *testing.T) {
 	eventually(t, "the dead endpoint's first timeouts to be recorded", 10*time.Second, func() bool {
 		for _, d := range e.deliveries(dead) {
 			if len(d.Log) > 0 {
-				return d.Log[0].StatusCode == nil && d.Log[0].Error == "no answer within 3s" && d.State == webhooks.StatePending
+				return d.Log[0].StatusCode == nil && d.Log[0].Error == netguard.Reason && d.State == webhooks.StatePending
 			}
 		}
 		return false
@@ -543,12 +545,61 @@ func TestPrivateAddressesRefused(t *testing.T) {
 			return len(ds) == 1 && len(ds[0].Log) > 0
 		})
 		a := e.deliveries(ep)[0].Log[0]
-		if a.StatusCode != nil || !strings.Contains(a.Error, "is not a public address") || strings.Contains(a.Error, "Post ") {
+		if a.StatusCode != nil || a.Error != netguard.Reason {
 			t.Fatalf("attempt %+v", a)
 		}
 	}
 	if n := len(rcv.requests()); n != 0 {
 		t.Fatalf("the receiver got %d requests", n)
+	}
+}
+
+// TestConnectionErrorsAreNotEchoed: a closed port, a server that speaks
+// no TLS and one that never answers all read the same to the tenant;
+// the dial and TLS errors used to be recorded as they came, which made
+// the attempts log a port scanner.
+func TestConnectionErrorsAreNotEchoed(t *testing.T) {
+	e := newEnv(t)
+	closed, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closedURL := "http://" + closed.Addr().String() + "/hook"
+	closed.Close()
+	plain := newReceiver(t, func(int) int { return 200 })
+	notTLS := strings.Replace(plain.URL, "http://", "https://", 1)
+	silent, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	go func() {
+		for {
+			c, err := silent.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+		}
+	}()
+	var eps []webhooks.Endpoint
+	for _, u := range []string{closedURL, notTLS, "http://" + silent.Addr().String() + "/"} {
+		ep, _ := e.register(u, webhooks.EventCompleted)
+		eps = append(eps, ep)
+	}
+	cfg := fastSender()
+	cfg.Timeout = time.Second
+	e.run("", cfg)
+	e.complete("4.00")
+	for _, ep := range eps {
+		eventually(t, "a failed attempt", 10*time.Second, func() bool {
+			ds := e.deliveries(ep)
+			return len(ds) == 1 && len(ds[0].Log) > 0
+		})
+		d := e.deliveries(ep)[0]
+		if a := d.Log[0]; a.StatusCode != nil || a.Error != netguard.Reason || d.LastError != netguard.Reason {
+			t.Fatalf("%s: attempt %+v, last error %q", ep.URL, a, d.LastError)
+		}
 	}
 }
 
