@@ -26,3 +26,5 @@ fuzz:
 	$(GO) test -run XXX -fuzz FuzzVerify -fuzztime 30s ./webhooks
 	$(GO) test -run XXX -fuzz FuzzUnforward -fuzztime 30s ./mailbox
 	$(GO) test -run XXX -fuzz FuzzOpen -fuzztime 30s ./personal
+	$(GO) test -run XXX -fuzz FuzzParse -fuzztime 30s ./einvoice
+	$(GO) test -run XXX -fuzz FuzzFromPDF -fuzztime 30s ./einvoice

@@ -419,6 +419,31 @@ type Fields struct {
 	LineItems       []LineItem `json:"line_items,omitempty"`
 	EngineVersion   string     `json:"engine_version,omitempty"`
 	TemplateVersion string     `json:"template_version,omitempty"`
+	// Sources says, per field (keyed by its JSON name), where the value
+	// came from: one of the FieldSource* constants.
+	Sources map[string]string `json:"sources,omitempty"`
+	// Confidence is, per field, the chance in percent (0-100) that the
+	// value is right, as measured on labelled documents; 100 for exact
+	// sources. It is the scale of the e-receipt API's confidences.
+	Confidence map[string]int `json:"confidence,omitempty"`
+	// Disagreements are the fields where a structured e-invoice and the
+	// document's visible text differ. The structured value was kept.
+	Disagreements []Disagreement `json:"disagreements,omitempty"`
+}
+
+// Where a field's value came from, in order of trust.
+const (
+	FieldSourceXML      = "xml"      // a structured e-invoice (CII or UBL), read exactly
+	FieldSourceTemplate = "template" // a merchant template
+	FieldSourceText     = "text"     // the generic rules, from the document's text
+)
+
+// Disagreement is one field on which a structured e-invoice and the text
+// of the same document differ.
+type Disagreement struct {
+	Field string `json:"field"`
+	Kept  string `json:"kept"`  // the structured (XML) value, which the field holds
+	Other string `json:"other"` // what the visible text says
 }
 
 // Merge returns base with every non-empty field of over in its place.

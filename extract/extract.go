@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"tally/domain"
+	"tally/einvoice"
 )
 
 // EngineVersion is written into every Fields this package returns so that a
@@ -102,7 +103,9 @@ func (e *Engine) Limits() Limits { return e.limits }
 // Extract reads the document's text according to its content type and finds
 // the fields in it.
 //
-// Supported types: application/pdf (via pdftotext), message/rfc822,
+// Supported types: application/xml and text/xml (CII and UBL e-invoices,
+// read exactly by package einvoice), application/pdf (via pdftotext; an
+// embedded e-invoice wins over the text), message/rfc822,
 // text/plain, text/html and images (image/png, image/jpeg, image/gif) via
 // OCR (tesseract, or Limits.OCRURL). Other types return ErrUnsupported.
 // Images larger than Limits.MaxPixels are refused as ErrUnreadable. Documents without
@@ -112,8 +115,26 @@ func (e *Engine) Extract(ctx context.Context, content []byte, contentType string
 	ctx, cancel := context.WithTimeout(ctx, e.limits.Timeout)
 	defer cancel()
 
+	mediaType := sniffedType(content, contentType)
+	if isXMLType(mediaType) {
+		return extractXML(content)
+	}
+	// A ZUGFeRD / Factur-X / XRechnung PDF carries the invoice as XML:
+	// exact where the text layer is a rendering. The text is still read,
+	// to fill what the XML lacks and to record where the two disagree. An
+	// embedded XML that is refused (hostile, malformed) leaves the text.
+	var embedded *einvoice.Invoice
+	if mediaType == TypePDF {
+		if inv, ok, _ := einvoice.FromPDF(content); ok {
+			embedded = &inv
+		}
+	}
 	d, err := e.read(ctx, content, contentType)
 	if err != nil {
+		if embedded != nil && ctx.Err() == nil {
+			embedded.Fields.EngineVersion = EngineVersion
+			return embedded.Fields, nil
+		}
 		return domain.Fields{}, err
 	}
 	if err := ctx.Err(); err != nil {
@@ -129,6 +150,9 @@ func (e *Engine) Extract(ctx context.Context, content []byte, contentType string
 		if tf, name, version, ok := e.templates.Match(text); ok {
 			f = applyTemplate(f, tf, name, version)
 		}
+	}
+	if embedded != nil {
+		f = preferXML(embedded.Fields, f)
 	}
 	return f, nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"mime"
 	"strings"
+	"tally/einvoice"
 	"unicode/utf8"
 )
 
@@ -46,6 +47,9 @@ func (e *Engine) read(ctx context.Context, content []byte, contentType string) (
 	mediaType, params := parseContentType(contentType)
 	if mediaType == "" || mediaType == "application/octet-stream" {
 		mediaType = sniff(content)
+	}
+	if isXMLType(mediaType) {
+		return docText{}, fmt.Errorf("%w: %s is an e-invoice, read as structured data, not as text", ErrUnsupported, mediaType)
 	}
 	var text string
 	switch {
@@ -107,8 +111,23 @@ func sniff(b []byte) string {
 		return "image/jpeg"
 	case bytes.HasPrefix(b, []byte("GIF87a")) || bytes.HasPrefix(b, []byte("GIF89a")):
 		return "image/gif"
+	case einvoice.Sniff(b):
+		return TypeXML
 	}
 	return ""
+}
+
+// sniffedType is the media type Extract goes by: the one given, or, when
+// none (or application/octet-stream) is, the one sniffed from the content.
+func sniffedType(content []byte, contentType string) string {
+	mediaType, _ := parseContentType(contentType)
+	if mediaType == "" || mediaType == "application/octet-stream" {
+		mediaType = sniff(content)
+	}
+	if mediaType == "application/x-pdf" {
+		mediaType = TypePDF
+	}
+	return mediaType
 }
 
 // truncateUTF8 cuts s to at most n bytes without splitting a rune.

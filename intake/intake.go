@@ -14,6 +14,7 @@ import (
 	"mime"
 	"net/mail"
 	"strings"
+	"tally/einvoice"
 	"time"
 )
 
@@ -23,6 +24,9 @@ const (
 	PNG   = "image/png"
 	JPEG  = "image/jpeg"
 	Email = "message/rfc822"
+	// XML is a structured e-invoice: CII (XRechnung, Factur-X) or UBL
+	// (XRechnung, Peppol BIS), recognised by its root element.
+	XML = "application/xml"
 )
 
 // ErrRejected wraps every reason a file is refused; the message says what
@@ -37,8 +41,10 @@ func reject(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrRejected, fmt.Sprintf(format, args...))
 }
 
-// Document checks an invoice upload: a PDF, PNG or JPEG. It returns the
-// content type found.
+// Document checks an invoice upload: a PDF, PNG, JPEG or an XML e-invoice.
+// It returns the content type found. An XML e-invoice is read in full here,
+// so a hostile one (entity declarations, external entities, too deep or too
+// large) is refused before it is stored.
 func Document(content []byte) (string, error) {
 	if len(content) == 0 {
 		return "", reject("the file is empty")
@@ -50,8 +56,13 @@ func Document(content []byte) (string, error) {
 		return PNG, checkImage(content, "PNG", []byte("IEND\xaeB`\x82"))
 	case bytes.HasPrefix(content, []byte{0xFF, 0xD8, 0xFF}):
 		return JPEG, checkImage(content, "JPEG", []byte{0xFF, 0xD9})
+	case einvoice.Sniff(content):
+		if _, err := einvoice.Parse(content); err != nil {
+			return XML, reject("the XML e-invoice cannot be read: %v", err)
+		}
+		return XML, nil
 	}
-	return "", reject("the file is not a PDF, PNG or JPEG (its first bytes match none of them)")
+	return "", reject("the file is not a PDF, PNG or JPEG, nor an XML e-invoice (its first bytes match none of them)")
 }
 
 func checkPDF(content []byte) error {

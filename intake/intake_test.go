@@ -7,6 +7,8 @@ import (
 	"image/color"
 	"image/jpeg"
 	"image/png"
+	"os"
+	"path/filepath"
 	"testing"
 )
 
@@ -30,6 +32,16 @@ func jpegBytes(t testing.TB) []byte {
 
 const minimalPDF = "%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 
+// sample reads an e-invoice sample of package einvoice.
+func sample(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "einvoice", "testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 func TestDocument(t *testing.T) {
 	p, j := pngBytes(t), jpegBytes(t)
 	cases := []struct {
@@ -48,6 +60,12 @@ func TestDocument(t *testing.T) {
 		{"corrupt png", append(append([]byte{}, p[:8]...), bytes.Repeat([]byte{0}, 40)...), PNG, "corrupt"},
 		{"truncated jpeg", j[:len(j)-2], JPEG, "truncated"},
 		{"pdf named like png", []byte("%PDF-1.7\n%%EOF"), PDF, "no objects"},
+		{"ubl invoice", sample(t, "xrechnung-ubl.xml"), XML, ""},
+		{"cii invoice", sample(t, "xrechnung-cii.xml"), XML, ""},
+		{"peppol credit note", sample(t, "peppol-creditnote.xml"), XML, ""},
+		{"xml with external entity", sample(t, "xxe.xml"), XML, "document type declaration"},
+		{"billion laughs", sample(t, "billion-laughs.xml"), XML, "entity expansion"},
+		{"xml that is no invoice", []byte(`<?xml version="1.0"?><note/>`), "", "not a PDF, PNG or JPEG"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
