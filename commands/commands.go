@@ -19,16 +19,19 @@ import (
 	"tally/intake"
 )
 
-// Errors that callers (the HTTP layer, workers) branch on. Domain errors
+// Errors that callers (the HTTP layer, workers) branch on, each a
+// domain.Error whose kind and message say how to answer it. Domain errors
 // (domain.ErrNotFound, domain.ErrInvalidTransition, domain.ErrStaleAttempt)
 // pass through wrapped.
 var (
 	// ErrInvalidInput: the command itself is wrong; retrying cannot help.
-	ErrInvalidInput = errors.New("invalid input")
+	ErrInvalidInput = domain.ErrInvalid
 	// ErrBlobStore: the file could not be stored; nothing was recorded.
-	ErrBlobStore = errors.New("blob store unavailable")
+	ErrBlobStore = domain.NewError(domain.KindUpstream,
+		"could not store the file: the blob store is unavailable; nothing was recorded, retry later")
 	// ErrEventStore: the event could not be appended or read.
-	ErrEventStore = errors.New("event store unavailable")
+	ErrEventStore = domain.NewError(domain.KindUpstream,
+		"could not record the document: the event store is unavailable; retry with the same Idempotency-Key")
 )
 
 // maxConflictRetries bounds re-reads when other writers keep moving the
@@ -116,7 +119,7 @@ type UploadInvoice struct {
 func (h *Handler) UploadInvoice(ctx context.Context, cmd UploadInvoice) (Result, error) {
 	contentType, err := intake.Document(cmd.Content)
 	if err != nil {
-		return Result{}, fmt.Errorf("%w: %w", ErrInvalidInput, err)
+		return Result{}, domain.Invalid("%w", err)
 	}
 	return h.upload(ctx, cmd, contentType)
 }
@@ -136,14 +139,14 @@ type SubmitEmailReceipt struct {
 func (h *Handler) SubmitEmailReceipt(ctx context.Context, cmd SubmitEmailReceipt) (Result, error) {
 	msg, err := intake.EmailMessage(cmd.Raw)
 	if err != nil {
-		return Result{}, fmt.Errorf("%w: %w", ErrInvalidInput, err)
+		return Result{}, domain.Invalid("%w", err)
 	}
 	user := cmd.User
 	if user.Email == "" && msg.To != nil {
 		user = domain.User{Name: firstNonEmpty(user.Name, msg.To.Name), Email: msg.To.Address}
 	}
 	if user.Email == "" {
-		return Result{}, fmt.Errorf("%w: the e-mail has no To: address; name the user with the email parameter", ErrInvalidInput)
+		return Result{}, domain.Invalid("the e-mail has no To: address; name the user with the email parameter")
 	}
 	info := &domain.EmailInfo{MessageID: msg.MessageID, Subject: msg.Subject, Auth: domain.EmailAuth{DKIM: "none"}}
 	if msg.From != nil {
@@ -191,7 +194,7 @@ func (h *Handler) upload(ctx context.Context, cmd UploadInvoice, contentType str
 	}
 	key := fmt.Sprintf("%s/%s/%s%s", cmd.Tenant, now.Format("2006/01"), docID, extension(contentType))
 	if err := h.blobs.Put(ctx, key, bytes.NewReader(cmd.Content), int64(len(cmd.Content)), contentType); err != nil {
-		return Result{}, fmt.Errorf("upload doc %s: %w: %w", docID, ErrBlobStore, err)
+		return Result{}, fmt.Errorf("upload doc %s: %w", docID, ErrBlobStore.Wrap(err))
 	}
 	sealed, err := h.seal(ctx, cmd.Tenant, user)
 	if err != nil {
@@ -213,10 +216,10 @@ func (h *Handler) upload(ctx context.Context, cmd UploadInvoice, contentType str
 		if lerr != nil || ok {
 			return res, lerr
 		}
-		return Result{}, fmt.Errorf("upload doc %s: %w", docID, domain.ErrAlreadyExists)
+		return Result{}, domain.ErrAlreadyExists.Detailf("upload doc %s", docID)
 	}
 	if err != nil {
-		return Result{}, fmt.Errorf("upload doc %s: %w: %w", docID, ErrEventStore, err)
+		return Result{}, fmt.Errorf("upload doc %s: %w", docID, ErrEventStore.Wrap(err))
 	}
 	h.log.InfoContext(ctx, "document uploaded", "doc_id", docID, "tenant", cmd.Tenant, "correlation_id", cmd.CorrelationID,
 		"content_type", contentType, "size", len(cmd.Content), "seq", seq)
@@ -249,7 +252,7 @@ func (h *Handler) earlierResult(ctx context.Context, tenant, docID, commandID st
 func (h *Handler) History(ctx context.Context, tenant, docID string) ([]domain.Envelope, error) {
 	history, err := h.events.Load(ctx, tenant, docID)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrEventStore, err)
+		return nil, ErrEventStore.Wrap(err)
 	}
 	if len(history) == 0 {
 		return nil, fmt.Errorf("history of doc %s: %w", docID, domain.ErrNotFound)
@@ -272,7 +275,7 @@ func (h *Handler) Load(ctx context.Context, tenant, docID string) (*domain.Docum
 func (h *Handler) load(ctx context.Context, tenant, docID string) (*domain.Document, error) {
 	history, err := h.events.Load(ctx, tenant, docID)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrEventStore, err)
+		return nil, ErrEventStore.Wrap(err)
 	}
 	return domain.Fold(history)
 }
@@ -412,7 +415,7 @@ type CorrectDocument struct {
 // over every extraction result, later reprocessing included.
 func (h *Handler) CorrectDocument(ctx context.Context, cmd CorrectDocument) (Result, error) {
 	if cmd.Fields.IsZero() {
-		return Result{}, fmt.Errorf("%w: no field to correct", ErrInvalidInput)
+		return Result{}, domain.Invalid("no field to correct")
 	}
 	if err := ValidateFields(cmd.Fields); err != nil {
 		return Result{}, err
@@ -470,7 +473,7 @@ func (h *Handler) PurgeDocument(ctx context.Context, meta Meta, docID string) (R
 			return "", nil, err
 		}
 		if err := h.blobs.Delete(ctx, p.BlobKey); err != nil {
-			return "", nil, fmt.Errorf("purge doc %s: %w: %w", docID, ErrBlobStore, err)
+			return "", nil, fmt.Errorf("purge doc %s: %w", docID, ErrBlobStore.Wrap(err))
 		}
 		return domain.TypeDocumentPurged, p, nil
 	})
@@ -487,7 +490,7 @@ func (h *Handler) RecordNotification(ctx context.Context, meta Meta, docID strin
 	case domain.NotificationFailed:
 		source, eventType = p.SourceEventID, domain.TypeNotificationFailed
 	default:
-		return Result{}, fmt.Errorf("%w: %T is not a notification", ErrInvalidInput, payload)
+		return Result{}, domain.Invalid("%T is not a notification", payload)
 	}
 	meta.CommandID = NotificationCommandID(source)
 	return h.decide(ctx, meta, docID, func(*domain.Document) (string, any, error) {
@@ -503,7 +506,7 @@ func NotificationCommandID(sourceEventID string) string { return "notify:" + sou
 func (h *Handler) ReportSent(ctx context.Context, tenant, reportID string) (bool, error) {
 	history, err := h.events.LoadAggregate(ctx, tenant, domain.AggregateReport, reportID)
 	if err != nil {
-		return false, fmt.Errorf("%w: %w", ErrEventStore, err)
+		return false, ErrEventStore.Wrap(err)
 	}
 	return len(history) > 0, nil
 }
@@ -524,7 +527,7 @@ func (h *Handler) RecordMonthlyReport(ctx context.Context, meta Meta, reportID s
 		return Result{DocumentID: reportID, Replayed: true}, nil
 	}
 	if err != nil {
-		return Result{}, fmt.Errorf("%w: %w", ErrEventStore, err)
+		return Result{}, ErrEventStore.Wrap(err)
 	}
 	return Result{DocumentID: reportID, Sequence: seq}, nil
 }
@@ -536,7 +539,7 @@ func (h *Handler) decide(ctx context.Context, meta Meta, docID string, decide fu
 		return Result{}, err
 	}
 	if _, err := uuid.Parse(docID); err != nil {
-		return Result{}, fmt.Errorf("%w: document id %q is not a UUID", ErrInvalidInput, docID)
+		return Result{}, domain.Invalid("document id %q is not a UUID", docID)
 	}
 	for try := 0; ; try++ {
 		doc, err := h.load(ctx, meta.Tenant, docID)
@@ -571,7 +574,7 @@ func (h *Handler) decide(ctx context.Context, meta Meta, docID string, decide fu
 			continue
 		}
 		if err != nil {
-			return Result{}, fmt.Errorf("%w: %w", ErrEventStore, err)
+			return Result{}, ErrEventStore.Wrap(err)
 		}
 		e.Sequence = seq
 		if err := doc.Apply(e); err != nil {
@@ -616,10 +619,10 @@ func ValidTenant(t string) bool { return tenantPattern.MatchString(t) && t != re
 
 func validateMeta(m Meta) error {
 	if !ValidTenant(m.Tenant) {
-		return fmt.Errorf("%w: tenant %q must be 1-63 lower-case letters, digits, '-' or '_'", ErrInvalidInput, m.Tenant)
+		return domain.Invalid("tenant %q must be 1-63 lower-case letters, digits, '-' or '_'", m.Tenant)
 	}
 	if len(m.CommandID) > 200 {
-		return fmt.Errorf("%w: command id longer than 200 characters", ErrInvalidInput)
+		return domain.Invalid("command id longer than 200 characters")
 	}
 	return nil
 }
@@ -636,7 +639,7 @@ func validateUser(u domain.User) (domain.User, error) {
 		return u, err
 	}
 	if len(u.Name) > 200 {
-		return u, fmt.Errorf("%w: name longer than 200 characters", ErrInvalidInput)
+		return u, domain.Invalid("name longer than 200 characters")
 	}
 	u.Email = strings.ToLower(u.Email)
 	return u, nil
@@ -646,7 +649,7 @@ func validateUser(u domain.User) (domain.User, error) {
 func ValidateEmail(email string) error {
 	at := strings.LastIndexByte(email, '@')
 	if len(email) > 254 || at < 1 || at == len(email)-1 || strings.ContainsAny(email, " \t\r\n<>,;\"") {
-		return fmt.Errorf("%w: %q is not an e-mail address", ErrInvalidInput, email)
+		return domain.Invalid("%q is not an e-mail address", email)
 	}
 	return nil
 }
@@ -669,7 +672,7 @@ func ValidateFields(f domain.Fields) error {
 		errs = append(errs, fmt.Errorf("currency %q is not an ISO 4217 code", f.Currency))
 	}
 	if len(errs) > 0 {
-		return fmt.Errorf("%w: %w", ErrInvalidInput, errors.Join(errs...))
+		return domain.Invalid("%w", errors.Join(errs...))
 	}
 	return nil
 }

@@ -23,7 +23,7 @@ func (h *Handler) Job(ctx context.Context, tenant string, jobID uint64) (*domain
 		return nil, fmt.Errorf("job %d: %w", jobID, domain.ErrNotFound)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrEventStore, err)
+		return nil, ErrEventStore.Wrap(err)
 	}
 	if e.Tenant != tenant || e.Type != domain.TypeDocumentUploaded || e.AggregateType != domain.AggregateDocument {
 		return nil, fmt.Errorf("job %d: %w", jobID, domain.ErrNotFound)

@@ -18,6 +18,11 @@ type People interface {
 	Erase(ctx context.Context, tenant, email string) ([]string, error)
 }
 
+// errErasureUnrecorded: the keys are gone (the data is erased) but the
+// event store did not take UserErased; calling again records it.
+var errErasureUnrecorded = domain.NewError(domain.KindUpstream,
+	"the user's data is erased, but the event store did not take the UserErased event; call again to record it")
+
 // ErrNoPeople: the handler was built without WithPeople.
 var ErrNoPeople = errors.New("no user keys configured")
 
@@ -75,7 +80,7 @@ func (h *Handler) EraseUser(ctx context.Context, cmd EraseUser) ([]string, error
 			continue // recorded by an earlier erasure of the address
 		}
 		if err != nil {
-			return nil, fmt.Errorf("record erasure of user %s: %w: %w", id, ErrEventStore, err)
+			return nil, errErasureUnrecorded.Wrap(fmt.Errorf("record erasure of user %s: %w", id, ErrEventStore.Wrap(err)))
 		}
 		h.log.InfoContext(ctx, "user erased", "user_id", id, "tenant", cmd.Tenant, "seq", seq, "correlation_id", cmd.CorrelationID)
 	}

@@ -1,8 +1,6 @@
 package domain
 
 import (
-	"errors"
-	"fmt"
 	"reflect"
 	"time"
 
@@ -24,17 +22,17 @@ const (
 // Errors that callers branch on.
 var (
 	// ErrNotFound: the aggregate has no events.
-	ErrNotFound = errors.New("document not found")
+	ErrNotFound = NewError(KindNotFound, "document not found")
 	// ErrAlreadyExists: an upload tried to create an aggregate that exists
 	// under a different command.
-	ErrAlreadyExists = errors.New("document already exists")
+	ErrAlreadyExists = NewError(KindConflict, "document already exists")
 	// ErrStaleAttempt: a worker reports on an attempt that a newer request
 	// has replaced; its result must not overwrite the newer one.
-	ErrStaleAttempt = errors.New("stale extraction attempt")
+	ErrStaleAttempt = NewError(KindConflict, "stale extraction attempt")
 	// ErrInvalidTransition: the command does not fit the document's state.
-	ErrInvalidTransition = errors.New("invalid state transition")
+	ErrInvalidTransition = NewError(KindConflict, "invalid state transition")
 	// ErrUserNotFound: no user has the address in the tenant.
-	ErrUserNotFound = errors.New("user not found")
+	ErrUserNotFound = NewError(KindNotFound, "user not found")
 )
 
 // Document is the aggregate folded from a document's events. It is rebuilt
@@ -271,7 +269,7 @@ func (d *Document) DecideCorrect(c Fields) (*DocumentCorrected, error) {
 		return nil, ErrNotFound
 	}
 	if d.Deleted {
-		return nil, fmt.Errorf("correct document %s: it is deleted; restore it first: %w", d.ID, ErrInvalidTransition)
+		return nil, ErrInvalidTransition.Detailf("correct document %s: it is deleted; restore it first", d.ID)
 	}
 	var before, prev Fields
 	if d.Corrections != nil {
@@ -321,7 +319,7 @@ func (d *Document) DecideRestore(now time.Time) (*DocumentRestored, error) {
 		return nil, nil
 	}
 	if d.Purged || !now.Before(d.PurgeAfter) {
-		return nil, fmt.Errorf("restore document %s: its grace period ended at %s: %w", d.ID, d.PurgeAfter.Format(time.RFC3339), ErrInvalidTransition)
+		return nil, ErrInvalidTransition.Detailf("restore document %s: its grace period ended at %s", d.ID, d.PurgeAfter.Format(time.RFC3339))
 	}
 	return &DocumentRestored{}, nil
 }
@@ -347,7 +345,7 @@ func (d *Document) DecideStart(attempt int, worker string) (*ExtractionStarted, 
 		return nil, err
 	}
 	if d.Deleted {
-		return nil, fmt.Errorf("start attempt %d of document %s: it is deleted: %w", attempt, d.ID, ErrInvalidTransition)
+		return nil, ErrInvalidTransition.Detailf("start attempt %d of document %s: it is deleted", attempt, d.ID)
 	}
 	switch d.Status {
 	case StatusPending:
@@ -355,7 +353,7 @@ func (d *Document) DecideStart(attempt int, worker string) (*ExtractionStarted, 
 	case StatusProcessing:
 		return nil, nil
 	default:
-		return nil, fmt.Errorf("start attempt %d of document %s in status %s: %w", attempt, d.ID, d.Status, ErrInvalidTransition)
+		return nil, ErrInvalidTransition.Detailf("start attempt %d of document %s in status %s", attempt, d.ID, d.Status)
 	}
 }
 
@@ -376,7 +374,7 @@ func (d *Document) DecideResult(attempt int) error {
 		return err
 	}
 	if d.Status == StatusCompleted || d.Status == StatusFailed {
-		return fmt.Errorf("record result of attempt %d of document %s already %s: %w", attempt, d.ID, d.Status, ErrInvalidTransition)
+		return ErrInvalidTransition.Detailf("record result of attempt %d of document %s already %s", attempt, d.ID, d.Status)
 	}
 	return nil
 }
@@ -388,10 +386,10 @@ func (d *Document) DecideReprocess(reason string) (*ExtractionRequested, error) 
 		return nil, ErrNotFound
 	}
 	if d.Deleted {
-		return nil, fmt.Errorf("reprocess document %s: it is deleted; restore it first: %w", d.ID, ErrInvalidTransition)
+		return nil, ErrInvalidTransition.Detailf("reprocess document %s: it is deleted; restore it first", d.ID)
 	}
 	if d.Status == StatusPending || d.Status == StatusProcessing {
-		return nil, fmt.Errorf("reprocess document %s in status %s: %w", d.ID, d.Status, ErrInvalidTransition)
+		return nil, ErrInvalidTransition.Detailf("reprocess document %s in status %s", d.ID, d.Status)
 	}
 	return &ExtractionRequested{Attempt: d.Attempt + 1, Reason: reason}, nil
 }
@@ -410,10 +408,10 @@ func (d *Document) checkAttempt(attempt int) error {
 		return ErrNotFound
 	}
 	if attempt < d.Attempt {
-		return fmt.Errorf("attempt %d of document %s, current attempt %d: %w", attempt, d.ID, d.Attempt, ErrStaleAttempt)
+		return ErrStaleAttempt.Detailf("attempt %d of document %s, current attempt %d", attempt, d.ID, d.Attempt)
 	}
 	if attempt > d.Attempt {
-		return fmt.Errorf("attempt %d of document %s was never requested (current %d): %w", attempt, d.ID, d.Attempt, ErrInvalidTransition)
+		return ErrInvalidTransition.Detailf("attempt %d of document %s was never requested (current %d)", attempt, d.ID, d.Attempt)
 	}
 	return nil
 }

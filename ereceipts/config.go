@@ -14,14 +14,15 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"tally/domain"
 	"tally/readmodel"
 )
 
 // ErrInvalid marks a settings request that cannot be stored as sent.
-var ErrInvalid = errors.New("invalid e-receipt settings")
+var ErrInvalid = domain.NewError(domain.KindInvalid, "invalid e-receipt settings")
 
 // ErrNotConfigured: the tenant has not set a results endpoint yet.
-var ErrNotConfigured = errors.New("no e-receipt configuration")
+var ErrNotConfigured = domain.NewError(domain.KindNotFound, "no e-receipt configuration")
 
 // Cutoff is how far back to look: Days before now, or a fixed Date.
 // At most one is set; neither means "inherit" (for a retailer).
@@ -88,7 +89,7 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("%d retailers; at most 1000", len(c.Retailers)))
 	}
 	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("%w: %w", ErrInvalid, err)
+		return ErrInvalid.Newf("%w", err)
 	}
 	return nil
 }

@@ -3,7 +3,6 @@ package http
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	stdhttp "net/http"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -40,12 +39,6 @@ func (s *Server) registerErasure() {
 		}
 		if _, err := s.deps.Commands.EraseUser(ctx, commands.EraseUser{
 			Meta: commands.Meta{Tenant: tenantOf(ctx), CorrelationID: requestID(ctx)}, Email: email}); err != nil {
-			if errors.Is(err, commands.ErrEventStore) {
-				// The keys are gone and the read models blank already.
-				s.logError(ctx, "recording an erasure failed", err)
-				return nil, huma.Error502BadGateway("the user's data is erased, but the event store did not take the " +
-					"UserErased event; call again to record it")
-			}
 			return nil, s.fail(ctx, err)
 		}
 		return &eraseOutput{}, nil

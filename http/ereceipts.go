@@ -257,7 +257,7 @@ func (s *Server) registerEReceipts() {
 			return ereceiptFail[ereceiptConfigReply](503, codeUnavailable, "database unavailable"), nil
 		}
 		if err := cfg.Validate(); err != nil {
-			return ereceiptFail[ereceiptConfigReply](400, codeBadRequest, "%s", strings.ReplaceAll(strings.TrimPrefix(err.Error(), ereceipts.ErrInvalid.Error()+": "), "\n", "; ")), nil
+			return ereceiptFail[ereceiptConfigReply](400, codeBadRequest, "%s", strings.ReplaceAll(domain.PublicMessage(err), "\n", "; ")), nil
 		}
 		// The webhook first: settings that point at an endpoint no
 		// delivery goes to would be worse than an error.
@@ -265,8 +265,7 @@ func (s *Server) registerEReceipts() {
 		if s.deps.EReceiptResults != nil {
 			if webhookID, secret, err = s.deps.EReceiptResults.SetResultsEndpoint(ctx, tenant, cfg.ResultsEndpoint); err != nil {
 				if errors.Is(err, webhooks.ErrInvalid) {
-					return ereceiptFail[ereceiptConfigReply](400, codeBadRequest, "results_endpoint: %s",
-						strings.TrimPrefix(err.Error(), webhooks.ErrInvalid.Error()+": ")), nil
+					return ereceiptFail[ereceiptConfigReply](400, codeBadRequest, "results_endpoint: %s", domain.PublicMessage(err)), nil
 				}
 				s.logError(ctx, "set results webhook", err)
 				return ereceiptFail[ereceiptConfigReply](503, codeUnavailable, "could not register the results endpoint; retry"), nil
@@ -556,15 +555,17 @@ func (s *Server) readJobForm(raw rawBody) (jobForm, int, int, string) {
 	return f, 0, 0, ""
 }
 
-// ereceiptCommandError maps a command error onto the envelope's codes.
+// ereceiptCommandError maps a command error onto the envelope's codes by
+// its kind, as problem does for the /v1 routes.
 func (s *Server) ereceiptCommandError(ctx context.Context, err error) (int, int, string) {
-	switch {
-	case errors.Is(err, commands.ErrInvalidInput):
-		return 400, codeBadRequest, strings.TrimPrefix(err.Error(), "invalid input: ")
-	case errors.Is(err, commands.ErrBlobStore), errors.Is(err, commands.ErrEventStore):
+	switch domain.KindOf(err) {
+	case domain.KindInvalid:
+		return 400, codeBadRequest, domain.PublicMessage(err)
+	case domain.KindUpstream:
 		s.logError(ctx, "e-receipt job not recorded", err)
 		return 503, codeUnavailable, "the job could not be recorded: storage is unavailable; nothing was accepted, retry with the same Idempotency-Key"
-	case errors.Is(err, domain.ErrAlreadyExists):
+	case domain.KindConflict:
+		// Only an upload under a key another job holds conflicts here.
 		return 400, codeBadRequest, "this Idempotency-Key was already used for another job"
 	}
 	s.logError(ctx, "e-receipt request failed", err)

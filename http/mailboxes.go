@@ -2,9 +2,7 @@ package http
 
 import (
 	"context"
-	"errors"
 	stdhttp "net/http"
-	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/google/uuid"
@@ -147,7 +145,7 @@ func (s *Server) registerMailboxes() {
 			User: domain.User{Email: b.User.Email, Name: b.User.Name}, Verify: b.Verify == nil || *b.Verify,
 		})
 		if err != nil {
-			return nil, s.mailboxFail(ctx, err)
+			return nil, s.storeFail(ctx, err)
 		}
 		return &mailboxOutput{Location: "/v1/mailboxes/" + l.ID.String(), Body: toMailbox(l)}, nil
 	})
@@ -160,7 +158,7 @@ func (s *Server) registerMailboxes() {
 		}
 		links, err := mb.List(ctx, tenantOf(ctx))
 		if err != nil {
-			return nil, s.mailboxFail(ctx, err)
+			return nil, s.storeFail(ctx, err)
 		}
 		out := &mailboxListOutput{}
 		out.Body.Items = make([]Mailbox, 0, len(links))
@@ -182,7 +180,7 @@ func (s *Server) registerMailboxes() {
 		}
 		l, err := mb.Get(ctx, tenantOf(ctx), id)
 		if err != nil {
-			return nil, s.mailboxFail(ctx, err)
+			return nil, s.storeFail(ctx, err)
 		}
 		return &mailboxOutput{Body: toMailbox(l)}, nil
 	})
@@ -199,7 +197,7 @@ func (s *Server) registerMailboxes() {
 			return nil, err
 		}
 		if err := mb.Delete(ctx, tenantOf(ctx), id); err != nil {
-			return nil, s.mailboxFail(ctx, err)
+			return nil, s.storeFail(ctx, err)
 		}
 		return nil, nil
 	})
@@ -216,7 +214,7 @@ func (s *Server) registerMailboxes() {
 			return nil, err
 		}
 		if err := mb.RequestScrape(ctx, tenantOf(ctx), id); err != nil {
-			return nil, s.mailboxFail(ctx, err)
+			return nil, s.storeFail(ctx, err)
 		}
 		out := &scrapeOutput{}
 		out.Body.Status = "queued"
@@ -233,7 +231,7 @@ func (s *Server) registerMailboxes() {
 		}
 		snd, err := mb.RegisterSender(ctx, tenantOf(ctx), in.Body.Email, in.Body.Name)
 		if err != nil {
-			return nil, s.mailboxFail(ctx, err)
+			return nil, s.storeFail(ctx, err)
 		}
 		return &senderOutput{Body: toSender(snd)}, nil
 	})
@@ -246,7 +244,7 @@ func (s *Server) registerMailboxes() {
 		}
 		addr, err := mb.Address(ctx, tenantOf(ctx))
 		if err != nil {
-			return nil, s.mailboxFail(ctx, err)
+			return nil, s.storeFail(ctx, err)
 		}
 		out := &forwardingAddressOutput{}
 		out.Body.Address, out.Body.RequireDKIM = addr.Address, addr.RequireDKIM
@@ -271,7 +269,7 @@ func (s *Server) registerMailboxes() {
 			return nil, errNoMailboxes
 		}
 		if err := mb.ConfirmSender(ctx, in.Token); err != nil {
-			return nil, s.mailboxFail(ctx, err)
+			return nil, s.storeFail(ctx, err)
 		}
 		page := "<!doctype html><title>Confirmed</title><p>Confirmed: receipts you forward to Tally are now taken.</p>"
 		return &htmlOutput{ContentType: "text/html; charset=utf-8", Body: []byte(page)}, nil
@@ -285,7 +283,7 @@ func (s *Server) registerMailboxes() {
 		}
 		senders, err := mb.Senders(ctx, tenantOf(ctx))
 		if err != nil {
-			return nil, s.mailboxFail(ctx, err)
+			return nil, s.storeFail(ctx, err)
 		}
 		out := &senderListOutput{}
 		out.Body.Items = make([]ForwardingSender, 0, len(senders))
@@ -302,7 +300,7 @@ func (s *Server) registerMailboxes() {
 			return nil, errNoMailboxes
 		}
 		if err := mb.DeleteSender(ctx, tenantOf(ctx), in.Email); err != nil {
-			return nil, s.mailboxFail(ctx, err)
+			return nil, s.storeFail(ctx, err)
 		}
 		return nil, nil
 	})
@@ -322,28 +320,4 @@ func mailboxID(raw string) (uuid.UUID, error) {
 		return id, huma.Error404NotFound("mailbox not found")
 	}
 	return id, nil
-}
-
-// mailboxFail maps the mailbox package's errors onto problem responses.
-func (s *Server) mailboxFail(ctx context.Context, err error) error {
-	switch {
-	case errors.Is(err, mailbox.ErrInvalid):
-		return huma.Error400BadRequest(strings.TrimPrefix(err.Error(), mailbox.ErrInvalid.Error()+": "))
-	case errors.Is(err, mailbox.ErrNotFound):
-		return huma.Error404NotFound("mailbox not found")
-	case errors.Is(err, mailbox.ErrVerify):
-		// The reason is about the user's own server and login; it carries
-		// no password.
-		return huma.Error422UnprocessableEntity(err.Error())
-	case errors.Is(err, mailbox.ErrBadConfirmation):
-		return huma.Error400BadRequest("this confirmation link is not valid or has expired")
-	case errors.Is(err, mailbox.ErrNoForwarding):
-		return huma.Error503ServiceUnavailable("forwarding is not configured (FORWARD_IMAP_URL and SMTP_URL)")
-	case errors.Is(err, mailbox.ErrQueue):
-		s.logError(ctx, "scrape queue failed", err)
-		return huma.Error503ServiceUnavailable("the scrape queue is unavailable; retry later")
-	case errors.Is(err, context.Canceled):
-		return huma.NewError(499, "request cancelled")
-	}
-	return s.dbFail(ctx, err)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	stdhttp "net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -205,33 +206,70 @@ func secured(op huma.Operation) huma.Operation {
 	return op
 }
 
-// fail maps an error from the commands or the read side onto a problem
-// response. This is the one place where errors meet status codes.
+// fail answers an error from the commands or the read side as problem
+// details. An error without a kind is Tally's own fault (500).
 func (s *Server) fail(ctx context.Context, err error) error {
+	return s.problem(ctx, err, domain.KindInternal)
+}
+
+// storeFail answers an error from a store that only the database backs
+// (webhooks, mailboxes): one without a kind means the database is down.
+func (s *Server) storeFail(ctx context.Context, err error) error {
+	return s.problem(ctx, err, domain.KindUnavailable)
+}
+
+// problem maps an error onto RFC 9457 problem details by its kind and
+// public message (domain.Error). This is the one place where errors meet
+// status codes; the e-receipt routes map the same kinds onto their
+// envelope codes.
+func (s *Server) problem(ctx context.Context, err error, fallback domain.Kind) error {
 	var se huma.StatusError
-	switch {
-	case errors.As(err, &se):
+	if errors.As(err, &se) {
 		return err
-	case errors.Is(err, commands.ErrInvalidInput):
-		return huma.Error400BadRequest(strings.TrimPrefix(err.Error(), "invalid input: "))
-	case errors.Is(err, domain.ErrNotFound):
-		return huma.Error404NotFound("document not found")
-	case errors.Is(err, domain.ErrUserNotFound):
-		return huma.Error404NotFound("user not found")
-	case errors.Is(err, domain.ErrInvalidTransition), errors.Is(err, domain.ErrAlreadyExists), errors.Is(err, domain.ErrStaleAttempt):
-		return huma.Error409Conflict(err.Error())
-	case errors.Is(err, commands.ErrBlobStore):
-		s.logError(ctx, "blob store failed", err)
-		return huma.Error502BadGateway("could not store the file: the blob store is unavailable; nothing was recorded, retry later")
-	case errors.Is(err, commands.ErrEventStore):
-		s.logError(ctx, "event store failed", err)
-		return huma.Error502BadGateway("could not record the document: the event store is unavailable; retry with the same Idempotency-Key")
-	case errors.Is(err, context.Canceled):
-		return huma.NewError(499, "request cancelled")
+	}
+	kind, msg := domain.KindOf(err), domain.PublicMessage(err)
+	if msg == "" {
+		if errors.Is(err, context.Canceled) {
+			return huma.NewError(499, "request cancelled")
+		}
+		kind = fallback
+	}
+	switch kind {
+	case domain.KindInvalid:
+		return huma.Error400BadRequest(msg)
+	case domain.KindUnprocessable:
+		return huma.Error422UnprocessableEntity(msg)
+	case domain.KindNotFound:
+		return huma.Error404NotFound(msg)
+	case domain.KindConflict:
+		return huma.Error409Conflict(msg)
+	case domain.KindForbidden:
+		return huma.Error403Forbidden(msg)
+	case domain.KindTooMany:
+		return withRetryAfter(huma.Error429TooManyRequests(msg), err)
+	case domain.KindUpstream:
+		s.logError(ctx, "a store failed", err)
+		return huma.Error502BadGateway(msg)
+	case domain.KindUnavailable:
+		if msg == "" {
+			return s.dbFail(ctx, err)
+		}
+		s.logError(ctx, "a dependency is unavailable", err)
+		return withRetryAfter(huma.Error503ServiceUnavailable(msg), err)
 	default:
 		s.logError(ctx, "request failed", err)
 		return huma.Error500InternalServerError("internal error; see the server log for request " + requestID(ctx))
 	}
+}
+
+// withRetryAfter adds the Retry-After header when the error says how long
+// to wait.
+func withRetryAfter(se huma.StatusError, err error) error {
+	var e *domain.Error
+	if !errors.As(err, &e) || e.RetryAfter <= 0 {
+		return se
+	}
+	return huma.ErrorWithHeaders(se, stdhttp.Header{"Retry-After": {strconv.Itoa(int(e.RetryAfter.Seconds()))}})
 }
 
 // dbFail answers a failed read-model query: the database is the only thing

@@ -2,10 +2,8 @@ package http
 
 import (
 	"context"
-	"errors"
 	stdhttp "net/http"
 	"strconv"
-	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/google/uuid"
@@ -79,7 +77,7 @@ func (s *Server) registerWebhooks() {
 		ep, secret, err := store.Create(ctx, tenantOf(ctx), webhooks.EndpointSpec{
 			URL: in.Body.URL, Events: in.Body.Events, Format: in.Body.Format, Description: in.Body.Description})
 		if err != nil {
-			return nil, s.webhookFail(ctx, err)
+			return nil, s.storeFail(ctx, err)
 		}
 		return &webhookCreatedOutput{Body: WebhookCreated{Endpoint: ep, Secret: secret}}, nil
 	})
@@ -93,7 +91,7 @@ func (s *Server) registerWebhooks() {
 		}
 		eps, err := store.List(ctx, tenantOf(ctx))
 		if err != nil {
-			return nil, s.webhookFail(ctx, err)
+			return nil, s.storeFail(ctx, err)
 		}
 		out := &webhookListOutput{}
 		out.Body.Items = eps
@@ -123,7 +121,7 @@ func (s *Server) registerWebhooks() {
 			return nil, huma.Error404NotFound("webhook endpoint not found")
 		}
 		if err := store.Delete(ctx, tenantOf(ctx), id); err != nil {
-			return nil, s.webhookFail(ctx, err)
+			return nil, s.storeFail(ctx, err)
 		}
 		return nil, nil
 	})
@@ -146,7 +144,7 @@ func (s *Server) registerWebhooks() {
 		}
 		items, err := s.deps.Webhooks.Deliveries(ctx, ep.ID, before, in.Limit+1)
 		if err != nil {
-			return nil, s.webhookFail(ctx, err)
+			return nil, s.storeFail(ctx, err)
 		}
 		out := &deliveriesOutput{}
 		if len(items) > in.Limit {
@@ -169,7 +167,7 @@ func (s *Server) registerWebhooks() {
 		}
 		d, err := s.deps.Webhooks.SendTest(ctx, ep)
 		if err != nil {
-			return nil, s.webhookFail(ctx, err)
+			return nil, s.storeFail(ctx, err)
 		}
 		out := &webhookTestOutput{}
 		out.Body.DeliveryID, out.Body.EventID = d.ID, d.EventID
@@ -187,7 +185,7 @@ func (s *Server) registerWebhooks() {
 		}
 		secret, err := s.deps.Webhooks.RotateSecret(ctx, tenantOf(ctx), ep.ID)
 		if err != nil {
-			return nil, s.webhookFail(ctx, err)
+			return nil, s.storeFail(ctx, err)
 		}
 		out := &webhookSecretOutput{}
 		out.Body.ID, out.Body.Secret = ep.ID.String(), secret
@@ -224,28 +222,7 @@ func (s *Server) webhookEndpoint(ctx context.Context, raw string) (webhooks.Endp
 	}
 	ep, err := store.Get(ctx, tenantOf(ctx), id)
 	if err != nil {
-		return webhooks.Endpoint{}, s.webhookFail(ctx, err)
+		return webhooks.Endpoint{}, s.storeFail(ctx, err)
 	}
 	return ep, nil
-}
-
-func (s *Server) webhookFail(ctx context.Context, err error) error {
-	switch {
-	case errors.Is(err, webhooks.ErrNotFound):
-		return huma.Error404NotFound("webhook endpoint not found")
-	case errors.Is(err, webhooks.ErrTooManyTests):
-		var limit *webhooks.TestLimitError
-		retry := webhooks.TestWindow
-		if errors.As(err, &limit) {
-			retry = limit.RetryAfter
-		}
-		return huma.ErrorWithHeaders(huma.NewError(stdhttp.StatusTooManyRequests, err.Error()),
-			stdhttp.Header{"Retry-After": {strconv.Itoa(int(retry.Seconds()))}})
-	case errors.Is(err, webhooks.ErrInvalid):
-		return huma.Error422UnprocessableEntity(strings.TrimPrefix(err.Error(), webhooks.ErrInvalid.Error()+": "))
-	case errors.Is(err, context.Canceled):
-		return huma.NewError(499, "request cancelled")
-	default:
-		return s.dbFail(ctx, err)
-	}
 }

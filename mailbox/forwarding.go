@@ -31,10 +31,10 @@ import (
 var (
 	// ErrBadConfirmation: a confirmation link this deployment did not make,
 	// or one that expired, or whose sender was removed since.
-	ErrBadConfirmation = errors.New("invalid or expired confirmation link")
+	ErrBadConfirmation = domain.NewError(domain.KindInvalid, "this confirmation link is not valid or has expired")
 	// ErrNoForwarding: no forwarding mailbox, or no way to mail
 	// confirmation links, is configured.
-	ErrNoForwarding = errors.New("forwarding is not configured")
+	ErrNoForwarding = domain.NewError(domain.KindUnavailable, "forwarding is not configured (FORWARD_IMAP_URL and SMTP_URL)")
 )
 
 // ConfirmKeyName is the deployment key that signs sender confirmation links.

@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 	amqp "github.com/rabbitmq/amqp091-go"
 
+	"tally/domain"
 	"tally/queue"
 	"tally/readmodel"
 )
@@ -66,7 +67,7 @@ type Publisher struct {
 }
 
 // ErrQueue means the jobs could not be queued; retrying later may work.
-var ErrQueue = errors.New("scrape queue unavailable")
+var ErrQueue = domain.NewError(domain.KindUnavailable, "the scrape queue is unavailable; retry later")
 
 // Publish queues jobs, returning once the broker confirmed every one.
 func (p *Publisher) Publish(ctx context.Context, jobs ...Job) error {
@@ -81,7 +82,7 @@ func (p *Publisher) Publish(ctx context.Context, jobs ...Job) error {
 	defer cancel()
 	conn, err := amqp.DialConfig(p.URL, amqp.Config{Dial: amqp.DefaultDial(timeout)})
 	if err != nil {
-		return fmt.Errorf("%w: connect: %w", ErrQueue, err)
+		return ErrQueue.Wrap(fmt.Errorf("connect: %w", err))
 	}
 	defer conn.Close()
 	// The library's calls do not all take a context: closing the
@@ -90,13 +91,13 @@ func (p *Publisher) Publish(ctx context.Context, jobs ...Job) error {
 	defer stop()
 	ch, err := conn.Channel()
 	if err != nil {
-		return fmt.Errorf("%w: open channel: %w", ErrQueue, err)
+		return ErrQueue.Wrap(fmt.Errorf("open channel: %w", err))
 	}
 	if err := p.Topology.Declare(ch); err != nil {
-		return fmt.Errorf("%w: %w", ErrQueue, err)
+		return ErrQueue.Wrap(err)
 	}
 	if err := ch.Confirm(false); err != nil {
-		return fmt.Errorf("%w: confirm mode: %w", ErrQueue, err)
+		return ErrQueue.Wrap(fmt.Errorf("confirm mode: %w", err))
 	}
 	confirms := make([]*amqp.DeferredConfirmation, 0, len(jobs))
 	for _, j := range jobs {
@@ -109,17 +110,17 @@ func (p *Publisher) Publish(ctx context.Context, jobs ...Job) error {
 			Timestamp: j.RequestedAt, Body: body,
 		})
 		if err != nil {
-			return fmt.Errorf("%w: publish: %w", ErrQueue, err)
+			return ErrQueue.Wrap(fmt.Errorf("publish: %w", err))
 		}
 		confirms = append(confirms, dc)
 	}
 	for _, dc := range confirms {
 		ok, err := dc.WaitContext(ctx)
 		if err != nil {
-			return fmt.Errorf("%w: wait for confirm: %w", ErrQueue, err)
+			return ErrQueue.Wrap(fmt.Errorf("wait for confirm: %w", err))
 		}
 		if !ok {
-			return fmt.Errorf("%w: the broker refused a job", ErrQueue)
+			return ErrQueue.Wrap(errors.New("the broker refused a job"))
 		}
 	}
 	return nil

@@ -22,12 +22,12 @@ import (
 // Errors callers branch on.
 var (
 	// ErrInvalid: the request itself is wrong; the message says why.
-	ErrInvalid = errors.New("invalid mailbox request")
+	ErrInvalid = domain.NewError(domain.KindInvalid, "invalid mailbox request")
 	// ErrNotFound: no such link (or another tenant's).
-	ErrNotFound = errors.New("mailbox link not found")
+	ErrNotFound = domain.NewError(domain.KindNotFound, "mailbox not found")
 	// ErrVerify: the mailbox could not be reached or logged in to when the
 	// link was made; the message says why (ErrLogin among them).
-	ErrVerify = errors.New("the mailbox could not be verified")
+	ErrVerify = domain.NewError(domain.KindUnprocessable, "the mailbox could not be verified")
 )
 
 // PasswordKeyName is the deployment key in the secrets table that seals app
@@ -98,7 +98,7 @@ type Link struct {
 }
 
 func invalid(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
+	return ErrInvalid.Newf(format, args...)
 }
 
 // validate normalises and checks a request, reporting every problem.
@@ -174,7 +174,7 @@ func (l *Links) Create(ctx context.Context, tenant string, n NewLink) (Link, err
 	acct := Account{Host: n.Host, Port: n.Port, TLS: n.TLS, Username: n.Username, Password: n.Password, Folder: n.Folder}
 	if n.Verify {
 		if err := Verify(ctx, acct, l.limits); err != nil {
-			return Link{}, fmt.Errorf("%w: %w", ErrVerify, err)
+			return Link{}, ErrVerify.Newf("%s: %w", ErrVerify.Msg, err)
 		}
 	}
 	id := uuid.Must(uuid.NewV7())

@@ -83,7 +83,7 @@ func Run(ctx context.Context, q *readmodel.Queries, cmds *commands.Handler, meta
 	for _, id := range sel.DocumentIDs {
 		u, err := uuid.Parse(id)
 		if err != nil {
-			return nil, fmt.Errorf("%w: document id %q is not a UUID", commands.ErrInvalidInput, id)
+			return nil, domain.Invalid("document id %q is not a UUID", id)
 		}
 		params.Ids = append(params.Ids, u)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"tally/domain"
 	"tally/readmodel"
 	"tally/seal"
 )
@@ -24,10 +25,10 @@ import (
 // Errors callers branch on.
 var (
 	// ErrNotFound: no such endpoint for this tenant (or it was deleted).
-	ErrNotFound = errors.New("webhook endpoint not found")
+	ErrNotFound = domain.NewError(domain.KindNotFound, "webhook endpoint not found")
 	// ErrInvalid: the endpoint as given cannot be registered; the message
 	// says why.
-	ErrInvalid = errors.New("invalid webhook endpoint")
+	ErrInvalid = domain.NewError(domain.KindUnprocessable, "invalid webhook endpoint")
 )
 
 // secretsKeyName is the deployment key that seals signing secrets.
@@ -145,7 +146,7 @@ func (s *Store) Validate(spec EndpointSpec) (EndpointSpec, error) {
 		problems = append(problems, fmt.Sprintf("description is longer than %d characters", maxDescriptionLength))
 	}
 	if len(problems) > 0 {
-		return spec, fmt.Errorf("%w: %s", ErrInvalid, strings.Join(problems, "; "))
+		return spec, ErrInvalid.Newf("%s", strings.Join(problems, "; "))
 	}
 	return spec, nil
 }
@@ -162,7 +163,7 @@ func (s *Store) Create(ctx context.Context, tenant string, spec EndpointSpec) (E
 		return Endpoint{}, "", fmt.Errorf("count webhook endpoints: %w", err)
 	}
 	if n >= MaxEndpoints {
-		return Endpoint{}, "", fmt.Errorf("%w: a tenant may have at most %d endpoints; delete one first", ErrInvalid, MaxEndpoints)
+		return Endpoint{}, "", ErrInvalid.Newf("a tenant may have at most %d endpoints; delete one first", MaxEndpoints)
 	}
 	return s.insert(ctx, s.q, tenant, "", spec)
 }
@@ -190,7 +191,7 @@ func (s *Store) insert(ctx context.Context, q *readmodel.Queries, tenant, name s
 // the old secret, id and registration time.
 func (s *Store) Upsert(ctx context.Context, tenant, name string, spec EndpointSpec) (Endpoint, string, error) {
 	if name == "" || len(name) > maxNameLength {
-		return Endpoint{}, "", fmt.Errorf("%w: name must be 1-%d characters", ErrInvalid, maxNameLength)
+		return Endpoint{}, "", ErrInvalid.Newf("name must be 1-%d characters", maxNameLength)
 	}
 	spec, err := s.Validate(spec)
 	if err != nil {
@@ -408,17 +409,8 @@ const (
 )
 
 // ErrTooManyTests: the tenant queued TestsPerWindow test deliveries within
-// TestWindow; a TestLimitError says when the next one is allowed.
-var ErrTooManyTests = errors.New("too many webhook test deliveries")
-
-// TestLimitError is ErrTooManyTests with the wait.
-type TestLimitError struct{ RetryAfter time.Duration }
-
-func (e *TestLimitError) Error() string {
-	return fmt.Sprintf("%s: at most %d per %s; retry in %s", ErrTooManyTests, TestsPerWindow, TestWindow, e.RetryAfter)
-}
-
-func (e *TestLimitError) Is(target error) bool { return target == ErrTooManyTests }
+// TestWindow; its cases say when the next one is allowed (RetryAfter).
+var ErrTooManyTests = domain.NewError(domain.KindTooMany, "too many webhook test deliveries")
 
 // SendTest queues a webhook.test delivery to ep, signed and retried like
 // any other; at most TestsPerWindow per tenant and TestWindow.
@@ -442,7 +434,8 @@ func (s *Store) SendTest(ctx context.Context, ep Endpoint) (Delivery, error) {
 			return err
 		}
 		if recent.Queued >= TestsPerWindow {
-			return &TestLimitError{RetryAfter: max(time.Duration(recent.FreesIn*float64(time.Second)), time.Second).Round(time.Second)}
+			wait := max(time.Duration(recent.FreesIn*float64(time.Second)), time.Second).Round(time.Second)
+			return ErrTooManyTests.Newf("%s: at most %d per %s; retry in %s", ErrTooManyTests.Msg, TestsPerWindow, TestWindow, wait).Retry(wait)
 		}
 		id, err = q.InsertWebhookTestDelivery(ctx, readmodel.InsertWebhookTestDeliveryParams{
 			EndpointID: ep.ID, Tenant: ep.Tenant, EventID: eventID, EventType: EventTest, Body: body})
