@@ -435,6 +435,7 @@ type Fields struct {
 const (
 	FieldSourceXML      = "xml"      // a structured e-invoice (CII or UBL), read exactly
 	FieldSourceTemplate = "template" // a merchant template
+	FieldSourceSender   = "sender"   // an e-mail's From: (display name or domain), for want of a confident name in its body
 	FieldSourceText     = "text"     // the generic rules, from the document's text
 )
 

@@ -12,6 +12,7 @@ import (
 
 	"tally/blob"
 	"tally/domain"
+	"tally/extract"
 )
 
 // Format is the webhook body format of e-receipt results: a JSON array of
@@ -108,6 +109,7 @@ type Part struct {
 const (
 	confidenceUser      = 100
 	confidenceTemplate  = 95
+	confidenceSender    = 95 // a merchant named by a DKIM-verified sender
 	confidenceAddsUp    = 90
 	confidenceGeneric   = 70
 	confidenceUntrusted = 30 // a merchant named by a forged e-mail
@@ -174,10 +176,7 @@ func FromDocument(d *domain.Document, jobID uint64) EReceipt {
 			r.ReceiptDate = val("date", f.Date, t.Format("01/02/2006"))
 		}
 	}
-	r.MerchantName = val("vendor", f.Vendor, f.Vendor)
-	if r.MerchantName != nil && r.IsFraudulent {
-		r.MerchantName.Confidence = confidenceUntrusted
-	}
+	r.MerchantName = merchant(d, f, r, val)
 	r.OrderNumber = val("invoice_number", f.InvoiceNumber, f.InvoiceNumber)
 	r.Currency = val("currency", f.Currency, f.Currency)
 	r.Subtotal = val("subtotal", f.Subtotal, json.Number(f.Subtotal))
@@ -197,6 +196,35 @@ func FromDocument(d *domain.Document, jobID uint64) EReceipt {
 		r.Products = append(r.Products, p)
 	}
 	return r
+}
+
+// merchant names the receipt's merchant. A sender whose domain signed the
+// e-mail (DKIM, aligned) is the merchant, whatever the body says: its
+// display name when extraction took the vendor from it, else its
+// organisational domain. A forged sender never names the merchant: a
+// vendor taken from it is dropped, and a vendor from the body is kept
+// with the confidence of an untrusted e-mail.
+func merchant(d *domain.Document, f domain.Fields, r EReceipt, val func(name, v string, out any) *Value) *Value {
+	fromSender := f.Sources["vendor"] == domain.FieldSourceSender
+	corrected := d.Corrections != nil && d.Corrections.Vendor != ""
+	switch {
+	case corrected:
+	case r.IsFraudulent && fromSender:
+		return nil
+	case r.EReceiptAuthenticated && !r.IsFraudulent && d.Email != nil:
+		name := f.Vendor
+		if !fromSender {
+			name = extract.SenderOrganisation(d.Email.From)
+		}
+		if name != "" {
+			return &Value{Value: name, Confidence: confidenceSender}
+		}
+	}
+	v := val("vendor", f.Vendor, f.Vendor)
+	if v != nil && r.IsFraudulent && !corrected {
+		v.Confidence = confidenceUntrusted
+	}
+	return v
 }
 
 func unix(t *time.Time) *int64 {

@@ -14,7 +14,7 @@ func TestFindAddress(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			lines := splitLines(c.text)
-			_, v := findVendor(lines)
+			_, v, _ := findVendor(lines)
 			if got := findAddress(lines, v); got != c.want {
 				t.Errorf("findAddress = %q, want %q", got, c.want)
 			}

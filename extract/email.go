@@ -39,12 +39,19 @@ type mimeWalk struct {
 // emailText reads an RFC 822 message and returns its text. It prefers
 // text/plain bodies (what the sender wrote for machines), then text/html
 // bodies with the tags stripped, then text attachments, and finally the text
-// of the first PDF attachment (many e-mailed invoices are just a PDF).
-func (e *Engine) emailText(ctx context.Context, content []byte) (string, string, error) {
+// of the first PDF attachment (many e-mailed invoices are just a PDF). The
+// sender (From:) is returned too; nil when it does not parse.
+func (e *Engine) emailText(ctx context.Context, content []byte) (string, string, *mail.Address, error) {
 	msg, err := mail.ReadMessage(bytes.NewReader(content))
 	if err != nil {
-		return "", "", fmt.Errorf("%w: e-mail: %v", ErrUnreadable, err)
+		return "", "", nil, fmt.Errorf("%w: e-mail: %v", ErrUnreadable, err)
 	}
+	sender, _ := mail.ParseAddress(msg.Header.Get("From"))
+	text, title, err := e.emailBody(ctx, msg)
+	return text, title, sender, err
+}
+
+func (e *Engine) emailBody(ctx context.Context, msg *mail.Message) (string, string, error) {
 	w := &mimeWalk{ctx: ctx, maxBytes: e.limits.MaxTextBytes}
 	w.walk(msg.Header, msg.Body, 0)
 	if err := ctx.Err(); err != nil {

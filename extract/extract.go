@@ -141,11 +141,21 @@ func (e *Engine) Extract(ctx context.Context, content []byte, contentType string
 		return domain.Fields{}, fmt.Errorf("extract: %w", err)
 	}
 	text := d.text
-	f := FromText(text)
+	f, ev := fieldsFromText(text)
 	dropUncertain(&f, d.ocr)
 	if v := vendorFromTitle(d.title); v != "" {
-		f.Vendor = v
+		f.Vendor, ev.vendor = v, vendorTitle
 	}
+	// An e-mail whose body names no merchant with confidence is named by
+	// its sender. Whether the sender is who it claims to be is not known
+	// here (DKIM is checked at intake); the field's source says "sender"
+	// so that a forged one can be discounted where the verdict is known.
+	if d.sender != nil && !ev.vendor.confident() {
+		if name := SenderName(d.sender.Name, d.sender.Address); name != "" {
+			f.Vendor, ev.vendor = name, vendorSender
+		}
+	}
+	markSources(&f, ev)
 	if e.templates != nil {
 		if tf, name, version, ok := e.templates.Match(text); ok {
 			f = applyTemplate(f, tf, name, version)
@@ -180,34 +190,42 @@ func (e *Engine) WithTemplates(m TemplateMatcher) *Engine {
 // dropped rather than passed on (the generic value stays). EngineVersion
 // stays the engine's; TemplateVersion names the template.
 func applyTemplate(f, t domain.Fields, name, version string) domain.Fields {
-	str := func(dst *string, v string) {
+	if f.Sources == nil {
+		f.Sources = map[string]string{}
+	}
+	set := func(field string, dst *string, v string) {
+		*dst = v
+		f.Sources[field] = domain.FieldSourceTemplate
+	}
+	str := func(field string, dst *string, v string) {
 		if v = strings.TrimSpace(v); v != "" {
-			*dst = v
+			set(field, dst, v)
 		}
 	}
-	amount := func(dst *string, v string) {
+	amount := func(field string, dst *string, v string) {
 		if a, ok := ParseAmount(v); ok {
-			*dst = a
+			set(field, dst, a)
 		}
 	}
-	date := func(dst *string, v string) {
+	date := func(field string, dst *string, v string) {
 		if d, ok := ParseDate(v); ok {
-			*dst = d
+			set(field, dst, d)
 		}
 	}
-	str(&f.Vendor, t.Vendor)
-	str(&f.VendorAddress, t.VendorAddress)
-	date(&f.Date, t.Date)
-	date(&f.DueDate, t.DueDate)
-	str(&f.InvoiceNumber, t.InvoiceNumber)
+	str("vendor", &f.Vendor, t.Vendor)
+	str("vendor_address", &f.VendorAddress, t.VendorAddress)
+	date("date", &f.Date, t.Date)
+	date("due_date", &f.DueDate, t.DueDate)
+	str("invoice_number", &f.InvoiceNumber, t.InvoiceNumber)
 	if c := strings.ToUpper(strings.TrimSpace(t.Currency)); c != "" {
-		f.Currency = c
+		set("currency", &f.Currency, c)
 	}
-	amount(&f.Subtotal, t.Subtotal)
-	amount(&f.Tax, t.Tax)
-	amount(&f.Total, t.Total)
+	amount("subtotal", &f.Subtotal, t.Subtotal)
+	amount("tax", &f.Tax, t.Tax)
+	amount("total", &f.Total, t.Total)
 	if len(t.LineItems) > 0 {
 		f.LineItems = t.LineItems
+		f.Sources["line_items"] = domain.FieldSourceTemplate
 	}
 	f.TemplateVersion = version + "/" + name
 	return f

@@ -12,8 +12,20 @@ import (
 // Every rule is a plain heuristic with a reason next to it; a field that no
 // rule finds with some confidence stays empty.
 func FromText(text string) domain.Fields {
+	f, _ := fieldsFromText(text)
+	return f
+}
+
+// evidence is what the rules learnt about how they found the fields, beyond
+// the values themselves.
+type evidence struct {
+	vendor vendorEvidence
+}
+
+func fieldsFromText(text string) (domain.Fields, evidence) {
 	lines := splitLines(text)
 	f := domain.Fields{EngineVersion: EngineVersion}
+	var ev evidence
 
 	total := findTotal(lines)
 	f.Total = total.value
@@ -25,15 +37,15 @@ func FromText(text string) domain.Fields {
 	f.DueDate = findDueDate(lines)
 	f.InvoiceNumber = findInvoiceNumber(lines)
 	vendorLine := -1
-	f.Vendor, vendorLine = findVendor(lines)
+	f.Vendor, vendorLine, ev.vendor = findVendor(lines)
 	if !legalFormRe.MatchString(f.Vendor) {
 		if b := brandInText(lines); b != "" {
-			f.Vendor = b
+			f.Vendor, ev.vendor = b, vendorBrand
 		}
 	}
 	f.VendorAddress = findAddress(lines, vendorLine)
 	f.LineItems = findLineItems(lines)
-	return f
+	return f, ev
 }
 
 // textLine is one line of the document with a lower-cased copy for

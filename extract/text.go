@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"mime"
+	"net/mail"
 	"strings"
 	"tally/einvoice"
 	"unicode/utf8"
@@ -35,12 +36,15 @@ type docText struct {
 	// ocr is the local OCR reading of an image, with its word
 	// confidences; nil for other documents.
 	ocr *ocrReading
+	// sender is an e-mail's From: address; nil for other documents.
+	sender *mail.Address
 }
 
 // read is Text that also returns what else the reading learnt (docText).
 func (e *Engine) read(ctx context.Context, content []byte, contentType string) (docText, error) {
 	title := ""
 	var reading *ocrReading
+	var sender *mail.Address
 	if err := ctx.Err(); err != nil {
 		return docText{}, fmt.Errorf("extract: %w", err)
 	}
@@ -60,11 +64,11 @@ func (e *Engine) read(ctx context.Context, content []byte, contentType string) (
 		}
 		text = t
 	case mediaType == TypeEmail:
-		t, ti, err := e.emailText(ctx, content)
+		t, ti, from, err := e.emailText(ctx, content)
 		if err != nil {
 			return docText{}, err
 		}
-		text, title = t, ti
+		text, title, sender = t, ti, from
 	case mediaType == TypeText:
 		text = decodeCharset(content, params["charset"])
 	case mediaType == TypeHTML || mediaType == "application/xhtml+xml":
@@ -85,7 +89,7 @@ func (e *Engine) read(ctx context.Context, content []byte, contentType string) (
 	if strings.TrimSpace(text) == "" {
 		return docText{}, errNoText(mediaType)
 	}
-	return docText{text: text, title: title, ocr: reading}, nil
+	return docText{text: text, title: title, ocr: reading, sender: sender}, nil
 }
 
 // parseContentType lower-cases the media type and tolerates malformed

@@ -16,17 +16,39 @@ var notVendorRe = regexp.MustCompile(`(?i)^(date|invoice|receipt|order|bill to|s
 
 // legalFormRe recognises company legal forms. A line carrying one near the
 // top is the issuer's name far more often than the first line is (which on
-// receipts is often a cashier, a branch or a slogan).
-var legalFormRe = regexp.MustCompile(`(?i)\b(?:(?:ltd|limited|gmbh|sdn\.?\s*bhd|s[do0][nm][.,]?\s*b[hn][dor0]|bhd|inc|llc|plc|corp|corporation|ag|s\.?a|sarl|s\.?r\.?l|b\.?v|pty|s/b|kg|ohg|e\.k|oy|ab|as|enterprise|trading)\b|co\.)\.?`)
+// receipts is often a cashier, a branch or a slogan). Forms of two letters
+// (AG, AS, AB, KG, OY, SA, BV) count only as written by registries, in
+// capitals ("Oy", "Ab" too): in lower case they are ordinary words ("as
+// soon as", "sa", "ab").
+var legalFormRe = regexp.MustCompile(`(?i:\b(?:ltd|limited|gmbh|sdn\.?\s*bhd|s[do0][nm][.,]?\s*b[hn][dor0]|bhd|inc|llc|plc|corp|corporation|sarl|s\.r\.l|srl|pty|s/b|ohg|e\.k|enterprise|trading)\b|co\.)\.?|\b(?:AG|S\.?A|B\.?V|KG|OY|Oy|AB|Ab|AS)\b\.?`)
 
 const vendorScanLines = 10
+
+// vendorEvidence is how the vendor was found, strongest last: what the
+// name's confidence is measured by, and what decides whether an e-mail's
+// sender names the merchant instead.
+type vendorEvidence int
+
+const (
+	vendorNone      vendorEvidence = iota
+	vendorFirstLine                // the first meaningful line, for want of better
+	vendorNameLike                 // the first line that reads as a name
+	vendorSender                   // an e-mail's sender (display name or domain)
+	vendorBrand                    // a web-address brand or copyright holder in the page furniture
+	vendorLegalForm                // a line with a company legal form
+	vendorTitle                    // an e-receipt's title naming the payee or shop
+)
+
+// confident: evidence that names the issuer more often than not on
+// documents the rules were not written on.
+func (e vendorEvidence) confident() bool { return e >= vendorBrand }
 
 // findVendor returns the issuer's name and its line index (-1 when none):
 // a line with a legal form among the first meaningful lines, else the first
 // meaningful line that looks like a name (not an address, not OCR noise).
 // Only the first column counts: the right-hand columns of a letterhead are
 // usually the customer or the document details.
-func findVendor(lines []textLine) (string, int) {
+func findVendor(lines []textLine) (string, int, vendorEvidence) {
 	var candidates []int
 	for i, l := range lines {
 		if len(candidates) >= vendorScanLines {
@@ -61,27 +83,27 @@ func findVendor(lines []textLine) (string, int) {
 			prev := vendorText(lines[i-1].raw)
 			if !strings.ContainsAny(prev, "0123456789") && !addressWordRe.MatchString(prev) &&
 				!legalFormRe.MatchString(prev) && isUpperText(prev) == isUpperText(c) {
-				return cleanVendor(prev + " " + c), last
+				return cleanVendor(prev + " " + c), last, vendorLegalForm
 			}
 		}
-		return cleanVendor(c), last
+		return cleanVendor(c), last, vendorLegalForm
 	}
 	for _, i := range candidates {
 		c := vendorText(lines[i].raw)
 		if nameLike(c) {
 			if strings.HasSuffix(c, "&") && i+1 < len(lines) {
 				if next := vendorText(lines[i+1].raw); nameLike(next) {
-					return cleanVendor(c + " " + next), i + 1
+					return cleanVendor(c + " " + next), i + 1, vendorNameLike
 				}
 			}
-			return cleanVendor(c), i
+			return cleanVendor(c), i, vendorNameLike
 		}
 	}
 	if len(candidates) > 0 {
 		i := candidates[0]
-		return cleanVendor(vendorText(lines[i].raw)), i
+		return cleanVendor(vendorText(lines[i].raw)), i, vendorFirstLine
 	}
-	return "", -1
+	return "", -1, vendorNone
 }
 
 // legalTailRe: a line that begins with the end of a company name: a legal

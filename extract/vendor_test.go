@@ -16,7 +16,7 @@ func TestFindVendor(t *testing.T) {
 		{"nothing", "\n\n", ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			if got, _ := findVendor(splitLines(c.text)); got != c.want {
+			if got, _, _ := findVendor(splitLines(c.text)); got != c.want {
 				t.Errorf("findVendor = %q, want %q", got, c.want)
 			}
 		})
