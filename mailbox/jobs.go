@@ -99,29 +99,19 @@ func (p *Publisher) Publish(ctx context.Context, jobs ...Job) error {
 	if err := ch.Confirm(false); err != nil {
 		return ErrQueue.Wrap(fmt.Errorf("confirm mode: %w", err))
 	}
-	confirms := make([]*amqp.DeferredConfirmation, 0, len(jobs))
+	msgs := make([]amqp.Publishing, 0, len(jobs))
 	for _, j := range jobs {
 		body, err := json.Marshal(j)
 		if err != nil {
 			return err
 		}
-		dc, err := ch.PublishWithDeferredConfirmWithContext(ctx, "", p.Topology.Queue, false, false, amqp.Publishing{
+		msgs = append(msgs, amqp.Publishing{
 			ContentType: "application/json", DeliveryMode: amqp.Persistent, MessageId: uuid.NewString(),
 			Timestamp: j.RequestedAt, Body: body,
 		})
-		if err != nil {
-			return ErrQueue.Wrap(fmt.Errorf("publish: %w", err))
-		}
-		confirms = append(confirms, dc)
 	}
-	for _, dc := range confirms {
-		ok, err := dc.WaitContext(ctx)
-		if err != nil {
-			return ErrQueue.Wrap(fmt.Errorf("wait for confirm: %w", err))
-		}
-		if !ok {
-			return ErrQueue.Wrap(errors.New("the broker refused a job"))
-		}
+	if err := queue.PublishConfirmed(ctx, ch, p.Topology.Queue, false, msgs...); err != nil {
+		return ErrQueue.Wrap(err)
 	}
 	return nil
 }
