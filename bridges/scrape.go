@@ -23,6 +23,7 @@ import (
 	"tally/eventstore"
 	"tally/metrics"
 	"tally/queue"
+	"tally/supervise"
 )
 
 // DurableName is the bridge's consumer on the stream; it never changes, or
@@ -49,12 +50,18 @@ type Scrape struct {
 // Run relays until ctx ends, reconnecting to RabbitMQ and resubscribing to
 // the stream as needed.
 func (b *Scrape) Run(ctx context.Context) error {
-	d, err := b.Events.Durable(ctx, DurableName, 30*time.Second)
-	if err != nil {
-		return err
-	}
-	b.durable = d
-	b.Session.Run(ctx, b.relay)
+	supervise.Forever{
+		Backoff: supervise.Backoff{First: 2 * time.Second, Max: 2 * time.Second},
+		Stopped: func(err error, _ time.Duration) { b.Log.Error("bridge stopped, restarting", "err", err) },
+	}.Run(ctx, func(ctx context.Context) error {
+		d, err := b.Events.Durable(ctx, DurableName, 30*time.Second)
+		if err != nil {
+			return err
+		}
+		b.durable = d
+		b.Session.Run(ctx, b.relay)
+		return nil
+	})
 	return nil
 }
 
@@ -64,6 +71,9 @@ func (b *Scrape) relay(ctx context.Context, ch *amqp.Channel) error {
 	if err := ch.Confirm(false); err != nil {
 		return fmt.Errorf("enable publisher confirms: %w", err)
 	}
+	// A closed channel ends this run, so the session reconnects.
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	var failed error
 	handle := func(ctx context.Context, d eventstore.Delivery) {
 		if failed != nil {
@@ -76,6 +86,7 @@ func (b *Scrape) relay(ctx context.Context, ch *amqp.Channel) error {
 			_ = d.Retry(time.Second)
 			if ch.IsClosed() {
 				failed = err
+				cancel()
 			}
 			return
 		}
@@ -85,15 +96,12 @@ func (b *Scrape) relay(ctx context.Context, ch *amqp.Channel) error {
 			b.Log.Warn("ack after relay failed", "doc_id", d.Event.AggregateID, "err", err)
 		}
 	}
-	for ctx.Err() == nil && failed == nil {
-		if err := b.durable.Run(ctx, handle); err != nil && ctx.Err() == nil {
+	supervise.Forever{
+		Backoff: supervise.Backoff{First: time.Second, Max: time.Second},
+		Stopped: func(err error, _ time.Duration) {
 			b.Log.Warn("stream subscription ended, resubscribing", "err", err)
-			select {
-			case <-ctx.Done():
-			case <-time.After(time.Second):
-			}
-		}
-	}
+		},
+	}.Run(rctx, func(ctx context.Context) error { return b.durable.Run(ctx, handle) })
 	return failed
 }
 
@@ -126,16 +134,8 @@ func (b *Scrape) handle(ctx context.Context, ch *amqp.Channel, e domain.Envelope
 	}
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	conf, err := ch.PublishWithDeferredConfirmWithContext(pctx, "", routingKey, true, false, msg)
-	if err != nil {
-		return fmt.Errorf("publish job %s: %w", job.ID, err)
-	}
-	acked, err := conf.WaitContext(pctx)
-	if err != nil {
-		return fmt.Errorf("confirm job %s: %w", job.ID, err)
-	}
-	if !acked {
-		return fmt.Errorf("broker refused job %s", job.ID)
+	if err := queue.PublishConfirmed(pctx, ch, routingKey, true, msg); err != nil {
+		return fmt.Errorf("relay job %s: %w", job.ID, err)
 	}
 	b.Metrics.Relayed.Inc()
 	b.Log.Info("job relayed", "doc_id", job.DocumentID, "attempt", job.Attempt, "queue", routingKey,

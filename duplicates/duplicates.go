@@ -14,6 +14,7 @@ import (
 
 	"tally/commands"
 	"tally/eventstore"
+	"tally/supervise"
 )
 
 // DurableName is the consumer's name on the stream.
@@ -44,14 +45,11 @@ func (c *Consumer) Run(ctx context.Context) error {
 			c.Log.Warn("ack of a duplicate check failed; it will run again", "seq", del.Event.Sequence, "err", err)
 		}
 	}
-	for ctx.Err() == nil {
-		if err := d.Run(ctx, handle); err != nil && ctx.Err() == nil {
+	supervise.Forever{
+		Backoff: supervise.Backoff{First: time.Second, Max: time.Second},
+		Stopped: func(err error, _ time.Duration) {
 			c.Log.Warn("stream subscription ended, resubscribing", "err", err)
-			select {
-			case <-ctx.Done():
-			case <-time.After(time.Second):
-			}
-		}
-	}
+		},
+	}.Run(ctx, func(ctx context.Context) error { return d.Run(ctx, handle) })
 	return nil
 }

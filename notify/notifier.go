@@ -16,7 +16,6 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
-	"math/rand/v2"
 	"strings"
 	"time"
 
@@ -26,6 +25,7 @@ import (
 	"tally/mail"
 	"tally/personal"
 	"tally/readmodel"
+	"tally/supervise"
 )
 
 //go:embed templates/*.tmpl
@@ -75,23 +75,20 @@ func (n *Notifier) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	for ctx.Err() == nil {
-		err := d.Run(ctx, func(ctx context.Context, del eventstore.Delivery) {
-			if err := n.Handle(ctx, del.Event); err != nil {
-				n.Log.Warn("notification postponed", "doc_id", del.Event.AggregateID, "event", del.Event.Type, "err", err)
-				_ = del.Retry(30 * time.Second)
-				return
-			}
-			_ = del.Ack(ctx)
-		})
-		if err != nil && ctx.Err() == nil {
-			n.Log.Warn("notifier subscription ended, resubscribing", "err", err)
-			select {
-			case <-ctx.Done():
-			case <-time.After(time.Second):
-			}
+	handle := func(ctx context.Context, del eventstore.Delivery) {
+		if err := n.Handle(ctx, del.Event); err != nil {
+			n.Log.Warn("notification postponed", "doc_id", del.Event.AggregateID, "event", del.Event.Type, "err", err)
+			_ = del.Retry(30 * time.Second)
+			return
 		}
+		_ = del.Ack(ctx)
 	}
+	supervise.Forever{
+		Backoff: supervise.Backoff{First: time.Second, Max: time.Second},
+		Stopped: func(err error, _ time.Duration) {
+			n.Log.Warn("notifier subscription ended, resubscribing", "err", err)
+		},
+	}.Run(ctx, func(ctx context.Context) error { return d.Run(ctx, handle) })
 	return nil
 }
 
@@ -229,18 +226,15 @@ func unsubscribeHeaders(url string) map[string]string {
 // sendWithRetries retries temporary failures with exponential backoff and
 // jitter; a permanent failure or the last temporary one is returned.
 func sendWithRetries(ctx context.Context, s Sender, m mail.Message, retries int) error {
-	wait := 500 * time.Millisecond
+	b := supervise.Backoff{First: 500 * time.Millisecond, Max: 30 * time.Second}
 	for try := 0; ; try++ {
 		err := s.Send(ctx, m)
 		if err == nil || errors.Is(err, mail.ErrPermanent) || try >= retries {
 			return err
 		}
-		select {
-		case <-ctx.Done():
+		if !supervise.Sleep(ctx, b.Next(try+1)) {
 			return ctx.Err()
-		case <-time.After(wait/2 + rand.N(wait)):
 		}
-		wait = min(wait*2, 30*time.Second)
 	}
 }
 

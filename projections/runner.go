@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
-	"math/rand/v2"
 	"sync/atomic"
 	"time"
 
@@ -16,6 +15,7 @@ import (
 	"tally/domain"
 	"tally/eventstore"
 	"tally/readmodel"
+	"tally/supervise"
 )
 
 // Projector builds one read model from events. Apply runs inside the
@@ -87,25 +87,13 @@ func (r *Runner) LastAppliedAt() time.Time {
 // RunForever runs the projector until ctx ends, restarting it with backoff
 // after errors (a database or NATS outage, say).
 func (r *Runner) RunForever(ctx context.Context) {
-	backoff := 200 * time.Millisecond
-	for ctx.Err() == nil {
-		started := time.Now()
-		err := r.Run(ctx)
-		if ctx.Err() != nil {
-			return
-		}
-		if time.Since(started) > time.Minute {
-			backoff = 200 * time.Millisecond
-		}
-		wait := backoff/2 + rand.N(backoff)
-		r.log.Error("projector stopped, restarting", "err", err, "retry_in", wait.String())
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(wait):
-		}
-		backoff = min(backoff*2, 15*time.Second)
-	}
+	supervise.Forever{
+		Backoff:    supervise.Backoff{First: 200 * time.Millisecond, Max: 15 * time.Second},
+		ResetAfter: time.Minute,
+		Stopped: func(err error, wait time.Duration) {
+			r.log.Error("projector stopped, restarting", "err", err, "retry_in", wait.String())
+		},
+	}.Run(ctx, r.Run)
 }
 
 // Run holds the projector's lock and applies events until ctx ends or an

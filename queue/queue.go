@@ -14,11 +14,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"sync/atomic"
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
+
+	"tally/supervise"
 )
 
 // Job asks a worker to extract one attempt of one document.
@@ -124,26 +125,17 @@ func (s *Session) Ping(context.Context) error {
 // ctx ends. When work returns (typically because the connection closed) it
 // reconnects with exponential backoff and jitter and calls work again.
 func (s *Session) Run(ctx context.Context, work func(ctx context.Context, ch *amqp.Channel) error) {
-	backoff := 250 * time.Millisecond
-	for ctx.Err() == nil {
-		started := time.Now()
+	supervise.Forever{
+		Backoff:    supervise.Backoff{First: 250 * time.Millisecond, Max: 10 * time.Second},
+		ResetAfter: 30 * time.Second,
+		Stopped: func(err error, wait time.Duration) {
+			s.Log.Warn("rabbitmq session ended, reconnecting", "err", err, "retry_in", wait.String())
+		},
+	}.Run(ctx, func(ctx context.Context) error {
 		err := s.once(ctx, work)
 		s.ready.Store(false)
-		if ctx.Err() != nil {
-			return
-		}
-		if time.Since(started) > 30*time.Second {
-			backoff = 250 * time.Millisecond
-		}
-		wait := backoff/2 + rand.N(backoff)
-		s.Log.Warn("rabbitmq session ended, reconnecting", "err", err, "retry_in", wait.String())
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(wait):
-		}
-		backoff = min(backoff*2, 10*time.Second)
-	}
+		return err
+	})
 }
 
 func (s *Session) once(ctx context.Context, work func(ctx context.Context, ch *amqp.Channel) error) error {

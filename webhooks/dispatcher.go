@@ -12,6 +12,7 @@ import (
 	"tally/domain"
 	"tally/eventstore"
 	"tally/readmodel"
+	"tally/supervise"
 )
 
 // DurableName is the dispatcher's consumer on the stream.
@@ -43,32 +44,29 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	for ctx.Err() == nil {
-		err := cons.Run(ctx, func(ctx context.Context, del eventstore.Delivery) {
-			n, err := d.Handle(ctx, del.Event)
-			if err != nil {
-				d.Log.Warn("webhook dispatch postponed", "doc_id", del.Event.AggregateID, "event_id", del.Event.ID,
-					"event", del.Event.Type, "err", err)
-				_ = del.Retry(10 * time.Second)
-				return
-			}
-			// Acknowledged only now: a crash before this line redelivers the
-			// event, and the unique (endpoint, event) key adds nothing twice.
-			if err := del.Ack(ctx); err != nil && ctx.Err() == nil {
-				d.Log.Warn("webhook dispatch ack failed; the event comes back and adds nothing", "event_id", del.Event.ID, "err", err)
-			}
-			if n > 0 && d.OnDelivery != nil {
-				d.OnDelivery()
-			}
-		})
-		if err != nil && ctx.Err() == nil {
-			d.Log.Warn("webhook dispatcher subscription ended, resubscribing", "err", err)
-			select {
-			case <-ctx.Done():
-			case <-time.After(time.Second):
-			}
+	handle := func(ctx context.Context, del eventstore.Delivery) {
+		n, err := d.Handle(ctx, del.Event)
+		if err != nil {
+			d.Log.Warn("webhook dispatch postponed", "doc_id", del.Event.AggregateID, "event_id", del.Event.ID,
+				"event", del.Event.Type, "err", err)
+			_ = del.Retry(10 * time.Second)
+			return
+		}
+		// Acknowledged only now: a crash before this line redelivers the
+		// event, and the unique (endpoint, event) key adds nothing twice.
+		if err := del.Ack(ctx); err != nil && ctx.Err() == nil {
+			d.Log.Warn("webhook dispatch ack failed; the event comes back and adds nothing", "event_id", del.Event.ID, "err", err)
+		}
+		if n > 0 && d.OnDelivery != nil {
+			d.OnDelivery()
 		}
 	}
+	supervise.Forever{
+		Backoff: supervise.Backoff{First: time.Second, Max: time.Second},
+		Stopped: func(err error, _ time.Duration) {
+			d.Log.Warn("webhook dispatcher subscription ended, resubscribing", "err", err)
+		},
+	}.Run(ctx, func(ctx context.Context) error { return cons.Run(ctx, handle) })
 	return nil
 }
 

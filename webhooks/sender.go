@@ -6,7 +6,6 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
@@ -21,6 +20,7 @@ import (
 	"tally/domain"
 	"tally/netguard"
 	"tally/readmodel"
+	"tally/supervise"
 )
 
 // SenderConfig tunes the Sender. Zero values get defaults from setDefaults.
@@ -307,12 +307,7 @@ func (s *Sender) finish(ctx context.Context, log *slog.Logger, c claimed, res at
 // doubling per attempt up to MaxBackoff, then jittered to half to one and
 // a half times, so deliveries that failed together do not return together.
 func (s *Sender) backoff(attempt int) time.Duration {
-	wait := s.cfg.FirstBackoff
-	for i := 1; i < attempt && wait < s.cfg.MaxBackoff; i++ {
-		wait *= 2
-	}
-	wait = min(wait, s.cfg.MaxBackoff)
-	return wait/2 + rand.N(wait)
+	return supervise.Backoff{First: s.cfg.FirstBackoff, Max: s.cfg.MaxBackoff}.Next(attempt)
 }
 
 // unwrapURLError drops net/http's "Post "<url>": " prefix: the URL is the

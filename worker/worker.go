@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"sync"
 	"time"
 
@@ -26,6 +25,7 @@ import (
 	"tally/domain"
 	"tally/metrics"
 	"tally/queue"
+	"tally/supervise"
 )
 
 // Extractor reads fields from a document; the extract package satisfies it.
@@ -329,12 +329,8 @@ func skippable(err error) bool {
 	return errors.Is(err, domain.ErrStaleAttempt) || errors.Is(err, domain.ErrInvalidTransition) || errors.Is(err, domain.ErrNotFound)
 }
 
-// backoff is the delay before attempt+1: exponential with full jitter in
-// its upper half, so retries of many documents spread out.
+// backoff is the delay before attempt+1: exponential with jitter, so
+// retries of many documents spread out.
 func (w *Worker) backoff(attempt int) time.Duration {
-	d := w.cfg.BackoffBase << min(attempt-1, 20)
-	if d <= 0 || d > w.cfg.BackoffMax {
-		d = w.cfg.BackoffMax
-	}
-	return d/2 + rand.N(d/2+1)
+	return supervise.Backoff{First: w.cfg.BackoffBase, Max: w.cfg.BackoffMax}.Next(attempt)
 }

@@ -43,17 +43,7 @@ func startBridge(ctx context.Context, wg *sync.WaitGroup, rt *runtime, m *metric
 	s := rt.session(0)
 	b := &bridges.Scrape{Events: rt.events, Docs: commands.New(rt.events, rt.blobs, rt.log), Session: s, Metrics: m,
 		Log: rt.log.With("role", "bridge")}
-	wg.Go(func() {
-		for ctx.Err() == nil {
-			if err := b.Run(ctx); err != nil && ctx.Err() == nil {
-				rt.log.Error("bridge stopped, restarting", "err", err)
-				select {
-				case <-ctx.Done():
-				case <-time.After(2 * time.Second):
-				}
-			}
-		}
-	})
+	wg.Go(func() { _ = b.Run(ctx) })
 	return s
 }
 

@@ -98,22 +98,15 @@ func startMailboxScheduler(ctx context.Context, wg *sync.WaitGroup, rt *runtime)
 	sched := &mailbox.Scheduler{Links: svc.Links, Publisher: svc.Publisher, Forward: rt.cfg.ForwardIMAPURL != "",
 		Interval: rt.cfg.MailboxScrapeInterval, Log: rt.log.With("role", "mailbox-scheduler")}
 	wg.Go(func() {
-		for {
-			if err := withLock(ctx, rt, "mailbox-scheduler", func() error {
-				n, err := sched.Tick(ctx)
-				if n > 0 {
-					rt.log.Info("mailbox scrapes queued", "jobs", n)
-				}
-				return err
-			}); err != nil && ctx.Err() == nil {
-				rt.log.Warn("queueing mailbox scrapes failed; trying again next interval", "err", err)
+		rt.locker().Every(ctx, "mailbox-scheduler", rt.cfg.MailboxScrapeInterval, func(ctx context.Context) error {
+			n, err := sched.Tick(ctx)
+			if n > 0 {
+				rt.log.Info("mailbox scrapes queued", "jobs", n)
 			}
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(rt.cfg.MailboxScrapeInterval):
-			}
-		}
+			return err
+		}, func(err error) {
+			rt.log.Warn("queueing mailbox scrapes failed; trying again next interval", "err", err)
+		})
 	})
 	return nil
 }

@@ -15,6 +15,7 @@ import (
 	"tally/notify"
 	"tally/personal"
 	"tally/readmodel"
+	"tally/supervise"
 )
 
 // mailer is what the notifier and the reports need to send e-mail.
@@ -78,46 +79,24 @@ func startScheduler(ctx context.Context, wg *sync.WaitGroup, rt *runtime, m *mai
 	loc, _ := time.LoadLocation(rt.cfg.ReportTimeZone)
 	rep := rt.reporter(m)
 	wg.Go(func() {
-		for {
-			next := notify.NextMonthlyRun(time.Now(), loc)
-			rt.log.Info("monthly report scheduled", "at", next.Format(time.RFC3339))
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(time.Until(next)):
-			}
-			month := notify.PreviousMonth(next)
-			if err := withLock(ctx, rt, "monthly-report:"+month, func() error {
-				res, err := rep.Run(ctx, month, false)
-				rt.log.Info("monthly report run", "month", month, "sent", res.Sent, "already_sent", res.AlreadySent,
-					"opted_out", res.OptedOut, "refused", res.Refused)
-				return err
-			}); err != nil {
-				rt.log.Error("monthly report failed; running it again later sends what is left", "month", month, "err", err)
-			}
-		}
+		supervise.At(ctx, func(after time.Time) time.Time { return notify.NextMonthlyRun(after, loc) },
+			func(at time.Time) { rt.log.Info("monthly report scheduled", "at", at.Format(time.RFC3339)) },
+			func(ctx context.Context, at time.Time) {
+				month := notify.PreviousMonth(at)
+				if err := rt.locker().Locked(ctx, "monthly-report:"+month, func() error {
+					res, err := rep.Run(ctx, month, false)
+					rt.log.Info("monthly report run", "month", month, "sent", res.Sent, "already_sent", res.AlreadySent,
+						"opted_out", res.OptedOut, "refused", res.Refused)
+					return err
+				}); err != nil {
+					rt.log.Error("monthly report failed; running it again later sends what is left", "month", month, "err", err)
+				}
+			})
 	})
 }
 
-// withLock runs fn while holding a PostgreSQL advisory lock named name,
-// or not at all when another process holds it.
-func withLock(ctx context.Context, rt *runtime, name string, fn func() error) error {
-	conn, err := rt.pool.Acquire(ctx)
-	if err != nil {
-		return err
-	}
-	defer conn.Release()
-	var got bool
-	if err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock(hashtextextended($1, 0))", name).Scan(&got); err != nil {
-		return err
-	}
-	if !got {
-		rt.log.Info("another process holds the lock; skipping", "lock", name)
-		return nil
-	}
-	defer conn.Exec(context.Background(), "SELECT pg_advisory_unlock(hashtextextended($1, 0))", name)
-	return fn()
-}
+// locker runs periodic jobs under advisory locks, one replica at a time.
+func (r *runtime) locker() supervise.Locker { return supervise.Locker{Pool: r.pool, Log: r.log} }
 
 func runNotifier(ctx context.Context, rt *runtime) error {
 	if err := rt.openStores(ctx); err != nil {
@@ -186,7 +165,7 @@ func runReport(ctx context.Context, rt *runtime, args []string, stdout io.Writer
 		return errors.New("SMTP_URL is unset: set it, or use --dry-run to see the reports")
 	}
 	var res notify.RunResult
-	err = withLock(ctx, rt, "monthly-report:"+*month, func() error {
+	err = rt.locker().Locked(ctx, "monthly-report:"+*month, func() error {
 		var rerr error
 		res, rerr = rt.reporter(m).Run(ctx, *month, *dryRun)
 		return rerr

@@ -21,18 +21,9 @@ func startPurger(ctx context.Context, wg *sync.WaitGroup, rt *runtime) {
 	cmds := commands.New(rt.events, rt.blobs, rt.log)
 	q := readmodel.New(rt.pool)
 	wg.Go(func() {
-		for {
-			if err := withLock(ctx, rt, "purge-deleted-documents", func() error {
-				return purgeDue(ctx, rt, cmds, q)
-			}); err != nil && ctx.Err() == nil {
-				rt.log.Warn("purge of deleted documents failed; trying again later", "err", err)
-			}
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(purgeEvery):
-			}
-		}
+		rt.locker().Every(ctx, "purge-deleted-documents", purgeEvery, func(ctx context.Context) error {
+			return purgeDue(ctx, rt, cmds, q)
+		}, func(err error) { rt.log.Warn("purge of deleted documents failed; trying again later", "err", err) })
 	})
 }
 

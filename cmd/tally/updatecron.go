@@ -29,6 +29,7 @@ import (
 
 	"tally/blob"
 	"tally/config"
+	"tally/supervise"
 	"tally/templates"
 )
 
@@ -107,18 +108,11 @@ func runUpdateCron(ctx context.Context, cfg *config.Config, log *slog.Logger, ar
 		return err
 	}
 	rt.log.Info("update cron running", "source", src.String(), "every", s.every.String())
-	t := time.NewTicker(s.every)
-	defer t.Stop()
-	for {
-		if _, err := u.RunOnce(ctx); err != nil && ctx.Err() == nil {
-			rt.log.Error("template update failed", "source", src.String(), "err", err)
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		}
-	}
+	supervise.Every(ctx, s.every, func(ctx context.Context) error {
+		_, err := u.RunOnce(ctx)
+		return err
+	}, func(err error) { rt.log.Error("template update failed", "source", src.String(), "err", err) })
+	return nil
 }
 
 const templatesUsage = `usage:
