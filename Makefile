@@ -20,11 +20,13 @@ generate:
 check-generated: generate
 	git diff --exit-code -- readmodel
 
+# Every fuzz target in the tree, found afresh each run, FUZZTIME each.
+FUZZTIME ?= 30s
 fuzz:
-	$(GO) test -run XXX -fuzz FuzzDocument -fuzztime 30s ./intake
-	$(GO) test -run XXX -fuzz FuzzEmailMessage -fuzztime 30s ./intake
-	$(GO) test -run XXX -fuzz FuzzVerify -fuzztime 30s ./webhooks
-	$(GO) test -run XXX -fuzz FuzzUnforward -fuzztime 30s ./mailbox
-	$(GO) test -run XXX -fuzz FuzzOpen -fuzztime 30s ./personal
-	$(GO) test -run XXX -fuzz FuzzParse -fuzztime 30s ./einvoice
-	$(GO) test -run XXX -fuzz FuzzFromPDF -fuzztime 30s ./einvoice
+	@set -e; grep -rl --include='*_test.go' '^func Fuzz' . | sort | while read -r f; do \
+		pkg=./$$(dirname "$${f#./}"); \
+		for target in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' "$$f"); do \
+			echo "== $$pkg $$target"; \
+			$(GO) test -run XXX -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) "$$pkg"; \
+		done; \
+	done
