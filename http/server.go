@@ -23,20 +23,14 @@ import (
 	"tally/mailbox"
 	"tally/notify"
 	"tally/personal"
+	"tally/probe"
 	"tally/readmodel"
 	"tally/reprocess"
 	"tally/webhooks"
 )
 
 // Check is one dependency the health endpoints report on.
-type Check struct {
-	// Name as reported, e.g. "database".
-	Name string
-	// Critical dependencies make the service unhealthy (and not ready)
-	// when down; the others make it degraded.
-	Critical bool
-	Ping     func(ctx context.Context) error
-}
+type Check = probe.Check
 
 // Deps are what the API needs. All are required except Redis, without
 // which Idempotency-Key still holds (through the event store) but a reused

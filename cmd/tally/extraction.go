@@ -2,15 +2,12 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
-	stdhttp "net/http"
 	"os"
 	"strconv"
 	"sync"
-	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
 
@@ -20,7 +17,7 @@ import (
 	"tally/extract"
 	tallyhttp "tally/http"
 	"tally/metrics"
-	"tally/projections"
+	"tally/probe"
 	"tally/queue"
 	"tally/worker"
 )
@@ -127,72 +124,5 @@ func runBridge(ctx context.Context, rt *runtime) error {
 // serveProbes answers /healthz, /readyz and /metrics for roles without the
 // API, on PORT, until ctx ends.
 func serveProbes(ctx context.Context, rt *runtime, m *metrics.Metrics, checks []tallyhttp.Check) error {
-	mux := stdhttp.NewServeMux()
-	mux.Handle("GET /metrics", m.Handler())
-	mux.HandleFunc("GET /healthz", func(w stdhttp.ResponseWriter, _ *stdhttp.Request) {
-		writeJSON(w, 200, map[string]string{"status": "ok"})
-	})
-	mux.HandleFunc("GET /readyz", func(w stdhttp.ResponseWriter, r *stdhttp.Request) {
-		deps, ready := map[string]string{}, true
-		for _, c := range checks {
-			cctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
-			err := c.Ping(cctx)
-			cancel()
-			deps[c.Name] = "healthy"
-			if err != nil {
-				deps[c.Name], ready = "unhealthy", false
-			}
-		}
-		status, code := "ready", 200
-		if !ready {
-			status, code = "not ready", 500
-		}
-		writeJSON(w, code, map[string]any{"status": status, "dependencies": deps})
-	})
-	srv := &stdhttp.Server{Addr: net.JoinHostPort("", strconv.Itoa(rt.cfg.Port)), Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.ListenAndServe() }()
-	select {
-	case err := <-errc:
-		return fmt.Errorf("probe server: %w", err)
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	return srv.Shutdown(sctx)
-}
-
-func writeJSON(w stdhttp.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(v)
-}
-
-// watchProjectorLag updates the lag gauges every few seconds.
-func watchProjectorLag(ctx context.Context, rt *runtime, m *metrics.Metrics, runners []*projections.Runner) {
-	tick := time.NewTicker(5 * time.Second)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-		last, err := rt.events.LastSequence(ctx)
-		if err != nil {
-			continue
-		}
-		for _, r := range runners {
-			lag := float64(0)
-			if pos := r.Position(); last > pos {
-				lag = float64(last - pos)
-			}
-			m.ProjectorLagEvents.WithLabelValues(r.Name()).Set(lag)
-			seconds := 0.0
-			if lag > 0 && !r.LastAppliedAt().IsZero() {
-				seconds = time.Since(r.LastAppliedAt()).Seconds()
-			}
-			m.ProjectorLagSeconds.WithLabelValues(r.Name()).Set(seconds)
-		}
-	}
+	return probe.Serve(ctx, net.JoinHostPort("", strconv.Itoa(rt.cfg.Port)), m, checks)
 }

@@ -304,7 +304,7 @@ func runProjector(ctx context.Context, cfg *config.Config, log *slog.Logger) err
 	}
 	m := metrics.New()
 	var wg sync.WaitGroup
-	wg.Go(func() { runProjectors(ctx, rt, m) })
+	wg.Go(func() { projections.RunAll(ctx, rt.pool, rt.events, m, rt.log) })
 	err := serveProbes(ctx, rt, m, []tallyhttp.Check{
 		{Name: "database", Critical: true, Ping: func(ctx context.Context) error { return rt.pool.Ping(ctx) }},
 		{Name: "nats", Critical: true, Ping: rt.events.Ping},
@@ -342,7 +342,7 @@ func runAll(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io
 	if err := startWebhooks(ctx, &wg, rt); err != nil {
 		return err
 	}
-	wg.Go(func() { runProjectors(ctx, rt, m) })
+	wg.Go(func() { projections.RunAll(ctx, rt.pool, rt.events, m, rt.log) })
 	startBridge(ctx, &wg, rt, m)
 	startWorker(ctx, &wg, rt, m)
 	startDuplicates(ctx, &wg, rt)
@@ -397,18 +397,6 @@ func ensureDefaultKey(ctx context.Context, rt *runtime, stdout io.Writer) error 
 	}
 	fmt.Fprintf(stdout, "API key for tenant %q (also in %s): %s\n", rt.cfg.DefaultTenant, path, key)
 	return nil
-}
-
-func runProjectors(ctx context.Context, rt *runtime, m *metrics.Metrics) {
-	var wg sync.WaitGroup
-	var runners []*projections.Runner
-	for _, p := range projections.All() {
-		runner := projections.NewRunner(rt.pool, rt.events, p, rt.log)
-		runners = append(runners, runner)
-		wg.Go(func() { runner.RunForever(ctx) })
-	}
-	wg.Go(func() { watchProjectorLag(ctx, rt, m, runners) })
-	wg.Wait()
 }
 
 func serveAPI(ctx context.Context, rt *runtime, m *metrics.Metrics, mailer *mailer) error {

@@ -69,30 +69,14 @@ func startNotifier(ctx context.Context, wg *sync.WaitGroup, rt *runtime, m *mail
 }
 
 // startScheduler runs the monthly report at 00:05 on the 1st in
-// REPORT_TIME_ZONE. Replicas may all run it: a PostgreSQL advisory lock
-// lets one work at a time, and each report is recorded, so a second run
-// sends nothing new.
+// REPORT_TIME_ZONE.
 func startScheduler(ctx context.Context, wg *sync.WaitGroup, rt *runtime, m *mailer) {
 	if m.sender == nil {
 		return
 	}
 	loc, _ := time.LoadLocation(rt.cfg.ReportTimeZone)
 	rep := rt.reporter(m)
-	wg.Go(func() {
-		supervise.At(ctx, func(after time.Time) time.Time { return notify.NextMonthlyRun(after, loc) },
-			func(at time.Time) { rt.log.Info("monthly report scheduled", "at", at.Format(time.RFC3339)) },
-			func(ctx context.Context, at time.Time) {
-				month := notify.PreviousMonth(at)
-				if err := rt.locker().Locked(ctx, "monthly-report:"+month, func() error {
-					res, err := rep.Run(ctx, month, false)
-					rt.log.Info("monthly report run", "month", month, "sent", res.Sent, "already_sent", res.AlreadySent,
-						"opted_out", res.OptedOut, "refused", res.Refused)
-					return err
-				}); err != nil {
-					rt.log.Error("monthly report failed; running it again later sends what is left", "month", month, "err", err)
-				}
-			})
-	})
+	wg.Go(func() { rep.RunMonthly(ctx, rt.locker(), loc) })
 }
 
 // locker runs periodic jobs under advisory locks, one replica at a time.
@@ -164,12 +148,7 @@ func runReport(ctx context.Context, rt *runtime, args []string, stdout io.Writer
 	if m.sender == nil && !*dryRun {
 		return errors.New("SMTP_URL is unset: set it, or use --dry-run to see the reports")
 	}
-	var res notify.RunResult
-	err = rt.locker().Locked(ctx, "monthly-report:"+*month, func() error {
-		var rerr error
-		res, rerr = rt.reporter(m).Run(ctx, *month, *dryRun)
-		return rerr
-	})
+	res, err := rt.reporter(m).RunLocked(ctx, rt.locker(), *month, *dryRun)
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")
 	if encErr := enc.Encode(res); encErr != nil {

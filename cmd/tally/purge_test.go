@@ -7,6 +7,9 @@ import (
 	"log/slog"
 	"os"
 	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"tally/blob"
 	"tally/commands"
@@ -41,11 +44,11 @@ func TestPurgeAfterGracePeriod(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "the deletion in the read model", func() bool {
-		due, _ := readmodel.New(rt.pool).DocumentsToPurge(ctx, timestamptzNow())
+		due, _ := readmodel.New(rt.pool).DocumentsToPurge(ctx, pgtype.Timestamptz{Time: time.Now(), Valid: true})
 		return len(due) == 1
 	})
 	cmds := commands.New(rt.events, rt.blobs, rt.log)
-	if err := purgeDue(ctx, rt, cmds, readmodel.New(rt.pool)); err != nil {
+	if err := rt.purger().Due(ctx); err != nil {
 		t.Fatal(err)
 	}
 	history, _ := cmds.History(ctx, "e2e", id)
