@@ -15,7 +15,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -36,50 +35,6 @@ import (
 
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
-
-const usage = `Usage: tally <command> [flags]
-
-Roles (or a bare "tally" with ROLE=API|PROJECTOR|WORKER|BRIDGE|NOTIFIER|SCHEDULER|WEBHOOKS|MIGRATE_DB|UPDATE_CRON|ALL):
-  all          every role in one process (embedded JetStream when NATS_URL is unset)
-  api          the HTTP API on PORT (default 4001)
-  projector    build the PostgreSQL read models from the event stream
-  bridge       relay extraction requests to the RabbitMQ scrape queue
-  worker       extract documents from the scrape queue; scrape linked mailboxes;
-               finish duplicate checks a command could not
-  notifier     e-mail users when an expense is extracted or fails
-  scheduler    send the monthly report at 00:05 on the 1st
-  webhooks     deliver document events to the tenants' webhook endpoints
-  scheduler    send the monthly report at 00:05 on the 1st; queue mailbox scrapes
-  migrate      apply database migrations and exit
-  update-cron  fetch, check and activate the newest template bundle (--every 24h to repeat)
-
-Tools:
-  apikey create --tenant NAME   make an API key; prints it alone on standard output
-  templates check FILE... | list | rollback [--to VERSION]
-                                merchant template bundles
-  report monthly [--month YYYY-MM] [--dry-run]
-                                send (or show) the monthly reports now
-  replay --projection NAME|all  rebuild read models from the stream and swap them in
-  reprocess [--tenant T] [--ids A,B] [--from D] [--to D] [--vendor V] [--failed]
-            [--engine-older-than V] [--template-older-than V] [--dry-run]
-                                request new extractions for a selection
-  webhooks deliveries ENDPOINT_ID [--limit N]
-                                an endpoint's deliveries and attempts, as JSON
-  events show [--tenant NAME] DOC_ID
-                                print a document's history
-  events tail [--type TYPE] [--from SEQ|TIME]
-                                follow the event stream
-  users erase [--tenant NAME] EMAIL
-                                erase a user's name and e-mail (like DELETE /v1/users/{email})
-  forwarding dkim [--tenant NAME] on|off
-                                whether forwards must pass DKIM (on by default)
-  openapi                       print the OpenAPI document
-  extract [--manifest DIR] [FILE...]
-                                extract fields; one JSON object per line
-  version                       print the version
-
-Configuration comes from the environment; see README.md.
-`
 
 func main() {
 	// SIGTERM and SIGINT end the context: servers drain, workers finish
@@ -105,123 +60,27 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if cmd == "" {
 		cmd = roleCommand(cfg.Role)
 	}
-	// Server roles log JSON to standard output, where container platforms
-	// collect it; tools keep standard output for their answer.
+	c, args, ok := find(cmd, args)
+	if !ok {
+		switch cmd {
+		case "help", "-h", "--help":
+			fmt.Fprint(stdout, usage())
+			return nil
+		case "":
+			fmt.Fprint(stderr, usage())
+			return errors.New("no command given and ROLE is unset")
+		}
+		fmt.Fprint(stderr, usage())
+		return fmt.Errorf("unknown command %q", cmd)
+	}
+	// Roles log JSON to standard output, where container platforms collect
+	// it; tools keep standard output for their answer.
 	logOut := stdout
-	if cmd == "apikey" || cmd == "openapi" || cmd == "version" || cmd == "extract" || cmd == "report" || cmd == "events" || cmd == "replay" || cmd == "reprocess" ||
-		cmd == "users" || cmd == "forwarding" || (cmd == "webhooks" && len(args) > 0) {
+	if c.role == "" {
 		logOut = stderr
 	}
 	log := slog.New(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: cfg.Level()})).With("service", "tally")
-
-	switch cmd {
-	case "all":
-		return runAll(ctx, cfg, log, stdout)
-	case "api":
-		return runAPI(ctx, cfg, log)
-	case "projector":
-		return runProjector(ctx, cfg, log)
-	case "worker":
-		rt := start(log, cfg, "worker")
-		defer rt.Close()
-		return runWorker(ctx, rt)
-	case "bridge":
-		rt := start(log, cfg, "bridge")
-		defer rt.Close()
-		return runBridge(ctx, rt)
-	case "notifier":
-		rt := start(log, cfg, "notifier")
-		defer rt.Close()
-		return runNotifier(ctx, rt)
-	case "scheduler":
-		rt := start(log, cfg, "scheduler")
-		defer rt.Close()
-		return runScheduler(ctx, rt)
-	case "webhooks":
-		if len(args) > 0 {
-			rt := &runtime{cfg: cfg, log: log}
-			defer rt.Close()
-			return runWebhooksTool(ctx, rt, args, stdout)
-		}
-		rt := start(log, cfg, "webhooks")
-		defer rt.Close()
-		return runWebhooks(ctx, rt)
-	case "report":
-		rt := &runtime{cfg: cfg, log: log}
-		defer rt.Close()
-		return runReport(ctx, rt, args, stdout)
-	case "migrate":
-		return runMigrate(ctx, cfg, log)
-	case "update-cron":
-		return runUpdateCron(ctx, cfg, log, args)
-	case "templates":
-		return runTemplates(ctx, cfg, args, stdout, stderr)
-	case "apikey":
-		return runAPIKey(ctx, cfg, log, args, stdout)
-	case "openapi":
-		return runOpenAPI(cfg, log, stdout)
-	case "extract":
-		return runExtract(ctx, args, stdout)
-	case "reprocess":
-		rt := &runtime{cfg: cfg, log: log}
-		defer rt.Close()
-		return runReprocess(ctx, rt, args, stdout)
-	case "replay":
-		rt := &runtime{cfg: cfg, log: log}
-		defer rt.Close()
-		return runReplay(ctx, rt, args, stdout)
-	case "events":
-		rt := &runtime{cfg: cfg, log: log}
-		defer rt.Close()
-		return runEvents(ctx, rt, args, stdout)
-	case "users":
-		rt := &runtime{cfg: cfg, log: log}
-		defer rt.Close()
-		return runUsers(ctx, rt, args, stdout)
-	case "forwarding":
-		rt := &runtime{cfg: cfg, log: log}
-		defer rt.Close()
-		return runForwarding(ctx, rt, args, stdout)
-	case "version":
-		fmt.Fprintln(stdout, version)
-		return nil
-	case "help", "-h", "--help":
-		fmt.Fprint(stdout, usage)
-		return nil
-	case "":
-		fmt.Fprint(stderr, usage)
-		return errors.New("no command given and ROLE is unset")
-	}
-	fmt.Fprint(stderr, usage)
-	return fmt.Errorf("unknown command %q", cmd)
-}
-
-func roleCommand(role string) string {
-	switch role {
-	case config.RoleAPI:
-		return "api"
-	case config.RoleProjector:
-		return "projector"
-	case config.RoleMigrateDB:
-		return "migrate"
-	case config.RoleAll:
-		return "all"
-	case config.RoleWorker:
-		return "worker"
-	case config.RoleBridge:
-		return "bridge"
-	case config.RoleNotifier:
-		return "notifier"
-	case config.RoleScheduler:
-		return "scheduler"
-	case config.RoleWebhooks:
-		return "webhooks"
-	case config.RoleUpdateCron:
-		return "update-cron"
-	case "":
-		return ""
-	}
-	return "role-" + strings.ToLower(role)
+	return c.run(ctx, invocation{cfg: cfg, log: log, args: args, stdout: stdout, stderr: stderr})
 }
 
 func start(log *slog.Logger, cfg *config.Config, role string) *runtime {

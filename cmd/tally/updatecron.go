@@ -2,18 +2,8 @@ package main
 
 // The update-cron role and the templates tool: merchant/issuer template
 // bundles published to S3 or a directory, checked, stored and activated.
-//
-// Environment (read here until they move into package config):
-//
-//	DB_UPDATE_S3_BUCKET  bucket holding bundles (*.json); AWS_REGION, S3_ENDPOINT,
-//	                     AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY as for blobs
-//	DB_UPDATE_S3_PREFIX  optional key prefix ("bundles/") within that bucket
-//	DB_UPDATE_DIR        or: a local directory holding bundles (*.json)
-//	DB_UPDATE_INTERVAL   Go duration (e.g. 24h): keep running and check this
-//	                     often; unset runs once and exits (the default)
-//
-// Exactly one of DB_UPDATE_S3_BUCKET and DB_UPDATE_DIR must be set; the
-// flags --bucket, --prefix, --dir and --every override them.
+// Settings: config.UpdateCron (DB_UPDATE_*), which the flags --bucket,
+// --prefix, --dir and --every override.
 
 import (
 	"context"
@@ -35,44 +25,24 @@ import (
 
 const updateCronUsage = `usage: tally update-cron [--every DURATION] [--bucket NAME [--prefix P] | --dir DIR]`
 
-// updateCronSettings are the update cron's settings: flags over DB_UPDATE_*.
-type updateCronSettings struct {
-	bucket, prefix, dir string
-	every               time.Duration
-}
-
-func parseUpdateCron(args []string, getenv func(string) string) (updateCronSettings, error) {
-	var s updateCronSettings
-	var errs []error
-	if v := getenv("DB_UPDATE_INTERVAL"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d < 0 {
-			errs = append(errs, fmt.Errorf("DB_UPDATE_INTERVAL: %q is not a duration such as 24h", v))
-		} else {
-			s.every = d
-		}
-	}
+// parseUpdateCron reads DB_UPDATE_* through config, then the flags over
+// them, and reports every problem at once.
+func parseUpdateCron(args []string, getenv func(string) string) (config.UpdateCron, error) {
+	s, envErr := config.LoadUpdateCron(getenv)
+	errs := []error{envErr}
 	fs := flag.NewFlagSet("update-cron", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	fs.StringVar(&s.bucket, "bucket", getenv("DB_UPDATE_S3_BUCKET"), "S3 bucket holding template bundles")
-	fs.StringVar(&s.prefix, "prefix", getenv("DB_UPDATE_S3_PREFIX"), "key prefix within the bucket")
-	fs.StringVar(&s.dir, "dir", getenv("DB_UPDATE_DIR"), "local directory holding template bundles")
-	fs.DurationVar(&s.every, "every", s.every, "keep running and check this often (0: once)")
+	fs.StringVar(&s.Bucket, "bucket", s.Bucket, "S3 bucket holding template bundles")
+	fs.StringVar(&s.Prefix, "prefix", s.Prefix, "key prefix within the bucket")
+	fs.StringVar(&s.Dir, "dir", s.Dir, "local directory holding template bundles")
+	fs.DurationVar(&s.Every, "every", s.Every, "keep running and check this often (0: once)")
 	if err := fs.Parse(args); err != nil {
 		return s, fmt.Errorf("%w\n%s", err, updateCronUsage)
 	}
 	if fs.NArg() > 0 {
 		errs = append(errs, fmt.Errorf("unexpected arguments %q\n%s", fs.Args(), updateCronUsage))
 	}
-	switch {
-	case s.bucket == "" && s.dir == "":
-		errs = append(errs, errors.New("DB_UPDATE_S3_BUCKET or DB_UPDATE_DIR (or --bucket / --dir) must name where template bundles are published"))
-	case s.bucket != "" && s.dir != "":
-		errs = append(errs, errors.New("DB_UPDATE_S3_BUCKET and DB_UPDATE_DIR are both set; set one"))
-	}
-	if s.every < 0 {
-		errs = append(errs, errors.New("--every must not be negative"))
-	}
+	errs = append(errs, s.Validate())
 	return s, errors.Join(errs...)
 }
 
@@ -92,23 +62,23 @@ func runUpdateCron(ctx context.Context, cfg *config.Config, log *slog.Logger, ar
 	if err := rt.openEvents(ctx); err != nil {
 		return err
 	}
-	var src templates.Source = templates.DirSource{Dir: s.dir}
-	if s.bucket != "" {
+	var src templates.Source = templates.DirSource{Dir: s.Dir}
+	if s.Bucket != "" {
 		src, err = templates.NewS3Source(ctx, blob.S3Config{
-			Bucket: s.bucket, Region: cfg.AWSRegion, Endpoint: cfg.S3Endpoint,
+			Bucket: s.Bucket, Region: cfg.AWSRegion, Endpoint: cfg.S3Endpoint,
 			AccessKeyID: cfg.AWSAccessKeyID, SecretAccessKey: cfg.AWSSecretAccessKey,
-		}, s.prefix)
+		}, s.Prefix)
 		if err != nil {
 			return err
 		}
 	}
 	u := &templates.Updater{Store: templates.NewStore(rt.pool, rt.events), Source: src, Log: rt.log.With("role", "update-cron")}
-	if s.every == 0 {
+	if s.Every == 0 {
 		_, err := u.RunOnce(ctx)
 		return err
 	}
-	rt.log.Info("update cron running", "source", src.String(), "every", s.every.String())
-	supervise.Every(ctx, s.every, func(ctx context.Context) error {
+	rt.log.Info("update cron running", "source", src.String(), "every", s.Every.String())
+	supervise.Every(ctx, s.Every, func(ctx context.Context) error {
 		_, err := u.RunOnce(ctx)
 		return err
 	}, func(err error) { rt.log.Error("template update failed", "source", src.String(), "err", err) })
