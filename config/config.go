@@ -122,11 +122,13 @@ type Config struct {
 	// WebhookTimeout is WEBHOOK_TIMEOUT (a Go duration such as 10s): the
 	// time limit of one webhook POST. Default 10s.
 	WebhookTimeout time.Duration
-	// WebhookAllowPrivateNetworks is WEBHOOK_ALLOW_PRIVATE_NETWORKS: let
-	// webhooks reach loopback, private and link-local addresses. Default
-	// false, so a tenant's endpoint cannot reach the operator's internal
-	// services; set it when receivers live on the internal network.
-	WebhookAllowPrivateNetworks bool
+	// OutboundAllowPrivateNetworks is OUTBOUND_ALLOW_PRIVATE_NETWORKS (or
+	// its old name WEBHOOK_ALLOW_PRIVATE_NETWORKS): let connections to
+	// hosts tenants name (webhook URLs, IMAP servers) reach loopback,
+	// private, link-local and other non-public addresses (see netguard).
+	// Default false, so a tenant cannot reach the operator's internal
+	// services; set it when those servers live on the internal network.
+	OutboundAllowPrivateNetworks bool
 
 	// NATSURL is NATS_URL, a comma-separated list of nats:// or tls:// server
 	// URLs. Empty means run an embedded server storing in DataDir/jetstream.
@@ -307,7 +309,8 @@ func (c *Config) read(r *envReader) {
 	r.int("CPP_RETRY_MAX_ATTEMPTS", &c.RetryMaxAttempts)
 	r.goDuration("WEBHOOK_RETRY_PERIOD", &c.WebhookRetryPeriod)
 	r.goDuration("WEBHOOK_TIMEOUT", &c.WebhookTimeout)
-	r.bool("WEBHOOK_ALLOW_PRIVATE_NETWORKS", &c.WebhookAllowPrivateNetworks)
+	r.bool("WEBHOOK_ALLOW_PRIVATE_NETWORKS", &c.OutboundAllowPrivateNetworks)
+	r.bool("OUTBOUND_ALLOW_PRIVATE_NETWORKS", &c.OutboundAllowPrivateNetworks)
 	r.goDuration("MAILBOX_SCRAPE_INTERVAL", &c.MailboxScrapeInterval)
 	r.secret("FORWARD_IMAP_URL", &c.ForwardIMAPURL)
 

@@ -124,7 +124,7 @@ func TestOverrides(t *testing.T) {
 		{"RabbitMQMessageExpire", c.RabbitMQMessageExpire, 1500 * time.Millisecond},
 		{"WebhookRetryPeriod", c.WebhookRetryPeriod, 90 * time.Minute},
 		{"WebhookTimeout", c.WebhookTimeout, 3 * time.Second},
-		{"WebhookAllowPrivateNetworks", c.WebhookAllowPrivateNetworks, true},
+		{"OutboundAllowPrivateNetworks", c.OutboundAllowPrivateNetworks, true},
 		{"ScrapeWorkerTimeout", c.ScrapeWorkerTimeout, 250 * time.Millisecond},
 		{"ShutdownTimeout", c.ShutdownTimeout, 5 * time.Second},
 		{"NATSSyncAlways", c.NATSSyncAlways, false},
@@ -656,4 +656,20 @@ func isPlainSecret(s string) bool {
 		}
 	}
 	return true
+}
+
+func TestOutboundAllowPrivateNetworksKeepsItsOldName(t *testing.T) {
+	for _, c := range []struct {
+		env  map[string]string
+		want bool
+	}{
+		{map[string]string{}, false},
+		{map[string]string{"OUTBOUND_ALLOW_PRIVATE_NETWORKS": "true"}, true},
+		{map[string]string{"WEBHOOK_ALLOW_PRIVATE_NETWORKS": "true"}, true},
+		{map[string]string{"WEBHOOK_ALLOW_PRIVATE_NETWORKS": "true", "OUTBOUND_ALLOW_PRIVATE_NETWORKS": "false"}, false},
+	} {
+		if got := mustLoad(t, c.env).OutboundAllowPrivateNetworks; got != c.want {
+			t.Errorf("%v: %v, want %v", c.env, got, c.want)
+		}
+	}
 }

@@ -51,7 +51,7 @@ func (c Config) settings() []setting {
 		{"CPP_RETRY_MAX_ATTEMPTS", strconv.Itoa(c.RetryMaxAttempts)},
 		{"WEBHOOK_RETRY_PERIOD", c.WebhookRetryPeriod.String()},
 		{"WEBHOOK_TIMEOUT", c.WebhookTimeout.String()},
-		{"WEBHOOK_ALLOW_PRIVATE_NETWORKS", strconv.FormatBool(c.WebhookAllowPrivateNetworks)},
+		{"OUTBOUND_ALLOW_PRIVATE_NETWORKS", strconv.FormatBool(c.OutboundAllowPrivateNetworks)},
 		{"MAILBOX_SCRAPE_INTERVAL", c.MailboxScrapeInterval.String()},
 		{"FORWARD_IMAP_URL", maskURL(c.ForwardIMAPURL)},
 		{"NATS_URL", maskURLList(c.NATSURL)},

@@ -134,7 +134,7 @@ func (s *Server) registerMailboxes() {
 		OperationID: "link-mailbox", Method: stdhttp.MethodPost, Path: "/v1/mailboxes", DefaultStatus: 201, Tags: tags,
 		Summary:     "Link an IMAP mailbox",
 		Description: "Tally searches the mailbox every MAILBOX_SCRAPE_INTERVAL for e-receipts from the configured retailers within the cutoff; each new one becomes a document of the given user, once.",
-		Errors:      []int{400, 422, 503},
+		Errors:      []int{400, 403, 422, 503},
 	}), func(ctx context.Context, in *linkMailboxInput) (*mailboxOutput, error) {
 		if mb == nil {
 			return nil, errNoMailboxes

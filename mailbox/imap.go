@@ -14,6 +14,8 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
+
+	"tally/netguard"
 )
 
 // TLS modes of an IMAP connection.
@@ -70,6 +72,12 @@ type Limits struct {
 	// TLSConfig is the base TLS configuration (tests set RootCAs); nil
 	// means the system roots.
 	TLSConfig *tls.Config
+	// AllowPrivateNetworks lets links reach IMAP servers on addresses
+	// that are not public (OUTBOUND_ALLOW_PRIVATE_NETWORKS; see netguard).
+	// Off: a tenant's host must not reach the operator's network.
+	AllowPrivateNetworks bool
+	// MaxLinksPerTenant bounds the mailboxes one tenant links. Default 50.
+	MaxLinksPerTenant int
 }
 
 func (l *Limits) setDefaults() {
@@ -84,6 +92,9 @@ func (l *Limits) setDefaults() {
 	}
 	if l.MaxMessages <= 0 {
 		l.MaxMessages = 200
+	}
+	if l.MaxLinksPerTenant <= 0 {
+		l.MaxLinksPerTenant = 50
 	}
 }
 
@@ -104,7 +115,7 @@ func dial(ctx context.Context, a Account, limits Limits) (*session, error) {
 	limits.setDefaults()
 	dctx, cancel := context.WithTimeout(ctx, limits.DialTimeout)
 	defer cancel()
-	raw, err := (&net.Dialer{}).DialContext(dctx, "tcp", a.address())
+	raw, err := netguard.Guard{AllowPrivate: limits.AllowPrivateNetworks}.DialContext(dctx, "tcp", a.address())
 	if err != nil {
 		return nil, fmt.Errorf("connect to the IMAP server: %w", err)
 	}
@@ -185,6 +196,9 @@ func (s *session) close() {
 	s.stopCtx()
 }
 
+// ErrFolder means the server would not open the folder.
+var ErrFolder = errors.New("the IMAP server would not open the folder")
+
 // selectFolder opens a folder read-only and returns its UIDVALIDITY.
 func (s *session) selectFolder(name string) (uint32, error) {
 	var data *imap.SelectData
@@ -193,6 +207,10 @@ func (s *session) selectFolder(name string) (uint32, error) {
 		data, err = s.c.Select(name, &imap.SelectOptions{ReadOnly: true}).Wait()
 		return err
 	})
+	var ie *imap.Error
+	if errors.As(err, &ie) && ie.Type == imap.StatusResponseTypeNo {
+		return 0, fmt.Errorf("%w: %s", ErrFolder, ie.Text)
+	}
 	if err != nil {
 		return 0, fmt.Errorf("select folder: %w", err)
 	}
@@ -353,4 +371,22 @@ func ParseForwardURL(raw string) (Account, error) {
 		return Account{}, errors.New("FORWARD_IMAP_URL: the inbox's e-mail address (the login, or ?address=) must be an address without a +tag")
 	}
 	return a, nil
+}
+
+// ErrUnreachable is what a tenant is told of every failed connection or
+// exchange other than a refused login or folder.
+var ErrUnreachable = errors.New("the IMAP server could not be reached or did not answer as expected")
+
+// PublicError is what a tenant is told of a failed connection or scrape:
+// ErrLogin, ErrFolder or ErrUnreachable. The errors themselves (dial, TLS,
+// server greetings) would let a tenant map the network around its host;
+// operators find them by kind in the logs.
+func PublicError(err error) error {
+	switch {
+	case errors.Is(err, ErrLogin):
+		return ErrLogin
+	case errors.Is(err, ErrFolder):
+		return ErrFolder
+	}
+	return ErrUnreachable
 }

@@ -25,6 +25,8 @@ var (
 	ErrInvalid = domain.NewError(domain.KindInvalid, "invalid mailbox request")
 	// ErrNotFound: no such link (or another tenant's).
 	ErrNotFound = domain.NewError(domain.KindNotFound, "mailbox not found")
+	// ErrLimit: the tenant has linked as many mailboxes as allowed.
+	ErrLimit = domain.NewError(domain.KindForbidden, "mailbox link limit reached")
 	// ErrVerify: the mailbox could not be reached or logged in to when the
 	// link was made; the message says why (ErrLogin among them).
 	ErrVerify = domain.NewError(domain.KindUnprocessable, "the mailbox could not be verified")
@@ -167,22 +169,41 @@ func passwordAAD(tenant string, id uuid.UUID) []byte {
 }
 
 // Create stores a new link after checking it (and, when asked, logging in).
-func (l *Links) Create(ctx context.Context, tenant string, n NewLink) (Link, error) {
-	if err := n.validate(); err != nil {
+func (l *Links) Create(ctx context.Context, tenant string, link NewLink) (Link, error) {
+	if err := link.validate(); err != nil {
 		return Link{}, err
 	}
-	acct := Account{Host: n.Host, Port: n.Port, TLS: n.TLS, Username: n.Username, Password: n.Password, Folder: n.Folder}
-	if n.Verify {
+	acct := Account{Host: link.Host, Port: link.Port, TLS: link.TLS, Username: link.Username, Password: link.Password, Folder: link.Folder}
+	if link.Verify {
 		if err := Verify(ctx, acct, l.limits); err != nil {
-			return Link{}, ErrVerify.Newf("%s: %w", ErrVerify.Msg, err)
+			// PublicError: one of three fixed reasons, never the
+			// connection's own error, which would map the network.
+			return Link{}, ErrVerify.Newf("%s: %w", ErrVerify.Msg, PublicError(err))
 		}
 	}
 	id := uuid.Must(uuid.NewV7())
-	err := l.q.InsertMailboxLink(ctx, readmodel.InsertMailboxLinkParams{
-		ID: id, Tenant: tenant, UserEmail: n.User.Email, UserName: n.User.Name, Host: n.Host, Port: int32(n.Port),
-		TlsMode: n.TLS, Username: n.Username, PasswordSealed: l.box.Seal([]byte(n.Password), passwordAAD(tenant, id)),
-		Folder: n.Folder,
+	err := pgx.BeginFunc(ctx, l.pool, func(tx pgx.Tx) error {
+		q := l.q.WithTx(tx)
+		// One link at a time per tenant, so the count holds.
+		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", "mailbox-links:"+tenant); err != nil {
+			return err
+		}
+		n, err := q.CountMailboxLinks(ctx, tenant)
+		if err != nil {
+			return err
+		}
+		if n >= int64(l.limits.MaxLinksPerTenant) {
+			return ErrLimit.Newf("a tenant links at most %d mailboxes; unlink one first", l.limits.MaxLinksPerTenant)
+		}
+		return q.InsertMailboxLink(ctx, readmodel.InsertMailboxLinkParams{
+			ID: id, Tenant: tenant, UserEmail: link.User.Email, UserName: link.User.Name, Host: link.Host, Port: int32(link.Port),
+			TlsMode: link.TLS, Username: link.Username, PasswordSealed: l.box.Seal([]byte(link.Password), passwordAAD(tenant, id)),
+			Folder: link.Folder,
+		})
 	})
+	if errors.Is(err, ErrLimit) {
+		return Link{}, err
+	}
 	if err != nil {
 		return Link{}, fmt.Errorf("store mailbox link: %w", err)
 	}

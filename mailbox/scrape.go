@@ -18,6 +18,7 @@ import (
 
 	"tally/domain"
 	"tally/mailauth"
+	"tally/netguard"
 	"tally/readmodel"
 )
 
@@ -85,8 +86,11 @@ func (s *Scraper) now() time.Time {
 	return time.Now()
 }
 
+// limits are the scraper's, with the links' outbound setting: it is the
+// operator's, made once where the links are.
 func (s *Scraper) limits() Limits {
 	l := s.Limits
+	l.AllowPrivateNetworks = l.AllowPrivateNetworks || s.Links.limits.AllowPrivateNetworks
 	l.setDefaults()
 	return l
 }
@@ -105,7 +109,7 @@ func (s *Scraper) ScrapeLink(ctx context.Context, id uuid.UUID) (Result, error) 
 		res, scrapeErr = s.scrapeLink(ctx, row, acct)
 		msg := ""
 		if scrapeErr != nil {
-			msg = domain.Truncate(scrapeErr.Error())
+			msg = PublicError(scrapeErr).Error()
 		}
 		// The outcome is recorded even when the scrape failed, on a context
 		// of its own: the API shows it, and a cancelled scrape still made
@@ -157,6 +161,10 @@ func errorKind(err error) string {
 	switch {
 	case errors.Is(err, ErrLogin):
 		return "login refused"
+	case errors.Is(err, netguard.ErrRefused):
+		return "address not public"
+	case errors.Is(err, ErrFolder):
+		return "folder refused"
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
 		return "timeout"
 	case errors.Is(err, context.Canceled):

@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/mail"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -24,6 +26,7 @@ import (
 	"tally/eventstore/eventstoretest"
 	"tally/mailbox/mailboxtest"
 	"tally/migrations/pgtest"
+	"tally/netguard"
 	"tally/personal"
 	"tally/seal"
 )
@@ -50,7 +53,8 @@ func newEnv(t testing.TB) *env {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.DiscardHandler)
-	links, err := NewLinks(context.Background(), pool, Limits{})
+	// The test servers listen on loopback.
+	links, err := NewLinks(context.Background(), pool, Limits{AllowPrivateNetworks: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -419,7 +423,7 @@ func TestLinkValidationAndTenants(t *testing.T) {
 func TestVerifyOverTLS(t *testing.T) {
 	srv := mailboxtest.Start(t)
 	srv.AddUser("ann", "pw")
-	limits := Limits{TLSConfig: tlsConfigFor(srv)}
+	limits := Limits{TLSConfig: tlsConfigFor(srv), AllowPrivateNetworks: true}
 	ctx := context.Background()
 	if err := Verify(ctx, Account{Host: srv.Host, Port: srv.TLSPort, TLS: TLSImplicit, Username: "ann", Password: "pw"}, limits); err != nil {
 		t.Fatalf("imaps: %v", err)
@@ -428,7 +432,7 @@ func TestVerifyOverTLS(t *testing.T) {
 		t.Fatalf("starttls: %v", err)
 	}
 	// Without trusting the test certificate, TLS must fail.
-	if err := Verify(ctx, Account{Host: srv.Host, Port: srv.TLSPort, TLS: TLSImplicit, Username: "ann", Password: "pw"}, Limits{}); err == nil {
+	if err := Verify(ctx, Account{Host: srv.Host, Port: srv.TLSPort, TLS: TLSImplicit, Username: "ann", Password: "pw"}, Limits{AllowPrivateNetworks: true}); err == nil {
 		t.Fatal("imaps with an untrusted certificate succeeded")
 	}
 }
@@ -438,7 +442,7 @@ func TestDeadlineOnASilentServer(t *testing.T) {
 	ln := listenSilent(t)
 	start := time.Now()
 	err := Verify(context.Background(), Account{Host: "127.0.0.1", Port: ln, TLS: TLSPlain, Username: "a", Password: "b"},
-		Limits{DialTimeout: 300 * time.Millisecond})
+		Limits{DialTimeout: 300 * time.Millisecond, AllowPrivateNetworks: true})
 	if err == nil || time.Since(start) > 5*time.Second {
 		t.Fatalf("silent server: %v after %s", err, time.Since(start))
 	}
@@ -499,5 +503,86 @@ func TestScrapeLogsNoAddressesOrPasswords(t *testing.T) {
 		if strings.Contains(out, secret) {
 			t.Errorf("the log holds %q:\n%s", secret, out)
 		}
+	}
+}
+
+// A tenant's IMAP host used to be dialled wherever it pointed, and the
+// dial or TLS error came back verbatim: enough to scan the operator's
+// network. Hosts that are not public are refused unless the operator
+// allows private networks, and every failure reads the same.
+func TestLinksRefusePrivateNetworksAndEchoNoErrors(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	guarded, err := NewLinks(ctx, e.pool, Limits{DialTimeout: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closedPort := closed.Addr().(*net.TCPAddr).Port
+	closed.Close()
+	link := func(links *Links, host string, port int) error {
+		_, err := links.Create(ctx, "acme", NewLink{Host: host, Port: port, TLS: TLSPlain, Username: "ann@mail.test",
+			Password: "app-password-1", User: domain.User{Email: "ann@example.com"}, Verify: true})
+		return err
+	}
+	silent, _ := NewLinks(ctx, e.pool, Limits{DialTimeout: 300 * time.Millisecond, CommandTimeout: 300 * time.Millisecond, AllowPrivateNetworks: true})
+	cases := []struct {
+		name  string
+		links *Links
+		host  string
+		port  int
+	}{
+		{"loopback IMAP server, not allowed", guarded, e.imap.Host, e.imap.Port},
+		{"by name", guarded, "localhost", e.imap.Port},
+		{"closed port", e.links, "127.0.0.1", closedPort},
+		{"silent server", silent, "127.0.0.1", listenSilent(t)},
+	}
+	for _, c := range cases {
+		err := link(c.links, c.host, c.port)
+		if !errors.Is(err, ErrVerify) || !errors.Is(err, ErrUnreachable) {
+			t.Fatalf("%s: %v, want ErrUnreachable", c.name, err)
+		}
+		for _, leak := range []string{"127.0.0.1", "dial", "refused", "timeout", "i/o", strconv.Itoa(c.port)} {
+			if strings.Contains(err.Error(), leak) {
+				t.Fatalf("%s: the answer %q tells %q", c.name, err, leak)
+			}
+		}
+	}
+	// A link made while allowed, scraped by links that are not: refused,
+	// and the stored error is the same one reason.
+	l := e.link("acme")
+	s := &Scraper{Links: guarded, Submit: Commands{Handler: e.cmds}, Log: e.log,
+		Filters: FilterFunc(func(context.Context, string) (Filter, error) { return Filter{}, nil })}
+	if _, err := s.ScrapeLink(ctx, l.ID); !errors.Is(err, netguard.ErrRefused) {
+		t.Fatalf("scrape of a loopback host: %v", err)
+	}
+	got, err := e.links.Get(ctx, "acme", l.ID)
+	if err != nil || got.LastScrapeError != ErrUnreachable.Error() {
+		t.Fatalf("stored error %q (%v)", got.LastScrapeError, err)
+	}
+}
+
+func TestMailboxLinksPerTenantAreLimited(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	links, err := NewLinks(ctx, e.pool, Limits{MaxLinksPerTenant: 2, AllowPrivateNetworks: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := NewLink{Host: e.imap.Host, Port: e.imap.Port, TLS: TLSPlain, Username: "ann@mail.test", Password: "app-password-1",
+		User: domain.User{Email: "ann@example.com"}}
+	for i := range 2 {
+		if _, err := links.Create(ctx, "acme", n); err != nil {
+			t.Fatalf("link %d: %v", i+1, err)
+		}
+	}
+	if _, err := links.Create(ctx, "acme", n); !errors.Is(err, ErrLimit) {
+		t.Fatalf("third link: %v, want ErrLimit", err)
+	}
+	if _, err := links.Create(ctx, "other", n); err != nil {
+		t.Fatalf("another tenant's link: %v", err)
 	}
 }

@@ -5,6 +5,9 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10);
 -- name: GetMailboxLink :one
 SELECT * FROM mailbox_links WHERE id = $1;
 
+-- name: CountMailboxLinks :one
+SELECT count(*) FROM mailbox_links WHERE tenant = $1;
+
 -- name: ListMailboxLinks :many
 SELECT * FROM mailbox_links WHERE tenant = $1 ORDER BY created_at, id;
 

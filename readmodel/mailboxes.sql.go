@@ -69,6 +69,17 @@ func (q *Queries) ConfirmedForwardingSender(ctx context.Context, arg ConfirmedFo
 	return i, err
 }
 
+const countMailboxLinks = `-- name: CountMailboxLinks :one
+SELECT count(*) FROM mailbox_links WHERE tenant = $1
+`
+
+func (q *Queries) CountMailboxLinks(ctx context.Context, tenant string) (int64, error) {
+	row := q.db.QueryRow(ctx, countMailboxLinks, tenant)
+	var count int64
+	err := row.Scan(&count)
+	return count, err
+}
+
 const deleteForwardingSender = `-- name: DeleteForwardingSender :execrows
 DELETE FROM forwarding_senders WHERE tenant = $1 AND email = $2
 `

@@ -65,7 +65,8 @@ func (r *runtime) mailboxTopology() queue.Topology {
 func (r *runtime) mailboxService(ctx context.Context) (*mailbox.Service, error) {
 	// These limits bound the login check of POST /v1/mailboxes, which a
 	// client waits for.
-	links, err := mailbox.NewLinks(ctx, r.pool, mailbox.Limits{DialTimeout: 10 * time.Second, CommandTimeout: 20 * time.Second})
+	links, err := mailbox.NewLinks(ctx, r.pool, mailbox.Limits{DialTimeout: 10 * time.Second, CommandTimeout: 20 * time.Second,
+		AllowPrivateNetworks: r.cfg.OutboundAllowPrivateNetworks})
 	if err != nil {
 		return nil, err
 	}
@@ -113,7 +114,7 @@ func startMailboxScheduler(ctx context.Context, wg *sync.WaitGroup, rt *runtime)
 
 // startMailboxConsumer runs scrape jobs until ctx ends.
 func startMailboxConsumer(ctx context.Context, wg *sync.WaitGroup, rt *runtime) (*queue.Session, error) {
-	links, err := mailbox.NewLinks(ctx, rt.pool, mailbox.Limits{})
+	links, err := mailbox.NewLinks(ctx, rt.pool, mailbox.Limits{AllowPrivateNetworks: rt.cfg.OutboundAllowPrivateNetworks})
 	if err != nil {
 		return nil, err
 	}

@@ -26,7 +26,7 @@ func TestLinkedMailboxEndToEnd(t *testing.T) {
 	imap.Append("ann@mail.test", "INBOX", []byte(fmt.Sprintf("From: News <news@other.test>\r\nTo: ann@example.com\r\n"+
 		"Subject: Offers\r\nDate: %s\r\nMessage-ID: <n1@other.test>\r\n\r\nTotal: 9.99 EUR\r\n", now.Format(time.RFC1123Z))), now)
 
-	in := startAll(t, nil)
+	in := startAll(t, map[string]string{"OUTBOUND_ALLOW_PRIVATE_NETWORKS": "true"})
 	call := func(method, path, body string) (int, map[string]any) {
 		return in.call(method, path, strings.NewReader(body), "application/json")
 	}
