@@ -31,15 +31,27 @@ type result struct {
 // Subscribe starts reading every event with a sequence >= from (from 0 or 1
 // means the beginning). Close the reader when done.
 func (s *Store) Subscribe(ctx context.Context, from uint64) (*Reader, error) {
-	return s.subscribe(ctx, from, time.Time{})
+	return s.subscribe(ctx, from, time.Time{}, defaultReadAhead)
 }
+
+// SubscribeReadAhead is Subscribe with up to readAhead events asked of
+// the server at once, for a reader that goes through much of the stream
+// in one go (a rebuild): each pull is a round trip, and on a busy machine
+// each round trip waits for the scheduler.
+func (s *Store) SubscribeReadAhead(ctx context.Context, from uint64, readAhead int) (*Reader, error) {
+	return s.subscribe(ctx, from, time.Time{}, max(readAhead, 1))
+}
+
+// defaultReadAhead is how many events a Reader asks the server for at
+// once, and holds decoded, by default.
+const defaultReadAhead = 1000
 
 // SubscribeSince starts reading at the first event stored at or after t.
 func (s *Store) SubscribeSince(ctx context.Context, t time.Time) (*Reader, error) {
-	return s.subscribe(ctx, 0, t)
+	return s.subscribe(ctx, 0, t, defaultReadAhead)
 }
 
-func (s *Store) subscribe(ctx context.Context, from uint64, since time.Time) (*Reader, error) {
+func (s *Store) subscribe(ctx context.Context, from uint64, since time.Time, readAhead int) (*Reader, error) {
 	cfg := jetstream.OrderedConsumerConfig{
 		FilterSubjects: []string{s.AllSubjects()},
 		DeliverPolicy:  jetstream.DeliverAllPolicy,
@@ -58,11 +70,11 @@ func (s *Store) subscribe(ctx context.Context, from uint64, since time.Time) (*R
 	if err != nil {
 		return nil, fmt.Errorf("subscribe from %d: %w", from, err)
 	}
-	iter, err := cons.Messages(jetstream.PullMaxMessages(1000))
+	iter, err := cons.Messages(jetstream.PullMaxMessages(readAhead))
 	if err != nil {
 		return nil, fmt.Errorf("subscribe from %d: %w", from, err)
 	}
-	r := &Reader{iter: iter, events: make(chan result, 1000), done: make(chan struct{})}
+	r := &Reader{iter: iter, events: make(chan result, readAhead), done: make(chan struct{})}
 	go r.pump()
 	return r, nil
 }

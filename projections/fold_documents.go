@@ -20,6 +20,9 @@ type docKey struct {
 	id     uuid.UUID
 }
 
+// uuid is the id as COPY sends it without a detour through text.
+func (k docKey) uuid() pgtype.UUID { return pgtype.UUID{Bytes: k.id, Valid: true} }
+
 // userKey is a user's key in the read models.
 type userKey struct {
 	tenant, id string
@@ -249,7 +252,7 @@ func (f *documentsFold) Copy(ctx context.Context, tx pgx.Tx) error {
 			failed = err
 			return nil, err
 		}
-		return []any{r.key.tenant, r.key.id, r.status, r.source, r.filename, r.contentType, r.size, r.sha256,
+		return []any{r.key.tenant, r.key.uuid(), r.status, r.source, r.filename, r.contentType, r.size, r.sha256,
 			r.blobKey, u.Name, u.Email, r.attempt, jsonb(r.fields), r.vendor, r.date, r.currency, r.total.numeric(),
 			r.failure, r.created, r.updated, r.lastSequence, jsonb(r.machine), jsonb(r.corrections), r.deletedAt,
 			r.purgeAfter, r.purgedAt, r.owner.id, r.duplicateOf, r.duplicateReason, jsonb(r.email), jsonb(r.job)}, nil

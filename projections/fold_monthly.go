@@ -190,7 +190,7 @@ func (f *monthlyFold) Copy(ctx context.Context, tx pgx.Tx) error {
 				failed = err
 				return nil, err
 			}
-			return []any{d.key.tenant, d.key.id, u.Email, d.uploadedAt, d.attempt, d.month, d.currency, d.amount.numeric(),
+			return []any{d.key.tenant, d.key.uuid(), u.Email, d.uploadedAt, d.attempt, d.month, d.currency, d.amount.numeric(),
 				jsonb(d.machine), jsonb(d.correction), d.deleted, d.owner.id, d.duplicate}, nil
 		})); err != nil {
 		return fmt.Errorf("copy monthly_documents: %w", errors.Join(failed, err))

@@ -98,7 +98,7 @@ func (f *statusFold) Copy(ctx context.Context, tx pgx.Tx) error {
 			}
 			r := f.order[i]
 			i++
-			return []any{r.key.tenant, r.key.id, r.status, r.deleted}, nil
+			return []any{r.key.tenant, r.key.uuid(), r.status, r.deleted}, nil
 		})); err != nil {
 		return fmt.Errorf("copy document_statuses: %w", err)
 	}

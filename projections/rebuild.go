@@ -2,9 +2,9 @@ package projections
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -81,7 +81,7 @@ func (b *Rebuild) Run(ctx context.Context) (uint64, error) {
 	// which flushes all WAL written before it, these commits included.
 	cfg.ConnConfig.RuntimeParams["synchronous_commit"] = "off"
 	// Index builds sort in memory rather than on disk.
-	cfg.ConnConfig.RuntimeParams["maintenance_work_mem"] = "256MB"
+	cfg.ConnConfig.RuntimeParams["maintenance_work_mem"] = "128MB"
 	cfg.MaxConns = max(int32(len(b.Projectors))*2, 4)
 	scratch, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
@@ -148,7 +148,7 @@ func (b *Rebuild) Run(ctx context.Context) (uint64, error) {
 			stop()
 			// Indexes and WAL for the whole tables at once, then catch
 			// up on the events that came meanwhile.
-			if err := b.finish(ctx, schema, deferred); err != nil {
+			if err := b.finish(ctx, scratch, schema, deferred); err != nil {
 				return 0, err
 			}
 			if goal, err = b.Store.LastSequence(ctx); err != nil {
@@ -207,8 +207,8 @@ const rebuildBatch = 10_000
 // needs, to run after its COPY. It returns the definitions of the indexes
 // left for finish. Names of constraints and indexes are those of the live
 // tables, so they survive the swap unchanged.
-func (b *Rebuild) prepare(ctx context.Context, schema string, folded map[string]bool) (deferred []string, afterCopy map[string][]string, err error) {
-	afterCopy = map[string][]string{}
+func (b *Rebuild) prepare(ctx context.Context, schema string, folded map[string]bool) (deferred, afterCopy map[string][]string, err error) {
+	deferred, afterCopy = map[string][]string{}, map[string][]string{}
 	err = pgx.BeginFunc(ctx, b.Pool, func(tx pgx.Tx) error {
 		stmts := []string{"CREATE SCHEMA " + schema,
 			fmt.Sprintf("CREATE UNLOGGED TABLE %s.projector_checkpoints (LIKE public.projector_checkpoints INCLUDING ALL)", schema)}
@@ -225,7 +225,7 @@ func (b *Rebuild) prepare(ctx context.Context, schema string, folded map[string]
 					stmts = append(stmts, fmt.Sprintf("CREATE UNLOGGED TABLE %s.%s (LIKE public.%s INCLUDING ALL EXCLUDING INDEXES)", schema, t, t))
 					stmts = append(stmts, now...)
 				}
-				deferred = append(deferred, later...)
+				deferred[t] = later
 			}
 		}
 		for _, s := range stmts {
@@ -284,38 +284,54 @@ func tableIndexes(ctx context.Context, tx pgx.Tx, schema, table string) (now, la
 
 // finish makes the scratch tables ready to serve: it builds the deferred
 // indexes, has the tables WAL-logged (so they are durable and replicated
-// once swapped in) and gathers planner statistics.
-func (b *Rebuild) finish(ctx context.Context, schema string, deferred []string) error {
+// once swapped in) and gathers planner statistics. Tables are finished in
+// parallel, and a table's indexes are built in parallel too, each on a
+// connection of its own: nobody else uses the scratch tables, and a
+// failure drops the whole scratch schema.
+func (b *Rebuild) finish(ctx context.Context, scratch *pgxpool.Pool, schema string, deferred map[string][]string) error {
 	started := time.Now()
-	err := pgx.BeginFunc(ctx, b.Pool, func(tx pgx.Tx) error {
-		stmts := slices.Clone(deferred)
-		// The checkpoints too: after a crash, unlogged tables come back
-		// empty and logged ones do not, and a checkpoint must never lose
-		// its rows.
-		stmts = append(stmts, fmt.Sprintf("ALTER TABLE %s.projector_checkpoints SET LOGGED", schema))
-		for _, p := range b.Projectors {
-			for _, t := range p.Tables() {
-				stmts = append(stmts, fmt.Sprintf("ALTER TABLE %s.%s SET LOGGED", schema, t))
-			}
-		}
-		for _, s := range stmts {
-			if _, err := tx.Exec(ctx, s); err != nil {
-				return fmt.Errorf("%s: %w", s, err)
-			}
+	run := func(s string) error {
+		if _, err := scratch.Exec(ctx, s); err != nil {
+			return fmt.Errorf("rebuild: finish %s: %s: %w", schema, s, err)
 		}
 		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("rebuild: finish %s: %w", schema, err)
 	}
+	// The checkpoints too: after a crash, unlogged tables come back
+	// empty and logged ones do not, and a checkpoint must never lose
+	// its rows.
+	if err := run(fmt.Sprintf("ALTER TABLE %s.projector_checkpoints SET LOGGED", schema)); err != nil {
+		return err
+	}
+	var tables []string
+	indexes := 0
 	for _, p := range b.Projectors {
-		for _, t := range p.Tables() {
-			if _, err := b.Pool.Exec(ctx, fmt.Sprintf("ANALYZE %s.%s", schema, t)); err != nil {
-				return fmt.Errorf("rebuild: analyze %s.%s: %w", schema, t, err)
-			}
-		}
+		tables = append(tables, p.Tables()...)
 	}
-	b.Log.Info("rebuilt tables indexed and logged", "took", time.Since(started).String(), "indexes", len(deferred))
+	errs := make([]error, len(tables))
+	var wg sync.WaitGroup
+	for i, t := range tables {
+		indexes += len(deferred[t])
+		wg.Go(func() {
+			built := make([]error, len(deferred[t]))
+			var each sync.WaitGroup
+			for j, def := range deferred[t] {
+				each.Go(func() { built[j] = run(def) })
+			}
+			each.Wait()
+			if errs[i] = errors.Join(built...); errs[i] != nil {
+				return
+			}
+			if errs[i] = run(fmt.Sprintf("ALTER TABLE %s.%s SET LOGGED", schema, t)); errs[i] != nil {
+				return
+			}
+			errs[i] = run(fmt.Sprintf("ANALYZE %s.%s", schema, t))
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	b.Log.Info("rebuilt tables indexed and logged", "took", time.Since(started).String(), "indexes", indexes)
 	return nil
 }
 
