@@ -103,9 +103,10 @@ type Part struct {
 	EmailTimestamp *int64 `json:"emailTimestamp,omitempty"`
 }
 
-// Confidences. The engine does not score single fields, so the e-receipt
-// confidence says where a value came from: a person, a merchant template,
-// amounts that add up, or the generic rules alone.
+// Confidences. A person's correction is certain; otherwise the engine's
+// measured confidence of the field is used. Results of engines that did not
+// score single fields get one by where the value came from: a merchant
+// template, amounts that add up, or the generic rules alone.
 const (
 	confidenceUser      = 100
 	confidenceTemplate  = 95
@@ -158,6 +159,8 @@ func FromDocument(d *domain.Document, jobID uint64) EReceipt {
 		switch {
 		case d.Corrections != nil && corrected(*d.Corrections, name):
 			return confidenceUser
+		case f.Confidence[name] > 0:
+			return f.Confidence[name] // measured by the engine
 		case f.TemplateVersion != "":
 			return confidenceTemplate
 		case isAmount(name) && addsUp(f):

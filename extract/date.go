@@ -249,28 +249,40 @@ var (
 // the top. Dates that need repair (OCR look-alike letters, eight digits
 // without separators) are used only when no clean date exists.
 func findDate(lines []textLine) string {
-	for _, finder := range []func(string) []string{datesIn, ocrDatesIn, compactDatesIn} {
+	d, _ := findDateEvidence(lines)
+	return d
+}
+
+// findDateEvidence is findDate saying how it found the date: "issue-label",
+// "label" or "first", with "-repaired" for a date that needed repair.
+func findDateEvidence(lines []textLine) (string, string) {
+	for k, finder := range []func(string) []string{datesIn, ocrDatesIn, compactDatesIn} {
+		repaired := ""
+		if k > 0 {
+			repaired = "-repaired"
+		}
 		finder = plausibleDates(finder)
 		for _, strong := range []bool{true, false} {
 			for i, l := range lines {
 				label := dateLabelRe.MatchString(l.lower)
+				how := "label"
 				if strong {
-					label = issueDateLabelRe.MatchString(l.lower)
+					label, how = issueDateLabelRe.MatchString(l.lower), "issue-label"
 				}
 				if label && !notDateLabelRe.MatchString(l.lower) {
 					if d := dateNearWith(lines, i, finder); d != "" {
-						return d
+						return d, how + repaired
 					}
 				}
 			}
 		}
 		for _, l := range lines {
 			if ds := finder(l.raw); len(ds) > 0 {
-				return ds[0]
+				return ds[0], "first" + repaired
 			}
 		}
 	}
-	return ""
+	return "", ""
 }
 
 // plausibleDates keeps the dates a document can carry as its own: not

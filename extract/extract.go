@@ -156,6 +156,7 @@ func (e *Engine) Extract(ctx context.Context, content []byte, contentType string
 		}
 	}
 	markSources(&f, ev)
+	markConfidence(&f, ev, d.ocr != nil)
 	if e.templates != nil {
 		if tf, name, version, ok := e.templates.Match(text); ok {
 			f = applyTemplate(f, tf, name, version)
@@ -193,9 +194,13 @@ func applyTemplate(f, t domain.Fields, name, version string) domain.Fields {
 	if f.Sources == nil {
 		f.Sources = map[string]string{}
 	}
+	if f.Confidence == nil {
+		f.Confidence = map[string]int{}
+	}
 	set := func(field string, dst *string, v string) {
 		*dst = v
 		f.Sources[field] = domain.FieldSourceTemplate
+		f.Confidence[field] = templateConfidence
 	}
 	str := func(field string, dst *string, v string) {
 		if v = strings.TrimSpace(v); v != "" {
@@ -226,10 +231,15 @@ func applyTemplate(f, t domain.Fields, name, version string) domain.Fields {
 	if len(t.LineItems) > 0 {
 		f.LineItems = t.LineItems
 		f.Sources["line_items"] = domain.FieldSourceTemplate
+		f.Confidence["line_items"] = templateConfidence
 	}
 	f.TemplateVersion = version + "/" + name
 	return f
 }
+
+// templateConfidence is what a merchant template's fields are trusted with:
+// a template is written for its issuer's layout and checked by its tests.
+const templateConfidence = 95
 
 // errNoText is the common "nothing to read" failure.
 func errNoText(what string) error {

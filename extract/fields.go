@@ -19,7 +19,12 @@ func FromText(text string) domain.Fields {
 // evidence is what the rules learnt about how they found the fields, beyond
 // the values themselves.
 type evidence struct {
-	vendor vendorEvidence
+	vendor   vendorEvidence
+	total    string // totalHit.evidence, or "adds-up" when subtotal + tax = total
+	date     string // findDateEvidence's how
+	invoice  string // findInvoiceNumberEvidence's how
+	currency string // "total-line" or "anywhere"
+	addsUp   bool   // subtotal + tax = total
 }
 
 func fieldsFromText(text string) (domain.Fields, evidence) {
@@ -32,10 +37,18 @@ func fieldsFromText(text string) (domain.Fields, evidence) {
 	subtotals := findLabelled(lines, isSubtotalLine)
 	taxes := findLabelled(lines, isTaxLine)
 	f.Subtotal, f.Tax = pickSubtotalTax(total.value, subtotals, taxes)
+	ev.total, ev.addsUp = total.evidence, addsUp(f.Subtotal, f.Tax, f.Total)
+	if ev.addsUp && (ev.total == "" || strings.HasPrefix(ev.total, "label")) {
+		ev.total = "adds-up"
+	}
 	f.Currency = findCurrency(lines, total.line)
-	f.Date = findDate(lines)
+	ev.currency = "anywhere"
+	if total.line >= 0 && f.Currency != "" && findCurrency(lines[total.line:total.line+1], 0) == f.Currency {
+		ev.currency = "total-line"
+	}
+	f.Date, ev.date = findDateEvidence(lines)
 	f.DueDate = findDueDate(lines)
-	f.InvoiceNumber = findInvoiceNumber(lines)
+	f.InvoiceNumber, ev.invoice = findInvoiceNumberEvidence(lines)
 	vendorLine := -1
 	f.Vendor, vendorLine, ev.vendor = findVendor(lines)
 	if !legalFormRe.MatchString(f.Vendor) {

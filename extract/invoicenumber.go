@@ -18,14 +18,25 @@ var idTokenRe = regexp.MustCompile(`^[\s:#.°]*([A-Za-z0-9][A-Za-z0-9/_.\-]*[A-Z
 // contain a digit (so a following label such as "Date" is not taken) and be
 // at most 40 characters long.
 func findInvoiceNumber(lines []textLine) string {
-	for _, re := range invoiceLabels {
+	id, _ := findInvoiceNumberEvidence(lines)
+	return id
+}
+
+// findInvoiceNumberEvidence is findInvoiceNumber saying which label found
+// the number: "invoice-label" or "order-label".
+func findInvoiceNumberEvidence(lines []textLine) (string, string) {
+	for k, re := range invoiceLabels {
+		how := "invoice-label"
+		if k > 0 {
+			how = "order-label"
+		}
 		for i, l := range lines {
 			loc := re.FindStringIndex(l.raw)
 			if loc == nil {
 				continue
 			}
 			if id := idToken(l.raw[loc[1]:]); id != "" {
-				return id
+				return id, how
 			}
 			// Label alone on its line: value on the next non-empty one.
 			if strings.TrimSpace(strings.Trim(l.raw[loc[1]:], ":#. ")) == "" {
@@ -36,7 +47,7 @@ func findInvoiceNumber(lines []textLine) string {
 					}
 					if !strings.Contains(next, "   ") {
 						if id := idToken(next); id != "" && len(id) == len(next) {
-							return id
+							return id, how + "-below"
 						}
 					}
 					break
@@ -44,7 +55,7 @@ func findInvoiceNumber(lines []textLine) string {
 			}
 		}
 	}
-	return ""
+	return "", ""
 }
 
 func idToken(s string) string {

@@ -61,3 +61,12 @@ func pickSubtotalTax(total string, subtotals, taxes []string) (string, string) {
 	}
 	return sub, tax
 }
+
+// addsUp reports whether subtotal + tax = total, the strongest evidence
+// that all three amounts were read right.
+func addsUp(subtotal, tax, total string) bool {
+	s, ok1 := rat(subtotal)
+	x, ok2 := rat(tax)
+	t, ok3 := rat(total)
+	return ok1 && ok2 && ok3 && new(big.Rat).Add(s, x).Cmp(t) == 0
+}

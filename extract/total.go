@@ -1,6 +1,7 @@
 package extract
 
 import (
+	"fmt"
 	"math/big"
 	"regexp"
 	"strings"
@@ -33,6 +34,10 @@ var notTotalRe = regexp.MustCompile(`sub[\s-]*total|total\s*(tax|vat|gst|mwst|ex
 type totalHit struct {
 	value string
 	line  int
+	// evidence says what vouches for the value: "paid" (cash minus
+	// change), "tendered" (a payment of the same amount), "paid-only" (no
+	// total label at all) or "label<strength>" (the keyword alone).
+	evidence string
 }
 
 // notTotalIncludedRe: "GST @6% INCLUDED IN TOTAL 2.43" states the tax.
@@ -101,7 +106,16 @@ func findTotal(lines []textLine) totalHit {
 		}
 	}
 	if best.line < 0 && paid != "" {
-		return totalHit{value: paid, line: -1}
+		return totalHit{value: paid, line: -1, evidence: "paid-only"}
+	}
+	switch {
+	case best.line < 0:
+	case paid != "" && sameAmount(best.value, paid):
+		best.evidence = "paid"
+	case tendered[normAmount(best.value)]:
+		best.evidence = "tendered"
+	default:
+		best.evidence = fmt.Sprintf("label%d", best.score/100)
 	}
 	return best.totalHit
 }
