@@ -130,6 +130,15 @@ type Config struct {
 	// services; set it when those servers live on the internal network.
 	OutboundAllowPrivateNetworks bool
 
+	// Pprof is PPROF: serve Go's profiles (net/http/pprof, /debug/pprof/)
+	// on the probe server. Default false. Roles whose probes are on the
+	// API (api, all) get a probe server for them on PprofListen, never
+	// the public port.
+	Pprof bool
+	// PprofListen is PPROF_LISTEN, where the api and all roles serve the
+	// profiles when Pprof is on. Default 127.0.0.1:6060 (loopback only).
+	PprofListen string
+
 	// NATSURL is NATS_URL, a comma-separated list of nats:// or tls:// server
 	// URLs. Empty means run an embedded server storing in DataDir/jetstream.
 	// May contain a password or token.
@@ -240,6 +249,7 @@ func Load(getenv func(string) string) (*Config, error) {
 // and false (NATS_SYNC_ALWAYS=false must not fall back to true).
 func (c *Config) setDefaults() {
 	c.Port = 4001
+	c.PprofListen = "127.0.0.1:6060"
 	c.DataDir = "./data"
 	c.LogLevel = "info"
 	c.RabbitMQURL = "amqp://guest:guest@127.0.0.1:5672/"
@@ -313,6 +323,9 @@ func (c *Config) read(r *envReader) {
 	r.bool("OUTBOUND_ALLOW_PRIVATE_NETWORKS", &c.OutboundAllowPrivateNetworks)
 	r.goDuration("MAILBOX_SCRAPE_INTERVAL", &c.MailboxScrapeInterval)
 	r.secret("FORWARD_IMAP_URL", &c.ForwardIMAPURL)
+
+	r.bool("PPROF", &c.Pprof)
+	r.str("PPROF_LISTEN", &c.PprofListen)
 
 	r.str("NATS_URL", &c.NATSURL)
 	r.str("NATS_EMBEDDED_LISTEN", &c.NATSEmbeddedListen)
@@ -490,6 +503,9 @@ func (c *Config) problems() []error {
 		for _, one := range strings.Split(c.NATSURL, ",") {
 			v.url("NATS_URL", strings.TrimSpace(one), true, "nats", "tls")
 		}
+	}
+	if _, _, err := net.SplitHostPort(c.PprofListen); c.Pprof && err != nil {
+		v.fail("PPROF_LISTEN", "%q is not a host:port", c.PprofListen)
 	}
 	if c.NATSEmbeddedListen != "" {
 		// Port 0 would make nats-server silently pick its default 4222,

@@ -49,6 +49,7 @@ func TestLoadDefaults(t *testing.T) {
 		WebhookRetryPeriod:    24 * time.Hour,
 		WebhookTimeout:        10 * time.Second,
 		MailboxScrapeInterval: 5 * time.Minute,
+		PprofListen:           "127.0.0.1:6060",
 		NATSReplicas:          1,
 		NATSSyncAlways:        true,
 		AWSRegion:             "us-east-1",
@@ -108,6 +109,8 @@ func TestOverrides(t *testing.T) {
 		"NATS_REPLICAS":                  "3",
 		"NATS_URL":                       "nats://a:4222, tls://b:4222",
 		"NATS_EMBEDDED_LISTEN":           "127.0.0.1:4223",
+		"PPROF":                          "1",
+		"PPROF_LISTEN":                   "127.0.0.1:7070",
 		"MAX_FILE_SIZE_MB":               "1024",
 		"DEFAULT_TENANT":                 "acme_co-1",
 		"PUBLIC_URL":                     "https://tally.example.com",
@@ -120,6 +123,8 @@ func TestOverrides(t *testing.T) {
 		got, want any
 	}{
 		{"Port", c.Port, 8080},
+		{"Pprof", c.Pprof, true},
+		{"PprofListen", c.PprofListen, "127.0.0.1:7070"},
 		{"DataDir", c.DataDir, "/var/lib/tally"},
 		{"RabbitMQMessageExpire", c.RabbitMQMessageExpire, 1500 * time.Millisecond},
 		{"WebhookRetryPeriod", c.WebhookRetryPeriod, 90 * time.Minute},

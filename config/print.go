@@ -54,6 +54,8 @@ func (c Config) settings() []setting {
 		{"OUTBOUND_ALLOW_PRIVATE_NETWORKS", strconv.FormatBool(c.OutboundAllowPrivateNetworks)},
 		{"MAILBOX_SCRAPE_INTERVAL", c.MailboxScrapeInterval.String()},
 		{"FORWARD_IMAP_URL", maskURL(c.ForwardIMAPURL)},
+		{"PPROF", strconv.FormatBool(c.Pprof)},
+		{"PPROF_LISTEN", c.PprofListen},
 		{"NATS_URL", maskURLList(c.NATSURL)},
 		{"NATS_EMBEDDED_LISTEN", c.NATSEmbeddedListen},
 		{"NATS_REPLICAS", strconv.Itoa(c.NATSReplicas)},

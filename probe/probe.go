@@ -27,9 +27,12 @@ type Check struct {
 
 // Serve answers the probes on addr until ctx ends, then shuts the server
 // down.
-func Serve(ctx context.Context, addr string, m *metrics.Metrics, checks []Check) error {
+func Serve(ctx context.Context, addr string, m *metrics.Metrics, checks []Check, opts ...Option) error {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", m.Handler())
+	for _, o := range opts {
+		o(mux)
+	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, 200, map[string]string{"status": "ok"})
 	})
@@ -50,6 +53,11 @@ func Serve(ctx context.Context, addr string, m *metrics.Metrics, checks []Check)
 		}
 		writeJSON(w, code, map[string]any{"status": status, "dependencies": deps})
 	})
+	return listen(ctx, addr, mux)
+}
+
+// listen serves mux on addr until ctx ends, then shuts the server down.
+func listen(ctx context.Context, addr string, mux *http.ServeMux) error {
 	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()

@@ -121,8 +121,12 @@ func runBridge(ctx context.Context, rt *runtime) error {
 	return err
 }
 
-// serveProbes answers /healthz, /readyz and /metrics for roles without the
-// API, on PORT, until ctx ends.
+// serveProbes answers /healthz, /readyz and /metrics (and with PPROF=1
+// Go's profiles) for roles without the API, on PORT, until ctx ends.
 func serveProbes(ctx context.Context, rt *runtime, m *metrics.Metrics, checks []tallyhttp.Check) error {
-	return probe.Serve(ctx, net.JoinHostPort("", strconv.Itoa(rt.cfg.Port)), m, checks)
+	var opts []probe.Option
+	if rt.cfg.Pprof {
+		opts = append(opts, probe.WithProfiles())
+	}
+	return probe.Serve(ctx, net.JoinHostPort("", strconv.Itoa(rt.cfg.Port)), m, checks, opts...)
 }

@@ -149,7 +149,14 @@ func runAPI(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	return serveAPI(ctx, rt, metrics.New(), m)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	startPprof(ctx, &wg, rt)
+	err = serveAPI(ctx, rt, metrics.New(), m)
+	cancel()
+	wg.Wait()
+	return err
 }
 
 func runProjector(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
@@ -208,6 +215,7 @@ func runAll(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io
 	startNotifier(ctx, &wg, rt, mailer)
 	startScheduler(ctx, &wg, rt, mailer)
 	startPurger(ctx, &wg, rt)
+	startPprof(ctx, &wg, rt)
 	if err := startMailboxScheduler(ctx, &wg, rt); err != nil {
 		cancel()
 		wg.Wait()
