@@ -2,6 +2,7 @@ package http
 
 import (
 	"context"
+	"errors"
 	stdhttp "net/http"
 	"sync"
 	"time"
@@ -87,6 +88,10 @@ func (s *Server) probe(ctx context.Context) (results map[string]string, critical
 			defer mu.Unlock()
 			if err != nil {
 				results[c.Name] = "unhealthy"
+				var status interface{ HealthStatus() string }
+				if errors.As(err, &status) {
+					results[c.Name] = status.HealthStatus() // "circuit open"
+				}
 				anyDown = true
 				criticalDown = criticalDown || c.Critical
 				s.deps.Log.WarnContext(ctx, "dependency unhealthy", "dependency", c.Name, "err", err, "request_id", requestID(ctx))

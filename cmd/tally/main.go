@@ -142,6 +142,7 @@ func runOpenAPI(cfg *config.Config, log *slog.Logger, stdout io.Writer) error {
 func runAPI(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	rt := start(log, cfg, "api")
 	defer rt.Close()
+	rt.guardStores()
 	if err := rt.openAll(ctx); err != nil {
 		return err
 	}
@@ -184,6 +185,7 @@ func runProjector(ctx context.Context, cfg *config.Config, log *slog.Logger) err
 func runAll(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io.Writer) error {
 	rt := start(log, cfg, "all")
 	defer rt.Close()
+	rt.guardStores()
 	if v, err := migrations.Apply(ctx, cfg.DatabaseURL); err != nil {
 		return err
 	} else {

@@ -15,6 +15,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"tally/blob"
+	"tally/breaker"
 	"tally/commands"
 	"tally/config"
 	"tally/eventstore"
@@ -34,7 +35,27 @@ type runtime struct {
 	pool     *pgxpool.Pool
 	redis    *redis.Client
 	blobs    blob.Store
-	closers  []func()
+	// guards, when set before the stores are opened, puts the stores'
+	// calls through circuit breakers (the API's roles).
+	guards  *guards
+	closers []func()
+}
+
+// guards are the circuit breakers of the stores the API calls: while one
+// is down its calls fail at once (503 for the database, 502 for the blob
+// store; Redis is optional) instead of each waiting out a timeout.
+type guards struct {
+	database, redis, blobs *breaker.Breaker
+}
+
+// guardStores makes the stores opened from now on fail fast while down.
+func (r *runtime) guardStores() {
+	cfg := breaker.Config{Log: r.log}
+	r.guards = &guards{
+		database: breaker.New("database", cfg, breaker.PostgresFailure),
+		redis:    breaker.New("redis", cfg, breaker.RedisFailure),
+		blobs:    breaker.New("s3", cfg, breaker.BlobFailure),
+	}
 }
 
 func (r *runtime) Close() {
@@ -102,6 +123,9 @@ func (r *runtime) openDatabase(ctx context.Context) error {
 		// scheduler and the template watcher need theirs.
 		pcfg.MaxConns = 20
 	}
+	if r.guards != nil {
+		breaker.Postgres(pcfg, r.guards.database)
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
 	if err != nil {
 		return fmt.Errorf("open database: %w", err)
@@ -118,28 +142,33 @@ func (r *runtime) openRedis() error {
 	}
 	opts.DialTimeout, opts.ReadTimeout, opts.WriteTimeout = 2*time.Second, 2*time.Second, 2*time.Second
 	r.redis = redis.NewClient(opts)
+	if r.guards != nil {
+		r.redis.AddHook(breaker.RedisHook(r.guards.redis))
+	}
 	r.closers = append(r.closers, func() { _ = r.redis.Close() })
 	return nil
 }
 
 func (r *runtime) openBlobs(ctx context.Context) error {
-	if r.cfg.S3Bucket == "" {
-		local, err := blob.NewLocal(r.cfg.BlobDir())
-		if err != nil {
-			return err
-		}
-		r.blobs = local
-		return nil
-	}
-	s3, err := blob.NewS3(ctx, blob.S3Config{
-		Bucket: r.cfg.S3Bucket, Region: r.cfg.AWSRegion, Endpoint: r.cfg.S3Endpoint,
-		AccessKeyID: r.cfg.AWSAccessKeyID, SecretAccessKey: r.cfg.AWSSecretAccessKey,
-	})
+	store, err := r.blobStore(ctx)
 	if err != nil {
 		return err
 	}
-	r.blobs = s3
+	r.blobs = store
+	if r.guards != nil {
+		r.blobs = breaker.Blobs{Store: store, Breaker: r.guards.blobs}
+	}
 	return nil
+}
+
+func (r *runtime) blobStore(ctx context.Context) (blob.Store, error) {
+	if r.cfg.S3Bucket == "" {
+		return blob.NewLocal(r.cfg.BlobDir())
+	}
+	return blob.NewS3(ctx, blob.S3Config{
+		Bucket: r.cfg.S3Bucket, Region: r.cfg.AWSRegion, Endpoint: r.cfg.S3Endpoint,
+		AccessKeyID: r.cfg.AWSAccessKeyID, SecretAccessKey: r.cfg.AWSSecretAccessKey,
+	})
 }
 
 // needNATSURL refuses a tool command without NATS_URL: a second embedded
