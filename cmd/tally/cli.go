@@ -183,7 +183,7 @@ func usage() string {
 			}
 		}
 	}
-	b.WriteString("\nConfiguration comes from the environment; see README.md.\n")
+	b.WriteString("\nConfiguration comes from the environment; see docs/operations.md.\n")
 	return b.String()
 }
 
