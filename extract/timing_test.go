@@ -34,7 +34,7 @@ func TestTimingBenchdata(t *testing.T) {
 	}
 	f, err := os.Open(filepath.Join(dir, "manifest.jsonl"))
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("TALLY_BENCHDATA=%s is not a benchmark split (the benchmark data is not part of the repository): %v", dir, err)
 	}
 	defer f.Close()
 	e := New(Limits{})

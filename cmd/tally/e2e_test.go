@@ -37,14 +37,11 @@ func freePort(t *testing.T) int {
 }
 
 // TestAllRolesEndToEnd starts `tally all` against the real PostgreSQL and
-// Redis with an embedded JetStream, uploads a benchmark PDF through each
+// Redis with an embedded JetStream, uploads an invoice PDF through each
 // upload route and follows status, stats and monthly totals.
 func TestAllRolesEndToEnd(t *testing.T) {
-	pdfs, _ := filepath.Glob("../../../shared/benchdata/dev/invoice2data/*.pdf")
-	if len(pdfs) == 0 {
-		t.Fatal("no benchmark PDFs found under ../shared/benchdata/dev/invoice2data")
-	}
-	file, err := os.ReadFile(pdfs[0])
+	const fixture = "testdata/cloud-invoice.pdf"
+	file, err := os.ReadFile(fixture)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,6 +84,17 @@ func TestAllRolesEndToEnd(t *testing.T) {
 		resp.Body.Close()
 		return resp.StatusCode == 200
 	})
+	// The programs extraction runs are reported with the services.
+	resp, err := stdhttp.Get(base + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ready struct{ Dependencies map[string]string }
+	_ = json.NewDecoder(resp.Body).Decode(&ready)
+	resp.Body.Close()
+	if ready.Dependencies["pdftotext"] != "healthy" || ready.Dependencies["tesseract"] == "" {
+		t.Fatalf("/readyz does not report the extraction programs: %v", ready.Dependencies)
+	}
 	keyBytes, err := os.ReadFile(filepath.Join(dataDir, "api-key"))
 	if err != nil {
 		t.Fatalf("no api-key written on a fresh data dir: %v", err)
@@ -117,7 +125,7 @@ func TestAllRolesEndToEnd(t *testing.T) {
 		for k, v := range fields {
 			_ = w.WriteField(k, v)
 		}
-		fw, _ := w.CreateFormFile("file", filepath.Base(pdfs[0]))
+		fw, _ := w.CreateFormFile("file", filepath.Base(fixture))
 		fw.Write(file)
 		w.Close()
 		code, out := call("POST", path, &buf, w.FormDataContentType())
@@ -140,10 +148,11 @@ func TestAllRolesEndToEnd(t *testing.T) {
 		return st["pending"] == 3.0 && st["total"] == 3.0
 	})
 	for _, id := range ids {
-		code, doc := call("GET", "/v1/documents/"+id, nil, "")
-		if code != 200 || doc["status"] != "PENDING" {
-			t.Fatalf("document %s: %d %v", id, code, doc)
-		}
+		// The documents read model has its own projector: wait for it too.
+		waitFor(t, "document "+id+" PENDING", func() bool {
+			code, doc := call("GET", "/v1/documents/"+id, nil, "")
+			return code == 200 && doc["status"] == "PENDING"
+		})
 	}
 
 	// A worker's result, appended directly through the commands package on
@@ -164,7 +173,7 @@ func TestAllRolesEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := cmds.RecordExtraction(ctx, commands.RecordExtraction{Meta: meta, DocumentID: ids[0], Attempt: 1,
-		Fields: domain.Fields{Vendor: "Amazon Web Services", Date: "2026-10-31", Currency: "USD", Total: "4.11"}}); err != nil {
+		Fields: domain.Fields{Vendor: "Northwind Cloud Services", Date: "2026-10-31", Currency: "USD", Total: "4.11"}}); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "monthly total", func() bool {

@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	goruntime "runtime"
@@ -82,6 +83,9 @@ func runExtract(ctx context.Context, args []string, stdout io.Writer) error {
 // readManifest lists the items of a benchdata split.
 func readManifest(dir string) ([]job, error) {
 	f, err := os.Open(filepath.Join(dir, "manifest.jsonl"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("no benchmark split at %s (manifest.jsonl not found; the benchmark data is not part of the repository): %w", dir, err)
+	}
 	if err != nil {
 		return nil, err
 	}

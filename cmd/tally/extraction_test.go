@@ -135,9 +135,9 @@ func (in *instance) waitStatus(id string, timeout time.Duration) map[string]any 
 	return nil
 }
 
-// TestUploadIsExtracted follows a benchmark text PDF from upload through
-// the bridge, RabbitMQ and a worker to COMPLETED, and checks that stats
-// and monthly totals agree with the document.
+// TestUploadIsExtracted follows two text PDFs of different layouts from
+// upload through the bridge, RabbitMQ and a worker to COMPLETED, and checks
+// that stats and monthly totals agree with the documents.
 func TestUploadIsExtracted(t *testing.T) {
 	in := startAll(t, nil)
 	example, err := os.ReadFile("../../examples/invoice.pdf")
@@ -151,19 +151,15 @@ func TestUploadIsExtracted(t *testing.T) {
 		t.Fatalf("example invoice: %v", doc)
 	}
 
-	pdfs, _ := filepath.Glob("../../../shared/benchdata/dev/invoice2data/*.pdf")
-	if len(pdfs) == 0 {
-		t.Fatal("no benchmark PDFs")
+	cloud, err := os.ReadFile("testdata/cloud-invoice.pdf")
+	if err != nil {
+		t.Fatal(err)
 	}
-	bench, _ := os.ReadFile(pdfs[0])
-	id2 := in.upload(filepath.Base(pdfs[0]), bench, "ann@example.com")
+	id2 := in.upload("cloud-invoice.pdf", cloud, "ann@example.com")
 	doc2 := in.waitStatus(id2, 30*time.Second)
-	if doc2["status"] != "COMPLETED" {
-		t.Fatalf("benchmark PDF: %v", doc2)
-	}
 	f2, _ := doc2["fields"].(map[string]any)
-	if f2["total"] == nil || f2["total"] == "" {
-		t.Fatalf("benchmark PDF has no total: %v", doc2)
+	if doc2["status"] != "COMPLETED" || f2["total"] != "4.11" || f2["currency"] != "USD" || f2["date"] != "2026-10-31" {
+		t.Fatalf("cloud invoice: %v", doc2)
 	}
 
 	waitFor(t, "stats to count both", func() bool {
