@@ -4,7 +4,10 @@ GO ?= go
 
 .PHONY: run test generate check-generated build fuzz
 
+# scripts/setup.sh installs or starts what Tally needs (pdftotext, tesseract,
+# PostgreSQL, Redis, RabbitMQ) or says the one command to run.
 run:
+	bash scripts/setup.sh
 	$(GO) run ./cmd/tally all
 
 test:
