@@ -35,17 +35,20 @@ type Durable struct {
 // Durable creates or opens the durable consumer name over every event.
 // Unacknowledged events come back after ackWait.
 func (s *Store) Durable(ctx context.Context, name string, ackWait time.Duration) (*Durable, error) {
-	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
-	defer cancel()
-	cons, err := s.js.CreateOrUpdateConsumer(ctx, s.cfg.Stream, jetstream.ConsumerConfig{
-		Durable:       name,
-		Description:   "Tally subscriber " + name,
-		FilterSubject: s.AllSubjects(),
-		DeliverPolicy: jetstream.DeliverAllPolicy,
-		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       ackWait,
-		MaxAckPending: 1000,
-		Replicas:      s.cfg.Replicas,
+	var cons jetstream.Consumer
+	err := s.retry(ctx, func(ctx context.Context) error {
+		var err error
+		cons, err = s.js.CreateOrUpdateConsumer(ctx, s.cfg.Stream, jetstream.ConsumerConfig{
+			Durable:       name,
+			Description:   "Tally subscriber " + name,
+			FilterSubject: s.AllSubjects(),
+			DeliverPolicy: jetstream.DeliverAllPolicy,
+			AckPolicy:     jetstream.AckExplicitPolicy,
+			AckWait:       ackWait,
+			MaxAckPending: 1000,
+			Replicas:      s.cfg.Replicas,
+		})
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("durable consumer %s: %w", name, err)

@@ -64,9 +64,12 @@ func (s *Store) subscribe(ctx context.Context, from uint64, since time.Time, rea
 		cfg.DeliverPolicy = jetstream.DeliverByStartSequencePolicy
 		cfg.OptStartSeq = from
 	}
-	octx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
-	defer cancel()
-	cons, err := s.js.OrderedConsumer(octx, s.cfg.Stream, cfg)
+	var cons jetstream.Consumer
+	err := s.retry(ctx, func(ctx context.Context) error {
+		var err error
+		cons, err = s.js.OrderedConsumer(ctx, s.cfg.Stream, cfg)
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("subscribe from %d: %w", from, err)
 	}

@@ -50,8 +50,20 @@ type Config struct {
 	// Retries older than this are still caught: commands find their
 	// command id in the aggregate's history.
 	DuplicateWindow time.Duration
-	// Timeout bounds every request to the server.
+	// Timeout bounds every request to the server when Retry is negative.
 	Timeout time.Duration
+	// Retry is how long an append or a read keeps trying while the stream
+	// has no leader (a leader election after a server left the cluster, a
+	// request without responder, a timeout): a routine leader change costs
+	// latency, not an error. Appends retry under the same message id and
+	// expected sequence, so a try that landed unseen is not appended twice.
+	// Default 10s (NATS_APPEND_RETRY); negative: one try of Timeout.
+	Retry time.Duration
+	// AttemptTimeout bounds one try within Retry. Default 2s.
+	AttemptTimeout time.Duration
+	// OnRetried, when set, is told of every call that succeeded only after
+	// more than one try, with the time it took (for metrics and tests).
+	OnRetried func(tries int, took time.Duration)
 }
 
 func (c *Config) setDefaults() {
@@ -69,6 +81,12 @@ func (c *Config) setDefaults() {
 	}
 	if c.Timeout == 0 {
 		c.Timeout = 10 * time.Second
+	}
+	if c.Retry == 0 {
+		c.Retry = 10 * time.Second
+	}
+	if c.AttemptTimeout == 0 {
+		c.AttemptTimeout = 2 * time.Second
 	}
 }
 
@@ -94,9 +112,8 @@ func Open(ctx context.Context, nc *nats.Conn, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open jetstream: %w", err)
 	}
-	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
-	defer cancel()
-	stream, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+	s := &Store{cfg: cfg, nc: nc, js: js}
+	streamCfg := jetstream.StreamConfig{
 		Name:               cfg.Stream,
 		Description:        "Tally event store: the only source of truth",
 		Subjects:           []string{cfg.SubjectPrefix + ".>"},
@@ -108,11 +125,30 @@ func Open(ctx context.Context, nc *nats.Conn, cfg Config) (*Store, error) {
 		DenyPurge:          true,
 		AllowAtomicPublish: true,
 		AllowDirect:        true,
+	}
+	err = s.retry(ctx, func(ctx context.Context) error {
+		var err error
+		s.stream, err = js.CreateOrUpdateStream(ctx, streamCfg)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("create stream %s: %w", cfg.Stream, err)
 	}
-	return &Store{cfg: cfg, nc: nc, js: js, stream: stream}, nil
+	return s, nil
+}
+
+// info reads the stream's state, retrying through an election.
+func (s *Store) info(ctx context.Context) (*jetstream.StreamInfo, error) {
+	var info *jetstream.StreamInfo
+	err := s.retry(ctx, func(ctx context.Context) error {
+		var err error
+		info, err = s.stream.Info(ctx)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("stream info %s: %w", s.cfg.Stream, err)
+	}
+	return info, nil
 }
 
 // Subject is the subject of one aggregate.
@@ -127,30 +163,31 @@ func (s *Store) AllSubjects() string { return s.cfg.SubjectPrefix + ".>" }
 // older stream of the same name (a wiped data directory) must be rebuilt,
 // and this is how a projector notices.
 func (s *Store) Identity(ctx context.Context) (string, error) {
-	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
-	defer cancel()
-	info, err := s.stream.Info(ctx)
+	info, err := s.info(ctx)
 	if err != nil {
-		return "", fmt.Errorf("stream info %s: %w", s.cfg.Stream, err)
+		return "", err
 	}
 	return info.Config.Name + "@" + info.Created.UTC().Format(time.RFC3339Nano), nil
 }
 
 // LastSequence is the stream's last sequence, for lag measurements.
 func (s *Store) LastSequence(ctx context.Context) (uint64, error) {
-	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
-	defer cancel()
-	info, err := s.stream.Info(ctx)
+	info, err := s.info(ctx)
 	if err != nil {
-		return 0, fmt.Errorf("stream info %s: %w", s.cfg.Stream, err)
+		return 0, err
 	}
 	return info.State.LastSeq, nil
 }
 
-// Ping checks that the server answers.
+// Ping checks that the server answers, once: a health check reports an
+// election rather than waiting it out.
 func (s *Store) Ping(ctx context.Context) error {
-	_, err := s.LastSequence(ctx)
-	return err
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
+	defer cancel()
+	if _, err := s.stream.Info(ctx); err != nil {
+		return fmt.Errorf("stream info %s: %w", s.cfg.Stream, err)
+	}
+	return nil
 }
 
 // Append writes one event if the aggregate's last sequence is still
@@ -164,13 +201,72 @@ func (s *Store) Append(ctx context.Context, e domain.Envelope, expected uint64) 
 	if err != nil {
 		return 0, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
-	defer cancel()
-	ack, err := s.js.PublishMsg(ctx, msg)
+	var seq uint64
+	tries := 0
+	err = s.retry(ctx, func(ctx context.Context) error {
+		tries++
+		// No retries inside the client: retry owns them, with one budget.
+		ack, err := s.js.PublishMsg(ctx, msg, jetstream.WithRetryAttempts(0))
+		if err == nil {
+			seq = ack.Sequence
+			return nil
+		}
+		err = s.appendError(e, expected, err)
+		if !errors.Is(err, ErrConflict) || s.cfg.Replicas == 1 {
+			return err
+		}
+		// On a cluster a conflict may be no conflict: an earlier try may
+		// have landed without its answer reaching us (the leader left),
+		// or a newly elected leader may check before it has applied the
+		// events it inherited. The leader's next event on the subject
+		// tells: ours, another command's (a real conflict), or none yet.
+		landed, found, lerr := s.landed(ctx, msg, expected)
+		switch {
+		case lerr != nil:
+			return fmt.Errorf("%w: %w", errLeaderBehind, lerr)
+		case found:
+			seq = landed
+			return nil
+		}
+		return err
+	})
 	if err != nil {
-		return 0, s.appendError(e, expected, err)
+		return 0, err
 	}
-	return ack.Sequence, nil
+	return seq, nil
+}
+
+// landed finds msg stored right after expected on its subject, by its
+// message id: the mark of a try whose acknowledgement was lost. It asks the
+// stream's leader, not any replica (a direct get may be answered by a
+// follower that has not applied the message yet). An error means the
+// leader could not be asked; found false, that the event there is another.
+func (s *Store) landed(ctx context.Context, msg *nats.Msg, expected uint64) (seq uint64, found bool, err error) {
+	req, _ := json.Marshal(map[string]any{"seq": expected + 1, "next_by_subj": msg.Subject})
+	resp, err := s.nc.RequestWithContext(ctx, "$JS.API.STREAM.MSG.GET."+s.cfg.Stream, req)
+	if err != nil {
+		return 0, false, err
+	}
+	var answer struct {
+		Message *struct {
+			Seq  uint64 `json:"seq"`
+			Hdrs []byte `json:"hdrs"`
+		} `json:"message"`
+		Error *jetstream.APIError `json:"error"`
+	}
+	if err := json.Unmarshal(resp.Data, &answer); err != nil {
+		return 0, false, fmt.Errorf("read back %s: %w", msg.Subject, err)
+	}
+	if answer.Error != nil {
+		return 0, false, answer.Error
+	}
+	if answer.Message == nil {
+		return 0, false, errors.New("no event after the expected sequence")
+	}
+	// hdrs is the NATS/1.0 header block; the id names one command's
+	// append, so finding it on a line of its own settles it.
+	want := headerMsgID + ": " + msg.Header.Get(headerMsgID) + "\r\n"
+	return answer.Message.Seq, strings.Contains(string(answer.Message.Hdrs), want), nil
 }
 
 // Pending is one event of an atomic batch and the sequence its aggregate
@@ -191,8 +287,19 @@ func (s *Store) AppendBatch(ctx context.Context, events []Pending) ([]uint64, er
 		seq, err := s.Append(ctx, events[0].Event, events[0].Expected)
 		return []uint64{seq}, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
-	defer cancel()
+	var seqs []uint64
+	err := s.retry(ctx, func(ctx context.Context) error {
+		var err error
+		seqs, err = s.appendBatchOnce(ctx, events)
+		return err
+	})
+	return seqs, err
+}
+
+// appendBatchOnce publishes one try of a batch under a new batch id; the
+// expected sequences make a second try fail with ErrConflict if the first
+// one landed unseen.
+func (s *Store) appendBatchOnce(ctx context.Context, events []Pending) ([]uint64, error) {
 	batchID := uuid.NewString()
 	for i, p := range events {
 		msg, err := s.message(p.Event, p.Expected)
@@ -211,7 +318,7 @@ func (s *Store) AppendBatch(ctx context.Context, events []Pending) ([]uint64, er
 			continue
 		}
 		msg.Header.Set(headerBatchCommit, "1")
-		ack, err := s.js.PublishMsg(ctx, msg)
+		ack, err := s.js.PublishMsg(ctx, msg, jetstream.WithRetryAttempts(0))
 		if err != nil {
 			return nil, s.appendError(p.Event, p.Expected, fmt.Errorf("commit batch %s of %d events: %w", batchID, len(events), err))
 		}
@@ -271,9 +378,17 @@ func (s *Store) Load(ctx context.Context, tenant, aggregateID string) ([]domain.
 
 // LoadAggregate reads the history of any aggregate type.
 func (s *Store) LoadAggregate(ctx context.Context, tenant, aggregateType, aggregateID string) ([]domain.Envelope, error) {
+	var events []domain.Envelope
+	err := s.retry(ctx, func(ctx context.Context) error {
+		var err error
+		events, err = s.loadAggregateOnce(ctx, tenant, aggregateType, aggregateID)
+		return err
+	})
+	return events, err
+}
+
+func (s *Store) loadAggregateOnce(ctx context.Context, tenant, aggregateType, aggregateID string) ([]domain.Envelope, error) {
 	subject := s.Subject(tenant, aggregateType, aggregateID)
-	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
-	defer cancel()
 	last, err := s.stream.GetLastMsgForSubject(ctx, subject)
 	if errors.Is(err, jetstream.ErrMsgNotFound) {
 		return nil, nil
@@ -304,9 +419,12 @@ func (s *Store) LoadAggregate(ctx context.Context, tenant, aggregateType, aggreg
 // At reads the event at one stream sequence. ErrNotFound when there is
 // none (never written, or beyond the end).
 func (s *Store) At(ctx context.Context, seq uint64) (domain.Envelope, error) {
-	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
-	defer cancel()
-	msg, err := s.stream.GetMsg(ctx, seq)
+	var msg *jetstream.RawStreamMsg
+	err := s.retry(ctx, func(ctx context.Context) error {
+		var err error
+		msg, err = s.stream.GetMsg(ctx, seq)
+		return err
+	})
 	if errors.Is(err, jetstream.ErrMsgNotFound) {
 		return domain.Envelope{}, fmt.Errorf("event at sequence %d: %w", seq, ErrNotFound)
 	}
