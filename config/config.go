@@ -42,6 +42,11 @@ type Config struct {
 	Role string
 	// Port is PORT, the HTTP listen port. Default 4001.
 	Port int
+	// ProbePort is PROBE_PORT, where roles without the API answer
+	// /healthz, /readyz and /metrics. Zero (unset) means the role's own
+	// default (see ProbePortFor), so roles started as separate processes
+	// on one host do not compete for one port.
+	ProbePort int
 	// DataDir is DATA_DIR, the root for local state: the embedded JetStream
 	// store (DataDir/jetstream) and the local blob directory
 	// (DataDir/blobs). Default "./data".
@@ -145,7 +150,9 @@ type Config struct {
 	NATSURL string
 	// NATSEmbeddedListen is NATS_EMBEDDED_LISTEN, a host:port on which the
 	// embedded server also accepts network clients (e.g. 127.0.0.1:4223).
-	// Empty means in-process connections only, which opens no port.
+	// Empty means a free loopback port that only clients holding the token
+	// written to DataDir/nats.token may use; the port is announced in
+	// DataDir/nats.url for the admin commands.
 	NATSEmbeddedListen string
 	// NATSReplicas is NATS_REPLICAS, the JetStream stream replica count:
 	// 1, or 3/5 on a cluster (odd, because RAFT needs a majority). Default 1.
@@ -156,6 +163,11 @@ type Config struct {
 	// appends/s). A single server has no replicas to recover from, which is
 	// why durability is the default.
 	NATSSyncAlways bool
+	// NATSAppendRetry is NATS_APPEND_RETRY (a Go duration): how long an
+	// append that finds no stream leader (a leader election, no
+	// responders, a timeout) keeps retrying, under the same message id and
+	// expected sequence, before it fails. Default 10s.
+	NATSAppendRetry time.Duration
 
 	// S3Bucket is S3_BUCKET. Empty means blobs are stored in the local
 	// directory DataDir/blobs.
@@ -268,6 +280,7 @@ func (c *Config) setDefaults() {
 	c.MailboxScrapeInterval = 5 * time.Minute
 	c.NATSReplicas = 1
 	c.NATSSyncAlways = true
+	c.NATSAppendRetry = 10 * time.Second
 	c.AWSRegion = "us-east-1"
 	c.MaxFileSizeMB = 10
 	c.DKIMVerify = true
@@ -284,6 +297,7 @@ func (c *Config) read(r *envReader) {
 		c.Role = strings.ToUpper(c.Role)
 	}
 	r.int("PORT", &c.Port)
+	r.int("PROBE_PORT", &c.ProbePort)
 	r.str("DATA_DIR", &c.DataDir)
 	if r.str("LOG_LEVEL", &c.LogLevel) {
 		// Keep an unknown value as written so Validate can quote it.
@@ -331,6 +345,7 @@ func (c *Config) read(r *envReader) {
 	r.str("NATS_EMBEDDED_LISTEN", &c.NATSEmbeddedListen)
 	r.int("NATS_REPLICAS", &c.NATSReplicas)
 	r.bool("NATS_SYNC_ALWAYS", &c.NATSSyncAlways)
+	r.goDuration("NATS_APPEND_RETRY", &c.NATSAppendRetry)
 
 	r.str("S3_BUCKET", &c.S3Bucket)
 	r.str("S3_ENDPOINT", &c.S3Endpoint)
@@ -444,6 +459,12 @@ func (c *Config) problems() []error {
 		v.fail("ROLE", "%q is not one of %s", c.Role, strings.Join(roles, ", "))
 	}
 	v.intRange("PORT", c.Port, 1, 65535)
+	if c.ProbePort != 0 {
+		v.intRange("PROBE_PORT", c.ProbePort, 1, 65535)
+	}
+	if c.NATSAppendRetry < 0 {
+		v.fail("NATS_APPEND_RETRY", "%s must not be negative", c.NATSAppendRetry)
+	}
 	if strings.TrimSpace(c.DataDir) == "" {
 		v.fail("DATA_DIR", "must not be empty")
 	}
@@ -590,6 +611,25 @@ func normalizeLevel(s string) (string, bool) {
 // are).
 func (c *Config) MaxFileSize() int64 {
 	return int64(c.MaxFileSizeMB) << 20
+}
+
+// probePortOffsets give each role without the API its own default probe
+// port above PORT's default, in the order the roles were added.
+var probePortOffsets = map[string]int{
+	RoleProjector: 1, RoleBridge: 2, RoleWorker: 3, RoleNotifier: 4, RoleScheduler: 5, RoleWebhooks: 6,
+}
+
+// ProbePortFor is the port a role's probe server listens on: PROBE_PORT
+// when set, else 4002 for the projector, 4003 bridge, 4004 worker, 4005
+// notifier, 4006 scheduler, 4007 webhooks (PORT for any other role).
+func (c *Config) ProbePortFor(role string) int {
+	if c.ProbePort != 0 {
+		return c.ProbePort
+	}
+	if off, ok := probePortOffsets[role]; ok {
+		return 4001 + off
+	}
+	return c.Port
 }
 
 // JetStreamDir is where the embedded NATS server keeps its store.

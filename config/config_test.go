@@ -52,6 +52,7 @@ func TestLoadDefaults(t *testing.T) {
 		PprofListen:           "127.0.0.1:6060",
 		NATSReplicas:          1,
 		NATSSyncAlways:        true,
+		NATSAppendRetry:       10 * time.Second,
 		AWSRegion:             "us-east-1",
 		MaxFileSizeMB:         10,
 		DKIMVerify:            true,
@@ -676,5 +677,24 @@ func TestOutboundAllowPrivateNetworksKeepsItsOldName(t *testing.T) {
 		if got := mustLoad(t, c.env).OutboundAllowPrivateNetworks; got != c.want {
 			t.Errorf("%v: %v, want %v", c.env, got, c.want)
 		}
+	}
+}
+
+func TestProbePortsDifferByRole(t *testing.T) {
+	c := mustLoad(t, nil)
+	seen := map[int]string{c.Port: "API"}
+	for _, role := range []string{RoleProjector, RoleBridge, RoleWorker, RoleNotifier, RoleScheduler, RoleWebhooks} {
+		p := c.ProbePortFor(role)
+		if other, ok := seen[p]; ok {
+			t.Errorf("%s and %s both default to probe port %d", role, other, p)
+		}
+		seen[p] = role
+	}
+	c = mustLoad(t, map[string]string{"PROBE_PORT": "9100"})
+	if p := c.ProbePortFor(RoleWorker); p != 9100 {
+		t.Errorf("PROBE_PORT=9100: worker probes on %d", p)
+	}
+	if _, err := Load(env(map[string]string{"PROBE_PORT": "70000"})); err == nil || !strings.Contains(err.Error(), "PROBE_PORT") {
+		t.Errorf("PROBE_PORT=70000: %v", err)
 	}
 }

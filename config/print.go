@@ -60,6 +60,7 @@ func (c Config) settings() []setting {
 		{"NATS_EMBEDDED_LISTEN", c.NATSEmbeddedListen},
 		{"NATS_REPLICAS", strconv.Itoa(c.NATSReplicas)},
 		{"NATS_SYNC_ALWAYS", strconv.FormatBool(c.NATSSyncAlways)},
+		{"NATS_APPEND_RETRY", c.NATSAppendRetry.String()},
 		{"DKIM_VERIFY", strconv.FormatBool(c.DKIMVerify)},
 		{"DKIM_DNS_SERVER", c.DKIMDNSServer},
 		{"S3_BUCKET", c.S3Bucket},
@@ -71,6 +72,7 @@ func (c Config) settings() []setting {
 		{"DEFAULT_TENANT", c.DefaultTenant},
 		{"PUBLIC_URL", maskURL(c.PublicURL)},
 		{"SHUTDOWN_TIMEOUT_SECONDS", formatDuration(c.ShutdownTimeout, time.Second)},
+		{"PROBE_PORT", strconv.Itoa(c.ProbePort)},
 	}
 }
 

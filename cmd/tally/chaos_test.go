@@ -263,19 +263,7 @@ func TestChaos(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	last, _ := store.LastSequence(ctx)
-	waitFor(t, "the projector process to catch up", func() bool {
-		var behind int
-		_ = pool.QueryRow(ctx, "SELECT count(*) FROM projector_checkpoints WHERE last_sequence < $1", int64(last)).Scan(&behind)
-		return behind == 0
-	})
-	// The rebuild opens users with the same keys as the live projectors.
-	_, rebuilt := pgtest.New(t)
-	pgtest.CopyTables(t, pool, rebuilt, "secrets", "user_keys")
-	rebuild(t, rebuilt, store, last)
-	if a, b := readModels(t, pool), readModels(t, rebuilt); a != b {
-		t.Fatalf("live read models differ from a rebuild:\n--- live\n%s\n--- rebuilt\n%s", tail(a, 2000), tail(b, 2000))
-	}
+	readModelsEqualReplay(t, pool, store)
 }
 
 func chaosUpload(api, key string, file []byte, i int) (string, bool) {

@@ -28,9 +28,7 @@ func runEvents(ctx context.Context, rt *runtime, args []string, stdout io.Writer
 	if len(args) == 0 {
 		return errors.New("usage: tally events show [--tenant NAME] DOC_ID | tally events tail [--type TYPE] [--from SEQ|TIME]")
 	}
-	if err := needNATSURL(rt.cfg, "events"); err != nil {
-		return err
-	}
+	rt.useRunningServer("events")
 	// Events written before users were sealed name them in the clear;
 	// those of erased addresses are printed blank (the pool connects
 	// only when such an event comes).

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 
 	amqp "github.com/rabbitmq/amqp091-go"
@@ -65,6 +66,7 @@ func startWorker(ctx context.Context, wg *sync.WaitGroup, rt *runtime, m *metric
 	// Templates from the active bundle win where they match; workers pick
 	// up a newly activated bundle without a restart.
 	engine := extract.New(extract.Limits{Timeout: rt.cfg.ScrapeWorkerTimeout}).WithTemplates(startTemplates(ctx, wg, rt))
+	rt.checkExtractTools(ctx, engine)
 	w := worker.New(worker.Config{
 		Name:        fmt.Sprintf("%s-%d", host, os.Getpid()),
 		MaxAttempts: rt.cfg.RetryMaxAttempts,
@@ -122,11 +124,16 @@ func runBridge(ctx context.Context, rt *runtime) error {
 }
 
 // serveProbes answers /healthz, /readyz and /metrics (and with PPROF=1
-// Go's profiles) for roles without the API, on PORT, until ctx ends.
+// Go's profiles) for roles without the API, on the role's probe port
+// (PROBE_PORT, or a default of its own), until ctx ends.
 func serveProbes(ctx context.Context, rt *runtime, m *metrics.Metrics, checks []tallyhttp.Check) error {
 	var opts []probe.Option
 	if rt.cfg.Pprof {
 		opts = append(opts, probe.WithProfiles())
 	}
-	return probe.Serve(ctx, net.JoinHostPort("", strconv.Itoa(rt.cfg.Port)), m, checks, opts...)
+	port := rt.cfg.ProbePortFor(rt.role)
+	if err := probe.Serve(ctx, net.JoinHostPort("", strconv.Itoa(port)), m, checks, opts...); err != nil {
+		return fmt.Errorf("%s role on port %d: %w (set PROBE_PORT to a free port)", strings.ToLower(rt.role), port, err)
+	}
+	return nil
 }

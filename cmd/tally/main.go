@@ -15,6 +15,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -85,7 +86,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 func start(log *slog.Logger, cfg *config.Config, role string) *runtime {
 	log.Info("starting", "role", role, "version", version, "config", cfg)
-	return &runtime{cfg: cfg, log: log}
+	return &runtime{cfg: cfg, log: log, role: strings.ToUpper(role)}
 }
 
 func runMigrate(ctx context.Context, cfg *config.Config, log *slog.Logger) error {

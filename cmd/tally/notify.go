@@ -135,9 +135,7 @@ func runReport(ctx context.Context, rt *runtime, args []string, stdout io.Writer
 	if _, err := time.Parse("2006-01", *month); err != nil {
 		return fmt.Errorf("--month %q is not YYYY-MM", *month)
 	}
-	if err := needNATSURL(rt.cfg, "report"); err != nil {
-		return err
-	}
+	rt.useRunningServer("report")
 	if err := rt.openStores(ctx); err != nil {
 		return err
 	}

@@ -30,9 +30,7 @@ func runReplay(ctx context.Context, rt *runtime, args []string, stdout io.Writer
 	if len(selected) == 0 {
 		return fmt.Errorf("--projection must be one of %s or all", strings.Join(names, ", "))
 	}
-	if err := needNATSURL(rt.cfg, "replay"); err != nil {
-		return err
-	}
+	rt.useRunningServer("replay")
 	if err := rt.openDatabase(ctx); err != nil {
 		return err
 	}

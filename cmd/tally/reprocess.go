@@ -44,9 +44,7 @@ func runReprocess(ctx context.Context, rt *runtime, args []string, stdout io.Wri
 	if sel.To, err = parseDay("--to", *to); err != nil {
 		return err
 	}
-	if err := needNATSURL(rt.cfg, "reprocess"); err != nil {
-		return err
-	}
+	rt.useRunningServer("reprocess")
 	if err := rt.openDatabase(ctx); err != nil {
 		return err
 	}

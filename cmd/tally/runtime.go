@@ -19,6 +19,7 @@ import (
 	"tally/commands"
 	"tally/config"
 	"tally/eventstore"
+	"tally/extract"
 	tallyhttp "tally/http"
 	"tally/mailauth"
 	"tally/personal"
@@ -29,6 +30,7 @@ import (
 type runtime struct {
 	cfg      *config.Config
 	log      *slog.Logger
+	role     string // a config.Role* constant; empty for admin commands
 	embedded *eventstore.Embedded
 	nc       *nats.Conn
 	events   *eventstore.Store
@@ -37,8 +39,14 @@ type runtime struct {
 	blobs    blob.Store
 	// guards, when set before the stores are opened, puts the stores'
 	// calls through circuit breakers (the API's roles).
-	guards  *guards
-	closers []func()
+	guards *guards
+	// toolChecks report the programs extraction runs, in processes with
+	// a worker (see checkExtractTools).
+	toolChecks []tallyhttp.Check
+	// adminCommand names the admin command this runtime serves; it never
+	// starts an embedded server (see useRunningServer).
+	adminCommand string
+	closers      []func()
 }
 
 // guards are the circuit breakers of the stores the API calls: while one
@@ -64,11 +72,27 @@ func (r *runtime) Close() {
 	}
 }
 
-// openEvents connects to NATS_URL, or starts the embedded server in
-// DATA_DIR when it is unset, and opens the event store.
+// openEvents connects to NATS_URL; without it, to the embedded server of
+// the tally already running on DATA_DIR (it announces itself there), or
+// else starts the embedded server in DATA_DIR. Then it opens the event
+// store.
 func (r *runtime) openEvents(ctx context.Context) error {
-	url := r.cfg.NATSURL
+	if err := r.connectNATS(); err != nil {
+		return err
+	}
+	return r.openStore(ctx)
+}
+
+// useRunningServer makes an admin command use the stream of a running
+// tally: without NATS_URL it connects to the embedded server announced in
+// DATA_DIR and never starts one of its own, which would share its files
+// with the running one.
+func (r *runtime) useRunningServer(command string) { r.adminCommand = command }
+
+func (r *runtime) connectNATS() error {
+	closed := make(chan struct{})
 	opts := []nats.Option{
+		nats.ClosedHandler(func(*nats.Conn) { close(closed) }),
 		nats.Name("tally"),
 		nats.MaxReconnects(-1),
 		nats.ReconnectWait(time.Second),
@@ -79,31 +103,67 @@ func (r *runtime) openEvents(ctx context.Context) error {
 			r.log.Info("nats reconnected", "url", nc.ConnectedUrlRedacted())
 		}),
 	}
-	if url == "" {
-		srv, err := eventstore.StartEmbedded(eventstore.EmbeddedConfig{
-			Dir: r.cfg.JetStreamDir(), Listen: r.cfg.NATSEmbeddedListen, SyncAlways: r.cfg.NATSSyncAlways,
-		})
-		if err != nil {
-			return err
-		}
-		r.embedded = srv
-		r.closers = append(r.closers, srv.Shutdown)
-		r.log.Info("embedded nats-server started", "store_dir", r.cfg.JetStreamDir(),
-			"listen", r.cfg.NATSEmbeddedListen, "sync_always", r.cfg.NATSSyncAlways)
-		nc, err := srv.Connect("tally")
-		if err != nil {
-			return err
-		}
-		r.nc = nc
-	} else {
-		nc, err := nats.Connect(url, opts...)
+	if r.cfg.NATSURL != "" {
+		nc, err := nats.Connect(r.cfg.NATSURL, opts...)
 		if err != nil {
 			return fmt.Errorf("connect to NATS_URL: %w", err)
 		}
 		r.nc = nc
+		r.closers = append(r.closers, func() { drain(nc, closed) })
+		return nil
 	}
+	nc, err := eventstore.ConnectAnnounced(r.cfg.DataDir, opts...)
+	if err == nil {
+		r.log.Info("connected to the embedded nats-server of the tally running on DATA_DIR", "data_dir", r.cfg.DataDir)
+		r.nc = nc
+		r.closers = append(r.closers, func() { drain(nc, closed) })
+		return nil
+	}
+	if r.adminCommand != "" {
+		return fmt.Errorf("tally %s: %w; start `tally all` with DATA_DIR=%s, or set NATS_URL to the server it uses",
+			r.adminCommand, err, r.cfg.DataDir)
+	}
+	if !errors.Is(err, eventstore.ErrNoRunningServer) {
+		r.log.Warn("starting a new embedded nats-server", "reason", err.Error())
+	}
+	srv, err := eventstore.StartEmbedded(eventstore.EmbeddedConfig{
+		Dir: r.cfg.JetStreamDir(), Listen: r.cfg.NATSEmbeddedListen, AnnounceDir: r.cfg.DataDir, SyncAlways: r.cfg.NATSSyncAlways,
+	})
+	if err != nil {
+		return err
+	}
+	r.embedded = srv
+	r.closers = append(r.closers, srv.Shutdown)
+	r.log.Info("embedded nats-server started", "store_dir", r.cfg.JetStreamDir(),
+		"listen", srv.ClientURL(), "sync_always", r.cfg.NATSSyncAlways)
+	nc, err = srv.Connect("tally")
+	if err != nil {
+		return err
+	}
+	r.nc = nc
 	r.closers = append(r.closers, func() { _ = r.nc.Drain() })
-	store, err := eventstore.Open(ctx, r.nc, eventstore.Config{Replicas: r.cfg.NATSReplicas})
+	return nil
+}
+
+// drain lets the connection's subscriptions finish and waits, for a while,
+// until it has closed: its handlers log, and they must be done before the
+// process (or a test) moves on.
+func drain(nc *nats.Conn, closed <-chan struct{}) {
+	if err := nc.Drain(); err != nil {
+		nc.Close()
+	}
+	select {
+	case <-closed:
+	case <-time.After(10 * time.Second):
+	}
+}
+
+func (r *runtime) openStore(ctx context.Context) error {
+	retry := r.cfg.NATSAppendRetry
+	if retry == 0 {
+		retry = -1 // NATS_APPEND_RETRY=0: one try, no waiting out an election
+	}
+	store, err := eventstore.Open(ctx, r.nc, eventstore.Config{Replicas: r.cfg.NATSReplicas, Retry: retry})
 	if err != nil {
 		return err
 	}
@@ -171,17 +231,6 @@ func (r *runtime) blobStore(ctx context.Context) (blob.Store, error) {
 	})
 }
 
-// needNATSURL refuses a tool command without NATS_URL: a second embedded
-// server on the data directory of a running `tally all` would share its
-// files with it.
-func needNATSURL(cfg *config.Config, command string) error {
-	if cfg.NATSURL != "" {
-		return nil
-	}
-	return fmt.Errorf("tally %s needs NATS_URL: point it at the running server "+
-		"(for tally all, set NATS_EMBEDDED_LISTEN=127.0.0.1:4222 there and NATS_URL=nats://127.0.0.1:4222 here)", command)
-}
-
 // openStores opens the database, the event store and the blob store, in
 // that order, for roles and tools that use all three.
 func (r *runtime) openStores(ctx context.Context) error {
@@ -196,12 +245,28 @@ func (r *runtime) openStores(ctx context.Context) error {
 
 // checks are the dependencies the health endpoints report on.
 func (r *runtime) checks() []tallyhttp.Check {
-	return []tallyhttp.Check{
+	return append([]tallyhttp.Check{
 		{Name: "database", Critical: true, Ping: func(ctx context.Context) error { return r.pool.Ping(ctx) }},
 		{Name: "nats", Critical: true, Ping: r.events.Ping},
 		{Name: "s3", Critical: true, Ping: r.blobs.Ping},
 		{Name: "redis", Ping: func(ctx context.Context) error { return r.redis.Ping(ctx).Err() }},
 		{Name: "rabbitmq", Ping: func(ctx context.Context) error { return pingRabbitMQ(ctx, r.cfg.RabbitMQURL) }},
+	}, r.toolChecks...)
+}
+
+// checkExtractTools says at start which formats will fail extraction for
+// want of a program (pdftotext, tesseract), and adds each program to the
+// health report as a non-critical dependency: a worker without tesseract
+// still extracts PDFs.
+func (r *runtime) checkExtractTools(ctx context.Context, engine *extract.Engine) {
+	for _, tool := range engine.Tools(ctx) {
+		if tool.Missing != nil {
+			r.log.Warn("extraction program missing: "+tool.Formats+" will fail extraction until it is installed",
+				"program", tool.Name, "problem", tool.Missing.Error(), "install", "apt-get install "+tool.Package+" (or scripts/setup.sh)")
+		}
+		r.toolChecks = append(r.toolChecks, tallyhttp.Check{Name: tool.Name, Ping: func(ctx context.Context) error {
+			return tool.Missing
+		}})
 	}
 }
 

@@ -25,9 +25,7 @@ func runUsers(ctx context.Context, rt *runtime, args []string, stdout io.Writer)
 	if fs.NArg() != 1 {
 		return errors.New(use)
 	}
-	if err := needNATSURL(rt.cfg, "users erase"); err != nil {
-		return err
-	}
+	rt.useRunningServer("users erase")
 	if err := rt.openDatabase(ctx); err != nil {
 		return err
 	}
