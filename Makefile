@@ -11,7 +11,7 @@ run:
 	$(GO) run ./cmd/tally all
 
 test:
-	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 -timeout 30m ./...
 
 build:
 	$(GO) build -o tally ./cmd/tally
