@@ -58,7 +58,7 @@ func (h *Handler) checkDuplicatesOf(ctx context.Context, meta Meta, doc *domain.
 }
 
 func (h *Handler) duplicates(ctx context.Context, meta Meta, docID string, keys []fingerprint) error {
-	doc, err := h.load(ctx, meta.Tenant, docID)
+	doc, err := h.docs.fold(ctx, meta.Tenant, docID)
 	if err != nil {
 		return err
 	}
@@ -85,7 +85,7 @@ func (h *Handler) duplicatesOf(ctx context.Context, meta Meta, doc *domain.Docum
 		if first == docID {
 			continue
 		}
-		original, err := h.load(ctx, meta.Tenant, first)
+		original, err := h.docs.fold(ctx, meta.Tenant, first)
 		if err != nil {
 			return err
 		}
@@ -96,12 +96,12 @@ func (h *Handler) duplicatesOf(ctx context.Context, meta Meta, doc *domain.Docum
 		}
 		dm := meta
 		dm.CommandID = "duplicate:" + k.reason
-		_, err = h.decide(ctx, dm, docID, func(d *domain.Document) (string, any, error) {
+		_, err = h.docs.Update(ctx, dm, docID, func(d *domain.Document) (Event, error) {
 			p, err := d.DecideDuplicate(first, k.reason)
 			if p == nil || err != nil {
-				return "", nil, err
+				return Event{}, err
 			}
-			return domain.TypeDuplicateDetected, *p, nil
+			return Event{domain.TypeDuplicateDetected, *p}, nil
 		})
 		return err // one verdict is enough
 	}
@@ -126,7 +126,7 @@ func (h *Handler) CheckDuplicates(ctx context.Context, e domain.Envelope) error 
 		if err := e.Decode(&p); err != nil {
 			return err
 		}
-		doc, err := h.load(ctx, e.Tenant, e.AggregateID)
+		doc, err := h.docs.fold(ctx, e.Tenant, e.AggregateID)
 		if err != nil || !doc.Exists() || doc.Attempt != p.Attempt {
 			return err // a stale attempt's result decides nothing
 		}

@@ -14,11 +14,11 @@ import (
 // stream at that position cannot lag behind the way a read model can, so a
 // job is found the moment create_job answers. Another tenant's job, or a
 // position that holds something else, is ErrNotFound.
-func (h *Handler) Job(ctx context.Context, tenant string, jobID uint64) (*domain.Document, error) {
+func (r *Documents) Job(ctx context.Context, tenant string, jobID uint64) (*domain.Document, error) {
 	if jobID == 0 {
 		return nil, fmt.Errorf("job %d: %w", jobID, domain.ErrNotFound)
 	}
-	e, err := h.events.At(ctx, jobID)
+	e, err := r.events.At(ctx, jobID)
 	if errors.Is(err, eventstore.ErrNotFound) {
 		return nil, fmt.Errorf("job %d: %w", jobID, domain.ErrNotFound)
 	}
@@ -35,5 +35,5 @@ func (h *Handler) Job(ctx context.Context, tenant string, jobID uint64) (*domain
 	if p.Source != domain.SourceEReceipt {
 		return nil, fmt.Errorf("job %d: %w", jobID, domain.ErrNotFound)
 	}
-	return h.Load(ctx, tenant, e.AggregateID)
+	return r.Load(ctx, tenant, e.AggregateID)
 }

@@ -54,23 +54,23 @@ func (h *Handler) afterResult(ctx context.Context, meta Meta, doc *domain.Docume
 func (h *Handler) joinOrder(ctx context.Context, meta Meta, orderID string, part *domain.OrderPartAdded) error {
 	om := meta
 	om.CommandID = "part:" + part.DocumentID
-	if _, err := h.decide(ctx, om, orderID, func(d *domain.Document) (string, any, error) {
+	if _, err := h.docs.Update(ctx, om, orderID, func(d *domain.Document) (Event, error) {
 		p, err := d.DecideAddPart(*part)
 		if p == nil || err != nil {
-			return "", nil, err
+			return Event{}, err
 		}
-		return domain.TypeOrderPartAdded, *p, nil
+		return Event{domain.TypeOrderPartAdded, *p}, nil
 	}); err != nil {
 		return fmt.Errorf("join order %s: %w", orderID, err)
 	}
 	dm := meta
 	dm.CommandID = "duplicate:" + domain.DuplicateSameOrder
-	if _, err := h.decide(ctx, dm, part.DocumentID, func(d *domain.Document) (string, any, error) {
+	if _, err := h.docs.Update(ctx, dm, part.DocumentID, func(d *domain.Document) (Event, error) {
 		p, err := d.DecideDuplicate(orderID, domain.DuplicateSameOrder)
 		if p == nil || err != nil {
-			return "", nil, err
+			return Event{}, err
 		}
-		return domain.TypeDuplicateDetected, *p, nil
+		return Event{domain.TypeDuplicateDetected, *p}, nil
 	}); err != nil {
 		return fmt.Errorf("mark order part: %w", err)
 	}
@@ -79,7 +79,7 @@ func (h *Handler) joinOrder(ctx context.Context, meta Meta, orderID string, part
 
 // OrderOf returns the document holding the order a document's result
 // belongs to, or "" when it is not part of an aggregated order.
-func (h *Handler) OrderOf(ctx context.Context, d *domain.Document) (string, error) {
+func (r *Documents) OrderOf(ctx context.Context, d *domain.Document) (string, error) {
 	if d.DuplicateReason == domain.DuplicateSameOrder {
 		return d.DuplicateOf, nil
 	}
@@ -91,7 +91,7 @@ func (h *Handler) OrderOf(ctx context.Context, d *domain.Document) (string, erro
 		return "", nil
 	}
 	id := domain.FingerprintID(domain.DuplicateSameOrder, ownerKey(d)+"\x00"+key)
-	history, err := h.events.LoadAggregate(ctx, d.Tenant, domain.AggregateFingerprint, id)
+	history, err := r.events.LoadAggregate(ctx, d.Tenant, domain.AggregateFingerprint, id)
 	if err != nil || len(history) == 0 {
 		return "", err
 	}

@@ -57,7 +57,7 @@ func (h *Handler) EraseUser(ctx context.Context, cmd EraseUser) ([]string, error
 	if err := validateMeta(cmd.Meta); err != nil {
 		return nil, err
 	}
-	if err := ValidateEmail(cmd.Email); err != nil {
+	if err := domain.ValidateEmail(cmd.Email); err != nil {
 		return nil, err
 	}
 	if h.people == nil {

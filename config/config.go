@@ -8,10 +8,10 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+	"tally/domain"
 	"time"
 )
 
@@ -226,11 +226,6 @@ const (
 	defaultRedisHost = "127.0.0.1"
 	defaultRedisPort = 6379
 )
-
-// tenantPattern is what DEFAULT_TENANT must look like: short, lower-case and
-// free of separators, because tenant names become NATS subjects, object keys
-// and directory names.
-var tenantPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
 
 // Load reads the configuration from getenv (os.Getenv in production, a map
 // lookup in tests; nil means os.Getenv), applies defaults and validates. The
@@ -562,8 +557,12 @@ func (c *Config) problems() []error {
 	}
 
 	v.intRange("MAX_FILE_SIZE_MB", c.MaxFileSizeMB, 1, 1024)
-	if !tenantPattern.MatchString(c.DefaultTenant) {
-		v.fail("DEFAULT_TENANT", "%q does not match %s", c.DefaultTenant, tenantPattern)
+	// The rule commands apply to every tenant (domain.ValidateTenant), so a
+	// default tenant that passes here is one commands accept.
+	if !domain.TenantPattern.MatchString(c.DefaultTenant) {
+		v.fail("DEFAULT_TENANT", "%q does not match %s", c.DefaultTenant, domain.TenantPattern)
+	} else if c.DefaultTenant == domain.ReservedTenant {
+		v.fail("DEFAULT_TENANT", "%q is reserved for the deployment's own events", c.DefaultTenant)
 	}
 	v.url("PUBLIC_URL", c.PublicURL, true, "http", "https")
 	v.positive("SHUTDOWN_TIMEOUT_SECONDS", c.ShutdownTimeout, time.Second)

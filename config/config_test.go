@@ -312,6 +312,7 @@ func TestInvalidValues(t *testing.T) {
 		{map[string]string{"MAX_FILE_SIZE_MB": "2048"}, `MAX_FILE_SIZE_MB: 2048 is out of range 1-1024`},
 		{map[string]string{"DEFAULT_TENANT": "Acme"}, `DEFAULT_TENANT: "Acme" does not match`},
 		{map[string]string{"DEFAULT_TENANT": "_x"}, `DEFAULT_TENANT: "_x" does not match`},
+		{map[string]string{"DEFAULT_TENANT": "system"}, `DEFAULT_TENANT: "system" is reserved`},
 		{map[string]string{"PUBLIC_URL": "ftp://x"}, `PUBLIC_URL: scheme must be http or https`},
 		{map[string]string{"RABBITMQ_TEMPLATE_BATCH": "70000"}, `RABBITMQ_TEMPLATE_BATCH: 70000 is out of range 1-65535`},
 		{map[string]string{"CPP_RETRY_MAX_ATTEMPTS": "0"}, `CPP_RETRY_MAX_ATTEMPTS: 0 must be at least 1`},

@@ -65,7 +65,7 @@ func TestConsumerFlagsACopyTheCommandMissed(t *testing.T) {
 		go func() { done <- c.Run(cctx) }()
 		deadline := time.Now().Add(20 * time.Second)
 		for time.Now().Before(deadline) {
-			d, err := cmds.Load(ctx, "acme", copyID)
+			d, err := cmds.Documents().Load(ctx, "acme", copyID)
 			if err == nil && d.DuplicateOf != "" {
 				break
 			}
@@ -79,7 +79,7 @@ func TestConsumerFlagsACopyTheCommandMissed(t *testing.T) {
 	}
 	run()
 	run() // a restart resumes; nothing is flagged twice
-	d, err := cmds.Load(ctx, "acme", copyID)
+	d, err := cmds.Documents().Load(ctx, "acme", copyID)
 	if err != nil || d.DuplicateOf != first.DocumentID || d.DuplicateReason != domain.DuplicateSameContent {
 		t.Fatalf("the copy: duplicate of %q (%s), %v; want %s", d.DuplicateOf, d.DuplicateReason, err, first.DocumentID)
 	}
@@ -90,7 +90,7 @@ func TestConsumerFlagsACopyTheCommandMissed(t *testing.T) {
 			flags++
 		}
 	}
-	original, _ := cmds.Load(ctx, "acme", first.DocumentID)
+	original, _ := cmds.Documents().Load(ctx, "acme", first.DocumentID)
 	if flags != 1 || original.DuplicateOf != "" {
 		t.Fatalf("%d DuplicateDetected on the copy, original flagged %q", flags, original.DuplicateOf)
 	}

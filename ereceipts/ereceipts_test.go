@@ -80,7 +80,7 @@ func TestOrderAggregation(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	order, err := cmds.Load(ctx, "acme", ids[0])
+	order, err := cmds.Documents().Load(ctx, "acme", ids[0])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,14 +89,14 @@ func TestOrderAggregation(t *testing.T) {
 		t.Fatalf("order parts: %+v", order.Parts)
 	}
 	for _, id := range ids[1:] {
-		d, err := cmds.Load(ctx, "acme", id)
+		d, err := cmds.Documents().Load(ctx, "acme", id)
 		if err != nil || d.DuplicateOf != ids[0] || d.DuplicateReason != domain.DuplicateSameOrder {
 			t.Fatalf("part %s: duplicate of %q (%s), %v", id, d.DuplicateOf, d.DuplicateReason, err)
 		}
 	}
 
 	// What the results endpoint gets, event by event.
-	renderer := &ereceipts.Renderer{Docs: cmds, Blobs: blobs, Settings: settings}
+	renderer := &ereceipts.Renderer{Docs: cmds.Documents(), Blobs: blobs, Settings: settings}
 	var delivered [][]ereceipts.EReceipt
 	reader, err := events.Subscribe(ctx, 1)
 	if err != nil {

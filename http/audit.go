@@ -76,7 +76,7 @@ func (s *Server) history(ctx context.Context, id string) ([]domain.Envelope, err
 	if _, err := uuid.Parse(id); err != nil {
 		return nil, huma.Error404NotFound("document not found")
 	}
-	history, err := s.deps.Commands.History(ctx, tenantOf(ctx), id)
+	history, err := s.deps.Commands.Documents().History(ctx, tenantOf(ctx), id)
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}

@@ -67,7 +67,7 @@ func (s *Server) documentCommand(ctx context.Context, id string, run func(comman
 	if _, err := run(commands.Meta{Tenant: tenantOf(ctx), CorrelationID: requestID(ctx)}); err != nil {
 		return nil, s.fail(ctx, err)
 	}
-	d, err := s.deps.Commands.Load(ctx, tenantOf(ctx), id)
+	d, err := s.deps.Commands.Documents().Load(ctx, tenantOf(ctx), id)
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}

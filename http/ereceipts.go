@@ -402,7 +402,7 @@ func (s *Server) registerEReceipts() {
 		}
 		if res.Replayed {
 			// The same key names the same job only for the same e-mail.
-			doc, err := s.deps.Commands.Load(ctx, tenant, res.DocumentID)
+			doc, err := s.deps.Commands.Documents().Load(ctx, tenant, res.DocumentID)
 			if err != nil {
 				status, code, msg := s.ereceiptCommandError(ctx, err)
 				return ereceiptFail[ereceiptJobReply](status, code, "%s", msg), nil
@@ -440,7 +440,7 @@ func (s *Server) registerEReceipts() {
 			s.logError(ctx, "number e-receipt job", err)
 			return ereceiptFail[ereceiptStatusReply](503, codeUnavailable, "database unavailable"), nil
 		}
-		doc, err := s.deps.Commands.Job(ctx, tenant, seq)
+		doc, err := s.deps.Commands.Documents().Job(ctx, tenant, seq)
 		if errors.Is(err, domain.ErrNotFound) {
 			return ereceiptFail[ereceiptStatusReply](404, codeNotFound, "no job %d", jobID), nil
 		}

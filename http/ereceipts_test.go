@@ -176,7 +176,7 @@ func TestEReceiptRoutes(t *testing.T) {
 	}
 	second := int(reply["job_id"].(float64))
 	_, reply = status("a", second)
-	dup, err := h.cmds.Load(ctx, meta.Tenant, reply["blinkReceiptId"].(string))
+	dup, err := h.cmds.Documents().Load(ctx, meta.Tenant, reply["blinkReceiptId"].(string))
 	if err != nil || dup.DuplicateOf != docID {
 		t.Fatalf("second job's document: duplicate of %q (%v), want %s", dup.DuplicateOf, err, docID)
 	}
@@ -188,7 +188,7 @@ func TestEReceiptRoutes(t *testing.T) {
 		t.Fatalf("forged create_job: %d %v", code, reply)
 	}
 	_, reply = status("a", int(reply["job_id"].(float64)))
-	forgedDoc, err := h.cmds.Load(ctx, meta.Tenant, reply["blinkReceiptId"].(string))
+	forgedDoc, err := h.cmds.Documents().Load(ctx, meta.Tenant, reply["blinkReceiptId"].(string))
 	if err != nil || forgedDoc.Email == nil || !forgedDoc.Email.Auth.SenderForged || forgedDoc.Email.Auth.DKIM != "failed" {
 		t.Fatalf("forged e-mail recorded as %+v (%v)", forgedDoc.Email, err)
 	}

@@ -93,7 +93,7 @@ func newHarness(t *testing.T, blobs blob.Store) *harness {
 		// A dry run's preview: what a newer engine would find, here a
 		// different total, so the outcome has a change to show.
 		Preview: func(ctx context.Context, tenant, docID string) (domain.Fields, error) {
-			d, err := cmds.Load(ctx, tenant, docID)
+			d, err := cmds.Documents().Load(ctx, tenant, docID)
 			if err != nil || d.Machine == nil {
 				return domain.Fields{}, fmt.Errorf("no result to compare: %v", err)
 			}

@@ -8,7 +8,7 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
-	"tally/commands"
+	"tally/domain"
 	"tally/notify"
 	"tally/readmodel"
 )
@@ -131,7 +131,7 @@ func (s *Server) registerUsers() {
 
 func userEmail(raw string) (string, error) {
 	email := strings.ToLower(strings.TrimSpace(raw))
-	if err := commands.ValidateEmail(email); err != nil {
+	if err := domain.ValidateEmail(email); err != nil {
 		return "", huma.Error400BadRequest(email + " is not an e-mail address")
 	}
 	return email, nil

@@ -20,7 +20,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 
-	"tally/commands"
 	"tally/domain"
 	mailer "tally/mail"
 	"tally/mailauth"
@@ -156,7 +155,7 @@ func PlusAddress(inbox, token string) string {
 func (l *Links) RegisterSender(ctx context.Context, tenant, email, name string) (Sender, error) {
 	email = strings.ToLower(strings.TrimSpace(email))
 	name = strings.TrimSpace(name)
-	if err := commands.ValidateEmail(email); err != nil {
+	if err := domain.ValidateEmail(email); err != nil {
 		return Sender{}, invalid("email must be an e-mail address")
 	}
 	if len(name) > 200 || hasControl(name) {

@@ -119,7 +119,7 @@ func (f *forwarding) owners() map[string]string {
 	out := map[string]string{}
 	for id := range f.documents() {
 		for _, tenant := range []string{"acme", "evil"} {
-			doc, err := f.cmds.Load(context.Background(), tenant, id)
+			doc, err := f.cmds.Documents().Load(context.Background(), tenant, id)
 			if err != nil {
 				continue
 			}
@@ -273,7 +273,7 @@ func TestForwardingUnwrapsForwardsForTheSender(t *testing.T) {
 		if bytes.Contains(body, []byte("for my expenses")) {
 			t.Errorf("doc %s keeps the forwarder's note", id)
 		}
-		doc, err := f.cmds.Load(ctx, "acme", id)
+		doc, err := f.cmds.Documents().Load(ctx, "acme", id)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -13,7 +13,6 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"tally/commands"
 	"tally/domain"
 	"tally/readmodel"
 	"tally/seal"
@@ -138,7 +137,7 @@ func (n *NewLink) validate() error {
 	if len(n.Folder) > 200 || hasControl(n.Folder) {
 		errs = append(errs, "folder must be at most 200 characters")
 	}
-	if err := commands.ValidateEmail(n.User.Email); err != nil {
+	if err := domain.ValidateEmail(n.User.Email); err != nil {
 		errs = append(errs, "user email must be an e-mail address")
 	}
 	if len(n.User.Name) > 200 {

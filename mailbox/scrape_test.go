@@ -114,7 +114,7 @@ func (e *env) documents() map[string]domain.DocumentUploaded {
 			if err := ev.Decode(&p); err != nil {
 				e.t.Fatal(err)
 			}
-			if _, err := e.cmds.Load(ctx, ev.Tenant, ev.AggregateID); err != nil {
+			if _, err := e.cmds.Documents().Load(ctx, ev.Tenant, ev.AggregateID); err != nil {
 				e.t.Fatalf("load %s: %v", ev.AggregateID, err)
 			}
 			out[ev.AggregateID] = p

@@ -105,7 +105,7 @@ func (n *Notifier) Handle(ctx context.Context, e domain.Envelope) error {
 	default:
 		return nil
 	}
-	doc, err := n.Commands.Load(ctx, e.Tenant, e.AggregateID)
+	doc, err := n.Commands.Documents().Load(ctx, e.Tenant, e.AggregateID)
 	if errors.Is(err, domain.ErrNotFound) {
 		return nil
 	}

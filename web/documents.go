@@ -211,7 +211,7 @@ func (s *Server) load(ctx context.Context, v *viewer, id string) (loaded, error)
 	if _, err := uuid.Parse(id); err != nil {
 		return loaded{}, domain.ErrNotFound
 	}
-	history, err := s.deps.Commands.History(ctx, v.Tenant, id)
+	history, err := s.deps.Commands.Documents().History(ctx, v.Tenant, id)
 	if err != nil {
 		return loaded{}, err
 	}

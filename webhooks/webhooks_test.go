@@ -196,7 +196,7 @@ func TestFailingThreeTimesThenSucceeding(t *testing.T) {
 	if len(reqs) != 4 {
 		t.Fatalf("receiver got %d requests, want 4", len(reqs))
 	}
-	history, err := e.cmds.History(context.Background(), e.tenant, docID)
+	history, err := e.cmds.Documents().History(context.Background(), e.tenant, docID)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -172,7 +172,7 @@ func (w *Worker) run(ctx context.Context, job queue.Job, log *slog.Logger) strin
 	// The broker is not trusted with which file a document is: the job's
 	// tenant must hold the document, and its blob key and type must be the
 	// ones the document's own events record, before anything is read.
-	doc, err := w.commands.Load(ctx, job.Tenant, job.DocumentID)
+	doc, err := w.commands.Documents().Load(ctx, job.Tenant, job.DocumentID)
 	switch {
 	case skippable(err) || errors.Is(err, commands.ErrInvalidInput):
 		log.Warn("job dropped: the tenant holds no such document", "reason", err.Error())

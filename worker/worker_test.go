@@ -59,7 +59,7 @@ func TestJobNamingAnotherDocumentsFileIsRefused(t *testing.T) {
 			t.Fatalf("forged job %+v: outcome %s, want skipped", job, got)
 		}
 	}
-	doc, err := cmds.Load(ctx, "evil", mine.DocumentID)
+	doc, err := cmds.Documents().Load(ctx, "evil", mine.DocumentID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +71,7 @@ func TestJobNamingAnotherDocumentsFileIsRefused(t *testing.T) {
 	if got := w.run(ctx, job, log); got != metrics.OutcomeCompleted {
 		t.Fatalf("genuine job: %s", got)
 	}
-	doc, err = cmds.Load(ctx, "evil", mine.DocumentID)
+	doc, err = cmds.Documents().Load(ctx, "evil", mine.DocumentID)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -50,7 +50,7 @@ func runEvents(ctx context.Context, rt *runtime, args []string, stdout io.Writer
 		if err := rt.openEvents(ctx); err != nil {
 			return err
 		}
-		history, err := commands.New(rt.events, nil, rt.log).History(ctx, *tenant, fs.Arg(0))
+		history, err := commands.NewDocuments(rt.events, rt.log).History(ctx, *tenant, fs.Arg(0))
 		if err != nil {
 			return err
 		}

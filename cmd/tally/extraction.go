@@ -39,7 +39,7 @@ func (r *runtime) session(prefetch int) *queue.Session {
 // ends. It returns the session for readiness checks.
 func startBridge(ctx context.Context, wg *sync.WaitGroup, rt *runtime, m *metrics.Metrics) *queue.Session {
 	s := rt.session(0)
-	b := &bridges.Scrape{Events: rt.events, Docs: commands.New(rt.events, rt.blobs, rt.log), Session: s, Metrics: m,
+	b := &bridges.Scrape{Events: rt.events, Docs: commands.NewDocuments(rt.events, rt.log), Session: s, Metrics: m,
 		Log: rt.log.With("role", "bridge")}
 	wg.Go(func() { _ = b.Run(ctx) })
 	return s

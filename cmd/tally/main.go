@@ -21,8 +21,8 @@ import (
 	"time"
 
 	"tally/apikeys"
-	"tally/commands"
 	"tally/config"
+	"tally/domain"
 	"tally/ereceipts"
 	"tally/extract"
 	tallyhttp "tally/http"
@@ -108,7 +108,7 @@ func runAPIKey(ctx context.Context, cfg *config.Config, log *slog.Logger, args [
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
-	if !commands.ValidTenant(*tenant) {
+	if !domain.ValidTenant(*tenant) {
 		return fmt.Errorf("tenant %q must be 1-63 lower-case letters, digits, '-' or '_'", *tenant)
 	}
 	if _, err := migrations.Apply(ctx, cfg.DatabaseURL); err != nil {

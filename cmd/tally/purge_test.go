@@ -51,11 +51,11 @@ func TestPurgeAfterGracePeriod(t *testing.T) {
 	if err := rt.purger().Due(ctx); err != nil {
 		t.Fatal(err)
 	}
-	history, _ := cmds.History(ctx, "e2e", id)
+	history, _ := cmds.Documents().History(ctx, "e2e", id)
 	if last := history[len(history)-1]; last.Type != "DocumentPurged" {
 		t.Fatalf("last event %s, want DocumentPurged", last.Type)
 	}
-	d, _ := cmds.Load(ctx, "e2e", id)
+	d, _ := cmds.Documents().Load(ctx, "e2e", id)
 	if _, err := rt.blobs.Get(ctx, d.BlobKey); !errors.Is(err, blob.ErrNotFound) {
 		t.Fatalf("the file is still there: %v", err)
 	}

@@ -92,7 +92,7 @@ func parseDay(flagName, v string) (time.Time, error) {
 func (r *runtime) previewer(engine *extract.Engine) reprocess.Previewer {
 	cmds := commands.New(r.events, r.blobs, r.log)
 	return func(ctx context.Context, tenant, docID string) (domain.Fields, error) {
-		d, err := cmds.Load(ctx, tenant, docID)
+		d, err := cmds.Documents().Load(ctx, tenant, docID)
 		if err != nil {
 			return domain.Fields{}, err
 		}

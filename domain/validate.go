@@ -1,0 +1,87 @@
+package domain
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// TenantPattern is what a tenant name looks like: short, lower-case and free
+// of separators, because tenant names become NATS subjects, object keys and
+// directory names.
+var TenantPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
+
+// ReservedTenant holds the deployment's own events (template activations);
+// no tenant may take its name.
+const ReservedTenant = "system"
+
+var currencyPattern = regexp.MustCompile(`^[A-Z]{3}$`)
+
+// ValidTenant reports whether a tenant name can sit in a stream subject and
+// is not the deployment's own.
+func ValidTenant(t string) bool { return TenantPattern.MatchString(t) && t != ReservedTenant }
+
+// ValidateTenant explains why a tenant name is refused.
+func ValidateTenant(t string) error {
+	if !TenantPattern.MatchString(t) {
+		return Invalid("tenant %q must be 1-63 lower-case letters, digits, '-' or '_'", t)
+	}
+	if t == ReservedTenant {
+		return Invalid("tenant %q is reserved for the deployment's own events", t)
+	}
+	return nil
+}
+
+// ValidateEmail checks a bare address such as ann@example.com.
+func ValidateEmail(email string) error {
+	at := strings.LastIndexByte(email, '@')
+	if len(email) > 254 || at < 1 || at == len(email)-1 || strings.ContainsAny(email, " \t\r\n<>,;\"") {
+		return Invalid("%q is not an e-mail address", email)
+	}
+	return nil
+}
+
+// NormalizeUser trims a user and lower-cases their address, and refuses an
+// address or name that cannot be one. A user without an address is allowed:
+// the InvoiceFlow ingest route names no user; such a document gets no e-mail
+// and counts under no one's totals.
+func NormalizeUser(u User) (User, error) {
+	u.Email = strings.TrimSpace(u.Email)
+	u.Name = strings.TrimSpace(u.Name)
+	if u.Email == "" {
+		return u, nil
+	}
+	if err := ValidateEmail(u.Email); err != nil {
+		return u, err
+	}
+	if len(u.Name) > 200 {
+		return u, Invalid("name longer than 200 characters")
+	}
+	u.Email = strings.ToLower(u.Email)
+	return u, nil
+}
+
+// ValidateFields checks extracted or corrected fields: decimal strings for
+// amounts, ISO dates, ISO 4217 currency codes. It reports every problem.
+func ValidateFields(f Fields) error {
+	var errs []error
+	for name, v := range map[string]string{"subtotal": f.Subtotal, "tax": f.Tax, "total": f.Total} {
+		if v != "" && !IsDecimalAmount(v) {
+			errs = append(errs, fmt.Errorf("%s %q is not a decimal amount", name, v))
+		}
+	}
+	for name, v := range map[string]string{"date": f.Date, "due_date": f.DueDate} {
+		if _, err := time.Parse("2006-01-02", v); v != "" && err != nil {
+			errs = append(errs, fmt.Errorf("%s %q is not an ISO date (YYYY-MM-DD)", name, v))
+		}
+	}
+	if f.Currency != "" && !currencyPattern.MatchString(f.Currency) {
+		errs = append(errs, fmt.Errorf("currency %q is not an ISO 4217 code", f.Currency))
+	}
+	if len(errs) > 0 {
+		return Invalid("%w", errors.Join(errs...))
+	}
+	return nil
+}
