@@ -46,7 +46,7 @@ func newCommands(t *testing.T) (*eventstore.Store, *commands.Handler) {
 func startScrape(t *testing.T, events *eventstore.Store, cmds *commands.Handler, topo queue.Topology) (m *metrics.Metrics, stop func()) {
 	log := slog.New(slog.DiscardHandler)
 	m = metrics.New()
-	b := &bridges.Scrape{Events: events, Docs: cmds, Metrics: m, Log: log,
+	b := &bridges.Scrape{Events: events, Docs: cmds.Documents(), Metrics: m, Log: log,
 		Session: &queue.Session{URL: queuetest.URL(), Topology: topo, Log: log}}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -69,7 +69,7 @@ func TestScrapeRelaysExtractionRequests(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	doc, err := cmds.Load(ctx, "acme", up.DocumentID)
+	doc, err := cmds.Documents().Load(ctx, "acme", up.DocumentID)
 	if err != nil {
 		t.Fatal(err)
 	}

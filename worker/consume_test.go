@@ -94,7 +94,7 @@ func (e *env) submit() *domain.Document {
 
 func (e *env) load(id string) *domain.Document {
 	e.t.Helper()
-	d, err := e.cmds.Load(context.Background(), "acme", id)
+	d, err := e.cmds.Documents().Load(context.Background(), "acme", id)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -194,7 +194,7 @@ func TestWorkerRetriesThenFails(t *testing.T) {
 	if retried.Status != domain.StatusPending {
 		t.Fatalf("after a failed first attempt: status %s", retried.Status)
 	}
-	history, err := e.cmds.History(context.Background(), "acme", d.ID)
+	history, err := e.cmds.Documents().History(context.Background(), "acme", d.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
