@@ -61,6 +61,12 @@ func TestScrapeRelaysExtractionRequests(t *testing.T) {
 	ctx := context.Background()
 	events, cmds := newCommands(t)
 	topo := queuetest.Topology(t)
+	ch := queuetest.Channel(t)
+	// Declared before the bridge runs: a get from a queue the bridge has
+	// not declared yet would fail with 404 and close the channel.
+	if err := topo.Declare(ch); err != nil {
+		t.Fatal(err)
+	}
 	m, _ := startScrape(t, events, cmds, topo)
 
 	meta := commands.Meta{Tenant: "acme", CorrelationID: "req-1"}
@@ -73,7 +79,6 @@ func TestScrapeRelaysExtractionRequests(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ch := queuetest.Channel(t)
 	d, ok := queuetest.Get(t, ch, topo.Queue, 20*time.Second)
 	if !ok {
 		t.Fatal("no job for the upload")
@@ -115,9 +120,9 @@ func TestScrapeRelaysExtractionRequests(t *testing.T) {
 		t.Fatalf("retry job expires in %q ms, want about an hour", d.Expiration)
 	}
 	_ = d.Ack(false)
-	if got := counted(m.Relayed); got != 2 {
-		t.Fatalf("relayed %v jobs, want 2", got)
-	}
+	// The bridge counts a job after its broker confirm, which can arrive
+	// after the job is already readable.
+	waitCounted(t, m.Relayed, 2)
 	// ExtractionStarted and the rest ask for nothing.
 	if n, err := queue.QueueDepth(ch, topo.Queue); err != nil || n != 0 {
 		t.Fatalf("scrape queue holds %d jobs (%v), want none", n, err)
@@ -164,6 +169,18 @@ func TestScrapeRestartRelaysNothingTwice(t *testing.T) {
 	}
 	if n, err := queue.QueueDepth(ch, topo.Queue); err != nil || n != 3 {
 		t.Fatalf("scrape queue holds %d jobs (%v), want 3", n, err)
+	}
+}
+
+// waitCounted waits up to 10 s for a counter to reach want.
+func waitCounted(t *testing.T, c prometheus.Counter, want float64) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for counted(c) < want && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := counted(c); got != want {
+		t.Fatalf("relayed %v jobs, want %v", got, want)
 	}
 }
 
