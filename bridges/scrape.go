@@ -38,13 +38,12 @@ type Documents interface {
 
 // Scrape relays extraction requests to the scrape queue.
 type Scrape struct {
-	Events   *eventstore.Store
-	Docs     Documents
-	Session  *queue.Session
-	Metrics  *metrics.Metrics
-	Log      *slog.Logger
-	durable  *eventstore.Durable
-	confirms chan amqp.Confirmation
+	Events  *eventstore.Store
+	Docs    Documents
+	Session *queue.Session
+	Metrics *metrics.Metrics
+	Log     *slog.Logger
+	durable *eventstore.Durable
 }
 
 // Run relays until ctx ends, reconnecting to RabbitMQ and resubscribing to

@@ -5,18 +5,22 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"time"
 
 	"github.com/google/uuid"
 
 	"tally/domain"
 	"tally/eventstore"
+	"tally/supervise"
 )
 
 // maxConflictRetries bounds re-reads when other writers keep moving the
 // same document; each retry decides again on fresh state.
 const maxConflictRetries = 10
+
+// conflictBackoff spreads writers that lost a race on one document, so
+// they do not collide again on the next try.
+var conflictBackoff = supervise.Backoff{First: 2 * time.Millisecond, Max: 25 * time.Millisecond}
 
 // Event is what a decision appends: a type and its payload. The zero Event
 // means "nothing to do".
@@ -117,10 +121,8 @@ func (r *Documents) Update(ctx context.Context, meta Meta, docID string, decide 
 		seq, err := r.events.Append(ctx, e, doc.Version)
 		if errors.Is(err, eventstore.ErrConflict) && try < maxConflictRetries {
 			r.log.DebugContext(ctx, "conflict, deciding again", "doc_id", docID, "event", ev.Type, "try", try+1)
-			select {
-			case <-ctx.Done():
+			if !supervise.Sleep(ctx, conflictBackoff.Next(try+1)) {
 				return Result{}, ctx.Err()
-			case <-time.After(time.Duration(rand.IntN(5*(try+1))) * time.Millisecond):
 			}
 			continue
 		}

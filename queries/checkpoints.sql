@@ -16,6 +16,3 @@ WHERE projector = $1;
 UPDATE projector_checkpoints SET last_sequence = sqlc.arg(next_sequence), updated_at = now()
 WHERE projector = sqlc.arg(projector) AND stream_identity = sqlc.arg(stream_identity)
   AND last_sequence = sqlc.arg(prev_sequence);
-
--- name: ListCheckpoints :many
-SELECT projector, stream_identity, last_sequence, updated_at FROM projector_checkpoints ORDER BY projector;

@@ -32,12 +32,9 @@ VALUES (sqlc.arg(tenant), sqlc.arg(user_id), sqlc.arg(user_email), sqlc.arg(mont
 ON CONFLICT (tenant, user_id, month, currency) DO UPDATE
 SET total = monthly_totals.total + EXCLUDED.total, documents = monthly_totals.documents + EXCLUDED.documents;
 
--- name: DeleteEmptyMonthlyTotals :exec
-DELETE FROM monthly_totals WHERE documents = 0;
-
 -- name: DeleteEmptyMonthlyTotal :exec
--- The one row a negative delta can have brought to zero documents: found
--- by its key, where DeleteEmptyMonthlyTotals reads the whole table.
+-- The one row a negative delta can have brought to zero documents, found
+-- by its key so the statement touches one row.
 DELETE FROM monthly_totals
 WHERE tenant = sqlc.arg(tenant) AND user_id = sqlc.arg(user_id) AND month = sqlc.arg(month)
   AND currency = sqlc.arg(currency) AND documents = 0;

@@ -69,35 +69,6 @@ func (q *Queries) InitCheckpoint(ctx context.Context, arg InitCheckpointParams) 
 	return err
 }
 
-const listCheckpoints = `-- name: ListCheckpoints :many
-SELECT projector, stream_identity, last_sequence, updated_at FROM projector_checkpoints ORDER BY projector
-`
-
-func (q *Queries) ListCheckpoints(ctx context.Context) ([]ProjectorCheckpoint, error) {
-	rows, err := q.db.Query(ctx, listCheckpoints)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []ProjectorCheckpoint{}
-	for rows.Next() {
-		var i ProjectorCheckpoint
-		if err := rows.Scan(
-			&i.Projector,
-			&i.StreamIdentity,
-			&i.LastSequence,
-			&i.UpdatedAt,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
 const resetCheckpoint = `-- name: ResetCheckpoint :exec
 UPDATE projector_checkpoints SET stream_identity = $2, last_sequence = 0, updated_at = now()
 WHERE projector = $1

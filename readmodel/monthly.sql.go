@@ -60,8 +60,8 @@ type DeleteEmptyMonthlyTotalParams struct {
 	Currency string
 }
 
-// The one row a negative delta can have brought to zero documents: found
-// by its key, where DeleteEmptyMonthlyTotals reads the whole table.
+// The one row a negative delta can have brought to zero documents, found
+// by its key so the statement touches one row.
 func (q *Queries) DeleteEmptyMonthlyTotal(ctx context.Context, arg DeleteEmptyMonthlyTotalParams) error {
 	_, err := q.db.Exec(ctx, deleteEmptyMonthlyTotal,
 		arg.Tenant,
@@ -69,15 +69,6 @@ func (q *Queries) DeleteEmptyMonthlyTotal(ctx context.Context, arg DeleteEmptyMo
 		arg.Month,
 		arg.Currency,
 	)
-	return err
-}
-
-const deleteEmptyMonthlyTotals = `-- name: DeleteEmptyMonthlyTotals :exec
-DELETE FROM monthly_totals WHERE documents = 0
-`
-
-func (q *Queries) DeleteEmptyMonthlyTotals(ctx context.Context) error {
-	_, err := q.db.Exec(ctx, deleteEmptyMonthlyTotals)
 	return err
 }
 
