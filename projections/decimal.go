@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5/pgtype"
+
+	"tally/domain"
 )
 
 // decimal is a PostgreSQL numeric as a fold keeps it: digits and a scale
@@ -16,7 +18,7 @@ type decimal struct {
 	scale  int32
 }
 
-// parseDecimal reads an amount that matched decimalAmount.
+// parseDecimal reads an amount that meets domain.IsDecimalAmount.
 func parseDecimal(s string) decimal {
 	var d decimal
 	whole, frac, _ := strings.Cut(s, ".")
@@ -69,7 +71,7 @@ func (d nullDecimal) numeric() pgtype.Numeric {
 
 // amountOf is amount(s) as a numeric: null unless s is a decimal amount.
 func amountOf(s string) nullDecimal {
-	if !decimalAmount.MatchString(s) {
+	if !domain.IsDecimalAmount(s) {
 		return nullDecimal{}
 	}
 	return nullDecimal{decimal: parseDecimal(s), valid: true}

@@ -146,7 +146,7 @@ func (f *monthlyFold) recontribute(doc *monthlyRow, eff domain.Fields, deleted b
 			delete(f.totals, k)
 		}
 	}
-	if deleted || !decimalAmount.MatchString(eff.Total) {
+	if deleted || !domain.IsDecimalAmount(eff.Total) {
 		doc.month, doc.currency, doc.amount = pgtype.Text{}, pgtype.Text{}, nullDecimal{}
 		return
 	}

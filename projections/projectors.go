@@ -27,10 +27,8 @@ func All() []Projector {
 // found a total but no currency, so the amount is still counted somewhere.
 const NoCurrency = "XXX"
 
-var (
-	decimalAmount = regexp.MustCompile(`^-?[0-9]{1,15}(\.[0-9]{1,6})?$`)
-	isoDate       = regexp.MustCompile(`^[0-9]{4}-[0-9]{2}-[0-9]{2}$`)
-)
+// isoDate is the shape of a date in Fields.
+var isoDate = regexp.MustCompile(`^[0-9]{4}-[0-9]{2}-[0-9]{2}$`)
 
 // Documents projects the documents table: status and fields per document.
 type Documents struct{}
@@ -363,7 +361,7 @@ func recontribute(ctx context.Context, q *readmodel.Queries, tenant string, id u
 			return err
 		}
 	}
-	if deleted || !decimalAmount.MatchString(eff.Total) {
+	if deleted || !domain.IsDecimalAmount(eff.Total) {
 		return q.SetMonthlyContribution(ctx, readmodel.SetMonthlyContributionParams{Tenant: tenant, ID: id})
 	}
 	month, currency := monthOf(eff, doc.UploadedAt.Time), eff.Currency
@@ -410,7 +408,7 @@ func timestamptz(t time.Time) pgtype.Timestamptz {
 func text(s string) pgtype.Text { return pgtype.Text{String: s, Valid: s != ""} }
 
 func amount(s string) pgtype.Text {
-	return pgtype.Text{String: s, Valid: decimalAmount.MatchString(s)}
+	return pgtype.Text{String: s, Valid: domain.IsDecimalAmount(s)}
 }
 
 func date(s string) pgtype.Date {
