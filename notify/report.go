@@ -16,6 +16,7 @@ import (
 	"tally/domain"
 	"tally/mail"
 	"tally/readmodel"
+	"tally/search"
 )
 
 // Report is one user's expenses in one month.
@@ -133,13 +134,19 @@ func (r *Reporter) Build(ctx context.Context, tenant, email, month string) (Repo
 	return rep, nil
 }
 
-// CSV lists a report's documents.
+// CSV lists a report's documents. Vendors and filenames come from the
+// documents' senders, so every cell goes through search.SafeCell, the one
+// guard against spreadsheet formulas that the documents export uses too.
 func (rep Report) CSV() []byte {
 	var buf bytes.Buffer
 	w := csv.NewWriter(&buf)
 	_ = w.Write([]string{"document_id", "date", "vendor", "filename", "amount", "currency"})
 	for _, d := range rep.Documents {
-		_ = w.Write([]string{d.ID, d.Date, d.Vendor, d.Filename, d.Amount, d.Currency})
+		row := []string{d.ID, d.Date, d.Vendor, d.Filename, d.Amount, d.Currency}
+		for i, c := range row {
+			row[i] = search.SafeCell(c)
+		}
+		_ = w.Write(row)
 	}
 	w.Flush()
 	return buf.Bytes()
