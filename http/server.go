@@ -20,6 +20,7 @@ import (
 	"tally/docsui"
 	"tally/domain"
 	"tally/ereceipts"
+	ereceiptapi "tally/http/ereceipts"
 	"tally/mailbox"
 	"tally/notify"
 	"tally/personal"
@@ -49,7 +50,7 @@ type Deps struct {
 	// /ereceipts routes are absent. EReceiptResults, when set, keeps the
 	// results webhook in step with the settings.
 	EReceipts       *ereceipts.Store
-	EReceiptResults EReceiptResults
+	EReceiptResults ereceiptapi.Results
 	// Preview, when set, lets a reprocess dry run show field-level
 	// changes by extracting the documents again.
 	Preview reprocess.Previewer
@@ -114,7 +115,10 @@ func New(deps Deps) *Server {
 	s.registerAudit()
 	s.registerCorrections()
 	s.registerReprocess()
-	s.registerEReceipts()
+	if deps.EReceipts != nil {
+		ereceiptapi.Register(api, ereceiptapi.Deps{Keys: deps.Keys, Settings: deps.EReceipts, Results: deps.EReceiptResults,
+			Commands: deps.Commands, MaxFileSize: deps.MaxFileSize, RequestID: requestID, Log: deps.Log})
+	}
 	s.registerWebhooks()
 	s.registerMailboxes()
 	s.registerErasure()
@@ -214,8 +218,8 @@ func (s *Server) storeFail(ctx context.Context, err error) error {
 
 // problem maps an error onto RFC 9457 problem details by its kind and
 // public message (domain.Error). This is the one place where errors meet
-// status codes; the e-receipt routes map the same kinds onto their
-// envelope codes.
+// status codes; the e-receipt routes (http/ereceipts) map the same kinds
+// onto their envelope codes.
 func (s *Server) problem(ctx context.Context, err error, fallback domain.Kind) error {
 	var se huma.StatusError
 	if errors.As(err, &se) {

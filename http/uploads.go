@@ -19,34 +19,24 @@ import (
 
 	"tally/commands"
 	"tally/domain"
+	"tally/http/rawbody"
 )
-
-// rawBody hands the request body to the handler unread, so that uploads
-// are parsed as a stream with the size limit applied while reading.
-type rawBody struct {
-	body        io.Reader
-	contentType string
-}
-
-func (r *rawBody) capture(ctx huma.Context) {
-	r.body, r.contentType = ctx.BodyReader(), ctx.Header("Content-Type")
-}
 
 type uploadInput struct {
 	IdempotencyKey string `header:"Idempotency-Key" maxLength:"200" doc:"Makes the upload safe to retry: the same key and body give the same answer and one document."`
-	raw            rawBody
+	raw            rawbody.Body
 }
 
-func (i *uploadInput) Resolve(ctx huma.Context) []error { i.raw.capture(ctx); return nil }
+func (i *uploadInput) Resolve(ctx huma.Context) []error { i.raw.Capture(ctx); return nil }
 
 type emailInput struct {
 	IdempotencyKey string `header:"Idempotency-Key" maxLength:"200" doc:"Makes the submission safe to retry."`
 	Email          string `query:"email" maxLength:"254" doc:"The user the receipt belongs to; default the message's first To: address."`
 	Name           string `query:"name" maxLength:"200" doc:"The user's name."`
-	raw            rawBody
+	raw            rawbody.Body
 }
 
-func (i *emailInput) Resolve(ctx huma.Context) []error { i.raw.capture(ctx); return nil }
+func (i *emailInput) Resolve(ctx huma.Context) []error { i.raw.Capture(ctx); return nil }
 
 // DocumentAccepted answers an upload.
 type DocumentAccepted struct {
@@ -226,8 +216,8 @@ func (s *Server) registerUploads() {
 	}
 	handleUpload := func(source string) func(ctx context.Context, in *uploadInput) (*acceptedOutput, error) {
 		return func(ctx context.Context, in *uploadInput) (*acceptedOutput, error) {
-			body := stdhttp.MaxBytesReader(nil, io.NopCloser(in.raw.body), s.bodyLimit())
-			u, err := readUpload(body, in.raw.contentType, s.deps.MaxFileSize)
+			body := stdhttp.MaxBytesReader(nil, io.NopCloser(in.raw.Reader), s.bodyLimit())
+			u, err := readUpload(body, in.raw.ContentType, s.deps.MaxFileSize)
 			if err != nil {
 				return nil, err
 			}
@@ -273,10 +263,10 @@ func (s *Server) registerUploads() {
 		Description: "The raw message as the body with Content-Type message/rfc822, or as the `file` field of a " +
 			"multipart/form-data body. The user is `email` (query or form field) or the message's first To: address.",
 	}), func(ctx context.Context, in *emailInput) (*acceptedOutput, error) {
-		body := stdhttp.MaxBytesReader(nil, io.NopCloser(in.raw.body), s.bodyLimit())
+		body := stdhttp.MaxBytesReader(nil, io.NopCloser(in.raw.Reader), s.bodyLimit())
 		user := domain.User{Name: in.Name, Email: in.Email}
 		var raw []byte
-		mediaType, _, _ := mime.ParseMediaType(in.raw.contentType)
+		mediaType, _, _ := mime.ParseMediaType(in.raw.ContentType)
 		switch mediaType {
 		case "message/rfc822", "text/plain", "application/octet-stream":
 			b, err := readRaw(body, s.deps.MaxFileSize)
@@ -285,7 +275,7 @@ func (s *Server) registerUploads() {
 			}
 			raw = b
 		case "multipart/form-data":
-			u, err := readUpload(body, in.raw.contentType, s.deps.MaxFileSize)
+			u, err := readUpload(body, in.raw.ContentType, s.deps.MaxFileSize)
 			if err != nil {
 				return nil, err
 			}
