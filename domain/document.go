@@ -107,6 +107,25 @@ func Fold(events []Envelope) (*Document, error) {
 	return d, nil
 }
 
+// statusAfter is the status each event moves a document to, for events
+// of the document's current attempt (commands append no other).
+var statusAfter = map[string]Status{
+	TypeDocumentUploaded:    StatusPending,
+	TypeExtractionRequested: StatusPending,
+	TypeExtractionStarted:   StatusProcessing,
+	TypeReceiptExtracted:    StatusCompleted,
+	TypeExtractionRevised:   StatusCompleted,
+	TypeExtractionFailed:    StatusFailed,
+}
+
+// StatusAfter is the status an event of type t moves its document to;
+// ok is false for events that leave the status alone. The aggregate and
+// every read model take a document's status from here.
+func StatusAfter(t string) (s Status, ok bool) {
+	s, ok = statusAfter[t]
+	return s, ok
+}
+
 // Apply moves the document by one event. Unknown event types are skipped so
 // that an older build can still read a stream written by a newer one.
 func (d *Document) Apply(e Envelope) error {
@@ -120,7 +139,7 @@ func (d *Document) Apply(e Envelope) error {
 			return err
 		}
 		d.ID, d.Tenant = e.AggregateID, e.Tenant
-		d.Status = StatusPending
+		d.Status, _ = StatusAfter(e.Type)
 		d.Source, d.Filename, d.ContentType = p.Source, p.Filename, p.ContentType
 		d.Size, d.SHA256, d.BlobKey, d.Owner = p.Size, p.SHA256, p.BlobKey, p.Owner()
 		d.UploadedAt = p.UploadedAt
@@ -132,14 +151,15 @@ func (d *Document) Apply(e Envelope) error {
 		if err := e.Decode(&p); err != nil {
 			return err
 		}
-		d.Status, d.Attempt, d.FailureReason = StatusPending, p.Attempt, ""
+		d.Status, _ = StatusAfter(e.Type)
+		d.Attempt, d.FailureReason = p.Attempt, ""
 	case TypeExtractionStarted:
 		var p ExtractionStarted
 		if err := e.Decode(&p); err != nil {
 			return err
 		}
 		if p.Attempt == d.Attempt {
-			d.Status = StatusProcessing
+			d.Status, _ = StatusAfter(e.Type)
 		}
 	case TypeReceiptExtracted, TypeExtractionRevised:
 		// A revision carries the same attempt and fields as a result.
@@ -149,7 +169,8 @@ func (d *Document) Apply(e Envelope) error {
 		}
 		if p.Attempt == d.Attempt {
 			f := p.Fields
-			d.Status, d.Machine, d.FailureReason = StatusCompleted, &f, ""
+			d.Status, _ = StatusAfter(e.Type)
+			d.Machine, d.FailureReason = &f, ""
 			d.effective()
 		}
 	case TypeExtractionFailed:
@@ -158,7 +179,8 @@ func (d *Document) Apply(e Envelope) error {
 			return err
 		}
 		if p.Attempt == d.Attempt {
-			d.Status, d.FailureReason = StatusFailed, p.Reason
+			d.Status, _ = StatusAfter(e.Type)
+			d.FailureReason = p.Reason
 		}
 	case TypeDocumentCorrected:
 		var p DocumentCorrected

@@ -99,7 +99,7 @@ func (f *documentsFold) Apply(ctx context.Context, e decoded) error {
 			return err
 		}
 		if row == nil {
-			row = &documentRow{key: key, status: string(domain.StatusPending), source: p.Source, filename: p.Filename,
+			row = &documentRow{key: key, status: statusAfter(e.Type), source: p.Source, filename: p.Filename,
 				contentType: p.ContentType, size: p.Size, sha256: p.SHA256, blobKey: p.BlobKey,
 				owner:   owner{tenant: e.Tenant, sealed: p.Owner(), id: userID},
 				attempt: int32(max(p.Attempt, 1)), created: timestamptz(uploadTime(*p, e.Envelope)),
@@ -149,13 +149,13 @@ func (f *documentsFold) Apply(ctx context.Context, e decoded) error {
 	case domain.TypeExtractionRequested:
 		p := e.payload.(*domain.ExtractionRequested)
 		if row != nil && row.attempt < int32(p.Attempt) {
-			row.status, row.attempt, row.failure = string(domain.StatusPending), int32(p.Attempt), pgtype.Text{}
+			row.status, row.attempt, row.failure = statusAfter(e.Type), int32(p.Attempt), pgtype.Text{}
 			row.updated, row.lastSequence = at, seq
 		}
 	case domain.TypeExtractionStarted:
 		p := e.payload.(*domain.ExtractionStarted)
 		if row != nil && row.attempt == int32(p.Attempt) && row.status == string(domain.StatusPending) {
-			row.status = string(domain.StatusProcessing)
+			row.status = statusAfter(e.Type)
 			row.updated, row.lastSequence = at, seq
 		}
 	case domain.TypeReceiptExtracted, domain.TypeExtractionRevised:
@@ -166,14 +166,14 @@ func (f *documentsFold) Apply(ctx context.Context, e decoded) error {
 		eff := domain.Merge(p.Fields, decodeFields(row.corrections))
 		row.machine, _ = json.Marshal(p.Fields)
 		row.fields, _ = json.Marshal(eff)
-		row.status = string(domain.StatusCompleted)
+		row.status = statusAfter(e.Type)
 		row.setValues(eff)
 		row.failure = pgtype.Text{}
 		row.updated, row.lastSequence = at, seq
 	case domain.TypeExtractionFailed:
 		p := e.payload.(*domain.ExtractionFailed)
 		if row != nil && row.attempt == int32(p.Attempt) {
-			row.status, row.failure = string(domain.StatusFailed), pgtype.Text{String: p.Reason, Valid: true}
+			row.status, row.failure = statusAfter(e.Type), pgtype.Text{String: p.Reason, Valid: true}
 			row.updated, row.lastSequence = at, seq
 		}
 	case domain.TypeDocumentCorrected:
@@ -269,4 +269,10 @@ func jsonb(raw []byte) any {
 		return nil
 	}
 	return raw
+}
+
+// statusAfter is domain.StatusAfter as a column value.
+func statusAfter(eventType string) string {
+	s, _ := domain.StatusAfter(eventType)
+	return string(s)
 }

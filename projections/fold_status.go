@@ -42,7 +42,7 @@ func (f *statusFold) Apply(_ context.Context, e decoded) error {
 	if err != nil {
 		return nil
 	}
-	next, moves := statusAfter[e.Type]
+	next, moves := domain.StatusAfter(e.Type)
 	deletes := e.Type == domain.TypeDocumentDeleted || e.Type == domain.TypeDocumentRestored
 	if !moves && !deletes {
 		return nil

@@ -59,7 +59,7 @@ func (Documents) Apply(ctx context.Context, q *readmodel.Queries, e domain.Envel
 			return err
 		}
 		if err := q.InsertDocument(ctx, readmodel.InsertDocumentParams{
-			Tenant: e.Tenant, ID: id, Source: p.Source, Filename: p.Filename, ContentType: p.ContentType,
+			Tenant: e.Tenant, ID: id, Status: statusAfter(e.Type), Source: p.Source, Filename: p.Filename, ContentType: p.ContentType,
 			SizeBytes: p.Size, Sha256: p.SHA256, BlobKey: p.BlobKey, UserName: user.User.Name,
 			UserEmail: user.User.Email, UserID: user.ID, Attempt: int32(max(p.Attempt, 1)),
 			CreatedAt: timestamptz(uploadTime(p, e)), LastSequence: seq,
@@ -99,14 +99,14 @@ func (Documents) Apply(ctx context.Context, q *readmodel.Queries, e domain.Envel
 			return err
 		}
 		return q.MarkDocumentRequested(ctx, readmodel.MarkDocumentRequestedParams{
-			Tenant: e.Tenant, ID: id, Attempt: int32(p.Attempt), UpdatedAt: at, LastSequence: seq})
+			Tenant: e.Tenant, ID: id, Status: statusAfter(e.Type), Attempt: int32(p.Attempt), UpdatedAt: at, LastSequence: seq})
 	case domain.TypeExtractionStarted:
 		var p domain.ExtractionStarted
 		if err := e.Decode(&p); err != nil {
 			return err
 		}
 		return q.MarkDocumentStarted(ctx, readmodel.MarkDocumentStartedParams{
-			Tenant: e.Tenant, ID: id, Attempt: int32(p.Attempt), UpdatedAt: at, LastSequence: seq})
+			Tenant: e.Tenant, ID: id, Status: statusAfter(e.Type), Attempt: int32(p.Attempt), UpdatedAt: at, LastSequence: seq})
 	case domain.TypeReceiptExtracted, domain.TypeExtractionRevised:
 		var p domain.ReceiptExtracted // a revision has the same attempt and fields
 		if err := e.Decode(&p); err != nil {
@@ -123,7 +123,7 @@ func (Documents) Apply(ctx context.Context, q *readmodel.Queries, e domain.Envel
 		machine, _ := json.Marshal(p.Fields)
 		fields, _ := json.Marshal(eff)
 		return q.MarkDocumentExtracted(ctx, readmodel.MarkDocumentExtractedParams{
-			Tenant: e.Tenant, ID: id, Attempt: int32(p.Attempt), Fields: fields, MachineFields: machine,
+			Tenant: e.Tenant, ID: id, Status: statusAfter(e.Type), Attempt: int32(p.Attempt), Fields: fields, MachineFields: machine,
 			Vendor: text(eff.Vendor), DocumentDate: date(eff.Date),
 			Currency: text(eff.Currency), Total: amount(eff.Total),
 			UpdatedAt: at, LastSequence: seq,
@@ -134,7 +134,7 @@ func (Documents) Apply(ctx context.Context, q *readmodel.Queries, e domain.Envel
 			return err
 		}
 		return q.MarkDocumentFailed(ctx, readmodel.MarkDocumentFailedParams{
-			Tenant: e.Tenant, ID: id, Attempt: int32(p.Attempt), Reason: pgtype.Text{String: p.Reason, Valid: true},
+			Tenant: e.Tenant, ID: id, Status: statusAfter(e.Type), Attempt: int32(p.Attempt), Reason: pgtype.Text{String: p.Reason, Valid: true},
 			UpdatedAt: at, LastSequence: seq})
 	case domain.TypeDocumentCorrected:
 		var p domain.DocumentCorrected
@@ -216,24 +216,12 @@ func (StatusCounts) Reset(ctx context.Context, q *readmodel.Queries) error {
 	return q.TruncateStatusCounts(ctx)
 }
 
-// statusAfter is the status an event moves a document to. Commands append
-// an event only when it fits the document's current attempt, so the type
-// alone decides.
-var statusAfter = map[string]domain.Status{
-	domain.TypeDocumentUploaded:    domain.StatusPending,
-	domain.TypeExtractionRequested: domain.StatusPending,
-	domain.TypeExtractionStarted:   domain.StatusProcessing,
-	domain.TypeReceiptExtracted:    domain.StatusCompleted,
-	domain.TypeExtractionRevised:   domain.StatusCompleted,
-	domain.TypeExtractionFailed:    domain.StatusFailed,
-}
-
 func (StatusCounts) Apply(ctx context.Context, q *readmodel.Queries, e domain.Envelope) error {
 	id, err := uuid.Parse(e.AggregateID)
 	if err != nil {
 		return nil
 	}
-	next, moves := statusAfter[e.Type]
+	next, moves := domain.StatusAfter(e.Type)
 	deletes := e.Type == domain.TypeDocumentDeleted || e.Type == domain.TypeDocumentRestored
 	if !moves && !deletes {
 		return nil

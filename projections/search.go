@@ -94,7 +94,7 @@ func (Search) Apply(ctx context.Context, q *readmodel.Queries, e domain.Envelope
 			if int(doc.Attempt) != p.Attempt {
 				return nil // a stale attempt's result
 			}
-			machine, status = p.Fields, text(string(domain.StatusCompleted))
+			machine, status = p.Fields, text(statusAfter(e.Type))
 		}
 		eff := domain.Merge(machine, corrections)
 		rawMachine, _ := json.Marshal(machine)

@@ -23,21 +23,12 @@ import (
 // It is kept as the reference the single statement must agree with.
 type statusCountsByReads struct{ projections.StatusCounts }
 
-var statusAfter = map[string]domain.Status{
-	domain.TypeDocumentUploaded:    domain.StatusPending,
-	domain.TypeExtractionRequested: domain.StatusPending,
-	domain.TypeExtractionStarted:   domain.StatusProcessing,
-	domain.TypeReceiptExtracted:    domain.StatusCompleted,
-	domain.TypeExtractionRevised:   domain.StatusCompleted,
-	domain.TypeExtractionFailed:    domain.StatusFailed,
-}
-
 func (statusCountsByReads) Apply(ctx context.Context, q *readmodel.Queries, e domain.Envelope) error {
 	id, err := uuid.Parse(e.AggregateID)
 	if err != nil {
 		return nil
 	}
-	next, moves := statusAfter[e.Type]
+	next, moves := domain.StatusAfter(e.Type)
 	deletes := e.Type == domain.TypeDocumentDeleted || e.Type == domain.TypeDocumentRestored
 	if !moves && !deletes {
 		return nil

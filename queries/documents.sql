@@ -1,22 +1,26 @@
 -- name: InsertDocument :exec
 INSERT INTO documents (tenant, id, status, source, filename, content_type, size_bytes, sha256, blob_key,
                        user_name, user_email, attempt, created_at, updated_at, last_sequence, user_id)
-VALUES ($1, $2, 'PENDING', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14)
+VALUES (sqlc.arg(tenant), sqlc.arg(id), sqlc.arg(status), sqlc.arg(source), sqlc.arg(filename), sqlc.arg(content_type),
+        sqlc.arg(size_bytes), sqlc.arg(sha256), sqlc.arg(blob_key), sqlc.arg(user_name), sqlc.arg(user_email),
+        sqlc.arg(attempt), sqlc.arg(created_at), sqlc.arg(created_at), sqlc.arg(last_sequence), sqlc.arg(user_id))
 ON CONFLICT (tenant, id) DO NOTHING;
 
+-- The Mark statements set the status domain.StatusAfter gives the event.
+
 -- name: MarkDocumentRequested :exec
-UPDATE documents SET status = 'PENDING', attempt = sqlc.arg(attempt), failure_reason = NULL,
+UPDATE documents SET status = sqlc.arg(status), attempt = sqlc.arg(attempt), failure_reason = NULL,
        updated_at = sqlc.arg(updated_at), last_sequence = sqlc.arg(last_sequence)
 WHERE tenant = sqlc.arg(tenant) AND id = sqlc.arg(id) AND attempt < sqlc.arg(attempt);
 
 -- name: MarkDocumentStarted :exec
-UPDATE documents SET status = 'PROCESSING', updated_at = sqlc.arg(updated_at), last_sequence = sqlc.arg(last_sequence)
+UPDATE documents SET status = sqlc.arg(status), updated_at = sqlc.arg(updated_at), last_sequence = sqlc.arg(last_sequence)
 WHERE tenant = sqlc.arg(tenant) AND id = sqlc.arg(id) AND attempt = sqlc.arg(attempt) AND status = 'PENDING';
 
 -- name: MarkDocumentExtracted :exec
 -- fields are the effective values (machine_fields with corrections over
 -- them); vendor, date, currency and total are taken from them.
-UPDATE documents SET status = 'COMPLETED', fields = sqlc.arg(fields), machine_fields = sqlc.arg(machine_fields),
+UPDATE documents SET status = sqlc.arg(status), fields = sqlc.arg(fields), machine_fields = sqlc.arg(machine_fields),
        vendor = sqlc.narg(vendor),
        document_date = sqlc.narg(document_date), currency = sqlc.narg(currency),
        total = sqlc.narg(total)::text::numeric, failure_reason = NULL,
@@ -24,7 +28,7 @@ UPDATE documents SET status = 'COMPLETED', fields = sqlc.arg(fields), machine_fi
 WHERE tenant = sqlc.arg(tenant) AND id = sqlc.arg(id) AND attempt = sqlc.arg(attempt);
 
 -- name: MarkDocumentFailed :exec
-UPDATE documents SET status = 'FAILED', failure_reason = sqlc.arg(reason),
+UPDATE documents SET status = sqlc.arg(status), failure_reason = sqlc.arg(reason),
        updated_at = sqlc.arg(updated_at), last_sequence = sqlc.arg(last_sequence)
 WHERE tenant = sqlc.arg(tenant) AND id = sqlc.arg(id) AND attempt = sqlc.arg(attempt);
 

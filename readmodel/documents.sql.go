@@ -179,13 +179,16 @@ func (q *Queries) GetDocumentValues(ctx context.Context, arg GetDocumentValuesPa
 const insertDocument = `-- name: InsertDocument :exec
 INSERT INTO documents (tenant, id, status, source, filename, content_type, size_bytes, sha256, blob_key,
                        user_name, user_email, attempt, created_at, updated_at, last_sequence, user_id)
-VALUES ($1, $2, 'PENDING', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14)
+VALUES ($1, $2, $3, $4, $5, $6,
+        $7, $8, $9, $10, $11,
+        $12, $13, $13, $14, $15)
 ON CONFLICT (tenant, id) DO NOTHING
 `
 
 type InsertDocumentParams struct {
 	Tenant       string
 	ID           uuid.UUID
+	Status       string
 	Source       string
 	Filename     string
 	ContentType  string
@@ -204,6 +207,7 @@ func (q *Queries) InsertDocument(ctx context.Context, arg InsertDocumentParams) 
 	_, err := q.db.Exec(ctx, insertDocument,
 		arg.Tenant,
 		arg.ID,
+		arg.Status,
 		arg.Source,
 		arg.Filename,
 		arg.ContentType,
@@ -387,15 +391,16 @@ func (q *Queries) MarkDocumentDuplicate(ctx context.Context, arg MarkDocumentDup
 }
 
 const markDocumentExtracted = `-- name: MarkDocumentExtracted :exec
-UPDATE documents SET status = 'COMPLETED', fields = $1, machine_fields = $2,
-       vendor = $3,
-       document_date = $4, currency = $5,
-       total = $6::text::numeric, failure_reason = NULL,
-       updated_at = $7, last_sequence = $8
-WHERE tenant = $9 AND id = $10 AND attempt = $11
+UPDATE documents SET status = $1, fields = $2, machine_fields = $3,
+       vendor = $4,
+       document_date = $5, currency = $6,
+       total = $7::text::numeric, failure_reason = NULL,
+       updated_at = $8, last_sequence = $9
+WHERE tenant = $10 AND id = $11 AND attempt = $12
 `
 
 type MarkDocumentExtractedParams struct {
+	Status        string
 	Fields        []byte
 	MachineFields []byte
 	Vendor        pgtype.Text
@@ -413,6 +418,7 @@ type MarkDocumentExtractedParams struct {
 // them); vendor, date, currency and total are taken from them.
 func (q *Queries) MarkDocumentExtracted(ctx context.Context, arg MarkDocumentExtractedParams) error {
 	_, err := q.db.Exec(ctx, markDocumentExtracted,
+		arg.Status,
 		arg.Fields,
 		arg.MachineFields,
 		arg.Vendor,
@@ -429,12 +435,13 @@ func (q *Queries) MarkDocumentExtracted(ctx context.Context, arg MarkDocumentExt
 }
 
 const markDocumentFailed = `-- name: MarkDocumentFailed :exec
-UPDATE documents SET status = 'FAILED', failure_reason = $1,
-       updated_at = $2, last_sequence = $3
-WHERE tenant = $4 AND id = $5 AND attempt = $6
+UPDATE documents SET status = $1, failure_reason = $2,
+       updated_at = $3, last_sequence = $4
+WHERE tenant = $5 AND id = $6 AND attempt = $7
 `
 
 type MarkDocumentFailedParams struct {
+	Status       string
 	Reason       pgtype.Text
 	UpdatedAt    pgtype.Timestamptz
 	LastSequence int64
@@ -445,6 +452,7 @@ type MarkDocumentFailedParams struct {
 
 func (q *Queries) MarkDocumentFailed(ctx context.Context, arg MarkDocumentFailedParams) error {
 	_, err := q.db.Exec(ctx, markDocumentFailed,
+		arg.Status,
 		arg.Reason,
 		arg.UpdatedAt,
 		arg.LastSequence,
@@ -478,12 +486,14 @@ func (q *Queries) MarkDocumentPurged(ctx context.Context, arg MarkDocumentPurged
 }
 
 const markDocumentRequested = `-- name: MarkDocumentRequested :exec
-UPDATE documents SET status = 'PENDING', attempt = $1, failure_reason = NULL,
-       updated_at = $2, last_sequence = $3
-WHERE tenant = $4 AND id = $5 AND attempt < $1
+
+UPDATE documents SET status = $1, attempt = $2, failure_reason = NULL,
+       updated_at = $3, last_sequence = $4
+WHERE tenant = $5 AND id = $6 AND attempt < $2
 `
 
 type MarkDocumentRequestedParams struct {
+	Status       string
 	Attempt      int32
 	UpdatedAt    pgtype.Timestamptz
 	LastSequence int64
@@ -491,8 +501,10 @@ type MarkDocumentRequestedParams struct {
 	ID           uuid.UUID
 }
 
+// The Mark statements set the status domain.StatusAfter gives the event.
 func (q *Queries) MarkDocumentRequested(ctx context.Context, arg MarkDocumentRequestedParams) error {
 	_, err := q.db.Exec(ctx, markDocumentRequested,
+		arg.Status,
 		arg.Attempt,
 		arg.UpdatedAt,
 		arg.LastSequence,
@@ -526,11 +538,12 @@ func (q *Queries) MarkDocumentRestored(ctx context.Context, arg MarkDocumentRest
 }
 
 const markDocumentStarted = `-- name: MarkDocumentStarted :exec
-UPDATE documents SET status = 'PROCESSING', updated_at = $1, last_sequence = $2
-WHERE tenant = $3 AND id = $4 AND attempt = $5 AND status = 'PENDING'
+UPDATE documents SET status = $1, updated_at = $2, last_sequence = $3
+WHERE tenant = $4 AND id = $5 AND attempt = $6 AND status = 'PENDING'
 `
 
 type MarkDocumentStartedParams struct {
+	Status       string
 	UpdatedAt    pgtype.Timestamptz
 	LastSequence int64
 	Tenant       string
@@ -540,6 +553,7 @@ type MarkDocumentStartedParams struct {
 
 func (q *Queries) MarkDocumentStarted(ctx context.Context, arg MarkDocumentStartedParams) error {
 	_, err := q.db.Exec(ctx, markDocumentStarted,
+		arg.Status,
 		arg.UpdatedAt,
 		arg.LastSequence,
 		arg.Tenant,
