@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net"
 	"net/http"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
@@ -42,6 +44,10 @@ type S3Config struct {
 	// true when Endpoint is set, since self-hosted servers rarely have
 	// wildcard DNS for virtual-hosted buckets.
 	UsePathStyle bool
+	// ResponseTimeout bounds how long the server may stay silent: before
+	// an answer's headers and between reads of its body. Zero means 30 s.
+	// Whole requests get no deadline, so a large file still streams.
+	ResponseTimeout time.Duration
 }
 
 // S3 is a Store backed by an S3 bucket (AWS or any S3-compatible server).
@@ -90,7 +96,17 @@ func NewS3Client(ctx context.Context, cfg S3Config) (*s3.Client, string, error) 
 	if awsCfg.Region == "" {
 		return nil, "", errors.New("no region configured")
 	}
+	silence := cfg.ResponseTimeout
+	if silence <= 0 {
+		silence = 30 * time.Second
+	}
 	client := s3.NewFromConfig(awsCfg, func(o *s3.Options) {
+		// A server that accepts the connection and then says nothing would
+		// otherwise hold a request until its context ends.
+		o.HTTPClient = awshttp.NewBuildableClient().
+			WithDialerOptions(func(d *net.Dialer) { d.Timeout = 10 * time.Second }).
+			WithTransportOptions(func(t *http.Transport) { t.ResponseHeaderTimeout = silence }).
+			WithReadTimeout(silence)
 		o.UsePathStyle = cfg.UsePathStyle
 		if cfg.Endpoint != "" {
 			o.BaseEndpoint = aws.String(cfg.Endpoint)

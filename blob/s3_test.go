@@ -2,6 +2,7 @@ package blob
 
 import (
 	"context"
+	"net/http"
 	"net/http/httptest"
 	"testing"
 	"time"
@@ -83,5 +84,28 @@ func TestS3PingUnreachable(t *testing.T) {
 func TestNewS3RequiresBucket(t *testing.T) {
 	if _, err := NewS3(t.Context(), S3Config{Region: "us-east-1"}); err == nil {
 		t.Fatal("NewS3 without bucket succeeded")
+	}
+}
+
+// A server that takes the request and never answers fails the call after
+// ResponseTimeout, though the caller's context has no deadline.
+func TestS3SilentServerFails(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-release }))
+	t.Cleanup(func() { close(release); srv.Close() })
+	s, err := NewS3(t.Context(), S3Config{Bucket: "tally-blobs", Region: "us-east-1", Endpoint: srv.URL,
+		AccessKeyID: "k", SecretAccessKey: "s", ResponseTimeout: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.Ping(context.Background()) }()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("Ping answered by a silent server succeeded")
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("Ping still waits on a silent server after a minute")
 	}
 }
