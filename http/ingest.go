@@ -2,7 +2,6 @@ package http
 
 import (
 	"context"
-	"io"
 	stdhttp "net/http"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -50,8 +49,7 @@ func (s *Server) registerIngest() {
 		Errors:        []int{400, 502, 503},
 	})
 	huma.Register(s.api, op, func(ctx context.Context, in *uploadInput) (*ingestUploadOutput, error) {
-		body := stdhttp.MaxBytesReader(nil, io.NopCloser(in.raw.Reader), s.bodyLimit())
-		u, err := readUpload(body, in.raw.ContentType, s.deps.MaxFileSize)
+		u, err := readUpload(in.raw, s.deps.MaxFileSize)
 		if err != nil {
 			// The seed answers every file problem, size included, with 400.
 			if se, ok := err.(huma.StatusError); ok && se.GetStatus() == stdhttp.StatusRequestEntityTooLarge {

@@ -21,6 +21,7 @@ import (
 	"tally/domain"
 	"tally/ereceipts"
 	ereceiptapi "tally/http/ereceipts"
+	"tally/http/rawbody"
 	"tally/mailbox"
 	"tally/notify"
 	"tally/personal"
@@ -103,7 +104,7 @@ func New(deps Deps) *Server {
 	}
 	api := humago.New(mux, cfg)
 	s := &Server{deps: deps, queries: readmodel.New(deps.Pool), api: api, mux: mux}
-	api.UseMiddleware(s.authenticate)
+	api.UseMiddleware(rawbody.Limit, s.authenticate)
 	docs := docsui.Handler("/docs", "/openapi.json", "Tally API")
 	mux.Handle("/docs", docs)
 	mux.Handle("/docs/", docs)

@@ -38,7 +38,7 @@ import (
 const pdf = "%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 
 type harness struct {
-	t      *testing.T
+	t      testing.TB
 	srv    *httptest.Server
 	events *eventstore.Store
 	pool   *pgxpool.Pool
@@ -53,7 +53,9 @@ func (failingBlobs) Put(context.Context, string, io.Reader, int64, string) error
 	return errors.New("dial tcp: connection refused")
 }
 
-func newHarness(t *testing.T, blobs blob.Store) *harness {
+// newHarness starts an API on a fresh database and stream; options change
+// its dependencies before it is built.
+func newHarness(t testing.TB, blobs blob.Store, options ...func(*tallyhttp.Deps)) *harness {
 	t.Helper()
 	events, _ := eventstoretest.Start(t)
 	dsn, projectorPool := pgtest.New(t)
@@ -82,7 +84,7 @@ func newHarness(t *testing.T, blobs blob.Store) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	api := tallyhttp.New(tallyhttp.Deps{
+	deps := tallyhttp.Deps{
 		Commands: cmds, Pool: pool, Redis: rdb, Keys: apikeys.New(pool), Webhooks: hooks, EReceipts: ereceipts.NewStore(pool),
 		Personal: people,
 		Checks: []tallyhttp.Check{
@@ -101,7 +103,11 @@ func newHarness(t *testing.T, blobs blob.Store) *harness {
 			f.Total = "99.99"
 			return f, nil
 		},
-	})
+	}
+	for _, o := range options {
+		o(&deps)
+	}
+	api := tallyhttp.New(deps)
 	srv := httptest.NewServer(api.Handler())
 	t.Cleanup(srv.Close)
 	h := &harness{t: t, srv: srv, events: events, pool: pool, cmds: cmds, keys: map[string]string{}, dns: dns}
@@ -125,7 +131,7 @@ func newHarness(t *testing.T, blobs blob.Store) *harness {
 
 type form map[string]string
 
-func multipartBody(t *testing.T, file []byte, fields form) (io.Reader, string) {
+func multipartBody(t testing.TB, file []byte, fields form) (io.Reader, string) {
 	var buf bytes.Buffer
 	w := multipart.NewWriter(&buf)
 	for k, v := range fields {

@@ -7,11 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"mime"
-	"mime/multipart"
 	stdhttp "net/http"
-	"strings"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -59,80 +56,33 @@ type upload struct {
 	fields   map[string]string
 }
 
-const maxFieldBytes = 4 << 10
-
 // readUpload streams a multipart/form-data body: the "file" part up to
 // maxFile bytes, small text fields, nothing else kept.
-func readUpload(body io.Reader, contentType string, maxFile int64) (upload, error) {
-	mediaType, params, err := mime.ParseMediaType(contentType)
-	if err != nil || mediaType != "multipart/form-data" || params["boundary"] == "" {
-		return upload{}, huma.Error400BadRequest("the request must be multipart/form-data with a file field named \"file\"")
-	}
-	r := multipart.NewReader(body, params["boundary"])
-	u := upload{fields: map[string]string{}}
-	found := false
-	for {
-		part, err := r.NextPart()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return upload{}, bodyError(err, maxFile, "the multipart body is malformed: "+err.Error())
-		}
-		name := part.FormName()
-		switch {
-		case name == "file":
-			if found {
-				return upload{}, huma.Error400BadRequest("send exactly one file field")
-			}
-			found = true
-			u.filename = part.FileName()
-			u.file, err = io.ReadAll(io.LimitReader(part, maxFile+1))
-			if err != nil {
-				return upload{}, bodyError(err, maxFile, "reading the file failed: "+err.Error())
-			}
-			if int64(len(u.file)) > maxFile {
-				return upload{}, tooLarge(maxFile)
-			}
-		case name != "":
-			v, err := io.ReadAll(io.LimitReader(part, maxFieldBytes+1))
-			if err != nil {
-				return upload{}, bodyError(err, maxFile, "reading field "+name+" failed: "+err.Error())
-			}
-			if len(v) > maxFieldBytes {
-				return upload{}, huma.Error400BadRequest(fmt.Sprintf("field %q is longer than %d bytes", name, maxFieldBytes))
-			}
-			u.fields[name] = strings.TrimSpace(string(v))
-		}
-		part.Close()
-	}
-	if !found {
+func readUpload(raw rawbody.Body, maxFile int64) (upload, error) {
+	f, err := raw.Multipart("file", maxFile)
+	switch {
+	case rawbody.TooLarge(err):
+		return upload{}, tooLarge(maxFile)
+	case err != nil:
+		return upload{}, huma.Error400BadRequest(err.Error())
+	case !f.Found:
 		return upload{}, huma.Error400BadRequest("no file: send the document in a form field named \"file\"")
-	}
-	if len(u.file) == 0 {
+	case len(f.File) == 0:
 		return upload{}, huma.Error400BadRequest("the file is empty")
 	}
-	return u, nil
+	return upload{file: f.File, filename: f.Filename, fields: f.Fields}, nil
 }
 
 // readRaw reads a whole body that is the document itself.
-func readRaw(body io.Reader, maxFile int64) ([]byte, error) {
-	b, err := io.ReadAll(io.LimitReader(body, maxFile+1))
-	if err != nil {
-		return nil, bodyError(err, maxFile, "reading the body failed: "+err.Error())
-	}
-	if int64(len(b)) > maxFile {
+func readRaw(raw rawbody.Body, maxFile int64) ([]byte, error) {
+	b, err := rawbody.ReadAll(raw.Reader, maxFile, raw.Size)
+	if rawbody.TooLarge(err) || int64(len(b)) > maxFile {
 		return nil, tooLarge(maxFile)
 	}
-	return b, nil
-}
-
-func bodyError(err error, maxFile int64, msg string) error {
-	var mbe *stdhttp.MaxBytesError
-	if errors.As(err, &mbe) {
-		return tooLarge(maxFile)
+	if err != nil {
+		return nil, huma.Error400BadRequest("reading the body failed: " + err.Error())
 	}
-	return huma.Error400BadRequest(msg)
+	return b, nil
 }
 
 func tooLarge(maxFile int64) error {
@@ -216,8 +166,7 @@ func (s *Server) registerUploads() {
 	}
 	handleUpload := func(source string) func(ctx context.Context, in *uploadInput) (*acceptedOutput, error) {
 		return func(ctx context.Context, in *uploadInput) (*acceptedOutput, error) {
-			body := stdhttp.MaxBytesReader(nil, io.NopCloser(in.raw.Reader), s.bodyLimit())
-			u, err := readUpload(body, in.raw.ContentType, s.deps.MaxFileSize)
+			u, err := readUpload(in.raw, s.deps.MaxFileSize)
 			if err != nil {
 				return nil, err
 			}
@@ -263,19 +212,18 @@ func (s *Server) registerUploads() {
 		Description: "The raw message as the body with Content-Type message/rfc822, or as the `file` field of a " +
 			"multipart/form-data body. The user is `email` (query or form field) or the message's first To: address.",
 	}), func(ctx context.Context, in *emailInput) (*acceptedOutput, error) {
-		body := stdhttp.MaxBytesReader(nil, io.NopCloser(in.raw.Reader), s.bodyLimit())
 		user := domain.User{Name: in.Name, Email: in.Email}
 		var raw []byte
 		mediaType, _, _ := mime.ParseMediaType(in.raw.ContentType)
 		switch mediaType {
 		case "message/rfc822", "text/plain", "application/octet-stream":
-			b, err := readRaw(body, s.deps.MaxFileSize)
+			b, err := readRaw(in.raw, s.deps.MaxFileSize)
 			if err != nil {
 				return nil, err
 			}
 			raw = b
 		case "multipart/form-data":
-			u, err := readUpload(body, in.raw.ContentType, s.deps.MaxFileSize)
+			u, err := readUpload(in.raw, s.deps.MaxFileSize)
 			if err != nil {
 				return nil, err
 			}

@@ -296,13 +296,14 @@ func Register(api huma.API, d Deps) {
 		Description: "JSON: `results_endpoint` (required; parsed receipts are POSTed there as an array of EReceipt objects, signed like every Tally webhook), " +
 			"exactly one of `day_cutoff` (days) or `date_cutoff` (UNIX time), `use_aggregation` (one receipt per order from its several e-mails), " +
 			"`return_eml` (include the raw e-mail in results), `retailers` (`[{email, day_cutoff | date_cutoff}]`; left out = keep the current list)." + note,
+		MaxBodyBytes: maxSettingsBytes,
 	}, func(ctx context.Context, tenant string, in *configInput) *output[configReply] {
-		body, err := io.ReadAll(io.LimitReader(in.raw.Reader, maxSettingsBytes+1))
+		body, err := io.ReadAll(in.raw.Reader)
+		if rawbody.TooLarge(err) {
+			return fail[configReply](413, codeTooLarge, "the settings are larger than %d bytes", maxSettingsBytes)
+		}
 		if err != nil {
 			return fail[configReply](400, codeBadRequest, "reading the body: %v", err)
-		}
-		if len(body) > maxSettingsBytes {
-			return fail[configReply](413, codeTooLarge, "the settings are larger than %d bytes", maxSettingsBytes)
 		}
 		var req settings
 		dec := json.NewDecoder(bytes.NewReader(body))
@@ -368,9 +369,16 @@ func Register(api huma.API, d Deps) {
 		Summary: "Remove retailers",
 		Description: "By sender address: `?email=a@shop.example&email=...` or a JSON body `{\"retailers\": [\"a@shop.example\"]}`. " +
 			"Answers the remaining retailers and how many were removed." + note,
+		MaxBodyBytes: maxSettingsBytes,
 	}, func(ctx context.Context, tenant string, in *retailersInput) *output[retailersReply] {
 		emails := in.Email
-		body, _ := io.ReadAll(io.LimitReader(in.raw.Reader, maxSettingsBytes))
+		body, err := io.ReadAll(in.raw.Reader)
+		if rawbody.TooLarge(err) {
+			return fail[retailersReply](413, codeTooLarge, "the body is larger than %d bytes", maxSettingsBytes)
+		}
+		if err != nil {
+			return fail[retailersReply](400, codeBadRequest, "reading the body: %v", err)
+		}
 		if len(bytes.TrimSpace(body)) > 0 {
 			var req struct {
 				Retailers []json.RawMessage `json:"retailers"`
@@ -422,7 +430,9 @@ func Register(api huma.API, d Deps) {
 		Description: "Form fields (multipart/form-data or application/x-www-form-urlencoded): `eml_data` (the raw e-mail, required), " +
 			"`email_hash` (SHA-256 hex of the user's address), `provider` (gmail, outlook, ...), `client_user_id`. Answers `job_id`; " +
 			"poll GET /ereceipts/status or wait for the results endpoint. The user is the e-mail's To: address." + note,
-		MaxBodyBytes: r.MaxFileSize + 1<<20,
+		// The e-mail may be MAX_FILE_SIZE_MB, and URL-encoding can triple
+		// it; past that the body is refused, never cut short.
+		MaxBodyBytes: 3*r.MaxFileSize + 64<<10,
 	}, func(ctx context.Context, tenant string, in *jobInput) *output[jobReply] {
 		current, err := r.Settings.Get(ctx, tenant)
 		if errors.Is(err, store.ErrNotConfigured) {
@@ -529,57 +539,34 @@ var (
 	providerPattern  = regexp.MustCompile(`^[A-Za-z0-9._-]{1,50}$`)
 )
 
-// readJobForm parses create_job's form, multipart or URL-encoded.
+// readJobForm parses create_job's form, multipart or URL-encoded, as a
+// stream: only the decoded e-mail and the small fields are kept, never the
+// encoded body (the operation's MaxBodyBytes, held by rawbody.Limit,
+// bounds what is read).
 func (r *routes) readJobForm(raw rawbody.Body) (jobForm, *failure) {
-	// The e-mail may be MAX_FILE_SIZE_MB, and URL-encoding can triple it;
-	// past that the body is refused, never cut short.
-	limit := 3*r.MaxFileSize + 64<<10
-	req, _ := stdhttp.NewRequest(stdhttp.MethodPost, "/", nil)
-	req.Body = stdhttp.MaxBytesReader(nil, io.NopCloser(raw.Reader), limit)
-	req.Header.Set("Content-Type", raw.ContentType)
 	mediaType, _, _ := mime.ParseMediaType(raw.ContentType)
+	var form rawbody.Form
 	var err error
 	switch mediaType {
 	case "multipart/form-data":
-		err = req.ParseMultipartForm(limit)
+		form, err = raw.Multipart("eml_data", r.MaxFileSize)
 	case "application/x-www-form-urlencoded":
-		err = req.ParseForm()
+		form, err = raw.URLEncoded("eml_data", r.MaxFileSize)
 	default:
 		return jobForm{}, &failure{400, codeBadRequest, "send the job as multipart/form-data or application/x-www-form-urlencoded with an eml_data field"}
 	}
-	var tooLarge *stdhttp.MaxBytesError
-	if errors.As(err, &tooLarge) || (err != nil && strings.Contains(err.Error(), "too large")) {
-		return jobForm{}, &failure{413, codeTooLarge, fmt.Sprintf("the request is larger than the e-mail limit of %d bytes allows", r.MaxFileSize)}
+	if rawbody.TooLarge(err) {
+		return jobForm{}, &failure{413, codeTooLarge, fmt.Sprintf("eml_data is larger than the e-mail limit of %d bytes", r.MaxFileSize)}
 	}
 	if err != nil {
 		return jobForm{}, &failure{400, codeBadRequest, fmt.Sprintf("the form cannot be read: %v", err)}
 	}
-	if req.MultipartForm != nil {
-		defer req.MultipartForm.RemoveAll()
-	}
-	var f jobForm
-	f.eml = []byte(req.PostFormValue("eml_data"))
-	if req.MultipartForm != nil && len(f.eml) == 0 {
-		// eml_data may come as a file part too.
-		if files := req.MultipartForm.File["eml_data"]; len(files) > 0 {
-			file, err := files[0].Open()
-			if err == nil {
-				f.eml, err = io.ReadAll(io.LimitReader(file, r.MaxFileSize+1))
-				file.Close()
-			}
-			if err != nil {
-				return jobForm{}, &failure{400, codeBadRequest, fmt.Sprintf("eml_data cannot be read: %v", err)}
-			}
-		}
-	}
-	switch {
-	case len(bytes.TrimSpace(f.eml)) == 0:
+	f := jobForm{eml: form.File}
+	if len(bytes.TrimSpace(f.eml)) == 0 {
 		return jobForm{}, &failure{400, codeBadRequest, "eml_data (the raw e-mail) is required"}
-	case int64(len(f.eml)) > r.MaxFileSize:
-		return jobForm{}, &failure{413, codeTooLarge, fmt.Sprintf("eml_data is larger than %d bytes", r.MaxFileSize)}
 	}
-	f.job = domain.EReceiptJob{EmailHash: strings.ToLower(strings.TrimSpace(req.PostFormValue("email_hash"))),
-		Provider: strings.TrimSpace(req.PostFormValue("provider")), ClientUserID: strings.TrimSpace(req.PostFormValue("client_user_id"))}
+	f.job = domain.EReceiptJob{EmailHash: strings.ToLower(strings.TrimSpace(form.Fields["email_hash"])),
+		Provider: strings.TrimSpace(form.Fields["provider"]), ClientUserID: strings.TrimSpace(form.Fields["client_user_id"])}
 	var problems []string
 	if f.job.EmailHash != "" && !emailHashPattern.MatchString(f.job.EmailHash) {
 		problems = append(problems, "email_hash must be the 64 hex digits of a SHA-256")
