@@ -17,15 +17,18 @@ type CorrectDocument struct {
 // CorrectDocument appends DocumentCorrected; the user's values then win
 // over every extraction result, later reprocessing included.
 func (h *Handler) CorrectDocument(ctx context.Context, cmd CorrectDocument) (Result, error) {
+	if err := domain.ValidateCorrection(cmd.Fields); err != nil {
+		return Result{}, err
+	}
 	if cmd.Fields.IsZero() {
 		return Result{}, domain.Invalid("no field to correct")
-	}
-	if err := domain.ValidateFields(cmd.Fields); err != nil {
-		return Result{}, err
 	}
 	return h.docs.Update(ctx, cmd.Meta, cmd.DocumentID, func(d *domain.Document) (Event, error) {
 		p, err := d.DecideCorrect(cmd.Fields)
 		if p == nil {
+			return Event{}, err
+		}
+		if err := domain.ValidateCorrectedEvent(p); err != nil {
 			return Event{}, err
 		}
 		return Event{domain.TypeDocumentCorrected, p}, err

@@ -1,9 +1,11 @@
 package domain
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
+	"sort"
 	"strings"
 	"time"
 )
@@ -66,6 +68,13 @@ func NormalizeUser(u User) (User, error) {
 // ValidateFields checks extracted or corrected fields: decimal strings for
 // amounts, ISO dates, ISO 4217 currency codes. It reports every problem.
 func ValidateFields(f Fields) error {
+	if errs := fieldProblems(f); len(errs) > 0 {
+		return Invalid("%w", errors.Join(errs...))
+	}
+	return nil
+}
+
+func fieldProblems(f Fields) []error {
 	var errs []error
 	for name, v := range map[string]string{"subtotal": f.Subtotal, "tax": f.Tax, "total": f.Total} {
 		if v != "" && !IsDecimalAmount(v) {
@@ -80,8 +89,65 @@ func ValidateFields(f Fields) error {
 	if f.Currency != "" && !currencyPattern.MatchString(f.Currency) {
 		errs = append(errs, fmt.Errorf("currency %q is not an ISO 4217 code", f.Currency))
 	}
+	return errs
+}
+
+// Bounds of a person's correction. A correction becomes an event that
+// every replay reads and every subscriber receives, so it is bounded
+// before it is appended.
+const (
+	MaxCorrectionValue     = 1 << 10   // bytes of one corrected value
+	MaxCorrectionLineItems = 500       // line items in one correction
+	MaxCorrectionEvent     = 256 << 10 // bytes of the DocumentCorrected payload
+)
+
+// ValidateCorrection checks the fields a person corrects: only the
+// document's own fields (engine_version, template_version, sources,
+// confidence and disagreements are the extraction's to say), each value
+// at most MaxCorrectionValue bytes, at most MaxCorrectionLineItems line
+// items, and the values ValidateFields checks. It reports every problem.
+func ValidateCorrection(f Fields) error {
+	var errs []error
+	for name, set := range map[string]bool{"engine_version": f.EngineVersion != "", "template_version": f.TemplateVersion != "",
+		"sources": len(f.Sources) > 0, "confidence": len(f.Confidence) > 0, "disagreements": len(f.Disagreements) > 0} {
+		if set {
+			errs = append(errs, fmt.Errorf("%s cannot be corrected: it says how the fields were extracted", name))
+		}
+	}
+	for name, v := range map[string]string{"vendor": f.Vendor, "vendor_address": f.VendorAddress, "date": f.Date, "due_date": f.DueDate,
+		"invoice_number": f.InvoiceNumber, "currency": f.Currency, "subtotal": f.Subtotal, "tax": f.Tax, "total": f.Total} {
+		if len(v) > MaxCorrectionValue {
+			errs = append(errs, fmt.Errorf("%s is longer than %d bytes", name, MaxCorrectionValue))
+		}
+	}
+	if len(f.LineItems) > MaxCorrectionLineItems {
+		errs = append(errs, fmt.Errorf("%d line items; at most %d", len(f.LineItems), MaxCorrectionLineItems))
+	} else {
+		for i, li := range f.LineItems {
+			if max(len(li.Description), len(li.Quantity), len(li.UnitPrice), len(li.Amount)) > MaxCorrectionValue {
+				errs = append(errs, fmt.Errorf("line item %d has a value longer than %d bytes", i+1, MaxCorrectionValue))
+			}
+		}
+	}
+	errs = append(errs, fieldProblems(f)...)
+	sort.Slice(errs, func(i, j int) bool { return errs[i].Error() < errs[j].Error() })
 	if len(errs) > 0 {
 		return Invalid("%w", errors.Join(errs...))
+	}
+	return nil
+}
+
+// ValidateCorrectedEvent checks that the event a correction makes, which
+// holds every correction so far and the extraction's values, stays under
+// MaxCorrectionEvent bytes.
+func ValidateCorrectedEvent(e *DocumentCorrected) error {
+	b, err := json.Marshal(e)
+	if err != nil {
+		return fmt.Errorf("encode DocumentCorrected: %w", err)
+	}
+	if len(b) > MaxCorrectionEvent {
+		return Invalid("the corrections of this document would take %d bytes; at most %d (correct fewer line items or shorter values)",
+			len(b), MaxCorrectionEvent)
 	}
 	return nil
 }

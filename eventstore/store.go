@@ -98,6 +98,11 @@ type Store struct {
 	stream jetstream.Stream
 }
 
+// MaxEventSize bounds one event in the stream (the MaxMsgSize of its
+// config), NATS's default max_payload: the stream itself refuses a larger
+// one, whichever client or server setting lets it through.
+const MaxEventSize = 1 << 20
+
 // minServer is the first nats-server with atomic batch publish (ADR-50).
 var minServer = [3]int{2, 12, 0}
 
@@ -125,6 +130,7 @@ func Open(ctx context.Context, nc *nats.Conn, cfg Config) (*Store, error) {
 		DenyPurge:          true,
 		AllowAtomicPublish: true,
 		AllowDirect:        true,
+		MaxMsgSize:         MaxEventSize,
 	}
 	err = s.retry(ctx, func(ctx context.Context) error {
 		var err error

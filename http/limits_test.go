@@ -172,3 +172,27 @@ func peakRSS() uint64 {
 	}
 	return 0
 }
+
+// A correction names the document's own fields only, each bounded; the
+// answer says what is wrong.
+func TestCorrectionBounds(t *testing.T) {
+	h := newHarness(t, nil)
+	_, doc := h.upload("/v1/documents", "a", []byte(pdf), form{"email": "ann@example.com"})
+	id := doc["id"].(string)
+	items := make([]string, 501)
+	for i := range items {
+		items[i] = `{"description": "pen", "amount": "1.00"}`
+	}
+	for _, c := range []struct{ body, want string }{
+		{`{"sources": {"total": "xml"}}`, "sources cannot be corrected"},
+		{`{"confidence": {"total": 100}, "total": "1.00"}`, "confidence cannot be corrected"},
+		{`{"vendor": "` + strings.Repeat("v", 1025) + `"}`, "vendor is longer than 1024 bytes"},
+		{`{"line_items": [` + strings.Join(items, ",") + `]}`, "501 line items; at most 500"},
+		{`{"surprise": 1}`, "surprise"},
+	} {
+		code, got := h.do("PATCH", "/v1/documents/"+id, "a", strings.NewReader(c.body), "application/json")
+		if (code != 400 && code != 422) || !strings.Contains(fmt.Sprint(got), c.want) {
+			t.Errorf("%.60s: %d %v, want 400 saying %q", c.body, code, got, c.want)
+		}
+	}
+}
