@@ -34,7 +34,16 @@ type Handler struct {
 	log      *slog.Logger
 	now      func() time.Time
 	verifier EmailVerifier
+	quota    Quota
 }
+
+// Quota says whether a tenant may add a document of size bytes; its error
+// (a domain error of kind too-many or forbidden) refuses the upload.
+type Quota func(ctx context.Context, tenant string, size int64) error
+
+// WithQuota makes every new upload pass q before its file is stored.
+// Retries of an upload that was accepted are not counted again.
+func WithQuota(q Quota) Option { return func(h *Handler) { h.quota = q } }
 
 // EmailVerifier judges an e-mail's sender at intake (DKIM). The verdict
 // is recorded with the document, so it is taken once, not on every replay.

@@ -102,6 +102,11 @@ func (h *Handler) upload(ctx context.Context, cmd UploadInvoice, contentType str
 	} else {
 		cmd.CommandID = "upload:" + docID
 	}
+	if h.quota != nil {
+		if err := h.quota(ctx, cmd.Tenant, int64(len(cmd.Content))); err != nil {
+			return Result{}, err
+		}
+	}
 	now := h.now().UTC()
 	if cmd.email != nil && h.verifier != nil {
 		cmd.email.Auth = h.verifier(ctx, cmd.Content)

@@ -208,6 +208,9 @@ type Config struct {
 	// shutdown may take before the process gives up. Default 20s, inside
 	// the 30s most orchestrators wait before killing.
 	ShutdownTimeout time.Duration
+	// Guard holds rate limits, tenant quotas and the metrics token
+	// (config/guard.go).
+	Guard Guard
 
 	// databaseURLFrom and redisURLFrom name where the URL came from, so an
 	// error about a URL built from DB_*/REDIS_* does not blame a variable
@@ -281,6 +284,7 @@ func (c *Config) setDefaults() {
 	c.DKIMVerify = true
 	c.DefaultTenant = "default"
 	c.ShutdownTimeout = 20 * time.Second
+	c.Guard.setDefaults()
 	// DatabaseURL, RedisURL and PublicURL default to values built from
 	// other variables; see fillDerived.
 }
@@ -359,6 +363,7 @@ func (c *Config) read(r *envReader) {
 	r.str("DEFAULT_TENANT", &c.DefaultTenant)
 	r.str("PUBLIC_URL", &c.PublicURL)
 	r.duration("SHUTDOWN_TIMEOUT_SECONDS", time.Second, &c.ShutdownTimeout)
+	c.Guard.read(r)
 }
 
 // fillDerived sets the defaults that depend on other settings; it runs after
@@ -557,6 +562,7 @@ func (c *Config) problems() []error {
 	}
 
 	v.intRange("MAX_FILE_SIZE_MB", c.MaxFileSizeMB, 1, 1024)
+	c.Guard.problems(&v)
 	// The rule commands apply to every tenant (domain.ValidateTenant), so a
 	// default tenant that passes here is one commands accept.
 	if !domain.TenantPattern.MatchString(c.DefaultTenant) {

@@ -59,8 +59,10 @@ func TestLoadDefaults(t *testing.T) {
 		DefaultTenant:         "default",
 		PublicURL:             "http://localhost:4001",
 		ShutdownTimeout:       20 * time.Second,
-		databaseURLFrom:       "DB_*",
-		redisURLFrom:          "REDIS_*",
+		Guard: Guard{RateLimitUploads: 60, RateLimitReads: 600, RateLimitExpensive: 10, RateLimitIPFactor: 5,
+			TenantDocumentsPerDay: 10000},
+		databaseURLFrom: "DB_*",
+		redisURLFrom:    "REDIS_*",
 	}
 	if *c != want {
 		t.Errorf("defaults:\n got %#v\nwant %#v", *c, want)
@@ -697,5 +699,22 @@ func TestProbePortsDifferByRole(t *testing.T) {
 	}
 	if _, err := Load(env(map[string]string{"PROBE_PORT": "70000"})); err == nil || !strings.Contains(err.Error(), "PROBE_PORT") {
 		t.Errorf("PROBE_PORT=70000: %v", err)
+	}
+}
+
+func TestGuardSettings(t *testing.T) {
+	c := mustLoad(t, map[string]string{"RATE_LIMIT_READS_PER_MINUTE": "0", "RATE_LIMIT_CLIENT_IP_HEADER": "x-forwarded-for",
+		"TENANT_STORAGE_MB": "500", "METRICS_TOKEN": "0123456789abcdef0123"})
+	if g := c.Guard; g.RateLimitReads != 0 || g.RateLimitClientIPHeader != "X-Forwarded-For" || g.TenantStorageMB != 500 || g.MetricsToken != "0123456789abcdef0123" {
+		t.Fatalf("%+v", g)
+	}
+	if s := c.String(); strings.Contains(s, "0123456789abcdef") || !strings.Contains(s, "METRICS_TOKEN=****") {
+		t.Fatalf("the metrics token printed:\n%s", s)
+	}
+	_, err := Load(env(map[string]string{"RATE_LIMIT_UPLOADS_PER_MINUTE": "-1", "RATE_LIMIT_IP_FACTOR": "0", "METRICS_TOKEN": "short"}))
+	for _, name := range []string{"RATE_LIMIT_UPLOADS_PER_MINUTE", "RATE_LIMIT_IP_FACTOR", "METRICS_TOKEN"} {
+		if err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s not reported: %v", name, err)
+		}
 	}
 }

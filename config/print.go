@@ -28,7 +28,7 @@ type setting struct{ name, value string }
 // masked. Every printing method goes through it, so masking is decided in
 // exactly one place.
 func (c Config) settings() []setting {
-	return []setting{
+	return append([]setting{
 		{"ROLE", c.Role},
 		{"PORT", strconv.Itoa(c.Port)},
 		{"DATA_DIR", c.DataDir},
@@ -73,7 +73,7 @@ func (c Config) settings() []setting {
 		{"PUBLIC_URL", maskURL(c.PublicURL)},
 		{"SHUTDOWN_TIMEOUT_SECONDS", formatDuration(c.ShutdownTimeout, time.Second)},
 		{"PROBE_PORT", strconv.Itoa(c.ProbePort)},
-	}
+	}, c.Guard.settings()...)
 }
 
 // String returns the effective settings as "NAME=value" lines in a fixed

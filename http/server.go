@@ -26,6 +26,7 @@ import (
 	"tally/notify"
 	"tally/personal"
 	"tally/probe"
+	"tally/ratelimit"
 	"tally/readmodel"
 	"tally/reprocess"
 	"tally/webhooks"
@@ -68,8 +69,13 @@ type Deps struct {
 	DeletionGrace time.Duration
 	// MaxFileSize is the largest accepted file in bytes.
 	MaxFileSize int64
-	Version     string
-	Log         *slog.Logger
+	// RateLimits, when set, bounds calls per API key and client address
+	// (http/ratelimit.go); ClientIPHeader names the header a reverse proxy
+	// puts the client's address in, or "" to use the peer's.
+	RateLimits     *ratelimit.Limiter
+	ClientIPHeader string
+	Version        string
+	Log            *slog.Logger
 }
 
 // Server is Tally's HTTP API.
@@ -104,7 +110,7 @@ func New(deps Deps) *Server {
 	}
 	api := humago.New(mux, cfg)
 	s := &Server{deps: deps, queries: readmodel.New(deps.Pool), api: api, mux: mux}
-	api.UseMiddleware(rawbody.Limit, s.authenticate)
+	api.UseMiddleware(rawbody.Limit, s.rateLimit, s.authenticate)
 	docs := docsui.Handler("/docs", "/openapi.json", "Tally API")
 	mux.Handle("/docs", docs)
 	mux.Handle("/docs/", docs)

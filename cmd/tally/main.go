@@ -302,6 +302,8 @@ func serveAPI(ctx context.Context, rt *runtime, m *metrics.Metrics, mailer *mail
 		Version:         version,
 		Log:             rt.log,
 		Mailboxes:       mailboxes,
+		RateLimits:      rt.rateLimits(),
+		ClientIPHeader:  rt.cfg.Guard.RateLimitClientIPHeader,
 	})
 	root := stdhttp.NewServeMux()
 	root.Handle("GET /metrics", m.Handler())

@@ -289,7 +289,7 @@ func pingRabbitMQ(ctx context.Context, url string) error {
 // commands returns a command handler that seals users with their keys;
 // e-mails it accepts get their DKIM verdict unless DKIM_VERIFY is off.
 func (r *runtime) commands() *commands.Handler {
-	opts := []commands.Option{commands.WithPeople(personal.New(r.pool))}
+	opts := []commands.Option{commands.WithPeople(personal.New(r.pool)), commands.WithQuota(r.quotas().Admit)}
 	if !r.cfg.DKIMVerify {
 		return commands.New(r.events, r.blobs, r.log, opts...)
 	}

@@ -589,6 +589,13 @@ func (r *routes) commandError(ctx context.Context, err error) failure {
 	switch domain.KindOf(err) {
 	case domain.KindInvalid:
 		return failure{400, codeBadRequest, domain.PublicMessage(err)}
+	case domain.KindTooMany:
+		return failure{429, codeBadRequest, domain.PublicMessage(err)}
+	case domain.KindForbidden:
+		return failure{403, codeBadRequest, domain.PublicMessage(err)}
+	case domain.KindUnavailable:
+		r.logError(ctx, "e-receipt job not recorded", err)
+		return failure{503, codeUnavailable, domain.PublicMessage(err)}
 	case domain.KindUpstream:
 		r.logError(ctx, "e-receipt job not recorded", err)
 		return failure{503, codeUnavailable, "the job could not be recorded: storage is unavailable; nothing was accepted, retry with the same Idempotency-Key"}

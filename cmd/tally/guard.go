@@ -1,0 +1,28 @@
+package main
+
+import (
+	"tally/ratelimit"
+	"tally/readmodel"
+)
+
+// rateLimits counts API calls in Redis with the configured budgets; nil
+// (no limits) without Redis.
+func (rt *runtime) rateLimits() *ratelimit.Limiter {
+	if rt.redis == nil {
+		return nil
+	}
+	g := rt.cfg.Guard
+	return ratelimit.New(rt.redis, ratelimit.Config{Uploads: g.RateLimitUploads, Reads: g.RateLimitReads,
+		Expensive: g.RateLimitExpensive, IPFactor: g.RateLimitIPFactor})
+}
+
+// quotas bound what each tenant adds (TENANT_DOCUMENTS_PER_DAY,
+// TENANT_STORAGE_MB).
+func (r *runtime) quotas() *ratelimit.Quotas {
+	g := r.cfg.Guard
+	if r.pool == nil {
+		return &ratelimit.Quotas{}
+	}
+	return &ratelimit.Quotas{Queries: readmodel.New(r.pool), DocumentsPerDay: g.TenantDocumentsPerDay,
+		StorageBytes: int64(g.TenantStorageMB) << 20}
+}
