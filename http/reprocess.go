@@ -41,8 +41,9 @@ func (s *Server) registerReprocess() {
 		Description: "Selects by ids, upload dates, vendor, failure, or the engine or template version that produced the " +
 			"fields. Each new result is recorded as ExtractionRevised with what changed; a user's corrections stay. " +
 			"dry_run lists the documents without changing anything and, where the server can extract, the fields a new " +
-			"extraction of each (the first 100) would change, and the user-corrected fields that would keep their value.",
-		Errors: []int{400, 502, 503},
+			"extraction of each (the first 100) would change, and the user-corrected fields that would keep their value. " +
+			"A tenant runs one dry run at a time (429 while one runs), for at most two minutes.",
+		Errors: []int{400, 429, 502, 503},
 	}), func(ctx context.Context, in *reprocessSelectionInput) (*reprocessSelectionOutput, error) {
 		b := in.Body
 		from, err := parseBound("from", b.From)
@@ -62,11 +63,18 @@ func (s *Server) registerReprocess() {
 			sel.To = time.Time{}
 		}
 		opts := reprocess.Options{Reason: b.Reason, DryRun: b.DryRun}
+		meta := commands.Meta{Tenant: tenantOf(ctx), CorrelationID: requestID(ctx)}
+		var outcomes []reprocess.Outcome
 		if b.DryRun {
+			// A dry run may extract documents again: one at a time per
+			// tenant, off the request's goroutine (http/dryrun.go).
 			opts.Preview = s.deps.Preview
+			outcomes, err = s.dryRuns.run(ctx, meta.Tenant, func(ctx context.Context) ([]reprocess.Outcome, error) {
+				return reprocess.Run(ctx, s.queries, s.deps.Commands, meta, sel, opts)
+			})
+		} else {
+			outcomes, err = reprocess.Run(ctx, s.queries, s.deps.Commands, meta, sel, opts)
 		}
-		outcomes, err := reprocess.Run(ctx, s.queries, s.deps.Commands,
-			commands.Meta{Tenant: tenantOf(ctx), CorrelationID: requestID(ctx)}, sel, opts)
 		if err != nil {
 			return nil, s.fail(ctx, err)
 		}

@@ -84,6 +84,7 @@ type Server struct {
 	queries *readmodel.Queries
 	api     huma.API
 	mux     *stdhttp.ServeMux
+	dryRuns *dryRuns
 }
 
 type ctxKey int
@@ -109,7 +110,7 @@ func New(deps Deps) *Server {
 		bearerAuth: {Type: "http", Scheme: "bearer", Description: "An API key made with `tally apikey create --tenant NAME`."},
 	}
 	api := humago.New(mux, cfg)
-	s := &Server{deps: deps, queries: readmodel.New(deps.Pool), api: api, mux: mux}
+	s := &Server{deps: deps, queries: readmodel.New(deps.Pool), api: api, mux: mux, dryRuns: newDryRuns(deps.Redis)}
 	api.UseMiddleware(rawbody.Limit, s.rateLimit, s.authenticate)
 	docs := docsui.Handler("/docs", "/openapi.json", "Tally API")
 	mux.Handle("/docs", docs)
@@ -287,6 +288,10 @@ func (s *Server) dbFail(ctx context.Context, err error) error {
 func (s *Server) logError(ctx context.Context, msg string, err error) {
 	s.deps.Log.ErrorContext(ctx, msg, "err", err, "request_id", requestID(ctx))
 }
+
+// Close stops the work the server runs beside its requests (reprocess
+// dry runs) and waits for it; call it after the HTTP server has shut down.
+func (s *Server) Close() { s.dryRuns.Close() }
 
 // OpenAPI returns the generated document, for tests and `tally openapi`.
 func (s *Server) OpenAPI() *huma.OpenAPI { return s.api.OpenAPI() }

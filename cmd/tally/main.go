@@ -327,5 +327,6 @@ func serveAPI(ctx context.Context, rt *runtime, m *metrics.Metrics, mailer *mail
 	rt.log.Info("shutting down: draining requests", "timeout", rt.cfg.ShutdownTimeout.String())
 	sctx, cancel := context.WithTimeout(context.Background(), rt.cfg.ShutdownTimeout)
 	defer cancel()
+	defer api.Close()
 	return srv.Shutdown(sctx)
 }
