@@ -32,6 +32,12 @@ type Guard struct {
 	// TenantStorageMB is TENANT_STORAGE_MB, the MiB of files a tenant may
 	// keep (default 0: no quota).
 	TenantStorageMB int
+	// ExtractToolMemoryMB is EXTRACT_TOOL_MEMORY_MB, the address space
+	// pdftotext and tesseract may take (default 2048).
+	ExtractToolMemoryMB int
+	// ExtractToolCPUSeconds is EXTRACT_TOOL_CPU_SECONDS, the CPU time
+	// each run of them may take (default 0: SCRAPE_WORKER_TIMEOUT_MS).
+	ExtractToolCPUSeconds int
 	// MetricsToken is METRICS_TOKEN: when set, GET /metrics wants it as a
 	// bearer token. Secret.
 	MetricsToken string
@@ -41,6 +47,7 @@ func (g *Guard) setDefaults() {
 	g.RateLimitUploads, g.RateLimitReads, g.RateLimitExpensive = 60, 600, 10
 	g.RateLimitIPFactor = 5
 	g.TenantDocumentsPerDay = 10000
+	g.ExtractToolMemoryMB = 2048
 }
 
 func (g *Guard) read(r *envReader) {
@@ -53,6 +60,8 @@ func (g *Guard) read(r *envReader) {
 	}
 	r.int("TENANT_DOCUMENTS_PER_DAY", &g.TenantDocumentsPerDay)
 	r.int("TENANT_STORAGE_MB", &g.TenantStorageMB)
+	r.int("EXTRACT_TOOL_MEMORY_MB", &g.ExtractToolMemoryMB)
+	r.int("EXTRACT_TOOL_CPU_SECONDS", &g.ExtractToolCPUSeconds)
 	r.secret("METRICS_TOKEN", &g.MetricsToken)
 }
 
@@ -63,6 +72,8 @@ func (g *Guard) problems(v *validator) {
 	v.intRange("RATE_LIMIT_IP_FACTOR", g.RateLimitIPFactor, 1, 10_000)
 	v.intRange("TENANT_DOCUMENTS_PER_DAY", g.TenantDocumentsPerDay, 0, 100_000_000)
 	v.intRange("TENANT_STORAGE_MB", g.TenantStorageMB, 0, 1<<30)
+	v.intRange("EXTRACT_TOOL_MEMORY_MB", g.ExtractToolMemoryMB, 64, 1<<20)
+	v.intRange("EXTRACT_TOOL_CPU_SECONDS", g.ExtractToolCPUSeconds, 0, 86400)
 	if t := g.MetricsToken; t != "" && len(t) < 16 {
 		v.fail("METRICS_TOKEN", "is %d characters; use at least 16", len(t))
 	}
@@ -77,6 +88,8 @@ func (g Guard) settings() []setting {
 		{"RATE_LIMIT_CLIENT_IP_HEADER", g.RateLimitClientIPHeader},
 		{"TENANT_DOCUMENTS_PER_DAY", strconv.Itoa(g.TenantDocumentsPerDay)},
 		{"TENANT_STORAGE_MB", strconv.Itoa(g.TenantStorageMB)},
+		{"EXTRACT_TOOL_MEMORY_MB", strconv.Itoa(g.ExtractToolMemoryMB)},
+		{"EXTRACT_TOOL_CPU_SECONDS", strconv.Itoa(g.ExtractToolCPUSeconds)},
 		{"METRICS_TOKEN", maskSecret(g.MetricsToken)},
 	}
 }

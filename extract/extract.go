@@ -61,6 +61,8 @@ type Limits struct {
 	MaxTextBytes int           // extracted text kept; default 2 MiB
 	Timeout      time.Duration // whole Extract call; default 30s
 	MaxPixels    int           // largest image (width*height) sent to OCR; default 40 Mpx
+	ToolMemory   int64         // address space of pdftotext and tesseract in bytes; default 2 GiB (rlimit.go)
+	ToolCPU      time.Duration // their CPU time; default Timeout
 	// OCRURL, when set, is an on-premises OCR service used instead of the
 	// local tesseract: the image is POSTed (Content-Type image/...) and the
 	// answer's body is the plain text.

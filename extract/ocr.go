@@ -173,7 +173,7 @@ func dropUncertain(f *domain.Fields, r *ocrReading) {
 // small machines (several times slower on two cores); callers that want
 // throughput run several documents at once instead.
 func (e *Engine) tesseractOCR(ctx context.Context, content []byte, psm string) (ocrReading, error) {
-	cmd := exec.CommandContext(ctx, e.tesseract, "stdin", "stdout", "--psm", psm, "-l", "eng", "tsv")
+	cmd := e.toolCommand(ctx, e.tesseract, "stdin", "stdout", "--psm", psm, "-l", "eng", "tsv")
 	cmd.Env = append(os.Environ(), "OMP_THREAD_LIMIT=1")
 	cmd.Stdin = bytes.NewReader(content)
 	// TSV spends about ten times the bytes of the text on coordinates.

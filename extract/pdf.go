@@ -25,7 +25,7 @@ func (e *Engine) pdfText(ctx context.Context, content []byte) (string, error) {
 		return "", fmt.Errorf("%w: not a PDF (no %%PDF- header)", ErrUnreadable)
 	}
 
-	cmd := exec.CommandContext(ctx, e.pdftotext,
+	cmd := e.toolCommand(ctx, e.pdftotext,
 		"-layout", "-enc", "UTF-8", "-l", strconv.Itoa(e.limits.MaxPages), "-", "-")
 	cmd.Stdin = bytes.NewReader(content)
 	out := &capWriter{max: e.limits.MaxTextBytes}

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"time"
+
+	"tally/extract"
 	"tally/ratelimit"
 	"tally/readmodel"
 )
@@ -25,4 +28,12 @@ func (r *runtime) quotas() *ratelimit.Quotas {
 	}
 	return &ratelimit.Quotas{Queries: readmodel.New(r.pool), DocumentsPerDay: g.TenantDocumentsPerDay,
 		StorageBytes: int64(g.TenantStorageMB) << 20}
+}
+
+// extractLimits are the engine's limits: the worker's timeout, and the
+// memory and CPU time of pdftotext and tesseract.
+func (rt *runtime) extractLimits() extract.Limits {
+	g := rt.cfg.Guard
+	return extract.Limits{Timeout: rt.cfg.ScrapeWorkerTimeout, ToolMemory: int64(g.ExtractToolMemoryMB) << 20,
+		ToolCPU: time.Duration(g.ExtractToolCPUSeconds) * time.Second}
 }

@@ -61,7 +61,7 @@ func runReprocess(ctx context.Context, rt *runtime, args []string, stdout io.Wri
 		var wg sync.WaitGroup
 		tctx, stop := context.WithCancel(ctx)
 		defer func() { stop(); wg.Wait() }()
-		engine := extract.New(extract.Limits{Timeout: rt.cfg.ScrapeWorkerTimeout}).WithTemplates(startTemplates(tctx, &wg, rt))
+		engine := extract.New(rt.extractLimits()).WithTemplates(startTemplates(tctx, &wg, rt))
 		opts.Preview = rt.previewer(engine)
 	}
 	outcomes, err := reprocess.Run(ctx, readmodel.New(rt.pool), commands.New(rt.events, nil, rt.log),
