@@ -2,6 +2,7 @@ package http_test
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"mime/multipart"
@@ -194,5 +195,24 @@ func TestCorrectionBounds(t *testing.T) {
 		if (code != 400 && code != 422) || !strings.Contains(fmt.Sprint(got), c.want) {
 			t.Errorf("%.60s: %d %v, want 400 saying %q", c.body, code, got, c.want)
 		}
+	}
+}
+
+// The health routes are public: however often they are called, each
+// dependency is pinged at most once a second.
+func TestHealthRoutesCacheChecks(t *testing.T) {
+	var pings atomic.Int32
+	h := newHarness(t, nil, func(d *tallyhttp.Deps) {
+		d.Checks = append(d.Checks, tallyhttp.Check{Name: "counted", Ping: func(context.Context) error { pings.Add(1); return nil }})
+	})
+	for _, path := range []string{"/readyz", "/api/v1/ingest/health"} {
+		for range 10 {
+			if code, body := h.do("GET", path, "", nil, ""); code != 200 {
+				t.Fatalf("%s: %d %v", path, code, body)
+			}
+		}
+	}
+	if n := pings.Load(); n > 2 {
+		t.Fatalf("20 health calls pinged the dependency %d times", n)
 	}
 }

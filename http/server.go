@@ -110,6 +110,9 @@ func New(deps Deps) *Server {
 		bearerAuth: {Type: "http", Scheme: "bearer", Description: "An API key made with `tally apikey create --tenant NAME`."},
 	}
 	api := humago.New(mux, cfg)
+	// Health routes are public: their checks ping each dependency at most
+	// once per probe.CheckTTL however often they are called.
+	deps.Checks = probe.Cached(deps.Checks, probe.CheckTTL)
 	s := &Server{deps: deps, queries: readmodel.New(deps.Pool), api: api, mux: mux, dryRuns: newDryRuns(deps.Redis)}
 	api.UseMiddleware(rawbody.Limit, s.rateLimit, s.authenticate)
 	docs := docsui.Handler("/docs", "/openapi.json", "Tally API")

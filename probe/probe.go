@@ -2,7 +2,9 @@
 // roles that serve no API: /healthz, /readyz and /metrics on one port.
 //
 // Invariants: /healthz answers as long as the process runs; /readyz is
-// 200 only while every check passes, each within its own deadline.
+// 200 only while every check passes, each within its own deadline; a
+// dependency is pinged at most once per CheckTTL however often probes
+// come; /metrics can want a bearer token.
 package probe
 
 import (
@@ -28,11 +30,13 @@ type Check struct {
 // Serve answers the probes on addr until ctx ends, then shuts the server
 // down.
 func Serve(ctx context.Context, addr string, m *metrics.Metrics, checks []Check, opts ...Option) error {
-	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", m.Handler())
+	s := &server{mux: http.NewServeMux()}
 	for _, o := range opts {
-		o(mux)
+		o(s)
 	}
+	mux := s.mux
+	mux.Handle("GET /metrics", RequireToken(s.metricsToken, m.Handler()))
+	checks = Cached(checks, CheckTTL)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, 200, map[string]string{"status": "ok"})
 	})

@@ -127,7 +127,7 @@ func runBridge(ctx context.Context, rt *runtime) error {
 // Go's profiles) for roles without the API, on the role's probe port
 // (PROBE_PORT, or a default of its own), until ctx ends.
 func serveProbes(ctx context.Context, rt *runtime, m *metrics.Metrics, checks []tallyhttp.Check) error {
-	var opts []probe.Option
+	opts := []probe.Option{probe.WithMetricsToken(rt.cfg.Guard.MetricsToken)}
 	if rt.cfg.Pprof {
 		opts = append(opts, probe.WithProfiles())
 	}

@@ -31,6 +31,7 @@ import (
 	"tally/migrations"
 	"tally/notify"
 	"tally/personal"
+	"tally/probe"
 	"tally/projections"
 )
 
@@ -306,7 +307,7 @@ func serveAPI(ctx context.Context, rt *runtime, m *metrics.Metrics, mailer *mail
 		ClientIPHeader:  rt.cfg.Guard.RateLimitClientIPHeader,
 	})
 	root := stdhttp.NewServeMux()
-	root.Handle("GET /metrics", m.Handler())
+	root.Handle("GET /metrics", probe.RequireToken(rt.cfg.Guard.MetricsToken, m.Handler()))
 	root.Handle("/", api.Handler())
 	srv := &stdhttp.Server{
 		Addr:              net.JoinHostPort("", strconv.Itoa(rt.cfg.Port)),
