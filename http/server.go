@@ -147,12 +147,13 @@ func (s *Server) Handler() stdhttp.Handler {
 		ctx := context.WithValue(r.Context(), requestIDKey, id)
 		rec := &statusRecorder{ResponseWriter: w, status: 200}
 		start := time.Now()
-		s.mux.ServeHTTP(rec, r.WithContext(ctx))
+		req := r.WithContext(ctx)
+		s.mux.ServeHTTP(rec, req)
 		level := slog.LevelInfo
 		if rec.status >= 500 {
 			level = slog.LevelError
 		}
-		s.deps.Log.Log(ctx, level, "http request", "request_id", id, "method", r.Method, "path", r.URL.Path,
+		s.deps.Log.Log(ctx, level, "http request", "request_id", id, "method", r.Method, "path", loggedPath(req),
 			"status", rec.status, "duration_ms", time.Since(start).Milliseconds())
 	})
 }

@@ -99,7 +99,15 @@ func (s *Sender) MessageIDDomain() string { return s.domain }
 //
 // Once the server has accepted the message, Send reports success even if
 // the connection then fails (QUIT/RSET), so a retry does not duplicate it.
+//
+// The error's message names no e-mail address (RedactAddresses): servers
+// quote the recipient in their replies, and the error is logged and
+// stored.
 func (s *Sender) Send(ctx context.Context, m Message) error {
+	return redact(s.send(ctx, m))
+}
+
+func (s *Sender) send(ctx context.Context, m Message) error {
 	msg, err := s.compose(m)
 	if err != nil {
 		return fmt.Errorf("mail: %w: %w", ErrPermanent, err)

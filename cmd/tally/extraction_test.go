@@ -32,6 +32,13 @@ type instance struct {
 // scrape queue, plus the extra environment given.
 func startAll(t *testing.T, env map[string]string) *instance {
 	t.Helper()
+	return startAllLogging(t, env, io.Discard)
+}
+
+// startAllLogging is startAll with the process's log lines written to
+// logs (which must be safe for concurrent writes).
+func startAllLogging(t *testing.T, env map[string]string, logs io.Writer) *instance {
+	t.Helper()
 	dsn, _ := pgtest.New(t)
 	dataDir := t.TempDir()
 	port := freePort(t)
@@ -51,7 +58,7 @@ func startAll(t *testing.T, env map[string]string) *instance {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"all"}, io.Discard, io.Discard) }()
+	go func() { done <- run(ctx, []string{"all"}, logs, logs) }()
 	t.Cleanup(func() {
 		cancel()
 		select {
