@@ -3,7 +3,9 @@ package http
 import (
 	"context"
 	"errors"
+	"html"
 	stdhttp "net/http"
+	"net/url"
 	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -94,13 +96,49 @@ func (s *Server) registerUsers() {
 		}
 		return &reportOutput{Body: rep}, nil
 	})
-	unsubscribe := func(ctx context.Context, in *unsubscribeInput) (*unsubscribeOutput, error) {
-		tenant, email, err := s.deps.Links.Verify(ctx, in.Token)
-		if errors.Is(err, notify.ErrBadToken) {
-			return nil, huma.Error400BadRequest("this unsubscribe link is not valid")
+	// RFC 8058: a mail client's one-click unsubscribe POSTs to the link;
+	// a GET (a person's click, or a scanner that fetches every link)
+	// only shows a button that POSTs, so nothing is changed by fetching.
+	verify := func(ctx context.Context, token string) (tenant, email string, err error) {
+		tenant, email, err = s.deps.Links.Verify(ctx, token)
+		switch {
+		case errors.Is(err, notify.ErrExpiredToken):
+			return "", "", huma.NewError(stdhttp.StatusGone, "this unsubscribe link has expired; "+
+				"every e-mail from Tally carries a fresh one, or turn e-mails off with PUT /v1/users/{email}/notifications")
+		case errors.Is(err, notify.ErrBadToken):
+			return "", "", huma.Error400BadRequest("this unsubscribe link is not valid")
+		case err != nil:
+			return "", "", s.dbFail(ctx, err)
 		}
+		return tenant, email, nil
+	}
+	page := func(body string) *unsubscribeOutput {
+		return &unsubscribeOutput{ContentType: "text/html; charset=utf-8",
+			Body: []byte("<!doctype html><meta charset=utf-8><title>Tally e-mails</title>" + body)}
+	}
+	huma.Register(s.api, huma.Operation{
+		OperationID: "unsubscribe-get", Method: stdhttp.MethodGet, Path: "/v1/unsubscribe",
+		Tags: []string{"Users"}, Summary: "Show the unsubscribe button of a link in an e-mail",
+		Description: "Changes nothing: the page's button POSTs the same link. Links expire after 90 days (410).",
+		Errors:      []int{400, 410, 503},
+	}, func(ctx context.Context, in *unsubscribeInput) (*unsubscribeOutput, error) {
+		if _, _, err := verify(ctx, in.Token); err != nil {
+			return nil, err
+		}
+		action := "/v1/unsubscribe?token=" + url.QueryEscape(in.Token)
+		return page(`<form method=post action="` + html.EscapeString(action) + `">` +
+			`<p>Stop the e-mails Tally sends to this address?</p><button type=submit>Unsubscribe</button></form>`), nil
+	})
+	huma.Register(s.api, huma.Operation{
+		OperationID: "unsubscribe-post", Method: stdhttp.MethodPost, Path: "/v1/unsubscribe",
+		Tags: []string{"Users"}, Summary: "Turn e-mails off from a link in an e-mail (no key needed)",
+		Description: "The one-click unsubscribe of RFC 8058 (List-Unsubscribe-Post), and the page's button. " +
+			"Links expire after 90 days (410).",
+		Errors: []int{400, 410, 503},
+	}, func(ctx context.Context, in *unsubscribeInput) (*unsubscribeOutput, error) {
+		tenant, email, err := verify(ctx, in.Token)
 		if err != nil {
-			return nil, s.dbFail(ctx, err)
+			return nil, err
 		}
 		erased := false
 		if s.deps.Personal != nil {
@@ -115,18 +153,8 @@ func (s *Server) registerUsers() {
 				return nil, s.dbFail(ctx, err)
 			}
 		}
-		page := "<!doctype html><title>Unsubscribed</title><p>You will get no more e-mails from Tally. " +
-			"You can turn them back on through the API (PUT /v1/users/{email}/notifications).</p>"
-		return &unsubscribeOutput{ContentType: "text/html; charset=utf-8", Body: []byte(page)}, nil
-	}
-	for _, method := range []string{stdhttp.MethodGet, stdhttp.MethodPost} {
-		huma.Register(s.api, huma.Operation{
-			OperationID: "unsubscribe-" + strings.ToLower(method), Method: method, Path: "/v1/unsubscribe",
-			Tags: []string{"Users"}, Summary: "Turn e-mails off from a link in an e-mail (no key needed)",
-			Description: "The signed token comes from the e-mail; POST is the one-click form of RFC 8058.",
-			Errors:      []int{400, 503},
-		}, unsubscribe)
-	}
+		return page("<p>You will get no more e-mails from Tally.</p>"), nil
+	})
 }
 
 func userEmail(raw string) (string, error) {

@@ -8,15 +8,28 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"tally/readmodel"
 	"tally/seal"
 )
 
-// ErrBadToken: an unsubscribe token that this deployment did not sign.
-var ErrBadToken = errors.New("invalid unsubscribe link")
+// Errors of Verify.
+var (
+	// ErrBadToken: an unsubscribe token that this deployment did not sign.
+	ErrBadToken = errors.New("invalid unsubscribe link")
+	// ErrExpiredToken: a token past its TokenTTL, or one made before
+	// tokens carried an expiry.
+	ErrExpiredToken = errors.New("expired unsubscribe link")
+)
+
+// TokenTTL is how long an unsubscribe link works: long enough for a
+// monthly report read late, short enough that an old forwarded e-mail
+// stops speaking for its reader.
+const TokenTTL = 90 * 24 * time.Hour
 
 const secretName = "unsubscribe-link-key"
 
@@ -26,13 +39,14 @@ const secretName = "unsubscribe-link-key"
 type Links struct {
 	publicURL string
 	queries   *readmodel.Queries
+	now       func() time.Time
 	mu        sync.Mutex
 	key       []byte
 }
 
 // NewLinks returns links under publicURL (e.g. https://tally.example.com).
 func NewLinks(publicURL string, q *readmodel.Queries) *Links {
-	return &Links{publicURL: strings.TrimRight(publicURL, "/"), queries: q}
+	return &Links{publicURL: strings.TrimRight(publicURL, "/"), queries: q, now: time.Now}
 }
 
 // Document is where a user sees one document.
@@ -47,20 +61,23 @@ func (l *Links) Unsubscribe(ctx context.Context, tenant, email string) (string, 
 	return l.publicURL + "/v1/unsubscribe?token=" + url.QueryEscape(token), nil
 }
 
-// Token signs tenant and e-mail.
+// Token signs tenant, e-mail and an expiry TokenTTL from now.
 func (l *Links) Token(ctx context.Context, tenant, email string) (string, error) {
 	key, err := l.signingKey(ctx)
 	if err != nil {
 		return "", err
 	}
-	payload := tenant + "\n" + normaliseEmail(email)
+	expires := l.now().Add(TokenTTL).Unix()
+	payload := tenant + "\n" + normaliseEmail(email) + "\n" + strconv.FormatInt(expires, 10)
 	mac := hmac.New(sha256.New, key)
 	mac.Write([]byte(payload))
 	return base64.RawURLEncoding.EncodeToString([]byte(payload)) + "." +
 		base64.RawURLEncoding.EncodeToString(mac.Sum(nil)), nil
 }
 
-// Verify returns the tenant and e-mail a token was made for.
+// Verify returns the tenant and e-mail a token was made for:
+// ErrBadToken for one this deployment did not sign, ErrExpiredToken for
+// one past its expiry.
 func (l *Links) Verify(ctx context.Context, token string) (tenant, email string, err error) {
 	p64, sig64, ok := strings.Cut(token, ".")
 	if !ok {
@@ -80,11 +97,21 @@ func (l *Links) Verify(ctx context.Context, token string) (tenant, email string,
 	if !hmac.Equal(sig, mac.Sum(nil)) {
 		return "", "", ErrBadToken
 	}
-	tenant, email, ok = strings.Cut(string(payload), "\n")
-	if !ok {
+	parts := strings.Split(string(payload), "\n")
+	if len(parts) == 2 {
+		return "", "", ErrExpiredToken // signed before tokens expired
+	}
+	if len(parts) != 3 {
 		return "", "", ErrBadToken
 	}
-	return tenant, email, nil
+	expires, err := strconv.ParseInt(parts[2], 10, 64)
+	if err != nil {
+		return "", "", ErrBadToken
+	}
+	if !l.now().Before(time.Unix(expires, 0)) {
+		return "", "", ErrExpiredToken
+	}
+	return parts[0], parts[1], nil
 }
 
 // signingKey loads the deployment's key, making it on first use; the
