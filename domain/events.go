@@ -429,6 +429,35 @@ type Fields struct {
 	// Disagreements are the fields where a structured e-invoice and the
 	// document's visible text differ. The structured value was kept.
 	Disagreements []Disagreement `json:"disagreements,omitempty"`
+	// Issuer identifies who issued the document and where its values
+	// stood, so that a user's correction can teach Tally about that
+	// issuer (package learning). Set by the generic engine only.
+	Issuer *IssuerProfile `json:"issuer,omitempty" readOnly:"true"`
+	// LearnedFrom names the correction that the fields whose source is
+	// "learned" came from.
+	LearnedFrom *LearnedFrom `json:"learned_from,omitempty" readOnly:"true"`
+}
+
+// IssuerProfile is what the generic engine saw of a document's issuer:
+// fingerprint keys ("taxid:", "domain:", "layout:", "name:") and every
+// labelled amount and printed date, in reading order.
+type IssuerProfile struct {
+	Keys    []string        `json:"keys"`
+	Amounts []LabelledValue `json:"amounts,omitempty"`
+	Dates   []LabelledValue `json:"dates,omitempty"`
+}
+
+// LabelledValue is a value and the words printed before it on its line
+// (or on the line above when its own holds none), lower-cased.
+type LabelledValue struct {
+	Label string `json:"label"`
+	Value string `json:"value"` // a decimal amount, or a date as printed
+}
+
+// LearnedFrom is the correction a learned field comes from.
+type LearnedFrom struct {
+	DocumentID string `json:"document_id"`
+	EventID    string `json:"event_id"`
 }
 
 // Where a field's value came from, in order of trust.
@@ -436,6 +465,7 @@ const (
 	FieldSourceXML      = "xml"      // a structured e-invoice (CII or UBL), read exactly
 	FieldSourceTemplate = "template" // a merchant template
 	FieldSourceSender   = "sender"   // an e-mail's From: (display name or domain), for want of a confident name in its body
+	FieldSourceLearned  = "learned"  // this tenant's correction of an earlier document from the same issuer
 	FieldSourceText     = "text"     // the generic rules, from the document's text
 )
 

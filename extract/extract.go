@@ -159,6 +159,9 @@ func (e *Engine) Extract(ctx context.Context, content []byte, contentType string
 	}
 	markSources(&f, ev)
 	markConfidence(&f, ev, d.ocr != nil)
+	if embedded == nil {
+		f.Issuer = issuerProfile(splitLines(text), d.sender, f.Vendor)
+	}
 	if e.templates != nil {
 		if tf, name, version, ok := e.templates.Match(text); ok {
 			f = applyTemplate(f, tf, name, version)

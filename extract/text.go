@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"mime"
 	"net/mail"
+	"path/filepath"
 	"strings"
 	"tally/einvoice"
 	"unicode/utf8"
@@ -185,4 +186,26 @@ func decode1252(b []byte) string {
 		}
 	}
 	return sb.String()
+}
+
+// TypeOfFile maps a file name to the content type the engine reads; an
+// unknown extension gives "", which leaves the type to sniffing.
+func TypeOfFile(name string) string {
+	switch strings.ToLower(filepath.Ext(name)) {
+	case ".pdf":
+		return TypePDF
+	case ".png":
+		return "image/png"
+	case ".jpg", ".jpeg":
+		return "image/jpeg"
+	case ".eml":
+		return TypeEmail
+	case ".html", ".htm":
+		return TypeHTML
+	case ".txt":
+		return TypeText
+	case ".xml":
+		return "application/xml"
+	}
+	return ""
 }

@@ -1,5 +1,6 @@
 // Package projections builds Tally's PostgreSQL read models (documents,
-// status counts, monthly totals) from the event stream.
+// status counts, monthly totals, what corrections taught about issuers)
+// from the event stream.
 //
 // Invariants: a projector applies a batch of events and moves its
 // checkpoint in one transaction, with a compare-and-set on the checkpoint,

@@ -115,6 +115,16 @@ type ForwardingSender struct {
 	ConfirmSentAt pgtype.Timestamptz
 }
 
+type LearnedIssuer struct {
+	Tenant     string
+	Key        string
+	Priority   int32
+	Lesson     []byte
+	DocumentID uuid.UUID
+	EventID    string
+	Seq        int64
+}
+
 type MailboxLink struct {
 	ID              uuid.UUID
 	Tenant          string

@@ -33,6 +33,12 @@ type Extractor interface {
 	Extract(ctx context.Context, content []byte, contentType string) (domain.Fields, error)
 }
 
+// TenantExtractor is an Extractor that applies what the document's tenant
+// taught about its issuer (package learning); the worker prefers it.
+type TenantExtractor interface {
+	ExtractFor(ctx context.Context, tenant string, content []byte, contentType string) (domain.Fields, error)
+}
+
 // Config tunes retries and limits.
 type Config struct {
 	// Name identifies this worker in ExtractionStarted events.
@@ -264,7 +270,12 @@ func (w *Worker) extract(ctx context.Context, job queue.Job) (domain.Fields, err
 	if int64(len(content)) > w.cfg.MaxFileSize {
 		return domain.Fields{}, fmt.Errorf("document larger than %d bytes", w.cfg.MaxFileSize)
 	}
-	fields, err := w.engine.Extract(ctx, content, job.ContentType)
+	var fields domain.Fields
+	if te, ok := w.engine.(TenantExtractor); ok {
+		fields, err = te.ExtractFor(ctx, job.Tenant, content, job.ContentType)
+	} else {
+		fields, err = w.engine.Extract(ctx, content, job.ContentType)
+	}
 	if err != nil && ctx.Err() == context.DeadlineExceeded {
 		return fields, fmt.Errorf("extraction timed out after %s: %w", w.cfg.Timeout, err)
 	}

@@ -177,7 +177,7 @@ func extractOne(ctx context.Context, engine *extract.Engine, j job) (extraction,
 	if j.id == "" {
 		res.File = j.path
 	}
-	f, err := engine.Extract(ctx, content, contentTypeOf(j.path))
+	f, err := engine.Extract(ctx, content, extract.TypeOfFile(j.path))
 	if err != nil {
 		if ctx.Err() != nil {
 			return extraction{}, ctx.Err()
@@ -187,24 +187,4 @@ func extractOne(ctx context.Context, engine *extract.Engine, j job) (extraction,
 		res.Fields = toBenchmark(f)
 	}
 	return res, nil
-}
-
-// contentTypeOf maps a file name to the type the engine reads; an unknown
-// extension is left to the engine's own sniffing.
-func contentTypeOf(path string) string {
-	switch strings.ToLower(filepath.Ext(path)) {
-	case ".pdf":
-		return "application/pdf"
-	case ".png":
-		return "image/png"
-	case ".jpg", ".jpeg":
-		return "image/jpeg"
-	case ".eml":
-		return "message/rfc822"
-	case ".html", ".htm":
-		return "text/html"
-	case ".txt":
-		return "text/plain"
-	}
-	return ""
 }

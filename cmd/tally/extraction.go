@@ -17,9 +17,11 @@ import (
 	"tally/duplicates"
 	"tally/extract"
 	tallyhttp "tally/http"
+	"tally/learning"
 	"tally/metrics"
 	"tally/probe"
 	"tally/queue"
+	"tally/readmodel"
 	"tally/worker"
 )
 
@@ -74,7 +76,10 @@ func startWorker(ctx context.Context, wg *sync.WaitGroup, rt *runtime, m *metric
 		BackoffBase: rt.cfg.RetryDelay,
 		MaxFileSize: rt.cfg.MaxFileSize(),
 		IsPermanent: func(err error) bool { return errors.Is(err, extract.ErrUnsupported) },
-	}, commands.New(rt.events, rt.blobs, rt.log), rt.blobs, engine, m, rt.log.With("role", "worker"))
+	}, commands.New(rt.events, rt.blobs, rt.log), rt.blobs,
+		// What the tenant's corrections taught about an issuer applies to its next documents.
+		&learning.Engine{Extractor: engine, Queries: readmodel.New(rt.pool), Log: rt.log.With("role", "worker")},
+		m, rt.log.With("role", "worker"))
 	wg.Go(func() {
 		s.Run(ctx, func(ctx context.Context, ch *amqp.Channel) error {
 			return w.Consume(ctx, ch, s.Topology, prefetch)

@@ -57,7 +57,15 @@ func New(t testing.TB) (string, *pgxpool.Pool) {
 	if _, err := migrations.Apply(ctx, dsn); err != nil {
 		t.Fatal(err)
 	}
-	pool, err := pgxpool.New(ctx, dsn)
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// As many connections as the service's pool: every projector runner
+	// holds one for its lock, so the default (4 on a small machine) would
+	// leave none for their transactions once there are four projectors.
+	cfg.MaxConns = 20
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
