@@ -60,7 +60,7 @@ func TestLoadDefaults(t *testing.T) {
 		PublicURL:             "http://localhost:4001",
 		ShutdownTimeout:       20 * time.Second,
 		Guard: Guard{RateLimitUploads: 60, RateLimitReads: 600, RateLimitExpensive: 10, RateLimitIPFactor: 5,
-			TenantDocumentsPerDay: 10000, ExtractToolMemoryMB: 2048},
+			TenantDocumentsPerDay: 10000, ExtractToolMemoryMB: 2048, NotifyRequireConfirmation: true},
 		databaseURLFrom: "DB_*",
 		redisURLFrom:    "REDIS_*",
 	}

@@ -38,6 +38,11 @@ type Guard struct {
 	// ExtractToolCPUSeconds is EXTRACT_TOOL_CPU_SECONDS, the CPU time
 	// each run of them may take (default 0: SCRAPE_WORKER_TIMEOUT_MS).
 	ExtractToolCPUSeconds int
+	// NotifyRequireConfirmation is NOTIFY_REQUIRE_CONFIRMATION: e-mail
+	// only addresses whose owner confirmed them through a link mailed
+	// once (default true). Set it to false only where every address is
+	// known to be its user's, e.g. a company's own staff.
+	NotifyRequireConfirmation bool
 	// MetricsToken is METRICS_TOKEN: when set, GET /metrics wants it as a
 	// bearer token. Secret.
 	MetricsToken string
@@ -48,6 +53,7 @@ func (g *Guard) setDefaults() {
 	g.RateLimitIPFactor = 5
 	g.TenantDocumentsPerDay = 10000
 	g.ExtractToolMemoryMB = 2048
+	g.NotifyRequireConfirmation = true
 }
 
 func (g *Guard) read(r *envReader) {
@@ -62,6 +68,7 @@ func (g *Guard) read(r *envReader) {
 	r.int("TENANT_STORAGE_MB", &g.TenantStorageMB)
 	r.int("EXTRACT_TOOL_MEMORY_MB", &g.ExtractToolMemoryMB)
 	r.int("EXTRACT_TOOL_CPU_SECONDS", &g.ExtractToolCPUSeconds)
+	r.bool("NOTIFY_REQUIRE_CONFIRMATION", &g.NotifyRequireConfirmation)
 	r.secret("METRICS_TOKEN", &g.MetricsToken)
 }
 
@@ -90,6 +97,7 @@ func (g Guard) settings() []setting {
 		{"TENANT_STORAGE_MB", strconv.Itoa(g.TenantStorageMB)},
 		{"EXTRACT_TOOL_MEMORY_MB", strconv.Itoa(g.ExtractToolMemoryMB)},
 		{"EXTRACT_TOOL_CPU_SECONDS", strconv.Itoa(g.ExtractToolCPUSeconds)},
+		{"NOTIFY_REQUIRE_CONFIRMATION", strconv.FormatBool(g.NotifyRequireConfirmation)},
 		{"METRICS_TOKEN", maskSecret(g.MetricsToken)},
 	}
 }

@@ -123,6 +123,7 @@ func New(deps Deps) *Server {
 	s.registerUploads()
 	s.registerIngest()
 	s.registerUsers()
+	s.registerConsent()
 	s.registerAudit()
 	s.registerCorrections()
 	s.registerReprocess()

@@ -2,10 +2,7 @@ package http
 
 import (
 	"context"
-	"errors"
-	"html"
 	stdhttp "net/http"
-	"net/url"
 	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -21,8 +18,9 @@ type userInput struct {
 
 // NotificationSettings is a user's e-mail preference.
 type NotificationSettings struct {
-	Email   string `json:"email"`
-	Enabled bool   `json:"enabled" doc:"Whether Tally e-mails this user about expenses and monthly reports."`
+	Email     string `json:"email"`
+	Enabled   bool   `json:"enabled" doc:"Whether the user wants Tally's e-mails about expenses and monthly reports."`
+	Confirmed bool   `json:"confirmed" doc:"Whether the address's owner agreed (the link of the confirmation e-mail); where the deployment requires it, e-mails go only to confirmed addresses."`
 }
 
 type notificationsOutput struct{ Body NotificationSettings }
@@ -62,25 +60,31 @@ func (s *Server) registerUsers() {
 		if err != nil {
 			return nil, err
 		}
-		enabled, err := s.queries.EmailEnabled(ctx, readmodel.EmailEnabledParams{Tenant: tenantOf(ctx), UserEmail: email})
-		if err != nil {
-			return nil, s.dbFail(ctx, err)
-		}
-		return &notificationsOutput{Body: NotificationSettings{Email: email, Enabled: enabled}}, nil
+		return s.notificationSettings(ctx, email)
 	})
 	huma.Register(s.api, secured(huma.Operation{
 		OperationID: "set-notifications", Method: stdhttp.MethodPut, Path: "/v1/users/{email}/notifications",
-		Tags: []string{"Users"}, Summary: "Turn a user's e-mails on or off", Errors: []int{400, 503},
+		Tags: []string{"Users"}, Summary: "Turn a user's e-mails on or off",
+		Description: "Turning them on again after they were off (an unsubscribe) takes a fresh confirmation by the " +
+			"address's owner: the next e-mail Tally would send is a confirmation link instead. An erased user is 409.",
+		Errors: []int{400, 409, 503},
 	}), func(ctx context.Context, in *setNotificationsInput) (*notificationsOutput, error) {
 		email, err := userEmail(in.Email)
 		if err != nil {
 			return nil, err
 		}
-		if err := s.queries.SetEmailEnabled(ctx, readmodel.SetEmailEnabledParams{Tenant: tenantOf(ctx), UserEmail: email,
-			EmailEnabled: in.Body.Enabled}); err != nil {
+		if !in.Body.Enabled {
+			err = s.queries.SetEmailEnabled(ctx, readmodel.SetEmailEnabledParams{Tenant: tenantOf(ctx), UserEmail: email})
+		} else {
+			if err := s.notErased(ctx, tenantOf(ctx), email); err != nil {
+				return nil, err
+			}
+			err = s.queries.RequestEmails(ctx, readmodel.RequestEmailsParams{Tenant: tenantOf(ctx), UserEmail: email})
+		}
+		if err != nil {
 			return nil, s.dbFail(ctx, err)
 		}
-		return &notificationsOutput{Body: NotificationSettings{Email: email, Enabled: in.Body.Enabled}}, nil
+		return s.notificationSettings(ctx, email)
 	})
 	huma.Register(s.api, secured(huma.Operation{
 		OperationID: "get-monthly-report", Method: stdhttp.MethodGet, Path: "/v1/users/{email}/reports/{month}",
@@ -96,65 +100,29 @@ func (s *Server) registerUsers() {
 		}
 		return &reportOutput{Body: rep}, nil
 	})
-	// RFC 8058: a mail client's one-click unsubscribe POSTs to the link;
-	// a GET (a person's click, or a scanner that fetches every link)
-	// only shows a button that POSTs, so nothing is changed by fetching.
-	verify := func(ctx context.Context, token string) (tenant, email string, err error) {
-		tenant, email, err = s.deps.Links.Verify(ctx, token)
-		switch {
-		case errors.Is(err, notify.ErrExpiredToken):
-			return "", "", huma.NewError(stdhttp.StatusGone, "this unsubscribe link has expired; "+
-				"every e-mail from Tally carries a fresh one, or turn e-mails off with PUT /v1/users/{email}/notifications")
-		case errors.Is(err, notify.ErrBadToken):
-			return "", "", huma.Error400BadRequest("this unsubscribe link is not valid")
-		case err != nil:
-			return "", "", s.dbFail(ctx, err)
-		}
-		return tenant, email, nil
-	}
-	page := func(body string) *unsubscribeOutput {
-		return &unsubscribeOutput{ContentType: "text/html; charset=utf-8",
-			Body: []byte("<!doctype html><meta charset=utf-8><title>Tally e-mails</title>" + body)}
-	}
-	huma.Register(s.api, huma.Operation{
-		OperationID: "unsubscribe-get", Method: stdhttp.MethodGet, Path: "/v1/unsubscribe",
-		Tags: []string{"Users"}, Summary: "Show the unsubscribe button of a link in an e-mail",
-		Description: "Changes nothing: the page's button POSTs the same link. Links expire after 90 days (410).",
-		Errors:      []int{400, 410, 503},
-	}, func(ctx context.Context, in *unsubscribeInput) (*unsubscribeOutput, error) {
-		if _, _, err := verify(ctx, in.Token); err != nil {
-			return nil, err
-		}
-		action := "/v1/unsubscribe?token=" + url.QueryEscape(in.Token)
-		return page(`<form method=post action="` + html.EscapeString(action) + `">` +
-			`<p>Stop the e-mails Tally sends to this address?</p><button type=submit>Unsubscribe</button></form>`), nil
-	})
-	huma.Register(s.api, huma.Operation{
-		OperationID: "unsubscribe-post", Method: stdhttp.MethodPost, Path: "/v1/unsubscribe",
-		Tags: []string{"Users"}, Summary: "Turn e-mails off from a link in an e-mail (no key needed)",
-		Description: "The one-click unsubscribe of RFC 8058 (List-Unsubscribe-Post), and the page's button. " +
-			"Links expire after 90 days (410).",
-		Errors: []int{400, 410, 503},
-	}, func(ctx context.Context, in *unsubscribeInput) (*unsubscribeOutput, error) {
-		tenant, email, err := verify(ctx, in.Token)
-		if err != nil {
-			return nil, err
-		}
-		erased := false
-		if s.deps.Personal != nil {
-			if erased, err = s.deps.Personal.Erased(ctx, tenant, email); err != nil {
-				return nil, s.dbFail(ctx, err)
+	s.registerLink(linkRoute{id: "unsubscribe", path: "/v1/unsubscribe", what: "unsubscribe",
+		summary: "Turn e-mails off from a link in an e-mail (no key needed)", lifetime: "90 days",
+		verify:   s.deps.Links.Verify,
+		question: "Stop the e-mails Tally sends to this address?", button: "Unsubscribe",
+		act: func(ctx context.Context, tenant, email string) error {
+			erased := false
+			if s.deps.Personal != nil {
+				var err error
+				if erased, err = s.deps.Personal.Erased(ctx, tenant, email); err != nil {
+					return s.dbFail(ctx, err)
+				}
 			}
-		}
-		// An erased user gets no e-mail anyway; storing their address
-		// would bring it back.
-		if !erased {
-			if err := s.queries.SetEmailEnabled(ctx, readmodel.SetEmailEnabledParams{Tenant: tenant, UserEmail: email}); err != nil {
-				return nil, s.dbFail(ctx, err)
+			// An erased user gets no e-mail anyway; storing their address
+			// would bring it back.
+			if !erased {
+				if err := s.queries.SetEmailEnabled(ctx, readmodel.SetEmailEnabledParams{Tenant: tenant, UserEmail: email}); err != nil {
+					return s.dbFail(ctx, err)
+				}
 			}
-		}
-		return page("<p>You will get no more e-mails from Tally.</p>"), nil
-	})
+			return nil
+		},
+		done:          "You will get no more e-mails from Tally.",
+		expiredAdvice: "every e-mail from Tally carries a fresh one, or turn e-mails off with PUT /v1/users/{email}/notifications"})
 }
 
 func userEmail(raw string) (string, error) {

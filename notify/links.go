@@ -17,13 +17,14 @@ import (
 	"tally/seal"
 )
 
-// Errors of Verify.
+// Errors of Verify and VerifyConfirm.
 var (
-	// ErrBadToken: an unsubscribe token that this deployment did not sign.
-	ErrBadToken = errors.New("invalid unsubscribe link")
-	// ErrExpiredToken: a token past its TokenTTL, or one made before
-	// tokens carried an expiry.
-	ErrExpiredToken = errors.New("expired unsubscribe link")
+	// ErrBadToken: a token that this deployment did not sign, or not for
+	// this purpose.
+	ErrBadToken = errors.New("invalid link")
+	// ErrExpiredToken: a token past its expiry, or an unsubscribe token
+	// made before tokens carried one.
+	ErrExpiredToken = errors.New("expired link")
 )
 
 // TokenTTL is how long an unsubscribe link works: long enough for a
@@ -63,55 +64,103 @@ func (l *Links) Unsubscribe(ctx context.Context, tenant, email string) (string, 
 
 // Token signs tenant, e-mail and an expiry TokenTTL from now.
 func (l *Links) Token(ctx context.Context, tenant, email string) (string, error) {
-	key, err := l.signingKey(ctx)
-	if err != nil {
-		return "", err
-	}
-	expires := l.now().Add(TokenTTL).Unix()
-	payload := tenant + "\n" + normaliseEmail(email) + "\n" + strconv.FormatInt(expires, 10)
-	mac := hmac.New(sha256.New, key)
-	mac.Write([]byte(payload))
-	return base64.RawURLEncoding.EncodeToString([]byte(payload)) + "." +
-		base64.RawURLEncoding.EncodeToString(mac.Sum(nil)), nil
+	return l.sign(ctx, tenant, normaliseEmail(email), strconv.FormatInt(l.now().Add(TokenTTL).Unix(), 10))
 }
 
 // Verify returns the tenant and e-mail a token was made for:
 // ErrBadToken for one this deployment did not sign, ErrExpiredToken for
 // one past its expiry.
 func (l *Links) Verify(ctx context.Context, token string) (tenant, email string, err error) {
-	p64, sig64, ok := strings.Cut(token, ".")
-	if !ok {
-		return "", "", ErrBadToken
-	}
-	payload, err1 := base64.RawURLEncoding.DecodeString(p64)
-	sig, err2 := base64.RawURLEncoding.DecodeString(sig64)
-	if err1 != nil || err2 != nil {
-		return "", "", ErrBadToken
-	}
-	key, err := l.signingKey(ctx)
+	parts, err := l.open(ctx, token)
 	if err != nil {
 		return "", "", err
 	}
-	mac := hmac.New(sha256.New, key)
-	mac.Write(payload)
-	if !hmac.Equal(sig, mac.Sum(nil)) {
-		return "", "", ErrBadToken
-	}
-	parts := strings.Split(string(payload), "\n")
 	if len(parts) == 2 {
 		return "", "", ErrExpiredToken // signed before tokens expired
 	}
 	if len(parts) != 3 {
 		return "", "", ErrBadToken
 	}
-	expires, err := strconv.ParseInt(parts[2], 10, 64)
-	if err != nil {
-		return "", "", ErrBadToken
-	}
-	if !l.now().Before(time.Unix(expires, 0)) {
-		return "", "", ErrExpiredToken
+	if err := l.unexpired(parts[2]); err != nil {
+		return "", "", err
 	}
 	return parts[0], parts[1], nil
+}
+
+// ConfirmTTL is how long a confirmation link works.
+const ConfirmTTL = 14 * 24 * time.Hour
+
+// Confirm is the link by which an address's owner agrees to Tally's
+// e-mails.
+func (l *Links) Confirm(ctx context.Context, tenant, email string) (string, error) {
+	token, err := l.sign(ctx, "confirm", tenant, normaliseEmail(email), strconv.FormatInt(l.now().Add(ConfirmTTL).Unix(), 10))
+	if err != nil {
+		return "", err
+	}
+	return l.publicURL + "/v1/confirm-email?token=" + url.QueryEscape(token), nil
+}
+
+// VerifyConfirm returns the tenant and e-mail of a confirmation token,
+// with the errors of Verify.
+func (l *Links) VerifyConfirm(ctx context.Context, token string) (tenant, email string, err error) {
+	parts, err := l.open(ctx, token)
+	if err != nil {
+		return "", "", err
+	}
+	if len(parts) != 4 || parts[0] != "confirm" {
+		return "", "", ErrBadToken
+	}
+	if err := l.unexpired(parts[3]); err != nil {
+		return "", "", err
+	}
+	return parts[1], parts[2], nil
+}
+
+func (l *Links) unexpired(unix string) error {
+	expires, err := strconv.ParseInt(unix, 10, 64)
+	if err != nil {
+		return ErrBadToken
+	}
+	if !l.now().Before(time.Unix(expires, 0)) {
+		return ErrExpiredToken
+	}
+	return nil
+}
+
+// sign joins parts (none holds a newline) and signs them.
+func (l *Links) sign(ctx context.Context, parts ...string) (string, error) {
+	key, err := l.signingKey(ctx)
+	if err != nil {
+		return "", err
+	}
+	payload := strings.Join(parts, "\n")
+	mac := hmac.New(sha256.New, key)
+	mac.Write([]byte(payload))
+	return base64.RawURLEncoding.EncodeToString([]byte(payload)) + "." +
+		base64.RawURLEncoding.EncodeToString(mac.Sum(nil)), nil
+}
+
+// open checks a token's signature and returns its parts.
+func (l *Links) open(ctx context.Context, token string) ([]string, error) {
+	p64, sig64, ok := strings.Cut(token, ".")
+	if !ok {
+		return nil, ErrBadToken
+	}
+	payload, err1 := base64.RawURLEncoding.DecodeString(p64)
+	sig, err2 := base64.RawURLEncoding.DecodeString(sig64)
+	if err1 != nil || err2 != nil {
+		return nil, ErrBadToken
+	}
+	key, err := l.signingKey(ctx)
+	if err != nil {
+		return nil, err
+	}
+	mac := hmac.New(sha256.New, key)
+	mac.Write(payload)
+	if !hmac.Equal(sig, mac.Sum(nil)) {
+		return nil, ErrBadToken
+	}
+	return strings.Split(string(payload), "\n"), nil
 }
 
 // signingKey loads the deployment's key, making it on first use; the

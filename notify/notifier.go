@@ -64,6 +64,9 @@ type Notifier struct {
 	// Retries is how often a temporary SMTP failure is retried in place
 	// before the event is handed back to the stream for later.
 	Retries int
+	// RequireConfirmation sends e-mails only to addresses whose owner
+	// confirmed them (consent.go); NOTIFY_REQUIRE_CONFIRMATION.
+	RequireConfirmation bool
 
 	// afterSend runs between sending and recording; tests crash there.
 	afterSend func()
@@ -128,13 +131,8 @@ func (n *Notifier) Handle(ctx context.Context, e domain.Envelope) error {
 		return nil
 	}
 	user := owner.User
-	enabled, err := n.Queries.EmailEnabled(ctx, readmodel.EmailEnabledParams{Tenant: e.Tenant, UserEmail: user.Email})
-	if err != nil {
-		return fmt.Errorf("read preferences: %w", err)
-	}
-	if !enabled {
-		log.Info("e-mail not sent: the user turned e-mails off")
-		return nil
+	if ok, err := n.mayEmail(ctx, log, e.Tenant, user); !ok || err != nil {
+		return err
 	}
 	msg, err := n.compose(ctx, e, doc, user, kind)
 	if err != nil {

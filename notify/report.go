@@ -64,6 +64,9 @@ type Reporter struct {
 	Links     *Links
 	Log       *slog.Logger
 	Retries   int
+	// RequireConfirmation sends reports only to confirmed addresses
+	// (consent.go).
+	RequireConfirmation bool
 }
 
 // reportNamespace scopes report aggregate ids; the id is a hash, so the
@@ -158,6 +161,7 @@ type RunResult struct {
 	Sent        int      `json:"sent"`
 	AlreadySent int      `json:"already_sent"`
 	OptedOut    int      `json:"opted_out"`
+	Unconfirmed int      `json:"unconfirmed,omitempty"`
 	Refused     int      `json:"refused"`
 	Reports     []Report `json:"reports,omitempty"`
 }
@@ -191,12 +195,16 @@ func (r *Reporter) Run(ctx context.Context, month string, dryRun bool) (RunResul
 			res.AlreadySent++
 			continue
 		}
-		enabled, err := r.Queries.EmailEnabled(ctx, readmodel.EmailEnabledParams{Tenant: rc.Tenant, UserEmail: rc.UserEmail})
+		consent, err := r.Queries.EmailConsent(ctx, readmodel.EmailConsentParams{Tenant: rc.Tenant, UserEmail: rc.UserEmail})
 		if err != nil {
 			return res, err
 		}
-		if !enabled {
+		if !consent.Enabled {
 			res.OptedOut++
+			continue
+		}
+		if r.RequireConfirmation && !consent.Confirmed {
+			res.Unconfirmed++
 			continue
 		}
 		rep, err := r.Build(ctx, rc.Tenant, rc.UserEmail, month)

@@ -181,10 +181,12 @@ type MonthlyTotal struct {
 }
 
 type NotificationPreference struct {
-	Tenant       string
-	UserEmail    string
-	EmailEnabled bool
-	UpdatedAt    pgtype.Timestamptz
+	Tenant             string
+	UserEmail          string
+	EmailEnabled       bool
+	UpdatedAt          pgtype.Timestamptz
+	ConfirmedAt        pgtype.Timestamptz
+	ConfirmationSentAt pgtype.Timestamptz
 }
 
 type ProjectorCheckpoint struct {

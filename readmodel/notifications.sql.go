@@ -12,6 +12,73 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
+const claimConfirmation = `-- name: ClaimConfirmation :execrows
+INSERT INTO notification_preferences (tenant, user_email, email_enabled, updated_at, confirmation_sent_at)
+VALUES ($1, $2, true, now(), now())
+ON CONFLICT (tenant, user_email) DO UPDATE SET confirmation_sent_at = now(), updated_at = now()
+WHERE notification_preferences.email_enabled AND notification_preferences.confirmed_at IS NULL
+  AND notification_preferences.confirmation_sent_at IS NULL
+`
+
+type ClaimConfirmationParams struct {
+	Tenant    string
+	UserEmail string
+}
+
+// Takes the one confirmation e-mail of an address that wants e-mails and
+// has not confirmed: 1 row when this caller is to send it, 0 when it was
+// sent already, the address confirmed, or the user turned e-mails off.
+func (q *Queries) ClaimConfirmation(ctx context.Context, arg ClaimConfirmationParams) (int64, error) {
+	result, err := q.db.Exec(ctx, claimConfirmation, arg.Tenant, arg.UserEmail)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const confirmEmail = `-- name: ConfirmEmail :exec
+INSERT INTO notification_preferences (tenant, user_email, email_enabled, updated_at, confirmed_at)
+VALUES ($1, $2, true, now(), now())
+ON CONFLICT (tenant, user_email) DO UPDATE SET email_enabled = true, confirmed_at = now(), updated_at = now()
+`
+
+type ConfirmEmailParams struct {
+	Tenant    string
+	UserEmail string
+}
+
+func (q *Queries) ConfirmEmail(ctx context.Context, arg ConfirmEmailParams) error {
+	_, err := q.db.Exec(ctx, confirmEmail, arg.Tenant, arg.UserEmail)
+	return err
+}
+
+const emailConsent = `-- name: EmailConsent :one
+SELECT COALESCE(p.email_enabled, true)::boolean AS enabled, (p.confirmed_at IS NOT NULL)::boolean AS confirmed,
+       (p.confirmation_sent_at IS NOT NULL)::boolean AS asked
+FROM (SELECT $1::text AS tenant, $2::text AS user_email) k
+LEFT JOIN notification_preferences p ON p.tenant = k.tenant AND p.user_email = k.user_email
+`
+
+type EmailConsentParams struct {
+	Tenant    string
+	UserEmail string
+}
+
+type EmailConsentRow struct {
+	Enabled   bool
+	Confirmed bool
+	Asked     bool
+}
+
+// What an address agreed to: no row means asked nothing yet (enabled,
+// not confirmed, no confirmation sent).
+func (q *Queries) EmailConsent(ctx context.Context, arg EmailConsentParams) (EmailConsentRow, error) {
+	row := q.db.QueryRow(ctx, emailConsent, arg.Tenant, arg.UserEmail)
+	var i EmailConsentRow
+	err := row.Scan(&i.Enabled, &i.Confirmed, &i.Asked)
+	return i, err
+}
+
 const emailEnabled = `-- name: EmailEnabled :one
 SELECT COALESCE((SELECT email_enabled FROM notification_preferences
                  WHERE tenant = $1 AND user_email = $2), true)::boolean AS enabled
@@ -55,6 +122,21 @@ func (q *Queries) GetSecret(ctx context.Context, name string) ([]byte, error) {
 	var value []byte
 	err := row.Scan(&value)
 	return value, err
+}
+
+const releaseConfirmation = `-- name: ReleaseConfirmation :exec
+UPDATE notification_preferences SET confirmation_sent_at = NULL WHERE tenant = $1 AND user_email = $2 AND confirmed_at IS NULL
+`
+
+type ReleaseConfirmationParams struct {
+	Tenant    string
+	UserEmail string
+}
+
+// Gives the claim back after the e-mail could not be sent.
+func (q *Queries) ReleaseConfirmation(ctx context.Context, arg ReleaseConfirmationParams) error {
+	_, err := q.db.Exec(ctx, releaseConfirmation, arg.Tenant, arg.UserEmail)
+	return err
 }
 
 const reportDocuments = `-- name: ReportDocuments :many
@@ -142,6 +224,26 @@ func (q *Queries) ReportRecipients(ctx context.Context, month string) ([]ReportR
 		return nil, err
 	}
 	return items, nil
+}
+
+const requestEmails = `-- name: RequestEmails :exec
+INSERT INTO notification_preferences (tenant, user_email, email_enabled, updated_at)
+VALUES ($1, $2, true, now())
+ON CONFLICT (tenant, user_email) DO UPDATE SET email_enabled = true, updated_at = now(),
+    confirmed_at = CASE WHEN notification_preferences.email_enabled THEN notification_preferences.confirmed_at END,
+    confirmation_sent_at = CASE WHEN notification_preferences.email_enabled THEN notification_preferences.confirmation_sent_at END
+`
+
+type RequestEmailsParams struct {
+	Tenant    string
+	UserEmail string
+}
+
+// A user asks for e-mails again: after an unsubscribe that takes a new
+// confirmation, so the consent and the sent confirmation are forgotten.
+func (q *Queries) RequestEmails(ctx context.Context, arg RequestEmailsParams) error {
+	_, err := q.db.Exec(ctx, requestEmails, arg.Tenant, arg.UserEmail)
+	return err
 }
 
 const setEmailEnabled = `-- name: SetEmailEnabled :exec

@@ -45,7 +45,8 @@ func (r *runtime) openMailer() (*mailer, error) {
 
 func (r *runtime) reporter(m *mailer) *notify.Reporter {
 	rep := &notify.Reporter{Commands: commands.New(r.events, r.blobs, r.log), Queries: readmodel.New(r.pool),
-		Templates: m.templates, Links: m.links, Log: r.log.With("role", "report"), Retries: 3}
+		Templates: m.templates, Links: m.links, Log: r.log.With("role", "report"), Retries: 3,
+		RequireConfirmation: r.cfg.Guard.NotifyRequireConfirmation}
 	if m.sender != nil {
 		rep.Sender = m.sender
 	}
@@ -60,7 +61,7 @@ func startNotifier(ctx context.Context, wg *sync.WaitGroup, rt *runtime, m *mail
 	}
 	n := &notify.Notifier{Events: rt.events, Commands: commands.New(rt.events, rt.blobs, rt.log),
 		Queries: readmodel.New(rt.pool), Personal: personal.New(rt.pool), Sender: m.sender, Templates: m.templates,
-		Links: m.links, Log: rt.log.With("role", "notifier"), Retries: 3}
+		Links: m.links, Log: rt.log.With("role", "notifier"), Retries: 3, RequireConfirmation: rt.cfg.Guard.NotifyRequireConfirmation}
 	wg.Go(func() {
 		if err := n.Run(ctx); err != nil && ctx.Err() == nil {
 			rt.log.Error("notifier stopped", "err", err)
