@@ -71,6 +71,15 @@ func (e *Engine) imageText(ctx context.Context, content []byte, mediaType string
 	if strings.TrimSpace(r.text) == "" {
 		return "", nil, fmt.Errorf("%w: OCR found no text in the image", ErrUnreadable)
 	}
+	// Words too small for Tesseract: read the image again scaled up, and
+	// keep the reading that finds more (or is surer of what it finds).
+	if s := upscaleFor(r, cfg.Width, cfg.Height, e.limits.MaxPixels); s > 0 {
+		if scaled, err := scaledGray(content, s); err == nil {
+			if r2, err := e.tesseractOCR(ctx, scaled, psmBlock); err == nil && betterReading(r2, r) {
+				r, content = r2, scaled
+			}
+		}
+	}
 	r = e.secondOCRPass(ctx, content, r)
 	return r.text, &r, nil
 }
@@ -111,6 +120,13 @@ func (e *Engine) secondOCRPass(ctx context.Context, content []byte, first ocrRea
 		return second
 	}
 	return first
+}
+
+// betterReading reports whether reading a finds more fields than b, or
+// as many with a higher mean word confidence.
+func betterReading(a, b ocrReading) bool {
+	sa, sb := ocrReadingScore(a.text), ocrReadingScore(b.text)
+	return sa.score > sb.score || sa.score == sb.score && a.meanConf() > b.meanConf()
 }
 
 type readingScore struct {

@@ -42,6 +42,7 @@ type tsvWord struct {
 	text        string
 	conf        float64
 	left, width int
+	height      int
 }
 
 // parseTesseractTSV reads Tesseract's TSV output (level, page_num,
@@ -85,7 +86,8 @@ func parseTesseractTSV(tsv string) ocrReading {
 		left, err1 := strconv.Atoi(cols[6])
 		width, err2 := strconv.Atoi(cols[8])
 		conf, err3 := strconv.ParseFloat(cols[10], 64)
-		if err1 != nil || err2 != nil || err3 != nil || math.IsNaN(conf) {
+		height, err4 := strconv.Atoi(cols[9])
+		if err1 != nil || err2 != nil || err3 != nil || err4 != nil || math.IsNaN(conf) {
 			continue
 		}
 		pk := cols[1] + "/" + cols[2] + "/" + cols[3]
@@ -98,7 +100,7 @@ func parseTesseractTSV(tsv string) ocrReading {
 			}
 			lineKey, parKey = lk, pk
 		}
-		words = append(words, tsvWord{text: text, conf: max(0, min(conf, 100)), left: left, width: width})
+		words = append(words, tsvWord{text: text, conf: max(0, min(conf, 100)), left: left, width: width, height: height})
 	}
 	flush()
 	r.text = b.String()
