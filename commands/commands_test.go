@@ -5,6 +5,8 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -86,6 +88,33 @@ func TestUploadStoresBlobThenOneEvent(t *testing.T) {
 	}
 	if p.User != nil || strings.Contains(string(history[0].Data), "ann@example.com") || strings.Contains(string(history[0].Data), `"Ann"`) {
 		t.Fatalf("the user is in the clear: %s", history[0].Data)
+	}
+}
+
+// TestXMLUploadKeepsItsExtension: an e-invoice uploaded without a name
+// is stored and shown as an .xml file, like the other types.
+func TestXMLUploadKeepsItsExtension(t *testing.T) {
+	h, store, _ := setup(t)
+	ctx := context.Background()
+	xml, err := os.ReadFile(filepath.Join("..", "einvoice", "testdata", "peppol-invoice.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := h.UploadInvoice(ctx, commands.UploadInvoice{Meta: commands.Meta{Tenant: "acme"}, Source: domain.SourceUpload,
+		Content: xml, User: domain.User{Name: "Ann", Email: "ann@example.com"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasSuffix(res.BlobKey, ".xml") {
+		t.Errorf("blob key %s, want an .xml file", res.BlobKey)
+	}
+	history, _ := store.Load(ctx, "acme", res.DocumentID)
+	var p domain.DocumentUploaded
+	if err := history[0].Decode(&p); err != nil {
+		t.Fatal(err)
+	}
+	if p.Filename != "document.xml" || p.ContentType != "application/xml" {
+		t.Errorf("filename %q, type %q", p.Filename, p.ContentType)
 	}
 }
 

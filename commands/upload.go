@@ -164,6 +164,8 @@ func extension(contentType string) string {
 		return ".jpg"
 	case intake.Email:
 		return ".eml"
+	case intake.XML:
+		return ".xml"
 	}
 	return ""
 }

@@ -29,6 +29,8 @@ func TestValidateCorrection(t *testing.T) {
 		{"engine version", Fields{Vendor: "A", EngineVersion: "9"}, "engine_version cannot be corrected"},
 		{"sources", Fields{Vendor: "A", Sources: map[string]string{"vendor": "xml"}}, "sources cannot be corrected"},
 		{"confidence", Fields{Confidence: map[string]int{"vendor": 100}}, "confidence cannot be corrected"},
+		{"issuer", Fields{Issuer: &IssuerProfile{Keys: []string{"taxid:1"}}}, "issuer cannot be corrected"},
+		{"learned from", Fields{LearnedFrom: &LearnedFrom{DocumentID: "d"}}, "learned_from cannot be corrected"},
 		{"disagreements", Fields{Disagreements: []Disagreement{{Field: "total"}}}, "disagreements cannot be corrected"},
 		{"template version", Fields{TemplateVersion: "1"}, "template_version cannot be corrected"},
 		{"bad amount too", Fields{Total: "abc", Vendor: long}, "total \"abc\" is not a decimal amount"},

@@ -421,21 +421,21 @@ type Fields struct {
 	TemplateVersion string     `json:"template_version,omitempty"`
 	// Sources says, per field (keyed by its JSON name), where the value
 	// came from: one of the FieldSource* constants.
-	Sources map[string]string `json:"sources,omitempty"`
+	Sources map[string]string `json:"sources,omitempty" doc:"Where each field's value came from, keyed by the field's JSON name: xml (a structured e-invoice, read exactly), template (a merchant template), learned (this tenant's correction of an earlier document from the same issuer; see learned_from), sender (an e-mail's From:, for want of a confident name in its body) or text (the generic rules). A user's correction wins over all of them."`
 	// Confidence is, per field, the chance in percent (0-100) that the
 	// value is right, as measured on labelled documents; 100 for exact
 	// sources. It is the scale of the e-receipt API's confidences.
-	Confidence map[string]int `json:"confidence,omitempty"`
+	Confidence map[string]int `json:"confidence,omitempty" doc:"Per field, the chance in percent (0-100) that the value is right, calibrated on labelled documents: of the fields given 90 or more, at least 95 % were right. 100 for values from a structured e-invoice."`
 	// Disagreements are the fields where a structured e-invoice and the
 	// document's visible text differ. The structured value was kept.
-	Disagreements []Disagreement `json:"disagreements,omitempty"`
+	Disagreements []Disagreement `json:"disagreements,omitempty" doc:"Fields on which a structured e-invoice and the document's visible text differ; the field holds the structured value."`
 	// Issuer identifies who issued the document and where its values
 	// stood, so that a user's correction can teach Tally about that
 	// issuer (package learning). Set by the generic engine only.
-	Issuer *IssuerProfile `json:"issuer,omitempty" readOnly:"true"`
+	Issuer *IssuerProfile `json:"issuer,omitempty" readOnly:"true" doc:"Who issued the document (fingerprint keys) and where its amounts and dates stood, from which a correction teaches Tally about the issuer."`
 	// LearnedFrom names the correction that the fields whose source is
 	// "learned" came from.
-	LearnedFrom *LearnedFrom `json:"learned_from,omitempty" readOnly:"true"`
+	LearnedFrom *LearnedFrom `json:"learned_from,omitempty" readOnly:"true" doc:"The correction (document and event) that the fields whose source is learned came from."`
 }
 
 // IssuerProfile is what the generic engine saw of a document's issuer:

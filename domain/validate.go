@@ -103,13 +103,15 @@ const (
 
 // ValidateCorrection checks the fields a person corrects: only the
 // document's own fields (engine_version, template_version, sources,
-// confidence and disagreements are the extraction's to say), each value
+// confidence, disagreements, issuer and learned_from are the extraction's
+// to say), each value
 // at most MaxCorrectionValue bytes, at most MaxCorrectionLineItems line
 // items, and the values ValidateFields checks. It reports every problem.
 func ValidateCorrection(f Fields) error {
 	var errs []error
 	for name, set := range map[string]bool{"engine_version": f.EngineVersion != "", "template_version": f.TemplateVersion != "",
-		"sources": len(f.Sources) > 0, "confidence": len(f.Confidence) > 0, "disagreements": len(f.Disagreements) > 0} {
+		"sources": len(f.Sources) > 0, "confidence": len(f.Confidence) > 0, "disagreements": len(f.Disagreements) > 0,
+		"issuer": f.Issuer != nil, "learned_from": f.LearnedFrom != nil} {
 		if set {
 			errs = append(errs, fmt.Errorf("%s cannot be corrected: it says how the fields were extracted", name))
 		}

@@ -471,6 +471,15 @@ func TestOpenAPIAndDocs(t *testing.T) {
 			t.Errorf("openapi lacks %s", p)
 		}
 	}
+	// The fields say where each value came from and how sure it is.
+	fields, _ := spec["components"].(map[string]any)["schemas"].(map[string]any)["Fields"].(map[string]any)
+	props, _ := fields["properties"].(map[string]any)
+	for name, want := range map[string]string{"sources": "learned", "confidence": "calibrated", "learned_from": "correction"} {
+		p, _ := props[name].(map[string]any)
+		if d, _ := p["description"].(string); !strings.Contains(d, want) {
+			t.Errorf("openapi: Fields.%s says %q, want it to mention %q", name, d, want)
+		}
+	}
 	resp, err := stdhttp.Get(h.srv.URL + "/docs")
 	if err != nil {
 		t.Fatal(err)
