@@ -69,7 +69,7 @@ func findAddress(lines []textLine, vendorLine int) string {
 		if c == "" || notAddressRe.MatchString(c) || letterCount(c) < 2 || len(datesIn(c)) > 0 || priceLikeRe.MatchString(c) {
 			break
 		}
-		if postcode && (strings.ContainsAny(c, "0123456789") || len(strings.Fields(c)) > 4) {
+		if postcode && (strings.ContainsAny(c, "0123456789") || wordCount(c) > 4) {
 			break
 		}
 		parts = append(parts, c)
@@ -84,4 +84,16 @@ func findAddress(lines []textLine, vendorLine int) string {
 		addr = strings.TrimSpace(string([]rune(addr)[:250]))
 	}
 	return addr
+}
+
+// wordCount counts the words of two letters or more: initials ("D. E.")
+// do not make a town line long.
+func wordCount(s string) int {
+	n := 0
+	for _, w := range strings.Fields(s) {
+		if letterCount(w) >= 2 {
+			n++
+		}
+	}
+	return n
 }

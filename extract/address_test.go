@@ -10,6 +10,9 @@ func TestFindAddress(t *testing.T) {
 		{"registration number skipped", "KEDAI MAJU SDN BHD\n(123456-X)\nLOT 5, JALAN BUNGA\n40000 SHAH ALAM\n", "LOT 5, JALAN BUNGA 40000 SHAH ALAM"},
 		{"stops at a tax id", "Northwind GmbH\nLange Straße 1\n12345 Musterstadt\nUSt-IdNr. DE000000000\n", "Lange Straße 1 12345 Musterstadt"},
 		{"no address below the name", "Blue Kettle Cafe\nTotal   4.50\n", ""},
+		{"town line with initials after the postcode", "Kedai Contoh Sdn Bhd\nNO 3, JALAN MAWAR 2,\nTAMAN INDAH, 41050\nKLANG SELANGOR D. E, MALAYSIA\nGST NO: 000000000000\n",
+			"NO 3, JALAN MAWAR 2, TAMAN INDAH, 41050 KLANG SELANGOR D. E, MALAYSIA"},
+		{"a long line after the postcode ends it", "Kedai Contoh Sdn Bhd\nNO 3, JALAN MAWAR 2,\n41050 KLANG\nTHANK YOU PLEASE COME AGAIN SOON\n", "NO 3, JALAN MAWAR 2, 41050 KLANG"},
 		{"columns closed", "ACME LTD\n1 Main Street     Springfield\n", "1 Main Street Springfield"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
