@@ -14,6 +14,23 @@ var priceLikeRe = regexp.MustCompile(`\d[.,]\d\d(?:[^\d/.,-]|$)|[€£$]\s*\d`)
 
 var postcodeRe = regexp.MustCompile(`\b\d{5}\b`)
 
+// dotPriceRe: a price with a decimal point ("12.00").
+var dotPriceRe = regexp.MustCompile(`\d\.\d\d(?:[^\d]|$)`)
+
+// priceLike reports whether an address candidate holds a price. A street
+// line's house numbers listed with commas ("NO. 53 55,57 & 59, JALAN
+// SAGU 18") are not one: there, only a price with a decimal point or a
+// currency sign counts.
+func priceLike(c string) bool {
+	if !priceLikeRe.MatchString(c) {
+		return false
+	}
+	if streetRe.MatchString(c) {
+		return dotPriceRe.MatchString(c) || strings.ContainsAny(c, "€£$")
+	}
+	return true
+}
+
 // addressText is a line with its column gaps closed: receipts print an
 // address across the whole width.
 func addressText(s string) string {
@@ -23,7 +40,7 @@ func addressText(s string) string {
 // addressStart: a street line (a street word, or a number and a comma) or
 // a postcode line.
 func addressStart(c string) bool {
-	if letterCount(c) < 2 || len(datesIn(c)) > 0 || priceLikeRe.MatchString(c) {
+	if letterCount(c) < 2 || len(datesIn(c)) > 0 || priceLike(c) {
 		return false
 	}
 	return addressWordRe.MatchString(c) || postcodeRe.MatchString(c) ||
@@ -66,7 +83,7 @@ func findAddress(lines []textLine, vendorLine int) string {
 	postcode := false
 	for j := start; j < len(lines) && len(parts) < 5; j++ {
 		c := addressText(lines[j].raw)
-		if c == "" || notAddressRe.MatchString(c) || letterCount(c) < 2 || len(datesIn(c)) > 0 || priceLikeRe.MatchString(c) {
+		if c == "" || notAddressRe.MatchString(c) || letterCount(c) < 2 || len(datesIn(c)) > 0 || priceLike(c) {
 			break
 		}
 		if postcode && (strings.ContainsAny(c, "0123456789") || wordCount(c) > 4) {

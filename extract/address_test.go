@@ -13,6 +13,9 @@ func TestFindAddress(t *testing.T) {
 		{"town line with initials after the postcode", "Kedai Contoh Sdn Bhd\nNO 3, JALAN MAWAR 2,\nTAMAN INDAH, 41050\nKLANG SELANGOR D. E, MALAYSIA\nGST NO: 000000000000\n",
 			"NO 3, JALAN MAWAR 2, TAMAN INDAH, 41050 KLANG SELANGOR D. E, MALAYSIA"},
 		{"a long line after the postcode ends it", "Kedai Contoh Sdn Bhd\nNO 3, JALAN MAWAR 2,\n41050 KLANG\nTHANK YOU PLEASE COME AGAIN SOON\n", "NO 3, JALAN MAWAR 2, 41050 KLANG"},
+		{"house numbers listed with commas", "Kedai Contoh Sdn Bhd\n789417-W\nNO.53 55,57 & 59, JALAN SAGU 18,\nTAMAN DAYA,\n81100 JOHOR BAHRU,\nDOCUMENT NO : 1\n",
+			"NO.53 55,57 & 59, JALAN SAGU 18, TAMAN DAYA, 81100 JOHOR BAHRU"},
+		{"a street line with a price is not an address", "Kedai Contoh\nROAD BIKE 12.50\n", ""},
 		{"columns closed", "ACME LTD\n1 Main Street     Springfield\n", "1 Main Street Springfield"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
