@@ -108,6 +108,9 @@ func findTotal(lines []textLine) totalHit {
 	if best.line < 0 && paid != "" {
 		return totalHit{value: paid, line: -1, evidence: "paid-only"}
 	}
+	if best.line >= 0 {
+		best.value = roundedTotal(lines, best.value, best.line)
+	}
 	switch {
 	case best.line < 0:
 	case paid != "" && sameAmount(best.value, paid):
@@ -175,4 +178,56 @@ var tenderRe = regexp.MustCompile(`\b(change|cash|tendered|rounding|accepted|rec
 // total on receipts but are what the customer handed over or got back.
 func isChangeOrTenderLine(lower string) bool {
 	return tenderRe.MatchString(lower) && !strings.Contains(lower, "total")
+}
+
+// roundingLineRe: a rounding adjustment ("ROUNDING ADJ  -0.02",
+// "Rounding  .03"), which cash receipts print where the smallest coin
+// is five cents; roundingValueRe reads its amount, which may lack the
+// leading zero.
+var (
+	roundingLineRe  = regexp.MustCompile(`\bround(ing)?\b|\brounding\s*adj`)
+	roundingValueRe = regexp.MustCompile(`(-?)\s*(?:rm|\$)?\s*(0?)\.(\d\d)\s*$`)
+)
+
+// roundedTotal applies a rounding adjustment printed after the total:
+// when total plus the adjustment (at most 10 cents) is printed again below
+// (the rounded figure, or the amount tendered), that sum is the total.
+// Arithmetic decides, so a rounding line that says something else changes
+// nothing.
+func roundedTotal(lines []textLine, total string, at int) string {
+	t, ok := rat(total)
+	if !ok {
+		return total
+	}
+	for i := at + 1; i < len(lines) && i <= at+4; i++ {
+		if !roundingLineRe.MatchString(lines[i].lower) {
+			continue
+		}
+		m := roundingValueRe.FindStringSubmatch(strings.TrimSpace(lines[i].lower))
+		if m == nil || m[3] == "00" {
+			continue
+		}
+		adj, _ := new(big.Rat).SetString("0." + m[3])
+		if m[1] == "-" {
+			adj.Neg(adj)
+		}
+		for _, sign := range []int{1, -1} {
+			sum := new(big.Rat).Add(t, new(big.Rat).Mul(adj, big.NewRat(int64(sign), 1)))
+			want := sum.FloatString(2)
+			for j := at + 1; j < len(lines) && j <= i+6; j++ {
+				if j == i {
+					continue
+				}
+				for _, h := range amountsIn(lines[j].raw) {
+					if h.decimals && sameAmount(h.value, want) {
+						return want
+					}
+				}
+			}
+			if m[1] == "-" {
+				break // a signed adjustment is applied as printed
+			}
+		}
+	}
+	return total
 }
