@@ -11,10 +11,10 @@ func evidenceKeys(f domain.Fields, ev evidence, ocr bool) map[string]string {
 		if value == "" {
 			return
 		}
-		if ocr {
-			how = "ocr/" + how
-		}
 		keys[field] = field + "/" + how
+		if ocr {
+			keys[field] = "ocr/" + keys[field]
+		}
 	}
 	put("vendor", f.Vendor, vendorEvidenceNames[ev.vendor])
 	put("vendor_address", f.VendorAddress, "below-vendor")

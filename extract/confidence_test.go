@@ -44,3 +44,16 @@ func TestConfidenceTable(t *testing.T) {
 		}
 	}
 }
+
+// OCR'd fields are looked up under their own keys, which the table has.
+func TestOCRConfidenceKeys(t *testing.T) {
+	f, ev := fieldsFromText("Kedai Maju Sdn Bhd\nNO 8, JALAN CONTOH 2,\n52999 KAMPUNG CONTOH\nDate: 03/02/2024\nTotal   RM 10.60\nCash   20.00\nChange   9.40\n")
+	for field, key := range evidenceKeys(f, ev, true) {
+		if !strings.HasPrefix(key, "ocr/"+field+"/") {
+			t.Errorf("%s: key %s", field, key)
+		}
+		if _, ok := measuredConfidence[key]; !ok {
+			t.Errorf("%s: no confidence for %s", field, key)
+		}
+	}
+}
