@@ -7,9 +7,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"tally/blob"
 	"tally/commands"
 	"tally/domain"
+	"tally/eventstore"
 	"tally/eventstore/eventstoretest"
 	"tally/extract"
 	"tally/metrics"
@@ -17,6 +20,28 @@ import (
 	"tally/personal"
 	"tally/queue"
 )
+
+// stores are the real stores a worker test runs on.
+type stores struct {
+	events *eventstore.Store
+	pool   *pgxpool.Pool
+	blobs  blob.Store
+	log    *slog.Logger
+	cmds   *commands.Handler
+}
+
+func newStores(t *testing.T) stores {
+	t.Helper()
+	events, _ := eventstoretest.Start(t)
+	_, pool := pgtest.New(t)
+	blobs, err := blob.NewLocal(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.DiscardHandler)
+	return stores{events: events, pool: pool, blobs: blobs, log: log,
+		cmds: commands.New(events, blobs, log, commands.WithPeople(personal.New(pool)))}
+}
 
 func receipt(total string) []byte {
 	return []byte(fmt.Sprintf("From: Shop <orders@shop.test>\r\nTo: ann@example.com\r\nSubject: Your receipt\r\n"+
@@ -29,14 +54,8 @@ func receipt(total string) []byte {
 // fields.
 func TestJobNamingAnotherDocumentsFileIsRefused(t *testing.T) {
 	ctx := context.Background()
-	events, _ := eventstoretest.Start(t)
-	_, pool := pgtest.New(t)
-	blobs, err := blob.NewLocal(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	log := slog.New(slog.DiscardHandler)
-	cmds := commands.New(events, blobs, log, commands.WithPeople(personal.New(pool)))
+	s := newStores(t)
+	blobs, log, cmds := s.blobs, s.log, s.cmds
 	upload := func(tenant, total string) commands.Result {
 		res, err := cmds.SubmitEmailReceipt(ctx, commands.SubmitEmailReceipt{Meta: commands.Meta{Tenant: tenant}, Raw: receipt(total)})
 		if err != nil {
