@@ -124,6 +124,12 @@ func TestChaos(t *testing.T) {
 		"DATABASE_URL=" + dsn, "NATS_URL=" + nats.ClientURL(), "DATA_DIR=" + filepath.Join(dir, "data"),
 		"SCRAPE_QUEUE=" + queueName, "LOG_LEVEL=warn", "RETRY_DELAY_MS=100", "RABBITMQ_MESSAGE_EXPIRE_MS=600000",
 	}
+	// The role processes get a chosen environment, not this one: pass on
+	// the limits TestMain turned off, or 200 uploads a minute from one
+	// key would meet the upload rate limit instead of the chaos.
+	for _, name := range limitSettings {
+		base = append(base, name+"="+os.Getenv(name))
+	}
 	roles := map[string]*role{}
 	for _, name := range []string{"api", "projector", "bridge", "worker"} {
 		port := freePort(t)
