@@ -126,9 +126,6 @@ FROM webhook_attempts
 WHERE delivery_id = ANY (sqlc.arg(delivery_ids)::bigint[])
 ORDER BY delivery_id, id;
 
--- name: GetWebhookDeliveryBody :one
-SELECT body FROM webhook_deliveries WHERE id = $1;
-
 -- name: InsertWebhookTestDelivery :one
 INSERT INTO webhook_deliveries (endpoint_id, tenant, event_id, event_type, document_id, stream_sequence, body)
 VALUES ($1, $2, $3, $4, '', 0, $5)

@@ -194,17 +194,6 @@ func (q *Queries) FinishWebhookDelivery(ctx context.Context, arg FinishWebhookDe
 	return result.RowsAffected(), nil
 }
 
-const getWebhookDeliveryBody = `-- name: GetWebhookDeliveryBody :one
-SELECT body FROM webhook_deliveries WHERE id = $1
-`
-
-func (q *Queries) GetWebhookDeliveryBody(ctx context.Context, id int64) ([]byte, error) {
-	row := q.db.QueryRow(ctx, getWebhookDeliveryBody, id)
-	var body []byte
-	err := row.Scan(&body)
-	return body, err
-}
-
 const getWebhookEndpoint = `-- name: GetWebhookEndpoint :one
 SELECT id, tenant, name, url, events, format, description, created_at, updated_at
 FROM webhook_endpoints
