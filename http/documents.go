@@ -93,12 +93,13 @@ type documentOutput struct {
 }
 
 type listInput struct {
+	SearchParams
 	Status string `query:"status" enum:"PENDING,PROCESSING,COMPLETED,FAILED" doc:"Only documents in this status."`
 	Email  string `query:"email" maxLength:"254" doc:"Only this user's documents."`
 	From   string `query:"from" doc:"Uploaded at or after (RFC 3339 time or YYYY-MM-DD)."`
 	To     string `query:"to" doc:"Uploaded before (RFC 3339 time or YYYY-MM-DD, exclusive)."`
 	Limit  int    `query:"limit" minimum:"1" maximum:"200" default:"50"`
-	Cursor string `query:"cursor" maxLength:"200" doc:"next_cursor of the previous page."`
+	Cursor string `query:"cursor" maxLength:"400" doc:"next_cursor of the previous page."`
 }
 
 type listOutput struct {
@@ -166,8 +167,15 @@ func (s *Server) registerDocuments() {
 
 	huma.Register(s.api, secured(huma.Operation{
 		OperationID: "list-documents", Method: stdhttp.MethodGet, Path: "/v1/documents", Tags: []string{"Documents"},
-		Summary: "List documents, newest first", Errors: []int{400, 503},
+		Summary: "List and search documents, newest first",
+		Description: "Without search filters (q, vendor, date_from, date_to, min_total, max_total, currency, needs_review, sort) " +
+			"the documents read model is listed by upload time. With any of them the search read model answers: full text " +
+			"and filters, sorted by sort, paged with its own cursor. Deleted documents are left out either way.",
+		Errors: []int{400, 503},
 	}), func(ctx context.Context, in *listInput) (*listOutput, error) {
+		if in.SearchParams.any() {
+			return s.searchDocuments(ctx, in)
+		}
 		params := readmodel.ListDocumentsParams{Tenant: tenantOf(ctx), RowLimit: int32(in.Limit) + 1}
 		if in.Status != "" {
 			params.Status = pgtype.Text{String: in.Status, Valid: true}

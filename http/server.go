@@ -29,6 +29,7 @@ import (
 	"tally/ratelimit"
 	"tally/readmodel"
 	"tally/reprocess"
+	"tally/search"
 	"tally/webhooks"
 )
 
@@ -85,6 +86,7 @@ type Server struct {
 	api     huma.API
 	mux     *stdhttp.ServeMux
 	dryRuns *dryRuns
+	search  *search.Searcher
 }
 
 type ctxKey int
@@ -113,12 +115,14 @@ func New(deps Deps) *Server {
 	// Health routes are public: their checks ping each dependency at most
 	// once per probe.CheckTTL however often they are called.
 	deps.Checks = probe.Cached(deps.Checks, probe.CheckTTL)
-	s := &Server{deps: deps, queries: readmodel.New(deps.Pool), api: api, mux: mux, dryRuns: newDryRuns(deps.Redis)}
+	s := &Server{deps: deps, queries: readmodel.New(deps.Pool), api: api, mux: mux, dryRuns: newDryRuns(deps.Redis),
+		search: search.New(deps.Pool)}
 	api.UseMiddleware(rawbody.Limit, s.rateLimit, s.authenticate)
 	docs := docsui.Handler("/docs", "/openapi.json", "Tally API")
 	mux.Handle("/docs", docs)
 	mux.Handle("/docs/", docs)
 	s.registerHealth()
+	s.registerExport()
 	s.registerDocuments()
 	s.registerUploads()
 	s.registerIngest()

@@ -464,7 +464,7 @@ func TestOpenAPIAndDocs(t *testing.T) {
 		t.Fatalf("openapi: %d", code)
 	}
 	paths := spec["paths"].(map[string]any)
-	for _, p := range []string{"/v1/documents", "/v1/documents/{id}", "/v1/receipts/email", "/v1/stats", "/v1/monthly-totals",
+	for _, p := range []string{"/v1/documents", "/v1/documents/export", "/v1/documents/{id}", "/v1/receipts/email", "/v1/stats", "/v1/monthly-totals",
 		"/api/v1/ingest/upload", "/api/v1/ingest/status/{request_id}", "/api/v1/ingest/stats", "/api/v1/ingest/health",
 		"/upload-invoice", "/healthz", "/readyz"} {
 		if paths[p] == nil {

@@ -20,7 +20,7 @@ import (
 
 // All returns one of each projector, the set `tally projector` runs.
 func All() []Projector {
-	return []Projector{Documents{}, StatusCounts{}, MonthlyTotals{}, Learning{}}
+	return []Projector{Documents{}, StatusCounts{}, MonthlyTotals{}, Learning{}, Search{}}
 }
 
 // NoCurrency is ISO 4217's code for "no currency", used when extraction

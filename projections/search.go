@@ -97,12 +97,19 @@ func (Search) Apply(ctx context.Context, q *readmodel.Queries, e domain.Envelope
 			machine, status = p.Fields, text(statusAfter(e.Type))
 		}
 		eff := domain.Merge(machine, corrections)
+		// Only a completed extraction can need a review: a pending or
+		// failed document's state says so already.
+		now := doc.Status
+		if status.Valid {
+			now = status.String
+		}
+		review := now == "COMPLETED" && domain.NeedsReview(machine, corrections)
 		rawMachine, _ := json.Marshal(machine)
 		rawCorrections, _ := json.Marshal(corrections)
 		return q.SetSearchValues(ctx, readmodel.SetSearchValuesParams{Tenant: e.Tenant, ID: id, Status: status,
 			Machine: rawMachine, Corrections: rawCorrections, Vendor: text(eff.Vendor),
 			InvoiceNumber: text(eff.InvoiceNumber), DocumentDate: date(eff.Date), Currency: text(eff.Currency),
-			Total: amount(eff.Total), SearchText: searchText(doc.Filename, eff), UpdatedAt: at})
+			Total: amount(eff.Total), NeedsReview: review, SearchText: searchText(doc.Filename, eff), UpdatedAt: at})
 	}
 	return nil
 }

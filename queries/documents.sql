@@ -84,6 +84,15 @@ WHERE tenant = sqlc.arg(tenant) AND deleted_at IS NULL
 ORDER BY created_at DESC, id DESC
 LIMIT sqlc.arg(row_limit);
 
+-- name: GetDocumentsByIDs :many
+-- The documents a search found, to answer with their whole read model
+-- row; the caller puts them back in the search's order.
+SELECT tenant, id, status, source, filename, content_type, size_bytes, sha256, blob_key, user_name, user_email,
+       attempt, fields, failure_reason, created_at, updated_at, last_sequence,
+       machine_fields, corrections, deleted_at, purge_after, purged_at, user_id, duplicate_of, duplicate_reason, email
+FROM documents
+WHERE tenant = sqlc.arg(tenant) AND id = ANY(sqlc.arg(ids)::uuid[]);
+
 -- name: TruncateDocuments :exec
 TRUNCATE documents;
 

@@ -8,7 +8,7 @@ VALUES (sqlc.arg(tenant), sqlc.arg(id), sqlc.arg(user_id), 'PENDING', sqlc.arg(s
 ON CONFLICT (tenant, id) DO NOTHING;
 
 -- name: SetSearchRequested :exec
-UPDATE search_documents SET status = 'PENDING', attempt = sqlc.arg(attempt), updated_at = sqlc.arg(updated_at)
+UPDATE search_documents SET status = 'PENDING', needs_review = false, attempt = sqlc.arg(attempt), updated_at = sqlc.arg(updated_at)
 WHERE tenant = sqlc.arg(tenant) AND id = sqlc.arg(id) AND attempt < sqlc.arg(attempt);
 
 -- name: SetSearchStarted :exec
@@ -16,11 +16,11 @@ UPDATE search_documents SET status = 'PROCESSING', updated_at = sqlc.arg(updated
 WHERE tenant = sqlc.arg(tenant) AND id = sqlc.arg(id) AND attempt = sqlc.arg(attempt) AND status = 'PENDING';
 
 -- name: SetSearchFailed :exec
-UPDATE search_documents SET status = 'FAILED', updated_at = sqlc.arg(updated_at)
+UPDATE search_documents SET status = 'FAILED', needs_review = false, updated_at = sqlc.arg(updated_at)
 WHERE tenant = sqlc.arg(tenant) AND id = sqlc.arg(id) AND attempt = sqlc.arg(attempt);
 
 -- name: GetSearchDocument :one
-SELECT filename, attempt, machine, corrections FROM search_documents WHERE tenant = $1 AND id = $2;
+SELECT filename, attempt, status, machine, corrections FROM search_documents WHERE tenant = $1 AND id = $2;
 
 -- name: SetSearchValues :exec
 -- The effective values (machine's with the user's corrections over them)
@@ -29,7 +29,7 @@ UPDATE search_documents SET
     status = COALESCE(sqlc.narg(status), status), machine = sqlc.arg(machine), corrections = sqlc.arg(corrections),
     vendor = sqlc.narg(vendor), invoice_number = sqlc.narg(invoice_number), document_date = sqlc.narg(document_date),
     currency = sqlc.narg(currency), total = sqlc.narg(total)::text::numeric,
-    search_text = sqlc.arg(search_text), updated_at = sqlc.arg(updated_at)
+    needs_review = sqlc.arg(needs_review), search_text = sqlc.arg(search_text), updated_at = sqlc.arg(updated_at)
 WHERE tenant = sqlc.arg(tenant) AND id = sqlc.arg(id);
 
 -- name: SetSearchDeleted :exec

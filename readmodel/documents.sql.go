@@ -176,6 +176,97 @@ func (q *Queries) GetDocumentValues(ctx context.Context, arg GetDocumentValuesPa
 	return i, err
 }
 
+const getDocumentsByIDs = `-- name: GetDocumentsByIDs :many
+SELECT tenant, id, status, source, filename, content_type, size_bytes, sha256, blob_key, user_name, user_email,
+       attempt, fields, failure_reason, created_at, updated_at, last_sequence,
+       machine_fields, corrections, deleted_at, purge_after, purged_at, user_id, duplicate_of, duplicate_reason, email
+FROM documents
+WHERE tenant = $1 AND id = ANY($2::uuid[])
+`
+
+type GetDocumentsByIDsParams struct {
+	Tenant string
+	Ids    []uuid.UUID
+}
+
+type GetDocumentsByIDsRow struct {
+	Tenant          string
+	ID              uuid.UUID
+	Status          string
+	Source          string
+	Filename        string
+	ContentType     string
+	SizeBytes       int64
+	Sha256          string
+	BlobKey         string
+	UserName        string
+	UserEmail       string
+	Attempt         int32
+	Fields          []byte
+	FailureReason   pgtype.Text
+	CreatedAt       pgtype.Timestamptz
+	UpdatedAt       pgtype.Timestamptz
+	LastSequence    int64
+	MachineFields   []byte
+	Corrections     []byte
+	DeletedAt       pgtype.Timestamptz
+	PurgeAfter      pgtype.Timestamptz
+	PurgedAt        pgtype.Timestamptz
+	UserID          string
+	DuplicateOf     uuid.NullUUID
+	DuplicateReason pgtype.Text
+	Email           []byte
+}
+
+// The documents a search found, to answer with their whole read model
+// row; the caller puts them back in the search's order.
+func (q *Queries) GetDocumentsByIDs(ctx context.Context, arg GetDocumentsByIDsParams) ([]GetDocumentsByIDsRow, error) {
+	rows, err := q.db.Query(ctx, getDocumentsByIDs, arg.Tenant, arg.Ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []GetDocumentsByIDsRow{}
+	for rows.Next() {
+		var i GetDocumentsByIDsRow
+		if err := rows.Scan(
+			&i.Tenant,
+			&i.ID,
+			&i.Status,
+			&i.Source,
+			&i.Filename,
+			&i.ContentType,
+			&i.SizeBytes,
+			&i.Sha256,
+			&i.BlobKey,
+			&i.UserName,
+			&i.UserEmail,
+			&i.Attempt,
+			&i.Fields,
+			&i.FailureReason,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+			&i.LastSequence,
+			&i.MachineFields,
+			&i.Corrections,
+			&i.DeletedAt,
+			&i.PurgeAfter,
+			&i.PurgedAt,
+			&i.UserID,
+			&i.DuplicateOf,
+			&i.DuplicateReason,
+			&i.Email,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const insertDocument = `-- name: InsertDocument :exec
 INSERT INTO documents (tenant, id, status, source, filename, content_type, size_bytes, sha256, blob_key,
                        user_name, user_email, attempt, created_at, updated_at, last_sequence, user_id)

@@ -216,6 +216,7 @@ type SearchDocument struct {
 	UpdatedAt     pgtype.Timestamptz
 	SearchText    string
 	Tsv           interface{}
+	NeedsReview   bool
 }
 
 type Secret struct {

@@ -13,7 +13,7 @@ import (
 )
 
 const getSearchDocument = `-- name: GetSearchDocument :one
-SELECT filename, attempt, machine, corrections FROM search_documents WHERE tenant = $1 AND id = $2
+SELECT filename, attempt, status, machine, corrections FROM search_documents WHERE tenant = $1 AND id = $2
 `
 
 type GetSearchDocumentParams struct {
@@ -24,6 +24,7 @@ type GetSearchDocumentParams struct {
 type GetSearchDocumentRow struct {
 	Filename    string
 	Attempt     int32
+	Status      string
 	Machine     []byte
 	Corrections []byte
 }
@@ -34,6 +35,7 @@ func (q *Queries) GetSearchDocument(ctx context.Context, arg GetSearchDocumentPa
 	err := row.Scan(
 		&i.Filename,
 		&i.Attempt,
+		&i.Status,
 		&i.Machine,
 		&i.Corrections,
 	)
@@ -98,7 +100,7 @@ func (q *Queries) SetSearchDeleted(ctx context.Context, arg SetSearchDeletedPara
 }
 
 const setSearchFailed = `-- name: SetSearchFailed :exec
-UPDATE search_documents SET status = 'FAILED', updated_at = $1
+UPDATE search_documents SET status = 'FAILED', needs_review = false, updated_at = $1
 WHERE tenant = $2 AND id = $3 AND attempt = $4
 `
 
@@ -120,7 +122,7 @@ func (q *Queries) SetSearchFailed(ctx context.Context, arg SetSearchFailedParams
 }
 
 const setSearchRequested = `-- name: SetSearchRequested :exec
-UPDATE search_documents SET status = 'PENDING', attempt = $1, updated_at = $2
+UPDATE search_documents SET status = 'PENDING', needs_review = false, attempt = $1, updated_at = $2
 WHERE tenant = $3 AND id = $4 AND attempt < $1
 `
 
@@ -168,8 +170,8 @@ UPDATE search_documents SET
     status = COALESCE($1, status), machine = $2, corrections = $3,
     vendor = $4, invoice_number = $5, document_date = $6,
     currency = $7, total = $8::text::numeric,
-    search_text = $9, updated_at = $10
-WHERE tenant = $11 AND id = $12
+    needs_review = $9, search_text = $10, updated_at = $11
+WHERE tenant = $12 AND id = $13
 `
 
 type SetSearchValuesParams struct {
@@ -181,6 +183,7 @@ type SetSearchValuesParams struct {
 	DocumentDate  pgtype.Date
 	Currency      pgtype.Text
 	Total         pgtype.Text
+	NeedsReview   bool
 	SearchText    string
 	UpdatedAt     pgtype.Timestamptz
 	Tenant        string
@@ -199,6 +202,7 @@ func (q *Queries) SetSearchValues(ctx context.Context, arg SetSearchValuesParams
 		arg.DocumentDate,
 		arg.Currency,
 		arg.Total,
+		arg.NeedsReview,
 		arg.SearchText,
 		arg.UpdatedAt,
 		arg.Tenant,

@@ -5,8 +5,8 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
-	"fmt"
 	"io"
+	"strconv"
 	"time"
 )
 
@@ -17,7 +17,7 @@ const (
 )
 
 var csvHeader = []string{"id", "status", "source", "filename", "vendor", "invoice_number", "date", "currency",
-	"total", "created_at", "updated_at"}
+	"total", "needs_review", "created_at", "updated_at"}
 
 // Export streams every match of f to w as CSV (a header row, then one row
 // per document) or as a JSON array, one document at a time, so memory
@@ -25,7 +25,7 @@ var csvHeader = []string{"id", "status", "source", "filename", "vendor", "invoic
 // (SafeCell).
 func (s *Searcher) Export(ctx context.Context, w io.Writer, f Filter, format string) error {
 	if format != FormatCSV && format != FormatJSON {
-		return fmt.Errorf("%w: format must be csv or json", ErrInvalidFilter)
+		return ErrInvalidFilter.Newf("invalid filter: format must be csv or json")
 	}
 	if _, _, err := f.where(); err != nil {
 		return err
@@ -51,7 +51,7 @@ func (s *Searcher) writeCSV(ctx context.Context, w io.Writer, f Filter) error {
 	row := make([]string, len(csvHeader))
 	err := s.Each(ctx, f, func(h Hit) error {
 		copy(row, []string{h.ID, h.Status, h.Source, h.Filename, h.Vendor, h.InvoiceNumber, h.Date, h.Currency,
-			h.Total, h.CreatedAt.UTC().Format(time.RFC3339), h.UpdatedAt.UTC().Format(time.RFC3339)})
+			h.Total, strconv.FormatBool(h.NeedsReview), h.CreatedAt.UTC().Format(time.RFC3339), h.UpdatedAt.UTC().Format(time.RFC3339)})
 		for i, c := range row {
 			row[i] = SafeCell(c)
 		}

@@ -14,11 +14,13 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"tally/domain"
 )
 
 // ErrInvalidFilter: a filter or cursor a caller sent is malformed; the
 // message says which.
-var ErrInvalidFilter = errors.New("invalid filter")
+var ErrInvalidFilter = domain.NewError(domain.KindInvalid, "invalid filter")
 
 // Sort orders.
 const (
@@ -57,6 +59,12 @@ type Filter struct {
 	// UserIDs keeps the documents of these users (pseudonymous ids); nil
 	// keeps everyone's, empty keeps nobody's.
 	UserIDs []string
+	// NeedsReview, when set, keeps the documents whose extraction looks
+	// doubtful (true) or does not (false); see projections.NeedsReview.
+	NeedsReview *bool
+	// UploadedFrom (inclusive) and UploadedTo (exclusive) bound the upload
+	// time.
+	UploadedFrom, UploadedTo time.Time
 	// Deleted selects deleted documents instead of the others.
 	Deleted bool
 	// Sort is one of the Sort constants; Ascending reverses the default
@@ -80,6 +88,7 @@ type Hit struct {
 	CreatedAt     time.Time `json:"created_at"`
 	UpdatedAt     time.Time `json:"updated_at"`
 	Deleted       bool      `json:"deleted,omitempty"`
+	NeedsReview   bool      `json:"needs_review,omitempty"`
 }
 
 // Searcher queries the search read model.
@@ -164,6 +173,15 @@ func (f Filter) where() (string, []any, error) {
 		}
 		conds = append(conds, "status = "+arg(f.Status))
 	}
+	if f.NeedsReview != nil {
+		conds = append(conds, "needs_review = "+arg(*f.NeedsReview))
+	}
+	if !f.UploadedFrom.IsZero() {
+		conds = append(conds, "created_at >= "+arg(f.UploadedFrom))
+	}
+	if !f.UploadedTo.IsZero() {
+		conds = append(conds, "created_at < "+arg(f.UploadedTo))
+	}
 	if f.UserIDs != nil {
 		conds = append(conds, "user_id = ANY("+arg(f.UserIDs)+"::text[])")
 	}
@@ -172,15 +190,19 @@ func (f Filter) where() (string, []any, error) {
 			errs = append(errs, errors.New("sort must be created, date, total or vendor"))
 		}
 	}
-	if err := errors.Join(errs...); err != nil {
-		return "", nil, fmt.Errorf("%w: %w", ErrInvalidFilter, err)
+	if len(errs) > 0 {
+		msgs := make([]string, len(errs))
+		for i, e := range errs {
+			msgs[i] = e.Error()
+		}
+		return "", nil, ErrInvalidFilter.Newf("invalid filter: %s", strings.Join(msgs, "; "))
 	}
 	return strings.Join(conds, " AND "), args, nil
 }
 
 const columns = `id, status, source, filename, user_id, COALESCE(vendor, ''), COALESCE(invoice_number, ''),
 	COALESCE(to_char(document_date, 'YYYY-MM-DD'), ''), COALESCE(currency, ''), COALESCE(total::text, ''),
-	created_at, updated_at, deleted`
+	created_at, updated_at, deleted, needs_review`
 
 // query is the statement of one page (limit > 0) or of every match.
 func (f Filter) query(cursor string, limit int) (string, []any, error) {
@@ -200,7 +222,7 @@ func (f Filter) query(cursor string, limit int) (string, []any, error) {
 	if cursor != "" {
 		c, err := decodeCursor(cursor)
 		if err != nil || c.sort != sort || c.asc != f.Ascending {
-			return "", nil, fmt.Errorf("%w: the cursor is not one this search returned", ErrInvalidFilter)
+			return "", nil, ErrInvalidFilter.Newf("invalid filter: the cursor is not one this search returned")
 		}
 		args = append(args, c.key, c.id)
 		where += fmt.Sprintf(" AND (%s, id) %s ($%d::%s, $%d::uuid)", key.expr, cmp, len(args)-1, key.cast, len(args))
@@ -218,9 +240,15 @@ func scan(rows pgx.Rows) (Hit, string, error) {
 	var id uuid.UUID
 	var key string
 	err := rows.Scan(&id, &h.Status, &h.Source, &h.Filename, &h.UserID, &h.Vendor, &h.InvoiceNumber, &h.Date,
-		&h.Currency, &h.Total, &h.CreatedAt, &h.UpdatedAt, &h.Deleted, &key)
+		&h.Currency, &h.Total, &h.CreatedAt, &h.UpdatedAt, &h.Deleted, &h.NeedsReview, &key)
 	h.ID = id.String()
 	return h, key, err
+}
+
+// Validate reports what is wrong with the filter, all of it at once.
+func (f Filter) Validate() error {
+	_, _, err := f.where()
+	return err
 }
 
 // Find returns one page of matches and the cursor of the next page (empty
