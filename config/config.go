@@ -211,6 +211,8 @@ type Config struct {
 	// Guard holds rate limits, tenant quotas and the metrics token
 	// (config/guard.go).
 	Guard Guard
+	// Keys says where the master key is (config/keys.go).
+	Keys Keys
 
 	// databaseURLFrom and redisURLFrom name where the URL came from, so an
 	// error about a URL built from DB_*/REDIS_* does not blame a variable
@@ -364,6 +366,7 @@ func (c *Config) read(r *envReader) {
 	r.str("PUBLIC_URL", &c.PublicURL)
 	r.duration("SHUTDOWN_TIMEOUT_SECONDS", time.Second, &c.ShutdownTimeout)
 	c.Guard.read(r)
+	c.Keys.read(r)
 }
 
 // fillDerived sets the defaults that depend on other settings; it runs after
@@ -563,6 +566,7 @@ func (c *Config) problems() []error {
 
 	v.intRange("MAX_FILE_SIZE_MB", c.MaxFileSizeMB, 1, 1024)
 	c.Guard.problems(&v)
+	c.Keys.problems(&v)
 	// The rule commands apply to every tenant (domain.ValidateTenant), so a
 	// default tenant that passes here is one commands accept.
 	if !domain.TenantPattern.MatchString(c.DefaultTenant) {

@@ -140,7 +140,8 @@ func (k *Keys) Seal(ctx context.Context, tenant string, u domain.User) (domain.S
 func (k *Keys) liveKey(ctx context.Context, tenant string, h []byte) (string, []byte, error) {
 	row, err := k.q.GetLiveUserKey(ctx, readmodel.GetLiveUserKeyParams{Tenant: tenant, EmailHash: h})
 	if err == nil {
-		return row.UserID.String(), row.Key, nil
+		key, err := unwrapUserKey(tenant, row.UserID, row.Key)
+		return row.UserID.String(), key, err
 	}
 	if !errors.Is(err, pgx.ErrNoRows) {
 		return "", nil, fmt.Errorf("read user key: %w", err)
@@ -149,9 +150,18 @@ func (k *Keys) liveKey(ctx context.Context, tenant string, h []byte) (string, []
 	if err != nil {
 		return "", nil, err
 	}
-	made, err := k.q.InsertUserKey(ctx, readmodel.InsertUserKeyParams{Tenant: tenant, UserID: uuid.New(), EmailHash: h, Key: fresh})
+	ring, err := seal.Installed()
+	if err != nil {
+		return "", nil, err
+	}
+	id := uuid.New()
+	wrapped, err := ring.Wrap(fresh, seal.UserKeyPlace(tenant, id.String()))
+	if err != nil {
+		return "", nil, err
+	}
+	made, err := k.q.InsertUserKey(ctx, readmodel.InsertUserKeyParams{Tenant: tenant, UserID: id, EmailHash: h, Key: wrapped})
 	if err == nil {
-		return made.UserID.String(), made.Key, nil
+		return made.UserID.String(), fresh, nil
 	}
 	if !errors.Is(err, pgx.ErrNoRows) {
 		return "", nil, fmt.Errorf("make user key: %w", err)
@@ -160,7 +170,25 @@ func (k *Keys) liveKey(ctx context.Context, tenant string, h []byte) (string, []
 	if err != nil {
 		return "", nil, fmt.Errorf("read user key made by another writer: %w", err)
 	}
-	return row.UserID.String(), row.Key, nil
+	key, err := unwrapUserKey(tenant, row.UserID, row.Key)
+	return row.UserID.String(), key, err
+}
+
+// unwrapUserKey opens a key as user_keys stores it: wrapped by the master
+// key (package seal). A nil key (erased) stays nil.
+func unwrapUserKey(tenant string, id uuid.UUID, stored []byte) ([]byte, error) {
+	if stored == nil {
+		return nil, nil
+	}
+	ring, err := seal.Installed()
+	if err != nil {
+		return nil, err
+	}
+	key, err := ring.Unwrap(stored, seal.UserKeyPlace(tenant, id.String()))
+	if err != nil {
+		return nil, fmt.Errorf("personal: user key %s: %w", id, err)
+	}
+	return key, nil
 }
 
 // Open returns the user a document names, or Erased.
@@ -169,7 +197,11 @@ func (k *Keys) Open(ctx context.Context, tenant string, s domain.SealedUser) (Op
 }
 
 func (k *Keys) userKey(ctx context.Context, tenant string, id uuid.UUID) ([]byte, error) {
-	return k.q.GetUserKey(ctx, readmodel.GetUserKeyParams{Tenant: tenant, UserID: id})
+	stored, err := k.q.GetUserKey(ctx, readmodel.GetUserKeyParams{Tenant: tenant, UserID: id})
+	if err != nil {
+		return nil, err
+	}
+	return unwrapUserKey(tenant, id, stored)
 }
 
 // OpenIn is Open inside the caller's transaction, for projectors: the key
@@ -178,7 +210,11 @@ func (k *Keys) userKey(ctx context.Context, tenant string, id uuid.UUID) ([]byte
 // address-hash key (for schema-1 events only) is read through q as well.
 func OpenIn(ctx context.Context, q *readmodel.Queries, tenant string, s domain.SealedUser) (Opened, error) {
 	key := func(ctx context.Context, tenant string, id uuid.UUID) ([]byte, error) {
-		return q.OpenUserKey(ctx, readmodel.OpenUserKeyParams{Tenant: tenant, UserID: id})
+		stored, err := q.OpenUserKey(ctx, readmodel.OpenUserKeyParams{Tenant: tenant, UserID: id})
+		if err != nil {
+			return nil, err
+		}
+		return unwrapUserKey(tenant, id, stored)
 	}
 	return open(ctx, q, key, func(ctx context.Context) ([]byte, error) { return hashKeyIn(ctx, q) }, tenant, s)
 }

@@ -71,7 +71,11 @@ func (s *Snapshot) Load(ctx context.Context) error {
 	}
 	keys := make(map[snapshotKey][]byte, len(rows))
 	for _, r := range rows {
-		keys[snapshotKey{r.Tenant, r.UserID}] = r.Key
+		key, err := unwrapUserKey(r.Tenant, r.UserID, r.Key)
+		if err != nil {
+			return err
+		}
+		keys[snapshotKey{r.Tenant, r.UserID}] = key
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

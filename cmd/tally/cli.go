@@ -92,6 +92,7 @@ func subcommands() []command {
 			run: func(ctx context.Context, in invocation) error {
 				return runAPIKey(ctx, in.cfg, in.log, in.args, in.stdout)
 			}},
+		{name: "keys", synopsis: "generate | rotate", help: "print a new master key; re-wrap data keys under TALLY_MASTER_KEY", run: tool(runKeys)},
 		{name: "templates", synopsis: "check FILE... | list | rollback [--to VERSION]", help: "merchant template bundles",
 			run: func(ctx context.Context, in invocation) error {
 				return runTemplates(ctx, in.cfg, in.args, in.stdout, in.stderr)

@@ -192,7 +192,7 @@ func (r *runtime) openDatabase(ctx context.Context) error {
 	}
 	r.pool = pool
 	r.closers = append(r.closers, pool.Close)
-	return nil
+	return r.installMasterKey(ctx)
 }
 
 func (r *runtime) openRedis() error {
