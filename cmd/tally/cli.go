@@ -116,6 +116,8 @@ func subcommands() []command {
 			help: "erase a user's name and e-mail (like DELETE /v1/users/{email})", run: tool(runUsers)},
 		{name: "forwarding", synopsis: "dkim [--tenant NAME] on|off", help: "whether forwards must pass DKIM (on by default)",
 			run: tool(runForwarding)},
+		{name: "backup", synopsis: "DIR", help: "the event stream and the tables that are not read models", run: tool(runBackup)},
+		{name: "restore", synopsis: "DIR", help: "a backup into an empty database and stream; rebuilds the read models", run: tool(runRestore)},
 		{name: "openapi", help: "print the OpenAPI document",
 			run: func(_ context.Context, in invocation) error { return runOpenAPI(in.cfg, in.log, in.stdout) }},
 		{name: "extract", synopsis: "[--manifest DIR] [FILE...]", help: "extract fields; one JSON object per line",
