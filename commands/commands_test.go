@@ -289,7 +289,9 @@ func TestUploadWithoutKeysRefusesAUser(t *testing.T) {
 		Meta: commands.Meta{Tenant: "acme"}, Content: []byte(pdf)}); err != nil {
 		t.Fatal(err)
 	}
-	// Its DocumentUploaded first, then its file's fingerprint claim.
+	// Its DocumentUploaded first, then its file's fingerprint claim, which
+	// runs after the upload answered.
+	h.Wait()
 	e, err := store.At(context.Background(), 1)
 	if err != nil || e.Type != domain.TypeDocumentUploaded {
 		t.Fatalf("first event %+v (%v), want the upload without a user", e, err)
@@ -354,5 +356,25 @@ func TestEraseWhileTheStreamIsDown(t *testing.T) {
 	}
 	if o, err := keys.Open(ctx, "acme", p.Owner()); err != nil || !o.Erased {
 		t.Fatalf("the user still opens after a half-done erasure: %+v %v", o, err)
+	}
+}
+
+// TestCopyIsFlaggedAfterTheUploadAnswered: the second upload of the same
+// file by the same user answers at once as a new document and is flagged a
+// duplicate of the first by the check that runs after the answer.
+func TestCopyIsFlaggedAfterTheUploadAnswered(t *testing.T) {
+	h, _, _ := setup(t)
+	ctx := context.Background()
+	first, second := upload(t, h, ""), upload(t, h, "")
+	if second.DocumentID == first.DocumentID || second.Status != domain.StatusPending {
+		t.Fatalf("the copy's answer: %+v", second)
+	}
+	h.Wait()
+	d, err := h.Documents().Load(ctx, "acme", second.DocumentID)
+	if err != nil || d.DuplicateOf != first.DocumentID || d.DuplicateReason != domain.DuplicateSameContent {
+		t.Fatalf("the copy: duplicate of %q (%s), %v; want %s", d.DuplicateOf, d.DuplicateReason, err, first.DocumentID)
+	}
+	if d, _ := h.Documents().Load(ctx, "acme", first.DocumentID); d.DuplicateOf != "" {
+		t.Fatalf("the original is flagged: %+v", d)
 	}
 }

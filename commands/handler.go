@@ -3,6 +3,7 @@ package commands
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"tally/blob"
 	"tally/domain"
 	"tally/eventstore"
@@ -35,7 +36,20 @@ type Handler struct {
 	now      func() time.Time
 	verifier EmailVerifier
 	quota    Quota
+
+	// deferred counts the checks running after their command answered
+	// (at most cap(deferred)); wg waits for them.
+	deferred chan struct{}
+	wg       sync.WaitGroup
 }
+
+// maxDeferred bounds the checks running after their commands answered.
+// Past it a check is left to the duplicates consumer, which runs every
+// check again from the stream anyway.
+const maxDeferred = 64
+
+// deferredTimeout bounds one check that runs after its command answered.
+const deferredTimeout = 30 * time.Second
 
 // Quota says whether a tenant may add a document of size bytes; its error
 // (a domain error of kind too-many or forbidden) refuses the upload.
@@ -63,12 +77,37 @@ func WithEmailVerifier(v EmailVerifier) Option { return func(h *Handler) { h.ver
 
 // New returns a command handler.
 func New(events *eventstore.Store, blobs blob.Store, log *slog.Logger, opts ...Option) *Handler {
-	h := &Handler{docs: NewDocuments(events, log), events: events, blobs: blobs, log: log, now: time.Now}
+	h := &Handler{docs: NewDocuments(events, log), events: events, blobs: blobs, log: log, now: time.Now,
+		deferred: make(chan struct{}, maxDeferred)}
 	for _, o := range opts {
 		o(h)
 	}
 	return h
 }
+
+// later runs f once the command has answered, on a goroutine of its own
+// that outlives the request (Wait waits for it). When maxDeferred are
+// already running, f is skipped: what it would do must be made up for
+// elsewhere.
+func (h *Handler) later(ctx context.Context, f func(ctx context.Context)) {
+	select {
+	case h.deferred <- struct{}{}:
+	default:
+		return
+	}
+	h.wg.Add(1)
+	go func() {
+		defer func() { <-h.deferred; h.wg.Done() }()
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), deferredTimeout)
+		defer cancel()
+		f(ctx)
+	}()
+}
+
+// Wait blocks until the work that commands left to run after answering
+// (the duplicate check of a new upload) is done: for a clean shutdown and
+// for tests that look at the stream right after a command.
+func (h *Handler) Wait() { h.wg.Wait() }
 
 // Documents returns the repository the handler changes documents through,
 // for readers of documents.

@@ -143,10 +143,12 @@ func (h *Handler) upload(ctx context.Context, cmd UploadInvoice, contentType str
 	h.log.InfoContext(ctx, "document uploaded", "doc_id", docID, "tenant", cmd.Tenant, "correlation_id", cmd.CorrelationID,
 		"content_type", contentType, "size", len(cmd.Content), "seq", seq)
 	// The new document is exactly its one event: fold it rather than read
-	// it back.
+	// it back. Its duplicate check (a second append, on the fingerprint)
+	// runs after the answer, so an upload waits for one append only; the
+	// duplicates consumer runs it again from the stream in any case.
 	e.Sequence = seq
 	if doc, err := domain.Fold([]domain.Envelope{e}); err == nil {
-		h.checkDuplicatesOf(ctx, cmd.Meta, doc, nil)
+		h.later(ctx, func(ctx context.Context) { h.checkDuplicatesOf(ctx, cmd.Meta, doc, nil) })
 	}
 	return Result{DocumentID: docID, Status: domain.StatusPending, Attempt: 1, CreatedAt: now, BlobKey: key, Sequence: seq}, nil
 }

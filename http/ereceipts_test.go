@@ -176,6 +176,7 @@ func TestEReceiptRoutes(t *testing.T) {
 	}
 	second := int(reply["job_id"].(float64))
 	_, reply = status("a", second)
+	h.cmds.Wait() // the duplicate check runs after create_job answered
 	dup, err := h.cmds.Documents().Load(ctx, meta.Tenant, reply["blinkReceiptId"].(string))
 	if err != nil || dup.DuplicateOf != docID {
 		t.Fatalf("second job's document: duplicate of %q (%v), want %s", dup.DuplicateOf, err, docID)

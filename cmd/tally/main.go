@@ -285,9 +285,12 @@ func serveAPI(ctx context.Context, rt *runtime, m *metrics.Metrics, mailer *mail
 	if err != nil {
 		return err
 	}
+	cmds := rt.commands()
+	// After the requests drained: the duplicate checks uploads left to run.
+	defer cmds.Wait()
 	api := tallyhttp.New(tallyhttp.Deps{
 		Preview:         rt.previewer(engine),
-		Commands:        rt.commands(),
+		Commands:        cmds,
 		Personal:        personal.New(rt.pool),
 		EReceipts:       ereceipts.NewStore(rt.pool),
 		EReceiptResults: ereceiptResults{hooks},
