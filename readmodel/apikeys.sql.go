@@ -9,10 +9,60 @@ import (
 	"context"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
+const expireAPIKey = `-- name: ExpireAPIKey :execrows
+UPDATE api_keys SET expires_at = $1
+WHERE id = $2 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $1)
+`
+
+type ExpireAPIKeyParams struct {
+	ExpiresAt pgtype.Timestamptz
+	ID        uuid.UUID
+}
+
+// Ends a key after a grace period (a rotation's old key), never later
+// than it already ends.
+func (q *Queries) ExpireAPIKey(ctx context.Context, arg ExpireAPIKeyParams) (int64, error) {
+	result, err := q.db.Exec(ctx, expireAPIKey, arg.ExpiresAt, arg.ID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const getAPIKey = `-- name: GetAPIKey :one
+SELECT id, tenant, key_prefix, created_at, expires_at, last_used_at, revoked_at FROM api_keys WHERE id = $1
+`
+
+type GetAPIKeyRow struct {
+	ID         uuid.UUID
+	Tenant     string
+	KeyPrefix  string
+	CreatedAt  pgtype.Timestamptz
+	ExpiresAt  pgtype.Timestamptz
+	LastUsedAt pgtype.Timestamptz
+	RevokedAt  pgtype.Timestamptz
+}
+
+func (q *Queries) GetAPIKey(ctx context.Context, id uuid.UUID) (GetAPIKeyRow, error) {
+	row := q.db.QueryRow(ctx, getAPIKey, id)
+	var i GetAPIKeyRow
+	err := row.Scan(
+		&i.ID,
+		&i.Tenant,
+		&i.KeyPrefix,
+		&i.CreatedAt,
+		&i.ExpiresAt,
+		&i.LastUsedAt,
+		&i.RevokedAt,
+	)
+	return i, err
+}
+
 const insertAPIKey = `-- name: InsertAPIKey :exec
-INSERT INTO api_keys (id, tenant, key_hash, key_prefix) VALUES ($1, $2, $3, $4)
+INSERT INTO api_keys (id, tenant, key_hash, key_prefix, expires_at) VALUES ($1, $2, $3, $4, $5)
 `
 
 type InsertAPIKeyParams struct {
@@ -20,6 +70,7 @@ type InsertAPIKeyParams struct {
 	Tenant    string
 	KeyHash   []byte
 	KeyPrefix string
+	ExpiresAt pgtype.Timestamptz
 }
 
 func (q *Queries) InsertAPIKey(ctx context.Context, arg InsertAPIKeyParams) error {
@@ -28,17 +79,96 @@ func (q *Queries) InsertAPIKey(ctx context.Context, arg InsertAPIKeyParams) erro
 		arg.Tenant,
 		arg.KeyHash,
 		arg.KeyPrefix,
+		arg.ExpiresAt,
 	)
 	return err
 }
 
-const tenantForKey = `-- name: TenantForKey :one
-SELECT tenant FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL
+const listAPIKeys = `-- name: ListAPIKeys :many
+SELECT id, tenant, key_prefix, created_at, expires_at, last_used_at, revoked_at FROM api_keys
+WHERE $1::text = '' OR tenant = $1::text
+ORDER BY tenant, created_at, id
 `
 
-func (q *Queries) TenantForKey(ctx context.Context, keyHash []byte) (string, error) {
+type ListAPIKeysRow struct {
+	ID         uuid.UUID
+	Tenant     string
+	KeyPrefix  string
+	CreatedAt  pgtype.Timestamptz
+	ExpiresAt  pgtype.Timestamptz
+	LastUsedAt pgtype.Timestamptz
+	RevokedAt  pgtype.Timestamptz
+}
+
+// Every key, revoked and expired ones too; never the key itself.
+func (q *Queries) ListAPIKeys(ctx context.Context, tenant string) ([]ListAPIKeysRow, error) {
+	rows, err := q.db.Query(ctx, listAPIKeys, tenant)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ListAPIKeysRow{}
+	for rows.Next() {
+		var i ListAPIKeysRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.Tenant,
+			&i.KeyPrefix,
+			&i.CreatedAt,
+			&i.ExpiresAt,
+			&i.LastUsedAt,
+			&i.RevokedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const revokeAPIKey = `-- name: RevokeAPIKey :execrows
+UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL
+`
+
+func (q *Queries) RevokeAPIKey(ctx context.Context, id uuid.UUID) (int64, error) {
+	result, err := q.db.Exec(ctx, revokeAPIKey, id)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const tenantForKey = `-- name: TenantForKey :one
+SELECT id, tenant, (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')::boolean AS stale
+FROM api_keys
+WHERE key_hash = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())
+`
+
+type TenantForKeyRow struct {
+	ID     uuid.UUID
+	Tenant string
+	Stale  bool
+}
+
+// A revoked or expired key is no key. The database decides "expired", so
+// every API process agrees whatever its clock.
+func (q *Queries) TenantForKey(ctx context.Context, keyHash []byte) (TenantForKeyRow, error) {
 	row := q.db.QueryRow(ctx, tenantForKey, keyHash)
-	var tenant string
-	err := row.Scan(&tenant)
-	return tenant, err
+	var i TenantForKeyRow
+	err := row.Scan(&i.ID, &i.Tenant, &i.Stale)
+	return i, err
+}
+
+const touchAPIKey = `-- name: TouchAPIKey :exec
+UPDATE api_keys SET last_used_at = now()
+WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')
+`
+
+// At most once a minute per key, whichever API processes see it.
+func (q *Queries) TouchAPIKey(ctx context.Context, id uuid.UUID) error {
+	_, err := q.db.Exec(ctx, touchAPIKey, id)
+	return err
 }

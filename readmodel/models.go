@@ -32,12 +32,14 @@ type AccountToken struct {
 }
 
 type ApiKey struct {
-	ID        uuid.UUID
-	Tenant    string
-	KeyHash   []byte
-	KeyPrefix string
-	CreatedAt pgtype.Timestamptz
-	RevokedAt pgtype.Timestamptz
+	ID         uuid.UUID
+	Tenant     string
+	KeyHash    []byte
+	KeyPrefix  string
+	CreatedAt  pgtype.Timestamptz
+	RevokedAt  pgtype.Timestamptz
+	ExpiresAt  pgtype.Timestamptz
+	LastUsedAt pgtype.Timestamptz
 }
 
 type Document struct {

@@ -88,7 +88,8 @@ func subcommands() []command {
 		{name: "update-cron", role: config.RoleUpdateCron, synopsis: "fetch, check and activate the newest template bundle (--every 24h to repeat)",
 			run: func(ctx context.Context, in invocation) error { return runUpdateCron(ctx, in.cfg, in.log, in.args) }},
 
-		{name: "apikey", synopsis: "create --tenant NAME", help: "make an API key; prints it alone on standard output",
+		{name: "apikey", synopsis: "create [--tenant NAME] [--expires 90d] | list [--tenant NAME] | revoke ID | rotate ID [--expires 90d] [--grace 24h]",
+			help: "make, list, revoke or rotate API keys; a new key is printed alone on standard output",
 			run: func(ctx context.Context, in invocation) error {
 				return runAPIKey(ctx, in.cfg, in.log, in.args, in.stdout)
 			}},

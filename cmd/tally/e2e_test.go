@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -59,6 +60,11 @@ func TestAllRolesEndToEnd(t *testing.T) {
 	// extraction events.
 	t.Setenv("RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:1/")
 
+	var terminal syncBuffer
+	openTerminal = func() (io.WriteCloser, error) { return nopCloser{&terminal}, nil }
+	t.Cleanup(func() {
+		openTerminal = func() (io.WriteCloser, error) { return nil, errors.New("no terminal in tests") }
+	})
 	ctx, cancel := context.WithCancel(context.Background())
 	var stdout syncBuffer
 	done := make(chan error, 1)
@@ -100,8 +106,15 @@ func TestAllRolesEndToEnd(t *testing.T) {
 		t.Fatalf("no api-key written on a fresh data dir: %v", err)
 	}
 	key := strings.TrimSpace(string(keyBytes))
-	if !strings.Contains(stdout.String(), key) {
-		t.Fatal("the new key was not printed")
+	if info, err := os.Stat(filepath.Join(dataDir, "api-key")); err != nil || info.Mode().Perm() != 0o600 {
+		t.Fatalf("api-key file: %v %v", info, err)
+	}
+	// Shown once on the terminal, never in the structured logs.
+	if !strings.Contains(terminal.String(), key) {
+		t.Fatal("the new key was not shown on the terminal")
+	}
+	if strings.Contains(stdout.String(), key) {
+		t.Fatal("the new key is in the logs")
 	}
 
 	call := func(method, path string, body io.Reader, contentType string) (int, map[string]any) {

@@ -5,7 +5,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -13,7 +12,6 @@ import (
 	stdhttp "net/http"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,7 +20,6 @@ import (
 
 	"tally/apikeys"
 	"tally/config"
-	"tally/domain"
 	"tally/ereceipts"
 	"tally/extract"
 	tallyhttp "tally/http"
@@ -100,34 +97,6 @@ func runMigrate(ctx context.Context, cfg *config.Config, log *slog.Logger) error
 	return nil
 }
 
-func runAPIKey(ctx context.Context, cfg *config.Config, log *slog.Logger, args []string, stdout io.Writer) error {
-	if len(args) == 0 || args[0] != "create" {
-		return errors.New("usage: tally apikey create --tenant NAME")
-	}
-	fs := flag.NewFlagSet("apikey create", flag.ContinueOnError)
-	tenant := fs.String("tenant", cfg.DefaultTenant, "tenant the key belongs to")
-	if err := fs.Parse(args[1:]); err != nil {
-		return err
-	}
-	if !domain.ValidTenant(*tenant) {
-		return fmt.Errorf("tenant %q must be 1-63 lower-case letters, digits, '-' or '_'", *tenant)
-	}
-	if _, err := migrations.Apply(ctx, cfg.DatabaseURL); err != nil {
-		return err
-	}
-	rt := &runtime{cfg: cfg, log: log}
-	defer rt.Close()
-	if err := rt.openDatabase(ctx); err != nil {
-		return err
-	}
-	key, err := apikeys.New(rt.pool).Create(ctx, *tenant)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintln(stdout, key)
-	return nil
-}
-
 func runOpenAPI(cfg *config.Config, log *slog.Logger, stdout io.Writer) error {
 	// Stores are never called while printing; empty ones make every route
 	// that depends on one part of the document.
@@ -196,7 +165,7 @@ func runAll(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io
 	if err := rt.openAll(ctx); err != nil {
 		return err
 	}
-	if err := ensureDefaultKey(ctx, rt, stdout); err != nil {
+	if err := ensureDefaultKey(ctx, rt); err != nil {
 		return err
 	}
 	// When the API stops (a signal, or its port taken) the other roles stop
@@ -247,27 +216,6 @@ func (r *runtime) openAll(ctx context.Context) error {
 		return err
 	}
 	return r.openBlobs(ctx)
-}
-
-// ensureDefaultKey writes DATA_DIR/api-key once, so a new user has a key
-// to try the API with; the key itself is stored hashed in the database.
-func ensureDefaultKey(ctx context.Context, rt *runtime, stdout io.Writer) error {
-	path := filepath.Join(rt.cfg.DataDir, "api-key")
-	if _, err := os.Stat(path); err == nil {
-		return nil
-	}
-	key, err := apikeys.New(rt.pool).Create(ctx, rt.cfg.DefaultTenant)
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(rt.cfg.DataDir, 0o750); err != nil {
-		return err
-	}
-	if err := os.WriteFile(path, []byte(key+"\n"), 0o600); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	fmt.Fprintf(stdout, "API key for tenant %q (also in %s): %s\n", rt.cfg.DefaultTenant, path, key)
-	return nil
 }
 
 func serveAPI(ctx context.Context, rt *runtime, m *metrics.Metrics, mailer *mailer) error {

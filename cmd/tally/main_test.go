@@ -1,6 +1,8 @@
 package main
 
 import (
+	"errors"
+	"io"
 	"os"
 	"testing"
 )
@@ -23,5 +25,6 @@ func TestMain(m *testing.M) {
 			os.Setenv(name, limitsOff[name])
 		}
 	}
+	openTerminal = func() (io.WriteCloser, error) { return nil, errors.New("no terminal in tests") }
 	os.Exit(m.Run())
 }
