@@ -66,6 +66,9 @@ type Deps struct {
 	// Personal opens users for the as-of view and erases them
 	// (DELETE /v1/users/{email}); without it that route is absent.
 	Personal *personal.Keys
+	// Pages, when set, is the web app for people, mounted on its own paths
+	// beside the API (package web).
+	Pages interface{ Mount(*stdhttp.ServeMux) }
 	// DeletionGrace is how long a deleted document can be restored.
 	DeletionGrace time.Duration
 	// MaxFileSize is the largest accepted file in bytes.
@@ -138,6 +141,9 @@ func New(deps Deps) *Server {
 	s.registerWebhooks()
 	s.registerMailboxes()
 	s.registerErasure()
+	if deps.Pages != nil {
+		deps.Pages.Mount(mux)
+	}
 	return s
 }
 

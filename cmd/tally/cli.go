@@ -113,6 +113,8 @@ func subcommands() []command {
 			}},
 		{name: "events", synopsis: "show [--tenant NAME] DOC_ID | tail [--type TYPE] [--from SEQ|TIME]",
 			help: "print a document's history, or follow the event stream", run: tool(runEvents)},
+		{name: "members", synopsis: "invite [--tenant NAME] [--role admin|member] EMAIL",
+			help: "invite a person to the web app: e-mails the link, or prints it without SMTP_URL", run: tool(runMembers)},
 		{name: "users", synopsis: "erase [--tenant NAME] EMAIL",
 			help: "erase a user's name and e-mail (like DELETE /v1/users/{email})", run: tool(runUsers)},
 		{name: "forwarding", synopsis: "dkim [--tenant NAME] on|off", help: "whether forwards must pass DKIM (on by default)",

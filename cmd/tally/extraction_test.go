@@ -26,6 +26,8 @@ type instance struct {
 	base string
 	key  string
 	dsn  string
+	// dataDir is the instance's DATA_DIR.
+	dataDir string
 }
 
 // startAll runs `tally all` with a fresh database, data directory and
@@ -83,7 +85,7 @@ func startAllLogging(t *testing.T, env map[string]string, logs io.Writer) *insta
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &instance{t: t, base: base, key: strings.TrimSpace(string(key)), dsn: dsn}
+	return &instance{t: t, base: base, key: strings.TrimSpace(string(key)), dsn: dsn, dataDir: dataDir}
 }
 
 func (in *instance) call(method, path string, body io.Reader, contentType string) (int, map[string]any) {

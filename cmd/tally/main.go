@@ -117,6 +117,9 @@ func runAPI(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	if err := rt.openAll(ctx); err != nil {
 		return err
 	}
+	if err := ensureFirstAdmin(ctx, rt, os.Stdout); err != nil {
+		return err
+	}
 	m, err := rt.openMailer()
 	if err != nil {
 		return err
@@ -166,6 +169,9 @@ func runAll(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io
 		return err
 	}
 	if err := ensureDefaultKey(ctx, rt); err != nil {
+		return err
+	}
+	if err := ensureFirstAdmin(ctx, rt, stdout); err != nil {
 		return err
 	}
 	// When the API stops (a signal, or its port taken) the other roles stop
@@ -236,7 +242,12 @@ func serveAPI(ctx context.Context, rt *runtime, m *metrics.Metrics, mailer *mail
 	cmds := rt.commands()
 	// After the requests drained: the duplicate checks uploads left to run.
 	defer cmds.Wait()
+	pages, err := rt.webApp(mailer, cmds)
+	if err != nil {
+		return err
+	}
 	api := tallyhttp.New(tallyhttp.Deps{
+		Pages:           pages,
 		Preview:         rt.previewer(engine),
 		Commands:        cmds,
 		Personal:        personal.New(rt.pool),
