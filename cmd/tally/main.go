@@ -117,7 +117,7 @@ func runAPI(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	if err := rt.openAll(ctx); err != nil {
 		return err
 	}
-	if err := ensureFirstAdmin(ctx, rt, os.Stdout); err != nil {
+	if err := ensureFirstAdmin(ctx, rt); err != nil {
 		return err
 	}
 	m, err := rt.openMailer()
@@ -171,7 +171,7 @@ func runAll(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io
 	if err := ensureDefaultKey(ctx, rt); err != nil {
 		return err
 	}
-	if err := ensureFirstAdmin(ctx, rt, stdout); err != nil {
+	if err := ensureFirstAdmin(ctx, rt); err != nil {
 		return err
 	}
 	// When the API stops (a signal, or its port taken) the other roles stop

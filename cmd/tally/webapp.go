@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"time"
@@ -54,10 +53,10 @@ func (r *runtime) webApp(m *mailer, cmds *commands.Handler) (*web.Server, error)
 const firstAdmin = "admin@localhost"
 
 // ensureFirstAdmin makes the default tenant's first admin when it has no
-// member yet: a random password, written to DATA_DIR/admin-password (mode
-// 0600) and printed once on out, never logged. Another process that won
-// the race to make it is fine.
-func ensureFirstAdmin(ctx context.Context, rt *runtime, out io.Writer) error {
+// member yet, with a random password written to DATA_DIR/admin-password
+// (mode 0600) and shown once on the terminal (openTerminal), never logged.
+// Another process that won the race to make it is fine.
+func ensureFirstAdmin(ctx context.Context, rt *runtime) error {
 	store := accounts.NewStore(rt.pool)
 	has, err := store.HasAccounts(ctx, rt.cfg.DefaultTenant)
 	if err != nil || has {
@@ -78,7 +77,11 @@ func ensureFirstAdmin(ctx context.Context, rt *runtime, out io.Writer) error {
 	if err := os.WriteFile(path, []byte(password+"\n"), 0o600); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	fmt.Fprintf(out, "Web app: %s/ - sign in as %s with password %s (also in %s; change it under Account)\n",
-		rt.cfg.PublicURL, firstAdmin, password, path)
+	rt.log.Info("made the first admin of the web app", "tenant", rt.cfg.DefaultTenant, "password_file", path)
+	if tty, err := openTerminal(); err == nil {
+		fmt.Fprintf(tty, "Web app: %s/ - sign in as %s with password %s (also in %s; change it under Account)\n",
+			rt.cfg.PublicURL, firstAdmin, password, path)
+		tty.Close()
+	}
 	return nil
 }
