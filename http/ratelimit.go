@@ -10,6 +10,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
 
+	ereceiptapi "tally/http/ereceipts"
 	"tally/ratelimit"
 )
 
@@ -68,8 +69,12 @@ func (s *Server) rateLimit(ctx huma.Context, next func(huma.Context)) {
 	if !d.Allowed {
 		wait := ratelimit.Seconds(d.RetryAfter)
 		ctx.SetHeader("Retry-After", strconv.Itoa(wait))
-		_ = huma.WriteErr(s.api, ctx, stdhttp.StatusTooManyRequests, fmt.Sprintf(
-			"too many %s: at most %d a minute for this client; retry in %d s", class, d.Limit, wait))
+		msg := fmt.Sprintf("too many %s: at most %d a minute for this client; retry in %d s", class, d.Limit, wait)
+		if ereceiptapi.IsRoute(op) {
+			ereceiptapi.WriteTooMany(ctx, msg)
+			return
+		}
+		_ = huma.WriteErr(s.api, ctx, stdhttp.StatusTooManyRequests, msg)
 		return
 	}
 	next(ctx)

@@ -1,6 +1,7 @@
 package http_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	stdhttp "net/http"
@@ -64,6 +65,33 @@ func TestRateLimits(t *testing.T) {
 	for range 5 {
 		if resp := call("GET", "/healthz", ""); resp.StatusCode != 200 || resp.Header.Get("RateLimit-Limit") != "" {
 			t.Fatalf("healthz: %d %v", resp.StatusCode, resp.Header)
+		}
+	}
+	// The e-receipt routes answer in their envelope, as their clients
+	// expect, not in problem details.
+	var envelope struct {
+		Success bool `json:"success"`
+		Error   struct {
+			Code    int    `json:"code"`
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	for i := range 4 {
+		req, _ := stdhttp.NewRequest("GET", h.srv.URL+"/ereceipts/config", nil)
+		req.Header.Set("X-Forwarded-For", ip)
+		req.Header.Set("api-key", h.keys["b"])
+		resp, err := stdhttp.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = json.NewDecoder(resp.Body).Decode(&envelope)
+		resp.Body.Close()
+		if i < 2 { // tenant b read once above
+			continue
+		}
+		if resp.StatusCode != 429 || err != nil || envelope.Success || envelope.Error.Code == 0 ||
+			!strings.Contains(envelope.Error.Message, "too many reads") || resp.Header.Get("Retry-After") == "" {
+			t.Fatalf("e-receipt call %d past the budget: %d %+v (%v)", i+1, resp.StatusCode, envelope, err)
 		}
 	}
 	// Without a key, the address's budget (3 x 10) holds.

@@ -98,6 +98,21 @@ func failAs[R any, PR interface {
 	return fail[R, PR](f.status, f.code, "%s", f.msg)
 }
 
+// IsRoute says whether op is one of these routes, whose every answer is
+// the envelope, never problem details: the clients of this API read
+// only the envelope.
+func IsRoute(op *huma.Operation) bool {
+	return op != nil && strings.HasPrefix(op.OperationID, "ereceipts-")
+}
+
+// WriteTooMany answers 429 in the envelope, for the rate limit that runs
+// before the routes do.
+func WriteTooMany(ctx huma.Context, msg string) {
+	ctx.SetHeader("Content-Type", "application/json")
+	ctx.SetStatus(stdhttp.StatusTooManyRequests)
+	_ = json.NewEncoder(ctx.BodyWriter()).Encode(envelope{Error: &apiError{Code: codeBadRequest, Message: msg}})
+}
+
 func success[T any](body T) *output[T] {
 	return &output[T]{Status: stdhttp.StatusOK, Body: body}
 }
