@@ -213,6 +213,9 @@ type Config struct {
 	Guard Guard
 	// Keys says where the master key is (config/keys.go).
 	Keys Keys
+	// EmbeddedNATS is how clients of NATS_EMBEDDED_LISTEN authenticate
+	// (config/natsauth.go).
+	EmbeddedNATS EmbeddedNATS
 
 	// databaseURLFrom and redisURLFrom name where the URL came from, so an
 	// error about a URL built from DB_*/REDIS_* does not blame a variable
@@ -367,6 +370,7 @@ func (c *Config) read(r *envReader) {
 	r.duration("SHUTDOWN_TIMEOUT_SECONDS", time.Second, &c.ShutdownTimeout)
 	c.Guard.read(r)
 	c.Keys.read(r)
+	c.EmbeddedNATS.read(r)
 }
 
 // fillDerived sets the defaults that depend on other settings; it runs after
@@ -567,6 +571,7 @@ func (c *Config) problems() []error {
 	v.intRange("MAX_FILE_SIZE_MB", c.MaxFileSizeMB, 1, 1024)
 	c.Guard.problems(&v)
 	c.Keys.problems(&v)
+	c.embeddedNATSProblems(&v)
 	// The rule commands apply to every tenant (domain.ValidateTenant), so a
 	// default tenant that passes here is one commands accept.
 	if !domain.TenantPattern.MatchString(c.DefaultTenant) {

@@ -718,3 +718,25 @@ func TestGuardSettings(t *testing.T) {
 		}
 	}
 }
+
+func TestEmbeddedNATSBeyondLoopbackNeedsAuth(t *testing.T) {
+	for _, tc := range []struct {
+		listen, auth string
+		ok           bool
+	}{
+		{"127.0.0.1:4223", "", true},
+		{"localhost:4223", "", true},
+		{"[::1]:4223", "", true},
+		{"0.0.0.0:4223", "", false},
+		{":4223", "", false},
+		{"10.0.0.5:4223", "none", false},
+		{"0.0.0.0:4223", "token", true},
+		{"127.0.0.1:4223", "password", false},
+	} {
+		env := map[string]string{"NATS_EMBEDDED_LISTEN": tc.listen, "NATS_EMBEDDED_AUTH": tc.auth}
+		_, err := Load(func(k string) string { return env[k] })
+		if (err == nil) != tc.ok {
+			t.Errorf("%s with auth %q: %v", tc.listen, tc.auth, err)
+		}
+	}
+}

@@ -35,10 +35,16 @@ var ErrNoRunningServer = errors.New("no running embedded nats-server found")
 type EmbeddedConfig struct {
 	// Dir holds the JetStream file store.
 	Dir string
-	// Listen is "host:port" to let other processes connect without a
-	// token. Empty: the server listens on a free loopback port and asks
-	// every client for the token it writes to AnnounceDir.
+	// Listen is "host:port" to let other processes connect. Without
+	// Token only a loopback address is accepted: anyone who can reach the
+	// port could read and write every event. Empty: the server listens on
+	// a free loopback port and asks every client for a token of its own,
+	// written to AnnounceDir.
 	Listen string
+	// Token, with Listen, is what every client must present (see
+	// EnsureTokenFile); it is announced like the one made for an empty
+	// Listen.
+	Token string
 	// AnnounceDir receives URLFile and TokenFile while the server runs;
 	// empty announces nothing.
 	AnnounceDir string
@@ -78,7 +84,15 @@ func StartEmbedded(cfg EmbeddedConfig) (*Embedded, error) {
 		if err != nil {
 			return nil, fmt.Errorf("embedded nats listen port %q: %w", port, err)
 		}
+		if cfg.Token == "" && !IsLoopback(host) {
+			return nil, fmt.Errorf("embedded nats listen address %q is not a loopback address: "+
+				"it needs a token (NATS_EMBEDDED_AUTH=token), or anyone who reaches it reads and writes every event", cfg.Listen)
+		}
 		opts.Host, opts.Port = host, p
+		if cfg.Token != "" {
+			e.token = cfg.Token
+			opts.Authorization = cfg.Token
+		}
 	} else {
 		token, err := newToken()
 		if err != nil {
@@ -105,6 +119,59 @@ func StartEmbedded(cfg EmbeddedConfig) (*Embedded, error) {
 		e.announceDir = cfg.AnnounceDir
 	}
 	return e, nil
+}
+
+// IsLoopback reports whether a listen host is reachable from this machine
+// only: a loopback IP or "localhost". An empty host or 0.0.0.0 listens on
+// every interface.
+func IsLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// EnsureTokenFile reads the token in path, or makes one there (mode 0600)
+// on the first start. It is kept across restarts, so clients on other
+// machines keep their NATS_URL; a file others may read is refused.
+func EnsureTokenFile(path string) (string, error) {
+	if info, err := os.Stat(path); err == nil {
+		if info.Mode().Perm()&0o077 != 0 {
+			return "", fmt.Errorf("%s has mode %04o: a token file must be readable by its owner only (chmod 600)", path, info.Mode().Perm())
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return "", err
+		}
+		if t := strings.TrimSpace(string(b)); len(t) >= 16 {
+			return t, nil
+		}
+		return "", fmt.Errorf("%s holds no token (at least 16 characters)", path)
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return "", err
+	}
+	token, err := newToken()
+	if err != nil {
+		return "", err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		return "", err
+	}
+	// Written aside and linked into place: a process starting beside this
+	// one finds the whole token or none, and the first link wins.
+	tmp := fmt.Sprintf("%s.%s.tmp", path, token[:8])
+	if err := os.WriteFile(tmp, []byte(token+"\n"), 0o600); err != nil {
+		return "", err
+	}
+	defer os.Remove(tmp)
+	if err := os.Link(tmp, path); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return EnsureTokenFile(path)
+		}
+		return "", err
+	}
+	return token, nil
 }
 
 func newToken() (string, error) {

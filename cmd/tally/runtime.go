@@ -126,8 +126,14 @@ func (r *runtime) connectNATS() error {
 	if !errors.Is(err, eventstore.ErrNoRunningServer) {
 		r.log.Warn("starting a new embedded nats-server", "reason", err.Error())
 	}
+	var token string
+	if r.cfg.NATSEmbeddedListen != "" && r.cfg.EmbeddedNATS.Auth == config.NATSAuthToken {
+		if token, err = eventstore.EnsureTokenFile(r.cfg.NATSListenTokenPath()); err != nil {
+			return fmt.Errorf("NATS_EMBEDDED_AUTH=token: %w", err)
+		}
+	}
 	srv, err := eventstore.StartEmbedded(eventstore.EmbeddedConfig{
-		Dir: r.cfg.JetStreamDir(), Listen: r.cfg.NATSEmbeddedListen, AnnounceDir: r.cfg.DataDir, SyncAlways: r.cfg.NATSSyncAlways,
+		Dir: r.cfg.JetStreamDir(), Listen: r.cfg.NATSEmbeddedListen, Token: token, AnnounceDir: r.cfg.DataDir, SyncAlways: r.cfg.NATSSyncAlways,
 	})
 	if err != nil {
 		return err
