@@ -51,6 +51,20 @@ type Manifest struct {
 	// Blobs names where the uploaded files are (a bucket or a directory):
 	// they are not in the backup, the stream refers to them by key.
 	Blobs string `json:"blobs,omitempty"`
+	// MasterKey names the master key that wraps the data keys in the
+	// secrets and user_keys tables. The key itself is never in a backup:
+	// without it the restored keys do not open, so keep it apart from
+	// the backups and as safe.
+	MasterKey *KeyRef `json:"master_key,omitempty"`
+}
+
+// KeyRef says which key, and where it was, without the key.
+type KeyRef struct {
+	// Location is the file the key was read from, or the environment
+	// variable that held it.
+	Location string `json:"location"`
+	// ID is the key's id (see seal.KeyID).
+	ID string `json:"id"`
 }
 
 // Stream is the event stream's part of a backup.
@@ -85,6 +99,7 @@ type Source struct {
 	ReadModels []string
 	Version    string
 	Blobs      string
+	MasterKey  *KeyRef
 }
 
 // Write makes a backup in dir, which must be empty or not exist yet.
@@ -95,7 +110,7 @@ func Write(ctx context.Context, dir string, src Source) (*Manifest, error) {
 	if err := os.MkdirAll(filepath.Join(dir, tablesDir), 0o700); err != nil {
 		return nil, fmt.Errorf("backup: %w", err)
 	}
-	m := &Manifest{Format: Format, CreatedAt: time.Now().UTC(), Version: src.Version, Blobs: src.Blobs}
+	m := &Manifest{Format: Format, CreatedAt: time.Now().UTC(), Version: src.Version, Blobs: src.Blobs, MasterKey: src.MasterKey}
 
 	consumers, err := src.Events.Positions(ctx)
 	if err != nil {

@@ -34,7 +34,7 @@ var quiet = slog.New(slog.DiscardHandler)
 // readModels are the tables a restore rebuilds.
 func readModels() []string {
 	var tables []string
-	for _, p := range append(projections.All(), projections.Search{}) {
+	for _, p := range projections.All() {
 		tables = append(tables, p.Tables()...)
 	}
 	return tables

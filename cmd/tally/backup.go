@@ -5,18 +5,21 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"time"
 
 	"tally/backup"
+	"tally/config"
 	"tally/migrations"
 	"tally/projections"
+	"tally/seal"
 )
 
 // readModelTables are the tables the projectors write: a backup leaves
 // them out, a restore rebuilds them.
 func readModelTables() []string {
 	var tables []string
-	for _, p := range append(projections.All(), projections.Search{}) {
+	for _, p := range projections.All() {
 		tables = append(tables, p.Tables()...)
 	}
 	return tables
@@ -37,6 +40,10 @@ func runBackup(ctx context.Context, rt *runtime, args []string, stdout io.Writer
 		return errors.New("usage: tally backup DIR (a new or empty directory)")
 	}
 	rt.useRunningServer("backup")
+	key, err := configuredMasterKey(rt.cfg)
+	if err != nil {
+		return err
+	}
 	if err := rt.openDatabase(ctx); err != nil {
 		return err
 	}
@@ -45,7 +52,7 @@ func runBackup(ctx context.Context, rt *runtime, args []string, stdout io.Writer
 	}
 	started := time.Now()
 	m, err := backup.Write(ctx, args[0], backup.Source{Pool: rt.pool, Events: rt.events,
-		ReadModels: readModelTables(), Version: version, Blobs: rt.blobLocation()})
+		ReadModels: readModelTables(), Version: version, Blobs: rt.blobLocation(), MasterKey: key})
 	if err != nil {
 		return err
 	}
@@ -65,7 +72,13 @@ func runRestore(ctx context.Context, rt *runtime, args []string, stdout io.Write
 	if len(args) != 1 {
 		return errors.New("usage: tally restore DIR (a directory `tally backup` wrote)")
 	}
-	if _, err := backup.ReadManifest(args[0]); err != nil {
+	manifest, err := backup.ReadManifest(args[0])
+	if err != nil {
+		return err
+	}
+	// Before the database is opened, which makes a new master key in an
+	// empty DATA_DIR: the restored data keys open only with the old one.
+	if err := checkMasterKey(rt.cfg, manifest.MasterKey); err != nil {
 		return err
 	}
 	schema, err := migrations.Apply(ctx, rt.cfg.DatabaseURL)
@@ -92,4 +105,70 @@ func runRestore(ctx context.Context, rt *runtime, args []string, stdout io.Write
 	fmt.Fprintf(stdout, "rebuilt the read models from %d events; %.1fs in all. Uploaded files are expected in %s\n",
 		n, time.Since(started).Seconds(), m.Blobs)
 	return nil
+}
+
+// configuredMasterKey names this process's master key without making
+// one; nil when there is none yet.
+func configuredMasterKey(cfg *config.Config) (*backup.KeyRef, error) {
+	var key []byte
+	ref := &backup.KeyRef{Location: "TALLY_MASTER_KEY"}
+	if cfg.Keys.MasterKey != "" {
+		k, err := seal.ParseMasterKey(cfg.Keys.MasterKey)
+		if err != nil {
+			return nil, fmt.Errorf("TALLY_MASTER_KEY: %w", err)
+		}
+		key = k
+	} else {
+		ref.Location = cfg.MasterKeyPath()
+		k, err := seal.ReadMasterKeyFile(ref.Location)
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("master key: %w", err)
+		}
+		key = k
+	}
+	ring, err := seal.NewRing(key)
+	if err != nil {
+		return nil, err
+	}
+	ref.ID = ring.CurrentID().String()
+	return ref, nil
+}
+
+// checkMasterKey refuses a restore whose data keys this process's master
+// keys cannot open.
+func checkMasterKey(cfg *config.Config, want *backup.KeyRef) error {
+	if want == nil || want.ID == "" {
+		return nil
+	}
+	have, err := configuredMasterKey(cfg)
+	if err != nil {
+		return err
+	}
+	if have != nil && have.ID == want.ID {
+		return nil
+	}
+	for _, p := range cfg.Keys.PreviousKeys() {
+		if k, err := seal.ParseMasterKey(p); err == nil {
+			if ring, err := seal.NewRing(k); err == nil && ring.CurrentID().String() == want.ID {
+				return nil
+			}
+		}
+	}
+	where := cfg.MasterKeyPath()
+	if have != nil {
+		where = have.Location
+	}
+	return fmt.Errorf("restore: the backup's keys are wrapped by master key %s (it was at %s); %s has %s: "+
+		"put that key at %s (mode 0600) or in TALLY_MASTER_KEY, or the old one in TALLY_MASTER_KEY_PREVIOUS",
+		want.ID, want.Location, where, describeKey(have), cfg.MasterKeyPath())
+}
+
+func describeKey(k *backup.KeyRef) string {
+	if k == nil {
+		return "no key"
+	}
+	return "key " + k.ID
 }

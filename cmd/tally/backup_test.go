@@ -37,9 +37,25 @@ func TestBackupAndRestoreCommands(t *testing.T) {
 		t.Fatalf("tally backup said %q", out.String())
 	}
 
+	oldDataDir := os.Getenv("DATA_DIR")
 	dsn, fresh := pgtest.New(t)
 	t.Setenv("DATABASE_URL", dsn)
 	t.Setenv("DATA_DIR", t.TempDir())
+	// Without the master key the restored keys would not open.
+	err = run(context.Background(), []string{"restore", dir}, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "master key") {
+		t.Fatalf("restore without the master key: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(os.Getenv("DATA_DIR"), "master.key")); err == nil {
+		t.Fatal("a refused restore made a master key")
+	}
+	key, err := os.ReadFile(filepath.Join(oldDataDir, "master.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(os.Getenv("DATA_DIR"), "master.key"), key, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	out.Reset()
 	if err := run(context.Background(), []string{"restore", dir}, &out, io.Discard); err != nil {
 		t.Fatalf("tally restore: %v", err)
