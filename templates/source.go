@@ -13,6 +13,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"tally/blob"
 )
@@ -22,6 +23,11 @@ type Fetched struct {
 	// Name says where it came from: s3://bucket/key or a file path.
 	Name string
 	Data []byte
+	// Signature is the signature file published beside it (NAME.sig);
+	// nil when there is none.
+	Signature []byte
+	// Local is true for a bundle from a local directory.
+	Local bool
 }
 
 // Source finds the newest published bundle.
@@ -121,7 +127,14 @@ func (d DirSource) Newest(ctx context.Context) (*Fetched, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Fetched{Name: name, Data: data}, nil
+	sig, err := os.ReadFile(name + SignatureSuffix)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("read %s%s: %w", name, SignatureSuffix, err)
+	}
+	if err == nil && len(sig) == 0 {
+		sig = []byte{} // present but empty: refused as damaged, not as unsigned
+	}
+	return &Fetched{Name: name, Data: data, Signature: sig, Local: true}, nil
 }
 
 // S3Source reads bundles (*.json) from an S3 bucket, under an optional
@@ -187,5 +200,30 @@ func (s *S3Source) Newest(ctx context.Context) (*Fetched, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Fetched{Name: name, Data: data}, nil
+	sig, err := s.signature(ctx, best.key)
+	if err != nil {
+		return nil, err
+	}
+	return &Fetched{Name: name, Data: data, Signature: sig}, nil
+}
+
+// signature reads KEY.sig; nil when there is none.
+func (s *S3Source) signature(ctx context.Context, key string) ([]byte, error) {
+	out, err := s.client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(key + SignatureSuffix)})
+	if err != nil {
+		var missing *types.NoSuchKey
+		if errors.As(err, &missing) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("get s3://%s/%s%s: %w", s.bucket, key, SignatureSuffix, err)
+	}
+	defer out.Body.Close()
+	sig, err := io.ReadAll(io.LimitReader(out.Body, maxSignatureBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("read s3://%s/%s%s: %w", s.bucket, key, SignatureSuffix, err)
+	}
+	if sig == nil {
+		sig = []byte{}
+	}
+	return sig, nil
 }

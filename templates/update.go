@@ -3,6 +3,7 @@ package templates
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 )
 
@@ -26,6 +27,9 @@ type Updater struct {
 	Store  *Store
 	Source Source
 	Log    *slog.Logger
+	// Signatures decides which bundles may be installed; its zero value
+	// refuses every one.
+	Signatures Verifier
 }
 
 // RunOnce fetches the newest bundle and, unless its version is stored
@@ -43,6 +47,9 @@ func (u *Updater) RunOnce(ctx context.Context) (Result, error) {
 	if f == nil {
 		log.Info("no template bundle published", "source", u.Source.String())
 		return Result{Outcome: OutcomeNone}, nil
+	}
+	if err := u.Signatures.Verify(f); err != nil {
+		return Result{Source: f.Name}, &RefusedError{Err: fmt.Errorf("%s: %w", f.Name, err)}
 	}
 	act, err := u.Store.Install(ctx, f.Data, f.Name)
 	switch {

@@ -3,6 +3,7 @@ package templates_test
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"net/http/httptest"
 	"os"
@@ -52,9 +53,20 @@ func fakeS3(t *testing.T, bucket string) (*blob.S3, blob.S3Config) {
 	return up, cfg
 }
 
+// testSigner signs the bundles the tests publish; testVerifier trusts it.
+var (
+	testSigner   = ed25519.NewKeyFromSeed(bytes.Repeat([]byte{7}, ed25519.SeedSize))
+	testVerifier = templates.Verifier{Keys: []ed25519.PublicKey{testSigner.Public().(ed25519.PublicKey)}}
+)
+
+// upload publishes a bundle with its signature beside it.
 func upload(t *testing.T, s *blob.S3, key string, data []byte) {
 	t.Helper()
 	if err := s.Put(t.Context(), key, bytes.NewReader(data), int64(len(data)), "application/json"); err != nil {
+		t.Fatal(err)
+	}
+	sig := templates.Sign(testSigner, data)
+	if err := s.Put(t.Context(), key+templates.SignatureSuffix, bytes.NewReader(sig), int64(len(sig)), "text/plain"); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -106,7 +118,7 @@ func TestTemplateUpdateCronHotSwap(t *testing.T) {
 		t.Fatal(err)
 	}
 	store := templates.NewStore(pool, events)
-	u := &templates.Updater{Store: store, Source: src}
+	u := &templates.Updater{Store: store, Source: src, Signatures: testVerifier}
 
 	// A worker: the engine consults the live bundle, refreshed every 50ms.
 	live := templates.NewLive(pool, nil)

@@ -94,7 +94,8 @@ func subcommands() []command {
 				return runAPIKey(ctx, in.cfg, in.log, in.args, in.stdout)
 			}},
 		{name: "keys", synopsis: "generate | rotate", help: "print a new master key; re-wrap data keys under TALLY_MASTER_KEY", run: tool(runKeys)},
-		{name: "templates", synopsis: "check FILE... | list | rollback [--to VERSION]", help: "merchant template bundles",
+		{name: "templates", synopsis: "check FILE... | list | rollback [--to VERSION] | keygen --out FILE | sign --key FILE BUNDLE...",
+			help: "merchant template bundles",
 			run: func(ctx context.Context, in invocation) error {
 				return runTemplates(ctx, in.cfg, in.args, in.stdout, in.stderr)
 			}},

@@ -72,7 +72,12 @@ func runUpdateCron(ctx context.Context, cfg *config.Config, log *slog.Logger, ar
 			return err
 		}
 	}
-	u := &templates.Updater{Store: templates.NewStore(rt.pool, rt.events), Source: src, Log: rt.log.With("role", "update-cron")}
+	verifier, err := templateVerifier(s)
+	if err != nil {
+		return err
+	}
+	u := &templates.Updater{Store: templates.NewStore(rt.pool, rt.events), Source: src, Log: rt.log.With("role", "update-cron"),
+		Signatures: verifier}
 	if s.Every == 0 {
 		_, err := u.RunOnce(ctx)
 		return err
@@ -87,6 +92,9 @@ func runUpdateCron(ctx context.Context, cfg *config.Config, log *slog.Logger, ar
 
 const templatesUsage = `usage:
   tally templates check FILE...        check bundle files (no database needed)
+  tally templates keygen --out FILE    a new signing key: private half to FILE, public half printed
+  tally templates sign --key FILE BUNDLE...
+                                       write BUNDLE.sig beside each bundle
   tally templates list                 the stored bundles; * marks the active one
   tally templates rollback [--to VERSION]
                                        activate the previous (or the given) stored bundle`
@@ -101,6 +109,12 @@ func runTemplates(ctx context.Context, cfg *config.Config, args []string, stdout
 	sub, args := args[0], args[1:]
 	if sub == "check" {
 		return checkTemplateFiles(args, stdout)
+	}
+	if sub == "keygen" {
+		return runTemplatesKeygen(args, stdout)
+	}
+	if sub == "sign" {
+		return runTemplatesSign(args, stdout)
 	}
 	if sub != "list" && sub != "rollback" {
 		return fmt.Errorf("unknown templates command %q\n%s", sub, templatesUsage)

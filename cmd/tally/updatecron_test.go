@@ -50,6 +50,7 @@ func TestUpdateCronAndTemplatesCommands(t *testing.T) {
 		"DATABASE_URL": dsn, "DATA_DIR": t.TempDir(), "NATS_URL": "nats://" + natsAddr, "LOG_LEVEL": "warn", "ROLE": "",
 		"DB_UPDATE_DIR": dir, "DB_UPDATE_S3_BUCKET": "", "DB_UPDATE_S3_PREFIX": "", "DB_UPDATE_INTERVAL": "",
 		"S3_BUCKET": "", "S3_ENDPOINT": "", "AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "",
+		"TEMPLATE_SIGNING_KEYS": "", "TEMPLATE_ALLOW_UNSIGNED": "",
 	} {
 		t.Setenv(k, v)
 	}
@@ -65,6 +66,11 @@ func TestUpdateCronAndTemplatesCommands(t *testing.T) {
 		t.Fatalf("empty dir: %v", err)
 	}
 	copyBundle(t, dir, "bundle-2026.11.1.json", "2026.11.1.json")
+	// Unsigned: refused, unless the operator allows unsigned local bundles.
+	if _, err := cmd("update-cron"); err == nil || !strings.Contains(err.Error(), "not signed") {
+		t.Fatalf("unsigned bundle: %v", err)
+	}
+	t.Setenv("TEMPLATE_ALLOW_UNSIGNED", "true")
 	if _, err := cmd("update-cron"); err != nil {
 		t.Fatal(err)
 	}
@@ -121,11 +127,31 @@ func TestUpdateCronAndTemplatesCommands(t *testing.T) {
 	if err := up.Put(ctx, "ota/2026.12.1.json", bytes.NewReader(v3), int64(len(v3)), "application/json"); err != nil {
 		t.Fatal(err)
 	}
+	// From S3 a bundle must be signed, whatever TEMPLATE_ALLOW_UNSIGNED.
+	keyFile, v3File := filepath.Join(t.TempDir(), "signing.key"), filepath.Join(t.TempDir(), "2026.12.1.json")
+	pub, err := cmd("templates", "keygen", "--out", keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(v3File, v3, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := cmd("templates", "sign", "--key", keyFile, v3File); err != nil || !strings.Contains(out, "signed with key") {
+		t.Fatalf("templates sign: %q %v", out, err)
+	}
+	sig := mustRead(t, v3File+".sig")
+	t.Setenv("TEMPLATE_SIGNING_KEYS", strings.TrimSpace(pub))
 	for k, v := range map[string]string{
 		"DB_UPDATE_DIR": "", "DB_UPDATE_S3_BUCKET": "bundles", "DB_UPDATE_S3_PREFIX": "ota",
 		"S3_BUCKET": "blobs", "S3_ENDPOINT": s3srv.URL, "AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s",
 	} {
 		t.Setenv(k, v)
+	}
+	if _, err := cmd("update-cron"); err == nil || !strings.Contains(err.Error(), "not signed") {
+		t.Fatalf("unsigned bundle from S3: %v", err)
+	}
+	if err := up.Put(ctx, "ota/2026.12.1.json.sig", bytes.NewReader(sig), int64(len(sig)), "text/plain"); err != nil {
+		t.Fatal(err)
 	}
 	if _, err := cmd("update-cron"); err != nil {
 		t.Fatalf("update from S3: %v", err)
