@@ -89,6 +89,9 @@ func (b *Scrape) relay(ctx context.Context, ch *amqp.Channel) error {
 			}
 			return
 		}
+		if b.Metrics != nil {
+			b.Metrics.Events.WithLabelValues(d.Event.Type).Inc()
+		}
 		if err := d.Ack(ctx); err != nil {
 			// The job is on the queue; the event comes back and is relayed
 			// again, which workers recognise by the job id.

@@ -23,6 +23,7 @@ import (
 	ereceiptapi "tally/http/ereceipts"
 	"tally/http/rawbody"
 	"tally/mailbox"
+	"tally/metrics"
 	"tally/notify"
 	"tally/personal"
 	"tally/probe"
@@ -40,6 +41,8 @@ type Check = probe.Check
 // which Idempotency-Key still holds (through the event store) but a reused
 // key with a different body is no longer detected.
 type Deps struct {
+	// Metrics, when set, counts requests by route and status.
+	Metrics  *metrics.Metrics
 	Commands *commands.Handler
 	Pool     *pgxpool.Pool
 	Redis    *redis.Client
@@ -164,8 +167,19 @@ func (s *Server) Handler() stdhttp.Handler {
 		if rec.status >= 500 {
 			level = slog.LevelError
 		}
+		took := time.Since(start)
 		s.deps.Log.Log(ctx, level, "http request", "request_id", id, "method", r.Method, "path", loggedPath(req),
-			"status", rec.status, "duration_ms", time.Since(start).Milliseconds())
+			"status", rec.status, "duration_ms", took.Milliseconds())
+		if m := s.deps.Metrics; m != nil {
+			// The pattern alone: paths carry ids and addresses, and an
+			// unmatched path would make a series per scanner's guess.
+			route := req.Pattern
+			if route == "" {
+				route = "unmatched"
+			}
+			m.HTTPRequests.WithLabelValues(route, strconv.Itoa(rec.status)).Inc()
+			m.HTTPSeconds.WithLabelValues(route).Observe(took.Seconds())
+		}
 	})
 }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"tally/domain"
+	"tally/metrics"
 	"tally/netguard"
 	"tally/readmodel"
 	"tally/supervise"
@@ -60,6 +61,8 @@ type SenderConfig struct {
 	// did not register) and, unless AllowPrivate, dials public addresses
 	// only and uses no proxy (a proxy would dial on its behalf, unchecked).
 	Client *http.Client
+	// Metrics, when set, counts attempts by result.
+	Metrics *metrics.Metrics
 }
 
 func (c *SenderConfig) setDefaults() {
@@ -287,6 +290,7 @@ func (s *Sender) finish(ctx context.Context, log *slog.Logger, c claimed, res at
 			LastStatus: status, LastError: errText})
 		return err
 	})
+	s.count(err, held, state)
 	switch {
 	case err != nil:
 		// The lease runs out and the delivery is tried again: a success
@@ -301,6 +305,21 @@ func (s *Sender) finish(ctx context.Context, log *slog.Logger, c claimed, res at
 	default:
 		log.Info("webhook attempt failed, retry scheduled", "attempt", attempt, "error", errText, "retry_in", retryIn.String())
 	}
+}
+
+// count adds a recorded attempt to the metrics.
+func (s *Sender) count(err error, held int64, state string) {
+	if s.cfg.Metrics == nil || err != nil || held == 0 {
+		return
+	}
+	result := metrics.WebhookRetry
+	switch state {
+	case StateSucceeded:
+		result = metrics.WebhookDelivered
+	case StateFailed:
+		result = metrics.WebhookFailed
+	}
+	s.cfg.Metrics.WebhookAttempts.WithLabelValues(result).Inc()
 }
 
 // backoff is the wait after the given failed attempt: FirstBackoff

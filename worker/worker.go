@@ -156,7 +156,7 @@ func (w *Worker) handleJob(ctx context.Context, d amqp.Delivery) {
 	start := time.Now()
 	outcome := w.run(ctx, job, log)
 	w.metrics.Jobs.WithLabelValues(outcome).Inc()
-	w.metrics.ExtractionSeconds.WithLabelValues(outcome).Observe(time.Since(start).Seconds())
+	w.metrics.ExtractionSeconds.WithLabelValues(outcome, metrics.Kind(job.ContentType)).Observe(time.Since(start).Seconds())
 	if outcome == metrics.OutcomeRequeued {
 		// The outcome could not be recorded: hand the job back after a
 		// pause so a down event store is not hammered.
@@ -207,6 +207,7 @@ func (w *Worker) run(ctx context.Context, job queue.Job, log *slog.Logger) strin
 		switch {
 		case err == nil:
 			log.Info("document extracted", "total_found", fields.Total != "")
+			w.metrics.CompletionSeconds.Observe(time.Since(doc.UploadedAt).Seconds())
 			return metrics.OutcomeCompleted
 		case skippable(err):
 			return metrics.OutcomeSkipped

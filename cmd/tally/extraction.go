@@ -142,3 +142,12 @@ func serveProbes(ctx context.Context, rt *runtime, m *metrics.Metrics, checks []
 	}
 	return nil
 }
+
+// storeChecks are the health checks of a role that uses the database and
+// the stream (the notifier, the scheduler, the webhooks).
+func storeChecks(rt *runtime) []tallyhttp.Check {
+	return []tallyhttp.Check{
+		{Name: "database", Critical: true, Ping: func(ctx context.Context) error { return rt.pool.Ping(ctx) }},
+		{Name: "nats", Critical: true, Ping: rt.events.Ping},
+	}
+}

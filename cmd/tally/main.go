@@ -184,7 +184,7 @@ func runAll(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io
 	}
 	m := metrics.New()
 	var wg sync.WaitGroup
-	if err := startWebhooks(ctx, &wg, rt); err != nil {
+	if err := startWebhooks(ctx, &wg, rt, m); err != nil {
 		return err
 	}
 	wg.Go(func() { projections.RunAll(ctx, rt.pool, rt.events, m, rt.log) })
@@ -247,6 +247,7 @@ func serveAPI(ctx context.Context, rt *runtime, m *metrics.Metrics, mailer *mail
 		return err
 	}
 	api := tallyhttp.New(tallyhttp.Deps{
+		Metrics:         m,
 		Pages:           pages,
 		Preview:         rt.previewer(engine),
 		Commands:        cmds,

@@ -12,6 +12,7 @@ import (
 
 	"tally/commands"
 	"tally/mail"
+	"tally/metrics"
 	"tally/notify"
 	"tally/personal"
 	"tally/readmodel"
@@ -94,10 +95,14 @@ func runNotifier(ctx context.Context, rt *runtime) error {
 	if m.sender == nil {
 		return errors.New("SMTP_URL is unset: the notifier has nothing to send with")
 	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	var wg sync.WaitGroup
 	startNotifier(ctx, &wg, rt, m)
+	err = serveProbes(ctx, rt, metrics.New(), storeChecks(rt))
+	cancel()
 	wg.Wait()
-	return nil
+	return err
 }
 
 func runScheduler(ctx context.Context, rt *runtime) error {
@@ -111,14 +116,18 @@ func runScheduler(ctx context.Context, rt *runtime) error {
 	if m.sender == nil {
 		rt.log.Warn("SMTP_URL is unset: no monthly reports; the scheduler only purges deleted documents")
 	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	var wg sync.WaitGroup
 	if err := startMailboxScheduler(ctx, &wg, rt); err != nil {
 		return err
 	}
 	startScheduler(ctx, &wg, rt, m)
 	startPurger(ctx, &wg, rt)
+	err = serveProbes(ctx, rt, metrics.New(), storeChecks(rt))
+	cancel()
 	wg.Wait()
-	return nil
+	return err
 }
 
 // runReport is `tally report monthly [--month YYYY-MM] [--dry-run]`.

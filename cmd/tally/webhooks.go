@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 
 	"tally/ereceipts"
+	"tally/metrics"
 	"tally/webhooks"
 )
 
@@ -39,14 +40,14 @@ func (e ereceiptResults) SetResultsEndpoint(ctx context.Context, tenant, url str
 
 // startWebhooks runs the webhook dispatcher and sender until ctx ends.
 // Nothing is started when the store cannot be opened.
-func startWebhooks(ctx context.Context, wg *sync.WaitGroup, rt *runtime) error {
+func startWebhooks(ctx context.Context, wg *sync.WaitGroup, rt *runtime, m *metrics.Metrics) error {
 	store, err := rt.openWebhooks(ctx)
 	if err != nil {
 		return err
 	}
 	log := rt.log.With("role", "webhooks")
 	sender := webhooks.NewSender(store, webhooks.SenderConfig{
-		Timeout: rt.cfg.WebhookTimeout, RetryPeriod: rt.cfg.WebhookRetryPeriod, AllowPrivate: rt.cfg.OutboundAllowPrivateNetworks}, log)
+		Timeout: rt.cfg.WebhookTimeout, RetryPeriod: rt.cfg.WebhookRetryPeriod, AllowPrivate: rt.cfg.OutboundAllowPrivateNetworks, Metrics: m}, log)
 	results := &ereceipts.Renderer{Docs: rt.commands().Documents(), Blobs: rt.blobs, Settings: ereceipts.NewStore(rt.pool), MaxEML: rt.cfg.MaxFileSize()}
 	d := &webhooks.Dispatcher{Events: rt.events, Store: store, Log: log, OnDelivery: sender.Wake,
 		Renderers: map[string]webhooks.Renderer{webhooks.FormatEvent: webhooks.EventRenderer{}, ereceipts.Format: results}}
@@ -67,12 +68,17 @@ func runWebhooks(ctx context.Context, rt *runtime) error {
 	if err := rt.openStores(ctx); err != nil {
 		return err
 	}
+	m := metrics.New()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	var wg sync.WaitGroup
-	if err := startWebhooks(ctx, &wg, rt); err != nil {
+	if err := startWebhooks(ctx, &wg, rt, m); err != nil {
 		return err
 	}
+	err := serveProbes(ctx, rt, m, storeChecks(rt))
+	cancel()
 	wg.Wait()
-	return nil
+	return err
 }
 
 // runWebhooksTool is `tally webhooks deliveries ENDPOINT_ID [--limit N]`:

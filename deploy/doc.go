@@ -1,0 +1,6 @@
+// Package deploy holds what operators deploy Tally with: the Helm chart
+// (helm/tally), the Grafana dashboard (grafana/tally.json) and the
+// Prometheus alert rules (prometheus/alerts.yml). It has no code; its
+// tests check those files against the code (every metric a query names
+// is one Tally exports).
+package deploy
