@@ -24,6 +24,7 @@ import (
 	"tally/eventstore"
 	"tally/migrations/pgtest"
 	"tally/projections"
+	"tally/seal"
 )
 
 // role is one tally process of the chaos test.
@@ -118,8 +119,20 @@ func TestChaos(t *testing.T) {
 	}
 	queueName := "chaos_" + strings.ReplaceAll(uuid.NewString()[:8], "-", "")
 	defer deleteQueues(t, queueName)
+	// One master key for the role processes and for this process, whose
+	// rebuild opens the users the roles sealed.
+	master, err := seal.NewKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ring, err := seal.NewRing(master)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seal.Install(ring)
 	apiPort := freePort(t)
 	base := []string{
+		"TALLY_MASTER_KEY=" + seal.EncodeMasterKey(master),
 		"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"),
 		"DATABASE_URL=" + dsn, "NATS_URL=" + nats.ClientURL(), "DATA_DIR=" + filepath.Join(dir, "data"),
 		"SCRAPE_QUEUE=" + queueName, "LOG_LEVEL=warn", "RETRY_DELAY_MS=100", "RABBITMQ_MESSAGE_EXPIRE_MS=600000",
