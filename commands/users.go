@@ -16,6 +16,8 @@ type People interface {
 	// Erase destroys an address's keys and returns every user id it has
 	// had; an unknown address is domain.ErrUserNotFound.
 	Erase(ctx context.Context, tenant, email string) ([]string, error)
+	// Files returns the blob keys of the documents of users ids.
+	Files(ctx context.Context, tenant string, ids []string) ([]string, error)
 }
 
 // errErasureUnrecorded: the keys are gone (the data is erased) but the
@@ -66,6 +68,18 @@ func (h *Handler) EraseUser(ctx context.Context, cmd EraseUser) ([]string, error
 	ids, err := h.people.Erase(ctx, cmd.Tenant, cmd.Email)
 	if err != nil {
 		return nil, err
+	}
+	// The files go too: an upload or an e-mail names its user inside,
+	// whatever the events say. Deleting a missing file is no error, so an
+	// erasure called again finishes what a failed one left.
+	files, err := h.people.Files(ctx, cmd.Tenant, ids)
+	if err != nil {
+		return nil, err
+	}
+	for _, key := range files {
+		if err := h.blobs.Delete(ctx, key); err != nil {
+			return nil, fmt.Errorf("delete an erased user's file: %w", ErrBlobStore.Wrap(err))
+		}
 	}
 	for _, id := range ids {
 		meta := cmd.Meta

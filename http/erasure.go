@@ -25,7 +25,8 @@ func (s *Server) registerErasure() {
 		OperationID: "erase-user", Method: stdhttp.MethodDelete, Path: "/v1/users/{email}", Tags: []string{"Users"},
 		Summary: "Erase a user's personal data",
 		Description: "Destroys the user's key, so their name and e-mail in the event history (kept for good) no longer " +
-			"open, blanks them in every read model and drops their e-mail preference; amounts and totals stay. " +
+			"open, blanks them in every read model, drops their e-mail preference, deletes their documents' files " +
+			"(uploads and e-mails) and empties the stored webhook bodies about those documents; amounts and totals stay. " +
 			"Appends `UserErased` so replays and subscribers forget them too. The user gets no further e-mails " +
 			"or reports. A later upload by the same address starts a new user with a new id.\n\n" +
 			"204 when done; calling again answers 204 as well and finishes an erasure an earlier call left " +

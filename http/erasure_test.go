@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"tally/blob"
 	"tally/commands"
 	"tally/domain"
 	"tally/projections"
@@ -68,7 +69,11 @@ func mustJSON(v any) string {
 }
 
 func TestEraseUser(t *testing.T) {
-	h := newHarness(t, nil)
+	files, err := blob.NewLocal(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, files)
 	ctx := context.Background()
 	tenant := tenantOf(h, "a")
 	meta := commands.Meta{Tenant: tenant}
@@ -149,6 +154,46 @@ func TestEraseUser(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// The uploaded files, and webhook deliveries about the documents whose
+	// stored bodies name the user: one sent, one not sent yet, and Bob's.
+	fileOf := func(id string) string {
+		t.Helper()
+		var key string
+		if err := h.pool.QueryRow(ctx, "SELECT blob_key FROM documents WHERE id = $1", id).Scan(&key); err != nil {
+			t.Fatal(err)
+		}
+		return key
+	}
+	exists := func(key string) bool {
+		r, err := files.Get(ctx, key)
+		if err == nil {
+			r.Close()
+		}
+		return err == nil
+	}
+	annFiles, bobFile := []string{fileOf(ann1), fileOf(ann2)}, fileOf(bob)
+	for _, k := range append(annFiles, bobFile) {
+		if !exists(k) {
+			t.Fatalf("file %s missing before the erasure", k)
+		}
+	}
+	endpoint := uuid.New()
+	if _, err := h.pool.Exec(ctx, `INSERT INTO webhook_endpoints (id, tenant, url, secret_sealed, events)
+		VALUES ($1, $2, 'https://hooks.example.com/', '\x00', '{document.completed}')`, endpoint, tenant); err != nil {
+		t.Fatal(err)
+	}
+	delivery := func(doc, state, body string) {
+		t.Helper()
+		if _, err := h.pool.Exec(ctx, `INSERT INTO webhook_deliveries (endpoint_id, tenant, event_id, event_type, document_id,
+			stream_sequence, body, state) VALUES ($1, $2, $3, 'document.completed', $4, 1, $5, $6)`,
+			endpoint, tenant, uuid.NewString(), doc, []byte(body), state); err != nil {
+			t.Fatal(err)
+		}
+	}
+	delivery(ann1, "succeeded", `{"user":{"name":"`+annName+`","email":"`+annEmail+`"}}`)
+	delivery(ann2, "pending", `{"user":{"name":"`+annName+`","email":"`+annEmail+`"}}`)
+	delivery(bob, "pending", `{"user":{"name":"`+bobName+`","email":"`+bobEmail+`"}}`)
+
 	// Bad input, another tenant, an unknown address.
 	if code, _ := h.do("DELETE", "/v1/users/not-an-address", "a", nil, ""); code != 400 {
 		t.Fatalf("erase a non-address: %d", code)
@@ -207,6 +252,39 @@ func TestEraseUser(t *testing.T) {
 		}
 	}
 	noTrace("after the erasure")
+
+	// Ann's files are gone from the blob store, Bob's stays.
+	for _, k := range annFiles {
+		if exists(k) {
+			t.Errorf("the erased user's file %s is still stored", k)
+		}
+	}
+	if !exists(bobFile) {
+		t.Error("another user's file was deleted")
+	}
+	// The stored webhook bodies about Ann's documents are empty, and the
+	// one not sent yet will not be; Bob's is untouched.
+	rows, err := h.pool.Query(ctx, "SELECT document_id, state, convert_from(body, 'UTF8') FROM webhook_deliveries")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var doc, state, body string
+		if err := rows.Scan(&doc, &state, &body); err != nil {
+			t.Fatal(err)
+		}
+		switch doc {
+		case ann1, ann2:
+			if body != "" || (doc == ann2 && state != "cancelled") {
+				t.Errorf("delivery about %s after the erasure: %s %q", doc, state, body)
+			}
+		case bob:
+			if !strings.Contains(body, bobEmail) {
+				t.Errorf("another user's delivery changed: %s %q", state, body)
+			}
+		}
+	}
+	rows.Close()
 
 	// The erasure is on the stream, on the user's own aggregate.
 	history, err := h.events.LoadAggregate(ctx, tenant, domain.AggregateUser, oldID)

@@ -331,6 +331,9 @@ func (k *Keys) Erase(ctx context.Context, tenant, email string) ([]string, error
 		if _, err := q.BlankDocumentUsers(ctx, readmodel.BlankDocumentUsersParams{Tenant: tenant, UserIds: ids, Email: byEmail}); err != nil {
 			return fmt.Errorf("blank documents: %w", err)
 		}
+		if _, err := q.BlankUserWebhookDeliveries(ctx, readmodel.BlankUserWebhookDeliveriesParams{Tenant: tenant, UserIds: ids}); err != nil {
+			return fmt.Errorf("blank webhook deliveries: %w", err)
+		}
 		if _, err := q.BlankMonthlyDocumentUsers(ctx, readmodel.BlankMonthlyDocumentUsersParams{Tenant: tenant, UserIds: ids, Email: byEmail}); err != nil {
 			return fmt.Errorf("blank monthly documents: %w", err)
 		}
@@ -355,6 +358,17 @@ func (k *Keys) Erase(ctx context.Context, tenant, email string) ([]string, error
 		return nil, fmt.Errorf("erase user: %w", err)
 	}
 	return ids, nil
+}
+
+// Files returns the blob keys of the documents of users ids (an erased
+// address's ids, as Erase returns them), so the erasure can delete the
+// uploaded files and e-mails too.
+func (k *Keys) Files(ctx context.Context, tenant string, ids []string) ([]string, error) {
+	keys, err := k.q.UserDocumentFiles(ctx, readmodel.UserDocumentFilesParams{Tenant: tenant, UserIds: ids})
+	if err != nil {
+		return nil, fmt.Errorf("files of erased users: %w", err)
+	}
+	return keys, nil
 }
 
 // Erased reports whether an address was erased and has uploaded nothing

@@ -99,3 +99,20 @@ FROM public.user_keys k WHERE k.tenant = $1 AND k.email_hash = $2;
 -- Every live key at once, for a rebuild that opens the users of a whole
 -- stream (personal.Snapshot).
 SELECT tenant, user_id, key FROM public.user_keys WHERE erased_at IS NULL;
+
+-- name: UserDocumentFiles :many
+-- The files of an erased user's documents (the upload, the .eml), which
+-- the erasure deletes from the blob store.
+SELECT d.blob_key FROM documents d
+WHERE d.tenant = sqlc.arg(tenant) AND d.user_id = ANY(sqlc.arg(user_ids)::text[]) AND d.blob_key <> ''
+ORDER BY d.blob_key;
+
+-- name: BlankUserWebhookDeliveries :execrows
+-- The stored webhook bodies about an erased user's documents are emptied;
+-- one not sent yet is cancelled rather than sent empty.
+UPDATE webhook_deliveries w SET body = '\x'::bytea,
+       state = CASE WHEN w.state = 'pending' THEN 'cancelled' ELSE w.state END,
+       settled_at = COALESCE(w.settled_at, now()), leased_until = NULL, lease_id = NULL
+WHERE w.tenant = sqlc.arg(tenant) AND length(w.body) > 0
+  AND w.document_id IN (SELECT d.id::text FROM documents d
+                      WHERE d.tenant = sqlc.arg(tenant) AND d.user_id = ANY(sqlc.arg(user_ids)::text[]));

@@ -144,6 +144,30 @@ func (q *Queries) BlankMonthlyTotalUsers(ctx context.Context, arg BlankMonthlyTo
 	return result.RowsAffected(), nil
 }
 
+const blankUserWebhookDeliveries = `-- name: BlankUserWebhookDeliveries :execrows
+UPDATE webhook_deliveries w SET body = '\x'::bytea,
+       state = CASE WHEN w.state = 'pending' THEN 'cancelled' ELSE w.state END,
+       settled_at = COALESCE(w.settled_at, now()), leased_until = NULL, lease_id = NULL
+WHERE w.tenant = $1 AND length(w.body) > 0
+  AND w.document_id IN (SELECT d.id::text FROM documents d
+                      WHERE d.tenant = $1 AND d.user_id = ANY($2::text[]))
+`
+
+type BlankUserWebhookDeliveriesParams struct {
+	Tenant  string
+	UserIds []string
+}
+
+// The stored webhook bodies about an erased user's documents are emptied;
+// one not sent yet is cancelled rather than sent empty.
+func (q *Queries) BlankUserWebhookDeliveries(ctx context.Context, arg BlankUserWebhookDeliveriesParams) (int64, error) {
+	result, err := q.db.Exec(ctx, blankUserWebhookDeliveries, arg.Tenant, arg.UserIds)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const deleteAddressForwardingSenders = `-- name: DeleteAddressForwardingSenders :execrows
 DELETE FROM forwarding_senders WHERE tenant = $1 AND lower(email) = $2
 `
@@ -374,6 +398,39 @@ func (q *Queries) OpenUserKey(ctx context.Context, arg OpenUserKeyParams) ([]byt
 	var key []byte
 	err := row.Scan(&key)
 	return key, err
+}
+
+const userDocumentFiles = `-- name: UserDocumentFiles :many
+SELECT d.blob_key FROM documents d
+WHERE d.tenant = $1 AND d.user_id = ANY($2::text[]) AND d.blob_key <> ''
+ORDER BY d.blob_key
+`
+
+type UserDocumentFilesParams struct {
+	Tenant  string
+	UserIds []string
+}
+
+// The files of an erased user's documents (the upload, the .eml), which
+// the erasure deletes from the blob store.
+func (q *Queries) UserDocumentFiles(ctx context.Context, arg UserDocumentFilesParams) ([]string, error) {
+	rows, err := q.db.Query(ctx, userDocumentFiles, arg.Tenant, arg.UserIds)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []string{}
+	for rows.Next() {
+		var blob_key string
+		if err := rows.Scan(&blob_key); err != nil {
+			return nil, err
+		}
+		items = append(items, blob_key)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const userIDsOfAddress = `-- name: UserIDsOfAddress :many

@@ -32,7 +32,11 @@ func runUsers(ctx context.Context, rt *runtime, args []string, stdout io.Writer)
 	if err := rt.openEvents(ctx); err != nil {
 		return err
 	}
-	h := commands.New(rt.events, nil, rt.log, commands.WithPeople(personal.New(rt.pool)))
+	// The blob store too: an erasure deletes the user's files.
+	if err := rt.openBlobs(ctx); err != nil {
+		return err
+	}
+	h := commands.New(rt.events, rt.blobs, rt.log, commands.WithPeople(personal.New(rt.pool)))
 	ids, err := h.EraseUser(ctx, commands.EraseUser{Meta: commands.Meta{Tenant: *tenant}, Email: personal.Normalise(fs.Arg(0))})
 	if err != nil {
 		return err
