@@ -59,6 +59,12 @@ pg_installed || packages+=(postgresql)
 command -v redis-server >/dev/null || packages+=(redis-server)
 command -v rabbitmq-server >/dev/null || packages+=(rabbitmq-server)
 
+# The browser tests drive Debian's Chromium headless (chromedp); only the
+# tests need it, never `make run`.
+if $for_tests; then
+  command -v chromium >/dev/null || packages+=(chromium)
+fi
+
 if [ ${#packages[@]} -gt 0 ]; then
   if $check_only; then
     log "missing: ${packages[*]}"
