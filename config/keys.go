@@ -13,7 +13,7 @@ type Keys struct {
 	// MasterKey is TALLY_MASTER_KEY, the master key as standard base64 of
 	// 32 bytes. Secret.
 	MasterKey string
-	// MasterKeyFile is TALLY_MASTER_KEY_FILE, a file (mode 0600) holding
+	// MasterKeyFile is TALLY_MASTER_KEY_FILE, a file (mode 0600 or 0440) holding
 	// the key in that form. When neither is set the key is
 	// DataDir/master.key, made on the first start.
 	MasterKeyFile string

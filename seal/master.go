@@ -235,14 +235,15 @@ func ParseMasterKey(s string) ([]byte, error) {
 func EncodeMasterKey(key []byte) string { return base64.StdEncoding.EncodeToString(key) }
 
 // ReadMasterKeyFile reads a file holding a base64 master key. It refuses
-// a file that others than its owner may read.
+// a file that other users may read or its group may change; its group may
+// read it (a Kubernetes Secret mounted for the pod's fsGroup is 0440).
 func ReadMasterKeyFile(path string) ([]byte, error) {
 	info, err := os.Stat(path)
 	if err != nil {
 		return nil, err
 	}
-	if info.Mode().Perm()&0o077 != 0 {
-		return nil, fmt.Errorf("%s has mode %04o: a master key file must be readable by its owner only (chmod 600)", path, info.Mode().Perm())
+	if !PrivateMode(info.Mode()) {
+		return nil, fmt.Errorf("%s has mode %04o: a master key file must not be readable by other users (chmod 600)", path, info.Mode().Perm())
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -254,6 +255,10 @@ func ReadMasterKeyFile(path string) ([]byte, error) {
 	}
 	return key, nil
 }
+
+// PrivateMode reports whether a key file's mode keeps it from other users:
+// no access for others, no writing for the group.
+func PrivateMode(m os.FileMode) bool { return m.Perm()&0o027 == 0 }
 
 // EnsureMasterKeyFile reads path, or on a first start writes a new random
 // key there with mode 0600. Processes starting together agree: the key is

@@ -141,10 +141,19 @@ func TestMasterKeyFileIsMadeOnceWithMode0600(t *testing.T) {
 	if err != nil || info.Mode().Perm() != 0o600 {
 		t.Fatalf("master.key: %v %v", info, err)
 	}
-	if err := os.Chmod(path, 0o644); err != nil {
+	for _, mode := range []os.FileMode{0o644, 0o604, 0o660} {
+		if err := os.Chmod(path, mode); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ReadMasterKeyFile(path); err == nil {
+			t.Fatalf("a master key file of mode %04o was accepted", mode)
+		}
+	}
+	// Group-readable, as a Secret mounted for the pod's fsGroup.
+	if err := os.Chmod(path, 0o440); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ReadMasterKeyFile(path); err == nil {
-		t.Fatal("a master key readable by others was accepted")
+	if k, err := ReadMasterKeyFile(path); err != nil || !bytes.Equal(k, keys[0]) {
+		t.Fatalf("mode 0440: %v", err)
 	}
 }

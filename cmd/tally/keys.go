@@ -68,8 +68,8 @@ func readKeyRingFile(path string) ([][]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if info.Mode().Perm()&0o077 != 0 {
-		return nil, fmt.Errorf("%s has mode %04o: a key ring file must be readable by its owner only (chmod 600)", path, info.Mode().Perm())
+	if !seal.PrivateMode(info.Mode()) {
+		return nil, fmt.Errorf("%s has mode %04o: a key ring file must not be readable by other users (chmod 600)", path, info.Mode().Perm())
 	}
 	f, err := os.Open(path)
 	if err != nil {
