@@ -120,7 +120,15 @@ func (h *Handler) CheckDuplicates(ctx context.Context, e domain.Envelope) error 
 	meta := Meta{Tenant: e.Tenant, CorrelationID: e.CorrelationID}
 	switch e.Type {
 	case domain.TypeDocumentUploaded:
-		return h.duplicates(ctx, meta, e.AggregateID, nil)
+		// The upload keys are in the event itself, and what happened to
+		// the document since changes no verdict (the flag is decided on
+		// the document as it is now): no read of its history, which on a
+		// long stream is the costly part of this check.
+		doc, err := domain.Fold([]domain.Envelope{e})
+		if err != nil {
+			return h.duplicates(ctx, meta, e.AggregateID, nil)
+		}
+		return h.duplicatesOf(ctx, meta, doc, nil)
 	case domain.TypeReceiptExtracted, domain.TypeExtractionRevised:
 		var p domain.ReceiptExtracted
 		if err := e.Decode(&p); err != nil {
@@ -169,12 +177,17 @@ func (h *Handler) claim(ctx context.Context, tenant, docID string, k fingerprint
 	if !errors.Is(err, eventstore.ErrConflict) {
 		return "", fmt.Errorf("claim %s: %w", k.reason, err)
 	}
-	history, err := h.events.LoadAggregate(ctx, tenant, domain.AggregateFingerprint, id)
-	if err != nil || len(history) == 0 {
+	// Every claim expects the subject empty, so its one event is the first
+	// claim.
+	first, found, err := h.events.LoadLast(ctx, tenant, domain.AggregateFingerprint, id)
+	if err == nil && !found {
+		err = eventstore.ErrNotFound // a claim that conflicted is there
+	}
+	if err != nil {
 		return "", fmt.Errorf("read claim %s: %w", k.reason, err)
 	}
 	var p domain.FingerprintClaimed
-	if err := history[0].Decode(&p); err != nil {
+	if err := first.Decode(&p); err != nil {
 		return "", err
 	}
 	return p.DocumentID, nil

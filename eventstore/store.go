@@ -422,6 +422,32 @@ func (s *Store) loadAggregateOnce(ctx context.Context, tenant, aggregateType, ag
 	return events, nil
 }
 
+// LoadLast reads the newest event of an aggregate; found is false when it
+// has none. One read, where LoadAggregate needs one per event and a scan
+// for the first: for aggregates that only ever hold one event (a
+// fingerprint's claim, appended only onto an empty subject) it is the
+// whole history.
+func (s *Store) LoadLast(ctx context.Context, tenant, aggregateType, aggregateID string) (e domain.Envelope, found bool, err error) {
+	subject := s.Subject(tenant, aggregateType, aggregateID)
+	var msg *jetstream.RawStreamMsg
+	err = s.retry(ctx, func(ctx context.Context) error {
+		var err error
+		msg, err = s.stream.GetLastMsgForSubject(ctx, subject)
+		return err
+	})
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return e, false, nil
+	}
+	if err != nil {
+		return e, false, fmt.Errorf("last event on %s: %w", subject, err)
+	}
+	if err := json.Unmarshal(msg.Data, &e); err != nil {
+		return e, false, fmt.Errorf("decode event on %s: %w", subject, err)
+	}
+	e.Sequence = msg.Sequence
+	return e, true, nil
+}
+
 // At reads the event at one stream sequence. ErrNotFound when there is
 // none (never written, or beyond the end).
 func (s *Store) At(ctx context.Context, seq uint64) (domain.Envelope, error) {

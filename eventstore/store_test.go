@@ -101,6 +101,31 @@ func TestLoadUnknownAggregateIsEmpty(t *testing.T) {
 	}
 }
 
+func TestLoadLast(t *testing.T) {
+	store, _ := eventstoretest.Start(t)
+	ctx := context.Background()
+	doc := uuid.NewString()
+	if _, found, err := store.LoadLast(ctx, "acme", domain.AggregateDocument, doc); found || err != nil {
+		t.Fatalf("an empty aggregate: found %v, %v", found, err)
+	}
+	first, err := store.Append(ctx, event(t, doc, domain.TypeDocumentUploaded, "", domain.DocumentUploaded{}), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Another aggregate's event in between changes nothing.
+	if _, err := store.Append(ctx, event(t, uuid.NewString(), domain.TypeDocumentUploaded, "", domain.DocumentUploaded{}), 0); err != nil {
+		t.Fatal(err)
+	}
+	second, err := store.Append(ctx, event(t, doc, domain.TypeExtractionRequested, "", domain.ExtractionRequested{Attempt: 2}), first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, found, err := store.LoadLast(ctx, "acme", domain.AggregateDocument, doc)
+	if err != nil || !found || e.Sequence != second || e.Type != domain.TypeExtractionRequested || e.AggregateID != doc {
+		t.Fatalf("last event: %+v found %v, %v; want sequence %d", e, found, err, second)
+	}
+}
+
 func TestAppendBatchIsAtomic(t *testing.T) {
 	store, _ := eventstoretest.Start(t)
 	ctx := context.Background()
