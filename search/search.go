@@ -71,6 +71,10 @@ type Filter struct {
 	// newest/largest first.
 	Sort      string
 	Ascending bool
+
+	// only, when set, keeps these documents alone: the few a selective
+	// text query matches (Find).
+	only []uuid.UUID
 }
 
 // Hit is one document found.
@@ -142,11 +146,16 @@ func (f Filter) where() (string, []any, error) {
 		esc := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(v)
 		conds = append(conds, "vendor ILIKE "+arg("%"+esc+"%"))
 	}
+	// Bounds are given on the sort keys' expressions too (the same rows:
+	// a bound leaves out documents without the value either way), so that
+	// the indexes of those keys serve a range sorted by its own key.
 	if !f.DateFrom.IsZero() {
-		conds = append(conds, "document_date >= "+arg(f.DateFrom)+"::date")
+		a := arg(f.DateFrom)
+		conds = append(conds, "document_date >= "+a+"::date", sortKeys[SortDate].expr+" >= "+a+"::date")
 	}
 	if !f.DateTo.IsZero() {
-		conds = append(conds, "document_date <= "+arg(f.DateTo)+"::date")
+		a := arg(f.DateTo)
+		conds = append(conds, "document_date <= "+a+"::date", sortKeys[SortDate].expr+" <= "+a+"::date")
 	}
 	for _, b := range []struct{ name, v, op string }{{"min_total", f.MinTotal, ">="}, {"max_total", f.MaxTotal, "<="}} {
 		if b.v == "" {
@@ -156,7 +165,8 @@ func (f Filter) where() (string, []any, error) {
 			errs = append(errs, fmt.Errorf("%s must be a decimal number like 12.50", b.name))
 			continue
 		}
-		conds = append(conds, "total "+b.op+" "+arg(b.v)+"::numeric")
+		a := arg(b.v)
+		conds = append(conds, "total "+b.op+" "+a+"::numeric", sortKeys[SortTotal].expr+" "+b.op+" "+a+"::numeric")
 	}
 	if f.Currency != "" {
 		c := strings.ToUpper(f.Currency)
@@ -184,6 +194,9 @@ func (f Filter) where() (string, []any, error) {
 	}
 	if f.UserIDs != nil {
 		conds = append(conds, "user_id = ANY("+arg(f.UserIDs)+"::text[])")
+	}
+	if f.only != nil {
+		conds = append(conds, "id = ANY("+arg(f.only)+"::uuid[])")
 	}
 	if f.Sort != "" {
 		if _, ok := sortKeys[f.Sort]; !ok {
@@ -255,6 +268,14 @@ func (f Filter) Validate() error {
 // on the last).
 func (s *Searcher) Find(ctx context.Context, f Filter, cursor string, limit int) ([]Hit, string, error) {
 	limit = min(max(limit, 1), MaxLimit)
+	if err := f.Validate(); err != nil {
+		return nil, "", err
+	}
+	only, err := s.fewTextMatches(ctx, f)
+	if err != nil {
+		return nil, "", err
+	}
+	f.only = only
 	sql, args, err := f.query(cursor, limit+1)
 	if err != nil {
 		return nil, "", err
@@ -286,6 +307,36 @@ func (s *Searcher) Find(ctx context.Context, f Filter, cursor string, limit int)
 		next = encodeCursor(cursorValue{sort: sort, asc: f.Ascending, key: keys[limit-1], id: hits[limit-1].ID})
 	}
 	return hits, next, nil
+}
+
+// textProbe is how many text matches count as few.
+const textProbe = 1000
+
+// fewTextMatches returns the documents the text query matches when they
+// are at most textProbe, or nil (no text, or more). PostgreSQL cannot tell
+// how many documents a prefix query matches, and walking a sort key's
+// index until a page is full is fast for a common word but reads the
+// whole index for a rare one; asking the full-text index first, with a
+// limit, costs a few milliseconds either way, and a page among a few
+// matches is then read by their ids.
+func (s *Searcher) fewTextMatches(ctx context.Context, f Filter) ([]uuid.UUID, error) {
+	q := TextQuery(f.Text)
+	if q == "" {
+		return nil, nil
+	}
+	rows, err := s.pool.Query(ctx, `SELECT id FROM search_documents
+		WHERE tenant = $1 AND deleted = $2 AND tsv @@ to_tsquery('simple', $3) LIMIT $4`, f.Tenant, f.Deleted, q, textProbe+1)
+	if err != nil {
+		return nil, fmt.Errorf("search documents: %w", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+	if err != nil {
+		return nil, fmt.Errorf("search documents: %w", err)
+	}
+	if len(ids) > textProbe {
+		return nil, nil
+	}
+	return append([]uuid.UUID{}, ids...), nil // none is still a restriction
 }
 
 // Each calls fn with every match in order, reading them from the database
