@@ -207,7 +207,11 @@ func (w *Worker) run(ctx context.Context, job queue.Job, log *slog.Logger) strin
 		switch {
 		case err == nil:
 			log.Info("document extracted", "total_found", fields.Total != "")
-			w.metrics.CompletionSeconds.Observe(time.Since(doc.UploadedAt).Seconds())
+			if doc.Machine == nil {
+				// The first result only: a reprocess months later is no
+				// upload's waiting time.
+				w.metrics.CompletionSeconds.Observe(time.Since(doc.UploadedAt).Seconds())
+			}
 			return metrics.OutcomeCompleted
 		case skippable(err):
 			return metrics.OutcomeSkipped
