@@ -4,13 +4,18 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
+	"log/slog"
 	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"tally/blob"
+	"tally/commands"
 	"tally/domain"
+	"tally/eventstore/eventstoretest"
 	"tally/mailbox"
 	"tally/migrations/pgtest"
 	"tally/personal"
@@ -133,8 +138,9 @@ func opens(keys [][]byte, v sealedValue) bool {
 	return false
 }
 
-// A copy of the database and of the stream opens nothing without the
-// master key; with it, everything.
+// A copy of the database (every row of every table) and of the stream
+// (the events of an upload) opens nothing without the master key; with
+// it, everything.
 func TestDatabaseDumpOpensNothingWithoutTheMasterKey(t *testing.T) {
 	master, _ := seal.NewKey()
 	ring, err := seal.NewRing(master)
@@ -166,15 +172,37 @@ func TestDatabaseDumpOpensNothingWithoutTheMasterKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// An upload through the commands: the user travels in the event.
 	people := personal.New(pool)
-	user := domain.User{Name: "Ann Example", Email: "ann.dump@example.com"}
-	su, err := people.Seal(ctx, tenant, user)
+	events, _ := eventstoretest.Start(t)
+	files, err := blob.NewLocal(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
+	cmds := commands.New(events, files, slog.New(slog.DiscardHandler), commands.WithPeople(people))
+	user := domain.User{Name: "Ann Example", Email: "ann.dump@example.com"}
+	res, err := cmds.UploadInvoice(ctx, commands.UploadInvoice{Meta: commands.Meta{Tenant: tenant}, Source: domain.SourceUpload,
+		Filename: "inv.pdf", Content: []byte("%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"), User: user})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmds.Wait()
+	history, err := events.Load(ctx, tenant, res.DocumentID)
+	if err != nil || len(history) == 0 {
+		t.Fatalf("events of the upload: %v %v", history, err)
+	}
+	var uploaded domain.DocumentUploaded
+	if err := history[0].Decode(&uploaded); err != nil {
+		t.Fatal(err)
+	}
+	su := uploaded.Owner()
 
 	d := dumpDatabase(t, pool)
-	// The stream's copy of the user is the sealed value its events carry.
+	// The copy of the stream: every event of the document, as stored.
+	for _, e := range history {
+		raw, _ := json.Marshal(e)
+		d.text += "event " + string(raw) + "\n"
+	}
 	sealedUser, _ := base64.StdEncoding.DecodeString(su.Sealed)
 	var hookSealed, passwordSealed []byte
 	if err := pool.QueryRow(ctx, `SELECT secret_sealed FROM webhook_endpoints WHERE id = $1`, ep.ID).Scan(&hookSealed); err != nil {
