@@ -39,6 +39,7 @@ import (
 	"tally/eventstore"
 	"tally/migrations"
 	"tally/personal"
+	"tally/seal"
 	"tally/projections"
 )
 
@@ -154,6 +155,17 @@ func run() error {
 		return err
 	}
 	defer pool.Close()
+	// A scratch database: its data keys are wrapped by a master key of
+	// this run's own, as a Tally process wraps them with its.
+	master, err := seal.NewKey()
+	if err != nil {
+		return err
+	}
+	ring, err := seal.NewRing(master)
+	if err != nil {
+		return err
+	}
+	seal.Install(ring)
 
 	fmt.Printf("load before: %s\n", loadAverage())
 	plans := plan(o)
