@@ -73,8 +73,10 @@ type Filter struct {
 	Ascending bool
 
 	// only, when set, keeps these documents alone: the few a selective
-	// text query matches (Find).
-	only []uuid.UUID
+	// text query matches (Find). commonText says the text matches many
+	// (Find).
+	only       []uuid.UUID
+	commonText bool
 }
 
 // Hit is one document found.
@@ -137,7 +139,16 @@ func (f Filter) where() (string, []any, error) {
 	}
 	conds = append(conds, "deleted = "+arg(f.Deleted))
 	if q := TextQuery(f.Text); q != "" {
-		conds = append(conds, "tsv @@ to_tsquery('simple', "+arg(q)+")")
+		if f.commonText {
+			// PostgreSQL's estimate of a prefix query's matches can be
+			// a hundred times too low, and then it reads every match
+			// to sort them. Hidden in COALESCE, the condition gets a
+			// neutral estimate: walking the sort key's index finds a
+			// page among many matches quickly.
+			conds = append(conds, "COALESCE(tsv @@ to_tsquery('simple', "+arg(q)+"), false)")
+		} else {
+			conds = append(conds, "tsv @@ to_tsquery('simple', "+arg(q)+")")
+		}
 	}
 	if v := strings.TrimSpace(f.Vendor); v != "" {
 		if len(v) > 200 {
@@ -275,7 +286,7 @@ func (s *Searcher) Find(ctx context.Context, f Filter, cursor string, limit int)
 	if err != nil {
 		return nil, "", err
 	}
-	f.only = only
+	f.only, f.commonText = only, only == nil && TextQuery(f.Text) != ""
 	sql, args, err := f.query(cursor, limit+1)
 	if err != nil {
 		return nil, "", err
@@ -316,9 +327,10 @@ const textProbe = 1000
 // are at most textProbe, or nil (no text, or more). PostgreSQL cannot tell
 // how many documents a prefix query matches, and walking a sort key's
 // index until a page is full is fast for a common word but reads the
-// whole index for a rare one; asking the full-text index first, with a
-// limit, costs a few milliseconds either way, and a page among a few
-// matches is then read by their ids.
+// whole index for a rare one, while reading every match to sort them is
+// fast for a rare word and slow for a common one. Asking the full-text
+// index first, with a limit, costs a few milliseconds; a page among a few
+// matches is then read by their ids, and one among many by the walk.
 func (s *Searcher) fewTextMatches(ctx context.Context, f Filter) ([]uuid.UUID, error) {
 	q := TextQuery(f.Text)
 	if q == "" {
