@@ -94,3 +94,34 @@ func runTemplatesSign(args []string, stdout io.Writer) error {
 	}
 	return nil
 }
+
+// signatureNote says what update-cron would make of a bundle file's
+// signature (NAME.sig beside it) under TEMPLATE_SIGNING_KEYS.
+func signatureNote(name string, raw []byte, getenv func(string) string) string {
+	sig, err := os.ReadFile(name + templates.SignatureSuffix)
+	if errors.Is(err, os.ErrNotExist) {
+		return "not signed"
+	}
+	if err != nil {
+		return err.Error()
+	}
+	id, _, err := templates.ParseSignature(sig)
+	if err != nil {
+		return err.Error()
+	}
+	s, err := config.LoadUpdateCron(getenv)
+	if err != nil {
+		return fmt.Sprintf("signed by key %s; %v", id, err)
+	}
+	v, err := templateVerifier(s)
+	if err != nil {
+		return fmt.Sprintf("signed by key %s; %v", id, err)
+	}
+	if len(v.Keys) == 0 {
+		return fmt.Sprintf("signed by key %s (TEMPLATE_SIGNING_KEYS is empty: not checked)", id)
+	}
+	if err := v.Verify(&templates.Fetched{Name: name, Data: raw, Signature: sig}); err != nil {
+		return err.Error()
+	}
+	return fmt.Sprintf("signature verified (key %s)", id)
+}

@@ -163,7 +163,8 @@ func checkTemplateFiles(files []string, stdout io.Writer) error {
 			errs = append(errs, fmt.Errorf("%s:\n%w", name, err))
 			continue
 		}
-		fmt.Fprintf(stdout, "%s: ok, version %s, %d templates, sha256 %s\n", name, set.Version(), set.Templates(), templates.Checksum(raw))
+		fmt.Fprintf(stdout, "%s: ok, version %s, %d templates, sha256 %s; %s\n", name, set.Version(), set.Templates(), templates.Checksum(raw),
+			signatureNote(name, raw, os.Getenv))
 	}
 	return errors.Join(errs...)
 }

@@ -139,6 +139,10 @@ func TestUpdateCronAndTemplatesCommands(t *testing.T) {
 	if out, err := cmd("templates", "sign", "--key", keyFile, v3File); err != nil || !strings.Contains(out, "signed with key") {
 		t.Fatalf("templates sign: %q %v", out, err)
 	}
+	t.Setenv("TEMPLATE_SIGNING_KEYS", strings.TrimSpace(pub))
+	if out, err := cmd("templates", "check", v3File); err != nil || !strings.Contains(out, "signature verified") {
+		t.Fatalf("templates check of a signed bundle: %q %v", out, err)
+	}
 	sig := mustRead(t, v3File+".sig")
 	t.Setenv("TEMPLATE_SIGNING_KEYS", strings.TrimSpace(pub))
 	for k, v := range map[string]string{
