@@ -93,6 +93,9 @@ func runWorker(ctx context.Context, rt *runtime) error {
 		return err
 	}
 	m := metrics.New()
+	// A probe port that is taken ends the role: its goroutines stop too.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	var wg sync.WaitGroup
 	// The worker role also runs mailbox scrapes: they are jobs from the
 	// same broker and make documents the same way.
@@ -106,6 +109,7 @@ func runWorker(ctx context.Context, rt *runtime) error {
 		{Name: "nats", Critical: true, Ping: rt.events.Ping},
 		{Name: "s3", Critical: true, Ping: rt.blobs.Ping},
 	})
+	cancel()
 	wg.Wait()
 	return err
 }
@@ -118,12 +122,15 @@ func runBridge(ctx context.Context, rt *runtime) error {
 		return err
 	}
 	m := metrics.New()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	var wg sync.WaitGroup
 	s := startBridge(ctx, &wg, rt, m)
 	err := serveProbes(ctx, rt, m, []tallyhttp.Check{
 		{Name: "rabbitmq", Critical: true, Ping: s.Ping},
 		{Name: "nats", Critical: true, Ping: rt.events.Ping},
 	})
+	cancel()
 	wg.Wait()
 	return err
 }

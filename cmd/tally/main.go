@@ -144,12 +144,12 @@ func runProjector(ctx context.Context, cfg *config.Config, log *slog.Logger) err
 		return err
 	}
 	m := metrics.New()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	var wg sync.WaitGroup
 	wg.Go(func() { projections.RunAll(ctx, rt.pool, rt.events, m, rt.log) })
-	err := serveProbes(ctx, rt, m, []tallyhttp.Check{
-		{Name: "database", Critical: true, Ping: func(ctx context.Context) error { return rt.pool.Ping(ctx) }},
-		{Name: "nats", Critical: true, Ping: rt.events.Ping},
-	})
+	err := serveProbes(ctx, rt, m, storeChecks(rt))
+	cancel()
 	wg.Wait()
 	return err
 }
