@@ -100,9 +100,32 @@ func run() error {
 	}
 	fmt.Printf("loaded %d documents in %.1fs (COPY, then VACUUM ANALYZE)\n", *docs, time.Since(started).Seconds())
 
+	// The reference: one row by its primary key, the cheapest query
+	// there is, measured in the same run (the machine is shared, so its
+	// figures say how loaded it was).
+	var ids []uuid.UUID
+	rows, err := pool.Query(ctx, "SELECT id FROM search_documents TABLESAMPLE SYSTEM (1) LIMIT 1000")
+	if err == nil {
+		ids, err = pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+	}
+	if err != nil || len(ids) == 0 {
+		return fmt.Errorf("sample ids: %v", err)
+	}
+	fmt.Printf("%-34s %8s %8s %8s %8s\n", "query (first page of 50)", "p50 ms", "p99 ms", "max ms", "hits")
+	var ref []time.Duration
+	for i := range *rounds {
+		var id uuid.UUID
+		t0 := time.Now()
+		if err := pool.QueryRow(ctx, "SELECT id FROM search_documents WHERE tenant = $1 AND id = $2", tenant,
+			ids[i%len(ids)]).Scan(&id); err != nil {
+			return fmt.Errorf("reference query: %w", err)
+		}
+		ref = append(ref, time.Since(t0))
+	}
+	fmt.Printf("%-34s %8.2f %8.2f %8.2f\n", "reference: one row by primary key", ms(pct(ref, 50)), ms(pct(ref, 99)), ms(pct(ref, 100)))
+
 	s := search.New(pool)
 	var all []time.Duration
-	fmt.Printf("%-34s %8s %8s %8s %8s\n", "query (first page of 50)", "p50 ms", "p99 ms", "max ms", "hits")
 	for _, k := range kinds(g) {
 		var took []time.Duration
 		hits := 0
