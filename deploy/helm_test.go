@@ -82,8 +82,11 @@ func checkImage(t *testing.T, where string, containers []corev1.Container) {
 	}
 }
 
+// masterKey is a made-up key for rendering.
+const masterKey = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+
 func TestChartRendersEveryRole(t *testing.T) {
-	byKind := render(t, nil)
+	byKind := render(t, map[string]any{"secrets": map[string]any{"TALLY_MASTER_KEY": masterKey}})
 	var deployed []string
 	for _, doc := range byKind["Deployment"] {
 		var d appsv1.Deployment
@@ -136,8 +139,8 @@ func TestChartRendersEveryRole(t *testing.T) {
 	}
 	var secret corev1.Secret
 	strict(t, byKind["Secret"][0], &secret)
-	if _, ok := secret.StringData["TALLY_MASTER_KEY"]; ok {
-		t.Error("the default values put an (empty) master key in the Secret")
+	if secret.StringData["TALLY_MASTER_KEY"] != masterKey || secret.StringData["DB_PASSWORD"] != "" {
+		t.Errorf("the Secret: %v", secret.StringData)
 	}
 	if len(byKind["CronJob"]) != 0 || len(byKind["ScaledObject"]) != 0 {
 		t.Error("update-cron and KEDA are off by default")
@@ -178,17 +181,27 @@ func TestChartOptionalParts(t *testing.T) {
 	}
 }
 
-func TestChartRefusesLatest(t *testing.T) {
+// TestChartRefuses: values that would make a broken deployment stop the
+// install with the value to set.
+func TestChartRefuses(t *testing.T) {
 	chrt, err := loader.Load("helm/tally")
 	if err != nil {
 		t.Fatal(err)
 	}
-	vals, err := chartutil.ToRenderValues(chrt, map[string]any{"image": map[string]any{"tag": "latest"}},
-		common.ReleaseOptions{Name: "tally", Namespace: "tally", IsInstall: true}, common.DefaultCapabilities)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := engine.Render(chrt, vals); err == nil || !strings.Contains(err.Error(), "image.tag") {
-		t.Fatalf("rendering with image.tag=latest: %v", err)
+	for _, tt := range []struct {
+		values map[string]any
+		want   string
+	}{
+		{map[string]any{"image": map[string]any{"tag": "latest"}, "secrets": map[string]any{"TALLY_MASTER_KEY": masterKey}}, "image.tag"},
+		{nil, "secrets.TALLY_MASTER_KEY"},
+	} {
+		vals, err := chartutil.ToRenderValues(chrt, tt.values,
+			common.ReleaseOptions{Name: "tally", Namespace: "tally", IsInstall: true}, common.DefaultCapabilities)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := engine.Render(chrt, vals); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("rendering %v: %v, want an error naming %s", tt.values, err, tt.want)
+		}
 	}
 }
