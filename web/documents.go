@@ -92,6 +92,9 @@ func (s *Server) filterOf(r *http.Request) (search.Filter, error) {
 		MaxTotal: q.Get("max_total"), Currency: strings.TrimSpace(q.Get("currency")), Status: q.Get("status"),
 		Sort: q.Get("sort"), Ascending: q.Get("dir") == "asc", Deleted: q.Get("deleted") == "1"}
 	var errs []error
+	if q.Get("needs_review") == "1" {
+		f.NeedsReview = new(true)
+	}
 	for _, d := range []struct {
 		name string
 		to   *time.Time
