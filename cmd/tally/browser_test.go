@@ -209,6 +209,19 @@ func TestBrowserUploadSearchCorrect(t *testing.T) {
 	}
 	screenshot(t, tab, "spending")
 
+	// At 360 px wide no page is wider than the screen (wide tables
+	// scroll inside their own box).
+	step(t, tab, "a narrow screen", 10*time.Second, chromedp.EmulateViewport(360, 740))
+	for _, p := range []string{"/documents", href, "/upload", "/spending", "/settings", "/account"} {
+		step(t, tab, "open "+p+" at 360 px", 20*time.Second, chromedp.Navigate(in.base+p), chromedp.WaitReady(css("main")))
+		if w := get(t, tab, "page width", chromedp.Evaluate[int](`document.documentElement.scrollWidth`)); w > 360 {
+			wide := get(t, tab, "wide elements", chromedp.Evaluate[string](`[...document.querySelectorAll("body *")].filter(e => e.getBoundingClientRect().right > 361).slice(0, 6).map(e => e.tagName + "." + e.className + "#" + e.id + " " + Math.round(e.getBoundingClientRect().right)).join(", ")`))
+			t.Errorf("%s is %d px wide on a 360 px screen: %s", p, w, wide)
+		}
+	}
+	screenshot(t, tab, "narrow-documents-360px")
+	step(t, tab, "back to a wide screen", 10*time.Second, chromedp.ResetViewport())
+
 	// A page of another origin that posts to the app with the admin's
 	// cookie is refused before any handler runs: the document stays.
 	evil := httptest.NewServer(stdhttp.HandlerFunc(func(w stdhttp.ResponseWriter, r *stdhttp.Request) {
