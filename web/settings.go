@@ -9,15 +9,22 @@ import (
 	"github.com/google/uuid"
 
 	"tally/accounts"
+	"tally/apikeys"
 )
 
-// settingsPage is the admin's page: members and invitations.
+// settingsPage is the admin's page: members, invitations and API keys.
 type settingsPage struct {
 	Members     []accounts.Account
 	Invitations []accounts.Invitation
 	// Link is a new invitation's link, shown when no e-mail could carry it.
 	Link string
 	Mail bool
+	// Keys are the tenant's API keys (never the keys themselves), nil when
+	// this server does not manage them here (ManageKeys false); NewKey is
+	// a key just made, shown this once.
+	Keys       []apikeys.Info
+	NewKey     string
+	ManageKeys bool
 }
 
 func (s *Server) settingsPage(w http.ResponseWriter, r *http.Request) {
@@ -29,6 +36,10 @@ func (s *Server) renderSettings(w http.ResponseWriter, r *http.Request, status i
 	var err error
 	if data.Members, err = s.deps.Accounts.List(r.Context(), v.Tenant); err == nil {
 		data.Invitations, err = s.deps.Accounts.Invitations(r.Context(), v.Tenant)
+	}
+	if err == nil && s.deps.APIKeys != nil {
+		data.ManageKeys = true
+		data.Keys, err = s.deps.APIKeys.List(r.Context(), v.Tenant)
 	}
 	if err != nil {
 		s.deps.Log.ErrorContext(r.Context(), "settings: members failed", "err", err)
@@ -103,5 +114,50 @@ func (s *Server) changeMember(w http.ResponseWriter, r *http.Request, change fun
 		s.errorPage(w, r, http.StatusServiceUnavailable, "Could not change the member right now; try again.")
 	default:
 		http.Redirect(w, r, "/settings?done="+url.QueryEscape(done), http.StatusSeeOther)
+	}
+}
+
+// createKey makes an API key for the tenant and shows it once.
+func (s *Server) createKey(w http.ResponseWriter, r *http.Request) {
+	if s.deps.APIKeys == nil {
+		s.errorPage(w, r, http.StatusNotFound, "API keys are not managed on this server's pages.")
+		return
+	}
+	key, err := s.deps.APIKeys.Create(r.Context(), viewerOf(r).Tenant)
+	if err != nil {
+		s.deps.Log.ErrorContext(r.Context(), "create api key failed", "err", err)
+		s.errorPage(w, r, http.StatusServiceUnavailable, "Could not make the key right now; try again.")
+		return
+	}
+	s.renderSettings(w, r, http.StatusOK, settingsPage{NewKey: key},
+		"Key made. Copy it now: it is stored hashed and shown only this once.", "")
+}
+
+// revokeKey ends one of the tenant's keys at once; another tenant's key
+// is no key of this page's.
+func (s *Server) revokeKey(w http.ResponseWriter, r *http.Request) {
+	id, err := uuid.Parse(r.PathValue("id"))
+	if err != nil || s.deps.APIKeys == nil {
+		s.errorPage(w, r, http.StatusNotFound, "No such key.")
+		return
+	}
+	keys, err := s.deps.APIKeys.List(r.Context(), viewerOf(r).Tenant)
+	if err == nil {
+		err = apikeys.ErrNoSuchKey
+		for _, k := range keys {
+			if k.ID == id && k.RevokedAt == nil {
+				err = s.deps.APIKeys.Revoke(r.Context(), id)
+				break
+			}
+		}
+	}
+	switch {
+	case errors.Is(err, apikeys.ErrNoSuchKey):
+		s.errorPage(w, r, http.StatusNotFound, "No such key, or it is revoked already.")
+	case err != nil:
+		s.deps.Log.ErrorContext(r.Context(), "revoke api key failed", "err", err)
+		s.errorPage(w, r, http.StatusServiceUnavailable, "Could not revoke the key right now; try again.")
+	default:
+		http.Redirect(w, r, "/settings?done="+url.QueryEscape("Key revoked."), http.StatusSeeOther)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"tally/accounts"
+	"tally/apikeys"
 	"tally/blob"
 	"tally/commands"
 	"tally/mail"
@@ -52,6 +53,9 @@ type Deps struct {
 	Search          *search.Searcher
 	Personal        *personal.Keys
 	Blobs           blob.Store
+	// APIKeys, when set, lets admins make and revoke their tenant's API
+	// keys on the settings page.
+	APIKeys *apikeys.Keys
 	// PublicURL is the base of the links in e-mails.
 	PublicURL     string
 	MaxFileSize   int64
@@ -142,6 +146,8 @@ func (s *Server) routes() {
 	s.mux.Handle("POST /settings/members/invite", s.admin(s.invite))
 	s.mux.Handle("POST /settings/members/{id}/role", s.admin(s.setRole))
 	s.mux.Handle("POST /settings/members/{id}/remove", s.admin(s.removeMember))
+	s.mux.Handle("POST /settings/keys", s.admin(s.createKey))
+	s.mux.Handle("POST /settings/keys/{id}/revoke", s.admin(s.revokeKey))
 }
 
 // viewer is the signed-in member of a request.

@@ -18,6 +18,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"tally/accounts"
+	"tally/apikeys"
 	"tally/mail"
 	"tally/mail/mailtest"
 	"tally/migrations/pgtest"
@@ -27,6 +28,7 @@ import (
 )
 
 type app struct {
+	keys  *apikeys.Keys
 	t     *testing.T
 	srv   *httptest.Server
 	store *accounts.Store
@@ -46,14 +48,15 @@ func start(t *testing.T) *app {
 	store := accounts.NewStore(pool)
 	// Throttles of their own per test run: Redis outlives tests.
 	run := uuid.NewString()
-	a := &app{t: t, store: store, smtp: smtp}
+	a := &app{t: t, store: store, smtp: smtp, keys: apikeys.New(pool)}
 	var h http.Handler
 	a.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
 	t.Cleanup(a.srv.Close)
 	s, err := web.New(web.Deps{Accounts: store, Sessions: accounts.NewSessions(rdb, accounts.SessionConfig{}),
 		LoginThrottle: accounts.NewThrottle(rdb, "login-"+run, 5, time.Minute), AddressThrottle: accounts.NewThrottle(rdb, "ip-"+run, 100, time.Minute),
 		Mailer: sender, Pool: pool, Search: search.New(pool), Personal: personal.New(pool), PublicURL: a.srv.URL,
-		Log: slog.New(slog.DiscardHandler), MaxFileSize: 1 << 20})
+		APIKeys: apikeys.New(pool),
+		Log:     slog.New(slog.DiscardHandler), MaxFileSize: 1 << 20})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -288,5 +291,62 @@ func TestInvitationAndReset(t *testing.T) {
 	}
 	if code := a.browser().login("bob@example.com", "bobs new password"); code != http.StatusSeeOther {
 		t.Fatalf("sign-in with the new password = %d", code)
+	}
+}
+
+var newKey = regexp.MustCompile(`id="new-key">([^<]+)<`)
+
+// TestAPIKeysOnSettings: an admin makes a key, sees it once and revokes
+// it; another tenant's key cannot be revoked from here; a member may do
+// neither.
+func TestAPIKeysOnSettings(t *testing.T) {
+	a := start(t)
+	ctx := context.Background()
+	if _, err := a.store.Create(ctx, "acme", "admin@example.com", "Ada", accounts.RoleAdmin, "admin password 1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.store.Create(ctx, "acme", "member@example.com", "Max", accounts.RoleMember, "member password 1"); err != nil {
+		t.Fatal(err)
+	}
+	admin := a.browser()
+	admin.login("admin@example.com", "admin password 1")
+	code, body, _ := admin.do("POST", "/settings/keys", url.Values{"csrf": {admin.token("/settings")}})
+	m := newKey.FindStringSubmatch(body)
+	if code != 200 || m == nil {
+		t.Fatalf("make a key: %d %.300s", code, body)
+	}
+	if tenant, err := a.keys.Tenant(ctx, m[1]); err != nil || tenant != "acme" {
+		t.Fatalf("the new key opens %q, %v", tenant, err)
+	}
+	if _, body, _ := admin.do("GET", "/settings", nil); strings.Contains(body, m[1]) || !strings.Contains(body, m[1][:8]) {
+		t.Fatal("the settings page shows the whole key again, or not its prefix")
+	}
+	keys, _ := a.keys.List(ctx, "acme")
+	other, err := a.keys.Create(ctx, "other")
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherKeys, _ := a.keys.List(ctx, "other")
+
+	member := a.browser()
+	member.login("member@example.com", "member password 1")
+	tok := member.token("/account")
+	if code, _, _ := member.do("POST", "/settings/keys", url.Values{"csrf": {tok}}); code != http.StatusForbidden {
+		t.Errorf("a member made a key: %d", code)
+	}
+	if code, _, _ := member.do("POST", "/settings/keys/"+keys[0].ID.String()+"/revoke", url.Values{"csrf": {tok}}); code != http.StatusForbidden {
+		t.Errorf("a member revoked a key: %d", code)
+	}
+	if code, _, _ := admin.do("POST", "/settings/keys/"+otherKeys[0].ID.String()+"/revoke", url.Values{"csrf": {admin.token("/settings")}}); code != http.StatusNotFound {
+		t.Errorf("another tenant's key: %d, want 404", code)
+	}
+	if _, err := a.keys.Tenant(ctx, other); err != nil {
+		t.Errorf("another tenant's key no longer works: %v", err)
+	}
+	if code, _, _ := admin.do("POST", "/settings/keys/"+keys[0].ID.String()+"/revoke", url.Values{"csrf": {admin.token("/settings")}}); code != http.StatusSeeOther {
+		t.Fatalf("revoke: %d", code)
+	}
+	if _, err := a.keys.Tenant(ctx, m[1]); err == nil {
+		t.Error("a revoked key still opens the API")
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"tally/accounts"
+	"tally/apikeys"
 	"tally/commands"
 	"tally/personal"
 	"tally/search"
@@ -38,6 +39,7 @@ func (r *runtime) webApp(m *mailer, cmds *commands.Handler) (*web.Server, error)
 		Search:          search.New(r.pool),
 		Personal:        personal.New(r.pool),
 		Blobs:           r.blobs,
+		APIKeys:         apikeys.New(r.pool),
 		PublicURL:       r.cfg.PublicURL,
 		MaxFileSize:     r.cfg.MaxFileSize(),
 		DeletionGrace:   r.cfg.DeletionGrace,
