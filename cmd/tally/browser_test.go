@@ -218,8 +218,8 @@ func TestBrowserUploadSearchCorrect(t *testing.T) {
 			wide := get(t, tab, "wide elements", chromedp.Evaluate[string](`[...document.querySelectorAll("body *")].filter(e => e.getBoundingClientRect().right > 361).slice(0, 6).map(e => e.tagName + "." + e.className + "#" + e.id + " " + Math.round(e.getBoundingClientRect().right)).join(", ")`))
 			t.Errorf("%s is %d px wide on a 360 px screen: %s", p, w, wide)
 		}
+		screenshot(t, tab, "360px-"+strings.Trim(strings.ReplaceAll(p, "/", "-"), "-"))
 	}
-	screenshot(t, tab, "narrow-documents-360px")
 	step(t, tab, "back to a wide screen", 10*time.Second, chromedp.ResetViewport())
 
 	// A page of another origin that posts to the app with the admin's
