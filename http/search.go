@@ -39,8 +39,6 @@ func (p SearchParams) any() bool {
 		p.Currency != "" || p.NeedsReview != "" || p.Sort != ""
 }
 
-var errBadFilter = search.ErrInvalidFilter
-
 // filter builds the search filter of a request, reporting every bad value
 // at once.
 func (s *Server) filter(ctx context.Context, p SearchParams, status, email, from, to string) (search.Filter, error) {
@@ -81,7 +79,7 @@ func (s *Server) filter(ctx context.Context, p SearchParams, status, email, from
 		bad = append(bad, strings.TrimPrefix(domain.PublicMessage(err), "invalid filter: "))
 	}
 	if len(bad) > 0 {
-		return f, errBadFilter.Newf("invalid filter: %s", strings.Join(bad, "; "))
+		return f, search.ErrInvalidFilter.Newf("invalid filter: %s", strings.Join(bad, "; "))
 	}
 	if email != "" {
 		if s.deps.Personal == nil {

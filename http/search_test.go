@@ -137,7 +137,7 @@ func TestExportDocuments(t *testing.T) {
 	h := newHarness(t, nil)
 	ids := searchFixture(t, h)
 
-	resp := h.get("/v1/documents/export?format=csv&sort=vendor&ascending=true", "a")
+	resp := h.get("/v1/documents/export?format=csv&sort=vendor", "a")
 	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/csv") {
 		t.Fatalf("csv export: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
