@@ -39,8 +39,8 @@ import (
 	"tally/eventstore"
 	"tally/migrations"
 	"tally/personal"
-	"tally/seal"
 	"tally/projections"
+	"tally/seal"
 )
 
 // Bounds: the tool refuses settings beyond these.
@@ -308,13 +308,24 @@ func bulkCopy(ctx context.Context, pool *pgxpool.Pool, tables []string) ([]table
 	}
 	var out []tableCopy
 	for _, t := range tables {
-		rows, err := pool.Query(ctx, "SELECT * FROM public."+t)
+		// Generated columns (the search table's tsvector) are computed by
+		// the COPY, as by the rebuild; they cannot be written.
+		crows, err := pool.Query(ctx, `SELECT column_name FROM information_schema.columns
+			WHERE table_schema = 'public' AND table_name = $1 AND is_generated = 'NEVER' ORDER BY ordinal_position`, t)
+		if err != nil {
+			return nil, fmt.Errorf("columns of %s: %w", t, err)
+		}
+		columns, err := pgx.CollectRows(crows, pgx.RowTo[string])
+		if err != nil {
+			return nil, fmt.Errorf("columns of %s: %w", t, err)
+		}
+		quoted := make([]string, len(columns))
+		for i, c := range columns {
+			quoted[i] = pgx.Identifier{c}.Sanitize()
+		}
+		rows, err := pool.Query(ctx, "SELECT "+strings.Join(quoted, ", ")+" FROM public."+t)
 		if err != nil {
 			return nil, fmt.Errorf("read %s: %w", t, err)
-		}
-		var columns []string
-		for _, f := range rows.FieldDescriptions() {
-			columns = append(columns, f.Name)
 		}
 		var values [][]any
 		for rows.Next() {
