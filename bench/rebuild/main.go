@@ -29,6 +29,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"tally/bench/internal/scratchdb"
 	"time"
 
 	"github.com/google/uuid"
@@ -47,7 +48,6 @@ import (
 const (
 	maxEvents  = 20_000_000
 	maxWorkers = 256
-	dbTimeout  = 30 * time.Second
 )
 
 func main() {
@@ -138,7 +138,7 @@ func run() error {
 
 	// The database: a fresh one, migrated.
 	name := "tally_bench_rebuild_" + strings.ReplaceAll(uuid.NewString()[:13], "-", "")
-	dsn, drop, err := createDatabase(ctx, base, name)
+	dsn, drop, err := scratchdb.Create(ctx, base, name)
 	if err != nil {
 		return err
 	}
@@ -259,37 +259,6 @@ func run() error {
 	fmt.Printf("\n%d events, %d rows in %d tables; events/s for COPY is the stream's events over the COPY time\n",
 		last, rows, len(copies))
 	return nil
-}
-
-// createDatabase makes an empty database on the server and returns its
-// URL and a function that drops it.
-func createDatabase(ctx context.Context, base *url.URL, name string) (string, func(), error) {
-	cctx, cancel := context.WithTimeout(ctx, dbTimeout)
-	defer cancel()
-	admin, err := pgx.Connect(cctx, base.String())
-	if err != nil {
-		return "", nil, fmt.Errorf("connect to %s: %w", base.Redacted(), err)
-	}
-	defer admin.Close(context.Background())
-	if _, err := admin.Exec(cctx, "CREATE DATABASE "+name); err != nil {
-		return "", nil, fmt.Errorf("create database %s: %w", name, err)
-	}
-	u := *base
-	u.Path = "/" + name
-	drop := func() {
-		dctx, cancel := context.WithTimeout(context.Background(), dbTimeout)
-		defer cancel()
-		c, err := pgx.Connect(dctx, base.String())
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "drop database %s: %v\n", name, err)
-			return
-		}
-		defer c.Close(context.Background())
-		if _, err := c.Exec(dctx, fmt.Sprintf("DROP DATABASE IF EXISTS %s WITH (FORCE)", name)); err != nil {
-			fmt.Fprintf(os.Stderr, "drop database %s: %v\n", name, err)
-		}
-	}
-	return u.String(), drop, nil
 }
 
 // tableCopy is one table's bulk insert.

@@ -27,6 +27,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"syscall"
+	"tally/bench/internal/scratchdb"
 	"time"
 
 	"github.com/google/uuid"
@@ -38,9 +39,8 @@ import (
 )
 
 const (
-	maxDocs   = 5_000_000
-	tenant    = "bench"
-	dbTimeout = 30 * time.Second
+	maxDocs = 5_000_000
+	tenant  = "bench"
 )
 
 func main() {
@@ -72,7 +72,7 @@ func run() error {
 	defer stop()
 
 	name := fmt.Sprintf("tally_bench_search_%d", time.Now().UnixNano())
-	dsn, drop, err := createDatabase(ctx, base, name)
+	dsn, drop, err := scratchdb.Create(ctx, base, name)
 	if err != nil {
 		return err
 	}
@@ -326,33 +326,4 @@ func load(ctx context.Context, pool *pgxpool.Pool, g *generator, n int) error {
 		return fmt.Errorf("copy documents: %w", err)
 	}
 	return nil
-}
-
-func createDatabase(ctx context.Context, base *url.URL, name string) (string, func(), error) {
-	cctx, cancel := context.WithTimeout(ctx, dbTimeout)
-	defer cancel()
-	admin, err := pgx.Connect(cctx, base.String())
-	if err != nil {
-		return "", nil, fmt.Errorf("connect to %s: %w", base.Redacted(), err)
-	}
-	defer admin.Close(context.Background())
-	if _, err := admin.Exec(cctx, "CREATE DATABASE "+name); err != nil {
-		return "", nil, fmt.Errorf("create database %s: %w", name, err)
-	}
-	u := *base
-	u.Path = "/" + name
-	drop := func() {
-		dctx, cancel := context.WithTimeout(context.Background(), dbTimeout)
-		defer cancel()
-		c, err := pgx.Connect(dctx, base.String())
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "drop database %s: %v\n", name, err)
-			return
-		}
-		defer c.Close(dctx)
-		if _, err := c.Exec(dctx, fmt.Sprintf("DROP DATABASE IF EXISTS %s WITH (FORCE)", name)); err != nil {
-			fmt.Fprintf(os.Stderr, "drop database %s: %v\n", name, err)
-		}
-	}
-	return u.String(), drop, nil
 }
