@@ -411,11 +411,10 @@ func (s *Store) loadAggregateOnce(ctx context.Context, tenant, aggregateType, ag
 		if err != nil {
 			return nil, fmt.Errorf("load doc %s at sequence %d: %w", aggregateID, seq, err)
 		}
-		var e domain.Envelope
-		if err := json.Unmarshal(msg.Data, &e); err != nil {
-			return nil, fmt.Errorf("decode event on %s: %w", subject, err)
+		e, err := decodeRaw(msg)
+		if err != nil {
+			return nil, err
 		}
-		e.Sequence = msg.Sequence
 		events = append(events, e)
 		seq = msg.Sequence + 1
 	}
@@ -441,11 +440,8 @@ func (s *Store) LoadLast(ctx context.Context, tenant, aggregateType, aggregateID
 	if err != nil {
 		return e, false, fmt.Errorf("last event on %s: %w", subject, err)
 	}
-	if err := json.Unmarshal(msg.Data, &e); err != nil {
-		return e, false, fmt.Errorf("decode event on %s: %w", subject, err)
-	}
-	e.Sequence = msg.Sequence
-	return e, true, nil
+	e, err = decodeRaw(msg)
+	return e, err == nil, err
 }
 
 // At reads the event at one stream sequence. ErrNotFound when there is
@@ -463,9 +459,15 @@ func (s *Store) At(ctx context.Context, seq uint64) (domain.Envelope, error) {
 	if err != nil {
 		return domain.Envelope{}, fmt.Errorf("event at sequence %d: %w", seq, err)
 	}
+	return decodeRaw(msg)
+}
+
+// decodeRaw turns a message read by sequence or subject into an envelope
+// with its sequence.
+func decodeRaw(msg *jetstream.RawStreamMsg) (domain.Envelope, error) {
 	var e domain.Envelope
 	if err := json.Unmarshal(msg.Data, &e); err != nil {
-		return e, fmt.Errorf("decode event at sequence %d: %w", seq, err)
+		return e, fmt.Errorf("decode event at sequence %d on %s: %w", msg.Sequence, msg.Subject, err)
 	}
 	e.Sequence = msg.Sequence
 	return e, nil

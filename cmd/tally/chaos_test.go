@@ -140,8 +140,8 @@ func TestChaos(t *testing.T) {
 	// The role processes get a chosen environment, not this one: pass on
 	// the limits TestMain turned off, or 200 uploads a minute from one
 	// key would meet the upload rate limit instead of the chaos.
-	for _, name := range limitSettings {
-		base = append(base, name+"="+os.Getenv(name))
+	for _, l := range limitsOff {
+		base = append(base, l.name+"="+os.Getenv(l.name))
 	}
 	roles := map[string]*role{}
 	for _, name := range []string{"api", "projector", "bridge", "worker"} {
