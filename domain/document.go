@@ -383,10 +383,17 @@ func (d *Document) DecideStart(attempt int, worker string) (*ExtractionStarted, 
 // the first time, ExtractionRevised with what changed when an earlier
 // result exists.
 func (d *Document) ResultEvent(attempt int, f Fields) (string, any) {
+	return d.ResultEventWithText(attempt, f, "")
+}
+
+// ResultEventWithText is ResultEvent carrying the document's extracted
+// text as well, cut to MaxResultText.
+func (d *Document) ResultEventWithText(attempt int, f Fields, text string) (string, any) {
+	text = TruncateText(text)
 	if d.Machine == nil {
-		return TypeReceiptExtracted, ReceiptExtracted{Attempt: attempt, Fields: f}
+		return TypeReceiptExtracted, ReceiptExtracted{Attempt: attempt, Fields: f, Text: text}
 	}
-	return TypeExtractionRevised, ExtractionRevised{Attempt: attempt, Fields: f, Changes: Diff(*d.Machine, f)}
+	return TypeExtractionRevised, ExtractionRevised{Attempt: attempt, Fields: f, Changes: Diff(*d.Machine, f), Text: text}
 }
 
 // DecideResult returns nil when the attempt already has a result, so that a

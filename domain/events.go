@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Event types. These strings are part of the public event contract: subscribers
@@ -302,6 +303,10 @@ type ExtractionStarted struct {
 type ReceiptExtracted struct {
 	Attempt int    `json:"attempt"`
 	Fields  Fields `json:"fields"`
+	// Text is the beginning of the document's extracted text (at most
+	// MaxResultText bytes), for full-text search; absent in events
+	// written before it was kept.
+	Text string `json:"text,omitempty"`
 }
 
 // ExtractionRevised is a new result for a document that already had one
@@ -311,6 +316,8 @@ type ExtractionRevised struct {
 	Attempt int                    `json:"attempt"`
 	Fields  Fields                 `json:"fields"`
 	Changes map[string]FieldChange `json:"changes"`
+	// Text is as in ReceiptExtracted.
+	Text string `json:"text,omitempty"`
 }
 
 // FieldChange is one field's old and new value.
@@ -572,6 +579,24 @@ func (e Envelope) Decode(v any) error {
 		return fmt.Errorf("decode %s %s: %w", e.Type, e.ID, err)
 	}
 	return nil
+}
+
+// MaxResultText bounds the text a result event carries: enough for the
+// words of any real receipt or invoice, small enough that the stream does
+// not hold whole documents.
+const MaxResultText = 64 << 10
+
+// TruncateText cuts text to at most MaxResultText bytes, at a character
+// boundary.
+func TruncateText(text string) string {
+	if len(text) <= MaxResultText {
+		return text
+	}
+	cut := MaxResultText
+	for cut > 0 && !utf8.RuneStart(text[cut]) {
+		cut--
+	}
+	return text[:cut]
 }
 
 // Truncate shortens a human-readable reason so that one bad error message
