@@ -18,12 +18,15 @@ import (
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 
 	"tally/domain"
 	"tally/eventstore"
 	"tally/metrics"
 	"tally/queue"
 	"tally/supervise"
+	"tally/tracing"
 )
 
 // DurableName is the bridge's consumer on the stream; it never changes, or
@@ -109,11 +112,16 @@ func (b *Scrape) relay(ctx context.Context, ch *amqp.Channel) error {
 
 // handle publishes the job an event asks for, if any, and waits for the
 // broker's confirmation.
-func (b *Scrape) handle(ctx context.Context, ch *amqp.Channel, e domain.Envelope) error {
+func (b *Scrape) handle(ctx context.Context, ch *amqp.Channel, e domain.Envelope) (err error) {
 	job, notBefore, ok, err := b.jobFor(ctx, e)
 	if err != nil || !ok {
 		return err
 	}
+	// The relay's span is the append's child (the event's traceparent),
+	// and the job carries the relay's on to the worker.
+	ctx, span := b.Events.Tracing().Start(ctx, e.CorrelationID, e.Trace, "bridge relay", trace.WithSpanKind(trace.SpanKindProducer),
+		trace.WithAttributes(attribute.String("tally.document.id", job.DocumentID), attribute.Int("tally.attempt", job.Attempt)))
+	defer func() { tracing.End(span, err) }()
 	body, err := json.Marshal(job)
 	if err != nil {
 		return err
@@ -126,6 +134,9 @@ func (b *Scrape) handle(ctx context.Context, ch *amqp.Channel, e domain.Envelope
 		Timestamp:     time.Now(),
 		Type:          "tally.extract",
 		Body:          body,
+	}
+	if parent := tracing.Parent(ctx); parent != "" {
+		msg.Headers = amqp.Table{tracing.Header: parent}
 	}
 	routingKey := b.Session.Topology.Queue
 	if wait := time.Until(notBefore); wait > 0 {

@@ -216,6 +216,8 @@ type Config struct {
 	// EmbeddedNATS is how clients of NATS_EMBEDDED_LISTEN authenticate
 	// (config/natsauth.go).
 	EmbeddedNATS EmbeddedNATS
+	// Tracing says where OpenTelemetry traces go (config/tracing.go).
+	Tracing Tracing
 
 	// databaseURLFrom and redisURLFrom name where the URL came from, so an
 	// error about a URL built from DB_*/REDIS_* does not blame a variable
@@ -290,6 +292,7 @@ func (c *Config) setDefaults() {
 	c.DefaultTenant = "default"
 	c.ShutdownTimeout = 20 * time.Second
 	c.Guard.setDefaults()
+	c.Tracing.setDefaults()
 	// DatabaseURL, RedisURL and PublicURL default to values built from
 	// other variables; see fillDerived.
 }
@@ -371,6 +374,7 @@ func (c *Config) read(r *envReader) {
 	c.Guard.read(r)
 	c.Keys.read(r)
 	c.EmbeddedNATS.read(r)
+	c.Tracing.read(r)
 }
 
 // fillDerived sets the defaults that depend on other settings; it runs after
@@ -572,6 +576,7 @@ func (c *Config) problems() []error {
 	c.Guard.problems(&v)
 	c.Keys.problems(&v)
 	c.embeddedNATSProblems(&v)
+	c.tracingProblems(&v)
 	// The rule commands apply to every tenant (domain.ValidateTenant), so a
 	// default tenant that passes here is one commands accept.
 	if !domain.TenantPattern.MatchString(c.DefaultTenant) {

@@ -61,6 +61,7 @@ func TestLoadDefaults(t *testing.T) {
 		ShutdownTimeout:       20 * time.Second,
 		Guard: Guard{RateLimitUploads: 60, RateLimitReads: 600, RateLimitExpensive: 10, RateLimitIPFactor: 5,
 			TenantDocumentsPerDay: 10000, ExtractToolMemoryMB: 2048, NotifyRequireConfirmation: true},
+		Tracing:         Tracing{ServiceName: "tally", SampleRatio: 1},
 		databaseURLFrom: "DB_*",
 		redisURLFrom:    "REDIS_*",
 	}

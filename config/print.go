@@ -73,7 +73,7 @@ func (c Config) settings() []setting {
 		{"PUBLIC_URL", maskURL(c.PublicURL)},
 		{"SHUTDOWN_TIMEOUT_SECONDS", formatDuration(c.ShutdownTimeout, time.Second)},
 		{"PROBE_PORT", strconv.Itoa(c.ProbePort)},
-	}, append(append(c.Guard.settings(), c.Keys.settings()...), c.EmbeddedNATS.settings()...)...)
+	}, append(append(append(c.Guard.settings(), c.Keys.settings()...), c.EmbeddedNATS.settings()...), c.Tracing.settings()...)...)
 }
 
 // String returns the effective settings as "NAME=value" lines in a fixed

@@ -87,6 +87,10 @@ type Envelope struct {
 	// Sequence is the event's position in the stream. It is filled in on
 	// read and never serialised: it is where the event is, not what it says.
 	Sequence uint64 `json:"-"`
+	// Trace is the W3C traceparent of the append that stored the event,
+	// filled in on read when tracing was on (package tracing); like
+	// Sequence it travels beside the event, never in it.
+	Trace string `json:"-"`
 }
 
 // User is the person a document belongs to, as named at upload. Events

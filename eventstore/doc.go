@@ -7,5 +7,7 @@
 // sequence its aggregate must be at (Nats-Expected-Last-Subject-Sequence)
 // and carries a message id (Nats-Msg-Id) derived from the command, so a
 // retried command appends nothing twice; events that must stand or fall
-// together go in one atomic batch.
+// together go in one atomic batch. With tracing on, an append is a span and
+// its message carries the span's traceparent, which a read hands on in the
+// envelope (domain.Envelope.Trace).
 package eventstore

@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"tally/domain"
+	"tally/tracing"
 )
 
 // Errors that callers branch on.
@@ -64,6 +65,9 @@ type Config struct {
 	// OnRetried, when set, is told of every call that succeeded only after
 	// more than one try, with the time it took (for metrics and tests).
 	OnRetried func(tries int, took time.Duration)
+	// Tracing, when set, makes a span of every append and puts its
+	// traceparent on the message (package tracing); nil: no traces.
+	Tracing *tracing.Tracer
 }
 
 func (c *Config) setDefaults() {
@@ -207,6 +211,7 @@ func (s *Store) Append(ctx context.Context, e domain.Envelope, expected uint64) 
 	if err != nil {
 		return 0, err
 	}
+	ctx, traced := s.traceAppend(ctx, e, 1, msg)
 	var seq uint64
 	tries := 0
 	err = s.retry(ctx, func(ctx context.Context) error {
@@ -236,6 +241,7 @@ func (s *Store) Append(ctx context.Context, e domain.Envelope, expected uint64) 
 		}
 		return err
 	})
+	traced(seq, err)
 	if err != nil {
 		return 0, err
 	}
@@ -293,12 +299,18 @@ func (s *Store) AppendBatch(ctx context.Context, events []Pending) ([]uint64, er
 		seq, err := s.Append(ctx, events[0].Event, events[0].Expected)
 		return []uint64{seq}, err
 	}
+	ctx, traced := s.traceAppend(ctx, events[0].Event, len(events))
 	var seqs []uint64
 	err := s.retry(ctx, func(ctx context.Context) error {
 		var err error
 		seqs, err = s.appendBatchOnce(ctx, events)
 		return err
 	})
+	if err != nil {
+		traced(0, err)
+	} else {
+		traced(seqs[len(seqs)-1], nil)
+	}
 	return seqs, err
 }
 
@@ -311,6 +323,9 @@ func (s *Store) appendBatchOnce(ctx context.Context, events []Pending) ([]uint64
 		msg, err := s.message(p.Event, p.Expected)
 		if err != nil {
 			return nil, err
+		}
+		if parent := tracing.Parent(ctx); parent != "" {
+			msg.Header.Set(tracing.Header, parent)
 		}
 		msg.Header.Set(headerBatchID, batchID)
 		msg.Header.Set(headerBatchSeq, strconv.Itoa(i+1))
@@ -470,6 +485,7 @@ func decodeRaw(msg *jetstream.RawStreamMsg) (domain.Envelope, error) {
 		return e, fmt.Errorf("decode event at sequence %d on %s: %w", msg.Sequence, msg.Subject, err)
 	}
 	e.Sequence = msg.Sequence
+	e.Trace = msg.Header.Get(tracing.Header)
 	return e, nil
 }
 
@@ -484,6 +500,7 @@ func decode(msg jetstream.Msg) (domain.Envelope, error) {
 		return e, fmt.Errorf("decode event on %s: metadata: %w", msg.Subject(), err)
 	}
 	e.Sequence = meta.Sequence.Stream
+	e.Trace = msg.Headers().Get(tracing.Header)
 	return e, nil
 }
 

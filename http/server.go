@@ -31,6 +31,7 @@ import (
 	"tally/readmodel"
 	"tally/reprocess"
 	"tally/search"
+	"tally/tracing"
 	"tally/webhooks"
 )
 
@@ -83,6 +84,9 @@ type Deps struct {
 	ClientIPHeader string
 	Version        string
 	Log            *slog.Logger
+	// Tracing, when set, makes a span of every request in the trace of
+	// its request id (http/tracing.go).
+	Tracing *tracing.Tracer
 }
 
 // Server is Tally's HTTP API.
@@ -161,8 +165,10 @@ func (s *Server) Handler() stdhttp.Handler {
 		ctx := context.WithValue(r.Context(), requestIDKey, id)
 		rec := &statusRecorder{ResponseWriter: w, status: 200}
 		start := time.Now()
+		ctx, traced := s.traceRequest(ctx, id, r)
 		req := r.WithContext(ctx)
 		s.mux.ServeHTTP(rec, req)
+		traced(req, rec.status)
 		level := slog.LevelInfo
 		if rec.status >= 500 {
 			level = slog.LevelError

@@ -11,6 +11,9 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 
 	"tally/domain"
 	"tally/eventstore"
@@ -210,7 +213,7 @@ func (r *Runner) applyBatch(ctx context.Context, identity string, last uint64, b
 				continue // redelivered by the client after a reconnect
 			}
 			p.seq = e.Sequence
-			if err := r.projector.Apply(ctx, q, e); err != nil {
+			if err := r.apply(ctx, q, e); err != nil {
 				return fmt.Errorf("apply %s %s (seq %d, doc %s): %w", e.Type, e.ID, e.Sequence, e.AggregateID, err)
 			}
 			next = e.Sequence
@@ -236,6 +239,26 @@ func (r *Runner) applyBatch(ctx context.Context, identity string, last uint64, b
 		return last, fmt.Errorf("projector %s: %w", r.Name(), err)
 	}
 	return next, nil
+}
+
+// apply applies one event, in a span that is the child of the event's
+// append when tracing is on. The span times the queuing of the event's
+// statements; they reach the database with the batch (see pipeline).
+func (r *Runner) apply(ctx context.Context, q *readmodel.Queries, e domain.Envelope) error {
+	tr := r.store.Tracing()
+	if !tr.Enabled() {
+		return r.projector.Apply(ctx, q, e)
+	}
+	ctx, span := tr.Start(ctx, e.CorrelationID, e.Trace, "project "+r.Name(), trace.WithSpanKind(trace.SpanKindConsumer),
+		trace.WithAttributes(attribute.String("tally.event.type", e.Type), attribute.String("tally.document.id", e.AggregateID),
+			attribute.Int64("tally.stream.sequence", int64(e.Sequence))))
+	err := r.projector.Apply(ctx, q, e)
+	if err != nil {
+		// Not the error's text: a database error may quote a row's values.
+		span.SetStatus(codes.Error, "apply failed")
+	}
+	span.End()
+	return err
 }
 
 // lockKey maps a projector name onto a PostgreSQL advisory lock id.

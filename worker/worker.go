@@ -19,6 +19,9 @@ import (
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 
 	"tally/blob"
 	"tally/commands"
@@ -26,6 +29,7 @@ import (
 	"tally/metrics"
 	"tally/queue"
 	"tally/supervise"
+	"tally/tracing"
 )
 
 // Extractor reads fields from a document; the extract package satisfies it.
@@ -56,6 +60,9 @@ type Config struct {
 	MaxFileSize int64
 	// IsPermanent decides which extraction errors are not worth a retry.
 	IsPermanent func(error) bool
+	// Tracing, when set, makes a span of every job, a child of the
+	// bridge's relay, and of its extraction (package tracing).
+	Tracing *tracing.Tracer
 }
 
 func (c *Config) setDefaults() {
@@ -154,7 +161,13 @@ func (w *Worker) handleJob(ctx context.Context, d amqp.Delivery) {
 	}
 	log := w.log.With("doc_id", job.DocumentID, "attempt", job.Attempt, "correlation_id", job.CorrelationID)
 	start := time.Now()
+	parent, _ := d.Headers[tracing.Header].(string)
+	ctx, span := w.cfg.Tracing.Start(ctx, job.CorrelationID, parent, "worker job", trace.WithSpanKind(trace.SpanKindConsumer),
+		trace.WithAttributes(attribute.String("tally.document.id", job.DocumentID), attribute.Int("tally.attempt", job.Attempt),
+			attribute.String("tally.document.kind", metrics.Kind(job.ContentType))))
 	outcome := w.run(ctx, job, log)
+	span.SetAttributes(attribute.String("tally.outcome", outcome))
+	span.End()
 	w.metrics.Jobs.WithLabelValues(outcome).Inc()
 	w.metrics.ExtractionSeconds.WithLabelValues(outcome, metrics.Kind(job.ContentType)).Observe(time.Since(start).Seconds())
 	if outcome == metrics.OutcomeRequeued {
@@ -200,7 +213,14 @@ func (w *Worker) run(ctx context.Context, job queue.Job, log *slog.Logger) strin
 		return metrics.OutcomeRequeued
 	}
 	jctx, cancel := context.WithTimeout(ctx, w.cfg.Timeout)
+	// The kind names the span; the content and the fields stay out of it.
+	jctx, span := w.cfg.Tracing.Start(jctx, job.CorrelationID, "", "extract "+metrics.Kind(job.ContentType), trace.WithSpanKind(trace.SpanKindInternal))
 	fields, err := w.extract(jctx, job)
+	if err != nil {
+		// Not the error's text: a program's message may quote the file.
+		span.SetStatus(codes.Error, "extraction failed")
+	}
+	span.End()
 	cancel()
 	if err == nil {
 		_, err := w.commands.RecordExtraction(ctx, commands.RecordExtraction{Meta: meta, DocumentID: job.DocumentID, Attempt: job.Attempt, Fields: fields})

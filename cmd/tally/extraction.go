@@ -76,6 +76,7 @@ func startWorker(ctx context.Context, wg *sync.WaitGroup, rt *runtime, m *metric
 		BackoffBase: rt.cfg.RetryDelay,
 		MaxFileSize: rt.cfg.MaxFileSize(),
 		IsPermanent: func(err error) bool { return errors.Is(err, extract.ErrUnsupported) },
+		Tracing:     rt.events.Tracing(),
 	}, commands.New(rt.events, rt.blobs, rt.log), rt.blobs,
 		// What the tenant's corrections taught about an issuer applies to its next documents.
 		&learning.Engine{Extractor: engine, Queries: readmodel.New(rt.pool), Log: rt.log.With("role", "worker")},

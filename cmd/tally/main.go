@@ -268,6 +268,7 @@ func serveAPI(ctx context.Context, rt *runtime, m *metrics.Metrics, mailer *mail
 		Mailboxes:       mailboxes,
 		RateLimits:      rt.rateLimits(),
 		ClientIPHeader:  rt.cfg.Guard.RateLimitClientIPHeader,
+		Tracing:         rt.events.Tracing(),
 	})
 	root := stdhttp.NewServeMux()
 	root.Handle("GET /metrics", probe.RequireToken(rt.cfg.Guard.MetricsToken, m.Handler()))

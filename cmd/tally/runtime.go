@@ -23,6 +23,7 @@ import (
 	tallyhttp "tally/http"
 	"tally/mailauth"
 	"tally/personal"
+	"tally/tracing"
 )
 
 // runtime holds the connections a role needs, opened once and closed in
@@ -169,12 +170,38 @@ func (r *runtime) openStore(ctx context.Context) error {
 	if retry == 0 {
 		retry = -1 // NATS_APPEND_RETRY=0: one try, no waiting out an election
 	}
-	store, err := eventstore.Open(ctx, r.nc, eventstore.Config{Replicas: r.cfg.NATSReplicas, Retry: retry})
+	tracer, err := r.openTracing(ctx)
+	if err != nil {
+		return err
+	}
+	store, err := eventstore.Open(ctx, r.nc, eventstore.Config{Replicas: r.cfg.NATSReplicas, Retry: retry, Tracing: tracer})
 	if err != nil {
 		return err
 	}
 	r.events = store
 	return nil
+}
+
+// openTracing makes the process's tracer when OTEL_EXPORTER_OTLP_ENDPOINT
+// is set (nil, tracing off, when not). It rides on the event store, which
+// every stage of a document's journey shares; closing the runtime sends
+// the spans still held.
+func (r *runtime) openTracing(ctx context.Context) (*tracing.Tracer, error) {
+	t := r.cfg.Tracing
+	headers, _ := t.HeaderMap()
+	tracer, err := tracing.New(ctx, tracing.Config{Endpoint: t.Endpoint, Headers: headers, ServiceName: t.ServiceName,
+		SampleRatio: t.SampleRatio, Role: r.role, Version: version})
+	if err != nil || tracer == nil {
+		return nil, err
+	}
+	r.closers = append(r.closers, func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := tracer.Shutdown(sctx); err != nil {
+			r.log.Warn("spans not sent at shutdown", "err", err)
+		}
+	})
+	return tracer, nil
 }
 
 func (r *runtime) openDatabase(ctx context.Context) error {
