@@ -19,6 +19,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"tally/blob"
 	"tally/eventstore"
 )
 
@@ -48,9 +49,11 @@ type Manifest struct {
 	SchemaVersion int64   `json:"schema_version"`
 	Stream        Stream  `json:"stream"`
 	Tables        []Table `json:"tables"`
-	// Blobs names where the uploaded files are (a bucket or a directory):
-	// they are not in the backup, the stream refers to them by key.
+	// Blobs names where the uploaded files were (a bucket or a directory).
 	Blobs string `json:"blobs,omitempty"`
+	// Files are the uploaded files the events name, copied into the
+	// backup; absent in a backup made without the blob store.
+	Files *Files `json:"files,omitempty"`
 	// MasterKey names the master key that wraps the data keys in the
 	// secrets and user_keys tables. The key itself is never in a backup:
 	// without it the restored keys do not open, so keep it apart from
@@ -99,7 +102,10 @@ type Source struct {
 	ReadModels []string
 	Version    string
 	Blobs      string
-	MasterKey  *KeyRef
+	// Files, when set, is the blob store whose files the events name:
+	// each is copied into the backup.
+	Files     blob.Store
+	MasterKey *KeyRef
 }
 
 // Write makes a backup in dir, which must be empty or not exist yet.
@@ -132,7 +138,8 @@ func Write(ctx context.Context, dir string, src Source) (*Manifest, error) {
 	if err != nil {
 		return nil, err
 	}
-	last, sum, err := writeEvents(ctx, filepath.Join(dir, EventsFile), src.Events)
+	var keys fileKeys
+	last, sum, err := writeEvents(ctx, filepath.Join(dir, EventsFile), src.Events, &keys)
 	if err != nil {
 		return nil, err
 	}
@@ -146,6 +153,13 @@ func Write(ctx context.Context, dir string, src Source) (*Manifest, error) {
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return nil, fmt.Errorf("backup: %w", err)
+	}
+	// Every file an event in the backup names was stored before its
+	// event was appended, so it is there to copy (unless purged since).
+	if src.Files != nil {
+		if m.Files, err = writeFiles(ctx, dir, &keys, src.Files); err != nil {
+			return nil, err
+		}
 	}
 	b, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
@@ -269,12 +283,18 @@ func writeTable(ctx context.Context, conn *pgx.Conn, dir, name string) (Table, e
 	return t, nil
 }
 
-func writeEvents(ctx context.Context, path string, store *eventstore.Store) (uint64, string, error) {
+// writeEvents writes the stream and tells keys of the files it names.
+func writeEvents(ctx context.Context, path string, store *eventstore.Store, keys *fileKeys) (uint64, string, error) {
 	var last uint64
 	sum, err := writeGzip(path, func(w io.Writer) error {
 		enc := json.NewEncoder(w)
 		var err error
-		last, err = store.Export(ctx, func(a eventstore.Archived) error { return enc.Encode(a) })
+		last, err = store.Export(ctx, func(a eventstore.Archived) error {
+			if err := keys.see(a); err != nil {
+				return err
+			}
+			return enc.Encode(a)
+		})
 		return err
 	})
 	if err != nil {

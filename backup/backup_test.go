@@ -1,9 +1,13 @@
 package backup_test
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,6 +17,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/johannesboyne/gofakes3"
+	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
 	"tally/apikeys"
 	"tally/backup"
@@ -59,7 +65,11 @@ func TestRestoreShowsTheSameDocuments(t *testing.T) {
 		Events: webhooks.EventTypes()}); err != nil {
 		t.Fatal(err)
 	}
-	ids := history(t, store, pool, 40)
+	files, err := blob.NewLocal(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := history(t, store, pool, files, 40)
 	// Two webhook deliveries (an identity column): the dispatcher stores
 	// one per completed or failed document of the tenant.
 	dispatcher := &webhooks.Dispatcher{Events: store, Store: hooks, Log: quiet}
@@ -85,9 +95,13 @@ func TestRestoreShowsTheSameDocuments(t *testing.T) {
 	ackFirst(t, durable, 10)
 
 	dir := filepath.Join(t.TempDir(), "backup")
-	m, err := backup.Write(ctx, dir, backup.Source{Pool: pool, Events: store, ReadModels: readModels(), Version: "test"})
+	m, err := backup.Write(ctx, dir, backup.Source{Pool: pool, Events: store, ReadModels: readModels(), Version: "test", Files: files})
 	if err != nil {
 		t.Fatal(err)
+	}
+	// Every document's file, less the ones purged.
+	if m.Files == nil || m.Files.Count != len(ids)-1 || len(m.Files.Missing) != 0 {
+		t.Fatalf("files in the backup: %+v, want %d", m.Files, len(ids)-1)
 	}
 	var names []string
 	for _, tb := range m.Tables {
@@ -105,14 +119,38 @@ func TestRestoreShowsTheSameDocuments(t *testing.T) {
 		t.Fatalf("tables not in foreign-key order: %v", names)
 	}
 
-	// Restore into an empty database and a fresh JetStream.
+	// Restore into an empty database, a fresh JetStream and an empty
+	// blob store of the other kind: S3 (an in-process S3 server).
 	restored, _ := eventstoretest.Start(t)
 	_, fresh := pgtest.New(t)
 	version := schemaVersion(t, fresh)
-	if _, err := backup.Restore(ctx, dir, backup.Target{Pool: fresh, Events: restored, SchemaVersion: version}); err != nil {
+	bucket := emptyS3(t)
+	if _, err := backup.Restore(ctx, dir, backup.Target{Pool: fresh, Events: restored, SchemaVersion: version, Files: bucket}); err != nil {
 		t.Fatal(err)
 	}
 	rebuild(t, fresh, restored)
+
+	// Each document's file reads back byte for byte; the purged one's is
+	// gone as it was.
+	for i, id := range ids {
+		d, err := commands.NewDocuments(restored, quiet).Load(ctx, id.tenant, id.id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := readBlob(ctx, bucket, d.BlobKey)
+		if i == purged {
+			if !errors.Is(err, blob.ErrNotFound) {
+				t.Fatalf("the purged document's file: %v", err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("document %d's file after restore: %v", i, err)
+		}
+		if want := content(i); !bytes.Equal(got, want) {
+			t.Fatalf("document %d's file after restore: %d bytes %q, want %q", i, len(got), got, want)
+		}
+	}
 
 	if a, b := dump(t, pool), dump(t, fresh); a != b {
 		t.Fatalf("restored read models differ:\n--- original\n%s\n--- restored\n%s", a, b)
@@ -165,7 +203,11 @@ func TestRestoreRefusesAChangedFile(t *testing.T) {
 	ctx := context.Background()
 	store, _ := eventstoretest.Start(t)
 	_, pool := pgtest.New(t)
-	history(t, store, pool, 3)
+	files, err := blob.NewLocal(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	history(t, store, pool, files, 3)
 	dir := filepath.Join(t.TempDir(), "backup")
 	if _, err := backup.Write(ctx, dir, backup.Source{Pool: pool, Events: store, ReadModels: readModels()}); err != nil {
 		t.Fatal(err)
@@ -201,21 +243,23 @@ func TestRestoreRefusesAChangedFile(t *testing.T) {
 
 type docID struct{ tenant, id string }
 
+// purged is the document of history whose file is purged.
+const purged = 7
+
+// content is the file of history's document i: each its own.
+func content(i int) []byte { return fmt.Appendf([]byte(pdf), "%% document %d\n", i) }
+
 // history writes uploads of several users in two tenants, extracted,
-// failed, corrected, reprocessed and deleted.
-func history(t *testing.T, store *eventstore.Store, pool *pgxpool.Pool, docs int) []docID {
+// failed, corrected, reprocessed, deleted, and one purged.
+func history(t *testing.T, store *eventstore.Store, pool *pgxpool.Pool, blobs blob.Store, docs int) []docID {
 	t.Helper()
-	blobs, err := blob.NewLocal(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
 	h := commands.New(store, blobs, quiet, commands.WithPeople(personal.New(pool)))
 	ctx := context.Background()
 	var ids []docID
 	for i := range docs {
 		meta := commands.Meta{Tenant: []string{"acme", "globex"}[i%2]}
 		res, err := h.UploadInvoice(ctx, commands.UploadInvoice{Meta: meta, Source: domain.SourceUpload, Filename: "f.pdf",
-			Content: []byte(pdf), User: domain.User{Name: "U", Email: fmt.Sprintf("user%d@example.com", i%3)}})
+			Content: content(i), User: domain.User{Name: "U", Email: fmt.Sprintf("user%d@example.com", i%3)}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -243,7 +287,14 @@ func history(t *testing.T, store *eventstore.Store, pool *pgxpool.Pool, docs int
 			ok(t)(h.RecordExtraction(ctx, commands.RecordExtraction{Meta: meta, DocumentID: id, Attempt: 2, Fields: f}))
 		}
 		if i%10 == 7 {
-			ok(t)(h.DeleteDocument(ctx, commands.DeleteDocument{Meta: meta, DocumentID: id, Grace: time.Hour}))
+			grace := time.Hour
+			if i == purged {
+				grace = time.Nanosecond
+			}
+			ok(t)(h.DeleteDocument(ctx, commands.DeleteDocument{Meta: meta, DocumentID: id, Grace: grace}))
+		}
+		if i == purged {
+			ok(t)(h.PurgeDocument(ctx, meta, id))
 		}
 	}
 	return ids
@@ -350,4 +401,29 @@ func nextSequence(t *testing.T, d *eventstore.Durable) uint64 {
 		t.Fatal("the restored subscriber got no event")
 	}
 	return 0
+}
+
+// emptyS3 is an empty bucket on an S3 server in this process.
+func emptyS3(t *testing.T) *blob.S3 {
+	t.Helper()
+	srv := httptest.NewServer(gofakes3.New(s3mem.New()).Server())
+	t.Cleanup(srv.Close)
+	s, err := blob.NewS3(t.Context(), blob.S3Config{Bucket: "restored", Region: "us-east-1", Endpoint: srv.URL,
+		AccessKeyID: "test", SecretAccessKey: "test", UsePathStyle: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.EnsureBucket(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func readBlob(ctx context.Context, store blob.Store, key string) ([]byte, error) {
+	r, err := store.Get(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	return io.ReadAll(r)
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"tally/blob"
 	"tally/eventstore"
 )
 
@@ -25,6 +26,9 @@ type Target struct {
 	// SchemaVersion is the migration the database is at; a backup of a
 	// newer schema is refused.
 	SchemaVersion int64
+	// Files, when set, is the blob store the backup's uploaded files are
+	// put into.
+	Files blob.Store
 }
 
 // ReadManifest reads and checks a backup directory's manifest.
@@ -81,6 +85,13 @@ func Restore(ctx context.Context, dir string, dst Target) (*Manifest, error) {
 	}
 	if last != 0 {
 		return nil, fmt.Errorf("restore: %w (%d events); restore into a new data directory or NATS stream", eventstore.ErrNotEmpty, last)
+	}
+	// The files first: a document restored without its file would fail
+	// extraction and download. Putting one twice stores the same bytes.
+	if m.Files != nil && dst.Files != nil {
+		if err := restoreFiles(ctx, dir, m.Files, dst.Files); err != nil {
+			return nil, err
+		}
 	}
 	for _, t := range m.Tables {
 		if err := restoreTable(ctx, tx.Conn(), dir, t); err != nil {

@@ -25,8 +25,7 @@ func readModelTables() []string {
 	return tables
 }
 
-// blobLocation names where uploaded files are kept, for the manifest:
-// they are not part of a backup.
+// blobLocation names where uploaded files are kept, for the manifest.
 func (r *runtime) blobLocation() string {
 	if r.cfg.S3Bucket != "" {
 		return "s3://" + r.cfg.S3Bucket
@@ -50,9 +49,12 @@ func runBackup(ctx context.Context, rt *runtime, args []string, stdout io.Writer
 	if err := rt.openEvents(ctx); err != nil {
 		return err
 	}
+	if err := rt.openBlobs(ctx); err != nil {
+		return err
+	}
 	started := time.Now()
 	m, err := backup.Write(ctx, args[0], backup.Source{Pool: rt.pool, Events: rt.events,
-		ReadModels: readModelTables(), Version: version, Blobs: rt.blobLocation(), MasterKey: key})
+		ReadModels: readModelTables(), Version: version, Blobs: rt.blobLocation(), Files: rt.blobs, MasterKey: key})
 	if err != nil {
 		return err
 	}
@@ -60,8 +62,13 @@ func runBackup(ctx context.Context, rt *runtime, args []string, stdout io.Writer
 	for _, t := range m.Tables {
 		rows += t.Rows
 	}
-	fmt.Fprintf(stdout, "backed up %d events and %d rows of %d tables to %s in %.1fs; uploaded files stay in %s\n",
-		m.Stream.LastSequence, rows, len(m.Tables), args[0], time.Since(started).Seconds(), m.Blobs)
+	fmt.Fprintf(stdout, "backed up %d events, %d rows of %d tables and %d files (%.1f MiB) from %s to %s in %.1fs\n",
+		m.Stream.LastSequence, rows, len(m.Tables), m.Files.Count, float64(m.Files.Bytes)/(1<<20), m.Blobs, args[0],
+		time.Since(started).Seconds())
+	if n := len(m.Files.Missing); n > 0 {
+		fmt.Fprintf(stdout, "%d files the events name were not in %s (listed in the manifest): purged meanwhile, or lost before the backup\n",
+			n, m.Blobs)
+	}
 	return nil
 }
 
@@ -91,19 +98,25 @@ func runRestore(ctx context.Context, rt *runtime, args []string, stdout io.Write
 	if err := rt.openEvents(ctx); err != nil {
 		return err
 	}
+	if err := rt.openBlobs(ctx); err != nil {
+		return err
+	}
 	started := time.Now()
-	m, err := backup.Restore(ctx, args[0], backup.Target{Pool: rt.pool, Events: rt.events, SchemaVersion: schema})
+	m, err := backup.Restore(ctx, args[0], backup.Target{Pool: rt.pool, Events: rt.events, SchemaVersion: schema, Files: rt.blobs})
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "restored %d events and %d tables from %s\n", m.Stream.LastSequence, len(m.Tables), args[0])
+	files := "no files (a backup made before they were included: copy them to " + rt.blobLocation() + ")"
+	if m.Files != nil {
+		files = fmt.Sprintf("%d files into %s", m.Files.Count, rt.blobLocation())
+	}
+	fmt.Fprintf(stdout, "restored %d events, %d tables and %s from %s\n", m.Stream.LastSequence, len(m.Tables), files, args[0])
 	rb := &projections.Rebuild{Pool: rt.pool, Store: rt.events, Projectors: projections.All(), Log: rt.log}
 	n, err := rb.Run(ctx)
 	if err != nil {
 		return fmt.Errorf("restored, but rebuilding the read models failed (run `tally replay --projection all`): %w", err)
 	}
-	fmt.Fprintf(stdout, "rebuilt the read models from %d events; %.1fs in all. Uploaded files are expected in %s\n",
-		n, time.Since(started).Seconds(), m.Blobs)
+	fmt.Fprintf(stdout, "rebuilt the read models from %d events; %.1fs in all\n", n, time.Since(started).Seconds())
 	return nil
 }
 

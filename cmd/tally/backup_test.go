@@ -12,6 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"tally/blob"
 	"tally/migrations/pgtest"
 )
 
@@ -79,5 +80,21 @@ func TestBackupAndRestoreCommands(t *testing.T) {
 	if a != b {
 		t.Fatalf("document after restore:\n%s\nbefore:\n%s", b, a)
 	}
-
+	// Its file is in the new DATA_DIR, byte for byte the upload.
+	var blobKey string
+	if err := fresh.QueryRow(context.Background(), "SELECT blob_key FROM documents WHERE id = $1", id).Scan(&blobKey); err != nil {
+		t.Fatal(err)
+	}
+	blobs, err := blob.NewLocal(filepath.Join(os.Getenv("DATA_DIR"), "blobs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := blobs.Get(context.Background(), blobKey)
+	if err != nil {
+		t.Fatalf("the document's file after restore: %v", err)
+	}
+	defer r.Close()
+	if got, err := io.ReadAll(r); err != nil || !bytes.Equal(got, example) {
+		t.Fatalf("the document's file after restore: %d bytes (%v), want the %d uploaded", len(got), err, len(example))
+	}
 }
