@@ -54,6 +54,12 @@ type Metrics struct {
 	// WebhookAttempts counts webhook attempts by result: delivered,
 	// retry (failed, tried again later) or failed (given up).
 	WebhookAttempts *prometheus.CounterVec
+	// WorkerHeartbeat is when a worker last had its consumer on the
+	// scrape queue (Unix seconds), set every few seconds while it does:
+	// it stands still when the worker loses the broker and is 0 in a
+	// process without a worker, so no worker consuming reads as an old
+	// heartbeat whatever the cause.
+	WorkerHeartbeat prometheus.Gauge
 }
 
 // Webhook attempt results, the values of the "result" label.
@@ -121,9 +127,12 @@ func New() *Metrics {
 		WebhookAttempts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tally_webhook_attempts_total", Help: "Webhook delivery attempts by result (delivered, retry, failed).",
 		}, []string{"result"}),
+		WorkerHeartbeat: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "tally_worker_heartbeat_timestamp_seconds", Help: "When this process's worker last consumed the scrape queue (Unix time); 0 without a worker.",
+		}),
 	}
 	m.collectors = []prometheus.Collector{m.Jobs, m.ExtractionSeconds, m.QueueDepth, m.Relayed, m.ProjectorLagEvents,
-		m.ProjectorLagSeconds, m.Events, m.CompletionSeconds, m.HTTPRequests, m.HTTPSeconds, m.WebhookAttempts,
+		m.ProjectorLagSeconds, m.Events, m.CompletionSeconds, m.HTTPRequests, m.HTTPSeconds, m.WebhookAttempts, m.WorkerHeartbeat,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})}
 	r.MustRegister(m.collectors...)
 	return m

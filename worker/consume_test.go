@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"tally/blob"
@@ -35,13 +36,14 @@ const receipt = "From: Corner Shop <shop@example.com>\r\n" +
 // env is a worker consuming a scrape queue of its own, on the real broker,
 // stream and blob directory.
 type env struct {
-	t      *testing.T
-	cmds   *commands.Handler
-	blobs  blob.Store
-	topo   queue.Topology
-	ch     *amqp.Channel
-	cfg    worker.Config
-	stopFn func()
+	t       *testing.T
+	cmds    *commands.Handler
+	blobs   blob.Store
+	topo    queue.Topology
+	ch      *amqp.Channel
+	cfg     worker.Config
+	metrics *metrics.Metrics
+	stopFn  func()
 }
 
 func newEnv(t *testing.T, cfg worker.Config) *env {
@@ -54,14 +56,14 @@ func newEnv(t *testing.T, cfg worker.Config) *env {
 	}
 	log := slog.New(slog.DiscardHandler)
 	e := &env{t: t, cmds: commands.New(events, blobs, log, commands.WithPeople(personal.New(pool))), blobs: blobs,
-		topo: queuetest.Topology(t), ch: queuetest.Channel(t), cfg: cfg}
+		topo: queuetest.Topology(t), ch: queuetest.Channel(t), cfg: cfg, metrics: metrics.New()}
 	if err := e.topo.Declare(e.ch); err != nil {
 		t.Fatal(err)
 	}
 	if err := e.ch.Confirm(false); err != nil {
 		t.Fatal(err)
 	}
-	w := worker.New(cfg, e.cmds, blobs, extract.New(extract.Limits{}), metrics.New(), log)
+	w := worker.New(cfg, e.cmds, blobs, extract.New(extract.Limits{}), e.metrics, log)
 	s := &queue.Session{URL: queuetest.URL(), Topology: e.topo, Log: log, Prefetch: 2}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -164,6 +166,34 @@ func (e *env) drained() {
 
 // A job becomes the document's extracted fields; the same job delivered
 // again (the bridge relayed it twice) records nothing more.
+// TestHeartbeatWhileConsuming: the heartbeat TallyNoWorker watches goes
+// on while the worker consumes the queue and stands still once it stops.
+func TestHeartbeatWhileConsuming(t *testing.T) {
+	e := newEnv(t, worker.Config{})
+	beat := func() float64 { return testutil.ToFloat64(e.metrics.WorkerHeartbeat) }
+	waitBeat := func(after float64) float64 {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+			if b := beat(); b > after {
+				return b
+			}
+		}
+		t.Fatalf("no heartbeat after %v while consuming", after)
+		return 0
+	}
+	first := waitBeat(0)
+	if age := time.Since(time.Unix(int64(first), 0)); age > 5*time.Second {
+		t.Fatalf("heartbeat %s old", age)
+	}
+	waitBeat(first)
+	e.stop()
+	stopped := beat()
+	time.Sleep(6 * time.Second)
+	if beat() != stopped {
+		t.Fatal("the heartbeat went on after the worker stopped consuming")
+	}
+}
+
 func TestWorkerExtractsAJobOnce(t *testing.T) {
 	e := newEnv(t, worker.Config{Name: "w1"})
 	d := e.submit()

@@ -121,6 +121,8 @@ func (w *Worker) Consume(ctx context.Context, ch *amqp.Channel, topo queue.Topol
 	sem := make(chan struct{}, max(concurrency, 1))
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	// The heartbeat goes on only while this loop runs on a live channel.
+	w.metrics.WorkerHeartbeat.SetToCurrentTime()
 	depth := time.NewTicker(5 * time.Second)
 	defer depth.Stop()
 	for {
@@ -128,6 +130,7 @@ func (w *Worker) Consume(ctx context.Context, ch *amqp.Channel, topo queue.Topol
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-depth.C:
+			w.metrics.WorkerHeartbeat.SetToCurrentTime()
 			for _, q := range []string{topo.Queue, topo.Dead(), topo.Delay()} {
 				if n, err := queue.QueueDepth(ch, q); err == nil {
 					w.metrics.QueueDepth.WithLabelValues(q).Set(float64(n))
