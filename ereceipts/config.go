@@ -130,6 +130,39 @@ func NewStore(pool *pgxpool.Pool) *Store {
 	return &Store{pool: pool, q: readmodel.New(pool)}
 }
 
+// ResultsEndpoints keeps the webhook that carries a tenant's results to
+// its results_endpoint in step with the settings.
+type ResultsEndpoints interface {
+	// SetResultsEndpoint returns the webhook endpoint's id, and its
+	// signing secret when the endpoint is new.
+	SetResultsEndpoint(ctx context.Context, tenant, url string) (id, secret string, err error)
+}
+
+// ErrResultsEndpoint wraps a failure to make the results endpoint a
+// webhook; the webhook store's own error (an invalid URL, say) is in the
+// chain too.
+var ErrResultsEndpoint = errors.New("could not register the results endpoint")
+
+// Configure checks c, makes its results endpoint a webhook (when results
+// is not nil) and stores c: what POST /ereceipts/config and the settings
+// page do. The webhook comes first: settings that point at an endpoint no
+// delivery goes to would be worse than an error. secret is set when the
+// webhook is new, for the caller to show once.
+func (s *Store) Configure(ctx context.Context, tenant string, c Config, results ResultsEndpoints) (webhookID, secret string, err error) {
+	if err := c.Validate(); err != nil {
+		return "", "", err
+	}
+	if results != nil {
+		if webhookID, secret, err = results.SetResultsEndpoint(ctx, tenant, c.ResultsEndpoint); err != nil {
+			return "", "", fmt.Errorf("%w: %w", ErrResultsEndpoint, err)
+		}
+	}
+	if err := s.Put(ctx, tenant, c); err != nil {
+		return "", "", err
+	}
+	return webhookID, secret, nil
+}
+
 // Put replaces the tenant's settings, retailers included, in one
 // transaction.
 func (s *Store) Put(ctx context.Context, tenant string, c Config) error {

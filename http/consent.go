@@ -9,17 +9,23 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"tally/domain"
 	"tally/notify"
 	"tally/readmodel"
 )
 
+// preferences reads and changes users' e-mail preferences.
+func (s *Server) preferences() notify.Preferences {
+	return notify.Preferences{Queries: s.queries, Personal: s.deps.Personal}
+}
+
 // notificationSettings reads what a user wants and agreed to.
 func (s *Server) notificationSettings(ctx context.Context, email string) (*notificationsOutput, error) {
-	c, err := s.queries.EmailConsent(ctx, readmodel.EmailConsentParams{Tenant: tenantOf(ctx), UserEmail: email})
+	pref, err := s.preferences().Get(ctx, tenantOf(ctx), email)
 	if err != nil {
 		return nil, s.dbFail(ctx, err)
 	}
-	return &notificationsOutput{Body: NotificationSettings{Email: email, Enabled: c.Enabled, Confirmed: c.Confirmed}}, nil
+	return &notificationsOutput{Body: NotificationSettings{Email: email, Enabled: pref.Enabled, Confirmed: pref.Confirmed}}, nil
 }
 
 // notErased refuses to store an erased user's address again.
@@ -32,7 +38,7 @@ func (s *Server) notErased(ctx context.Context, tenant, email string) error {
 		return s.dbFail(ctx, err)
 	}
 	if erased {
-		return huma.Error409Conflict("this user was erased; Tally keeps no e-mail settings for them")
+		return s.problem(ctx, notify.ErrErased, domain.KindInternal)
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package http
 
 import (
 	"context"
+	"errors"
 	stdhttp "net/http"
 	"strings"
 
@@ -73,18 +74,14 @@ func (s *Server) registerUsers() {
 		if err != nil {
 			return nil, err
 		}
-		if !in.Body.Enabled {
-			err = s.queries.SetEmailEnabled(ctx, readmodel.SetEmailEnabledParams{Tenant: tenantOf(ctx), UserEmail: email})
-		} else {
-			if err := s.notErased(ctx, tenantOf(ctx), email); err != nil {
-				return nil, err
-			}
-			err = s.queries.RequestEmails(ctx, readmodel.RequestEmailsParams{Tenant: tenantOf(ctx), UserEmail: email})
+		pref, err := s.preferences().Set(ctx, tenantOf(ctx), email, in.Body.Enabled)
+		if errors.Is(err, notify.ErrErased) {
+			return nil, s.problem(ctx, err, domain.KindInternal)
 		}
 		if err != nil {
 			return nil, s.dbFail(ctx, err)
 		}
-		return s.notificationSettings(ctx, email)
+		return &notificationsOutput{Body: NotificationSettings{Email: email, Enabled: pref.Enabled, Confirmed: pref.Confirmed}}, nil
 	})
 	huma.Register(s.api, secured(huma.Operation{
 		OperationID: "get-monthly-report", Method: stdhttp.MethodGet, Path: "/v1/users/{email}/reports/{month}",

@@ -243,15 +243,9 @@ func (s *Server) reset(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/documents", http.StatusSeeOther)
 }
 
-func (s *Server) accountPage(w http.ResponseWriter, r *http.Request) {
-	s.render(w, r, http.StatusOK, "account", page{Title: "Your account", Nav: "account", Flash: r.URL.Query().Get("done")})
-}
-
 func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) {
 	v := viewerOf(r)
-	again := func(status int, msg string) {
-		s.render(w, r, status, "account", page{Title: "Your account", Nav: "account", Error: msg})
-	}
+	again := func(status int, msg string) { s.renderAccount(w, r, status, "", msg) }
 	if r.PostFormValue("password") != r.PostFormValue("password2") {
 		again(http.StatusBadRequest, "The two new passwords differ.")
 		return

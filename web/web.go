@@ -20,10 +20,13 @@ import (
 	"tally/apikeys"
 	"tally/blob"
 	"tally/commands"
+	"tally/ereceipts"
 	"tally/mail"
+	"tally/mailbox"
 	"tally/personal"
 	"tally/readmodel"
 	"tally/search"
+	"tally/webhooks"
 )
 
 //go:embed templates/*.html
@@ -56,6 +59,13 @@ type Deps struct {
 	// APIKeys, when set, lets admins make and revoke their tenant's API
 	// keys on the settings page.
 	APIKeys *apikeys.Keys
+	// Webhooks, Mailboxes and EReceipts, when set, give admins their
+	// settings pages (the same stores the API's routes use);
+	// EReceiptResults makes the e-receipt results endpoint a webhook.
+	Webhooks        *webhooks.Store
+	Mailboxes       *mailbox.Service
+	EReceipts       *ereceipts.Store
+	EReceiptResults ereceipts.ResultsEndpoints
 	// PublicURL is the base of the links in e-mails.
 	PublicURL     string
 	MaxFileSize   int64
@@ -148,6 +158,20 @@ func (s *Server) routes() {
 	s.mux.Handle("POST /settings/members/{id}/remove", s.admin(s.removeMember))
 	s.mux.Handle("POST /settings/keys", s.admin(s.createKey))
 	s.mux.Handle("POST /settings/keys/{id}/revoke", s.admin(s.revokeKey))
+	s.mux.Handle("GET /settings/webhooks", s.admin(s.webhooksPage))
+	s.mux.Handle("POST /settings/webhooks", s.admin(s.createWebhook))
+	s.mux.Handle("GET /settings/webhooks/{id}", s.admin(s.webhookPage))
+	s.mux.Handle("POST /settings/webhooks/{id}/test", s.admin(s.testWebhook))
+	s.mux.Handle("POST /settings/webhooks/{id}/delete", s.admin(s.deleteWebhook))
+	s.mux.Handle("GET /settings/mailboxes", s.admin(s.mailboxesPage))
+	s.mux.Handle("POST /settings/mailboxes", s.admin(s.linkMailbox))
+	s.mux.Handle("POST /settings/mailboxes/{id}/scrape", s.admin(s.scrapeMailbox))
+	s.mux.Handle("POST /settings/mailboxes/{id}/unlink", s.admin(s.unlinkMailbox))
+	s.mux.Handle("POST /settings/senders", s.admin(s.registerSender))
+	s.mux.Handle("POST /settings/senders/remove", s.admin(s.removeSender))
+	s.mux.Handle("GET /settings/ereceipts", s.admin(s.ereceiptsPage))
+	s.mux.Handle("POST /settings/ereceipts", s.admin(s.saveEReceipts))
+	s.mux.Handle("POST /account/notifications", s.member(s.setNotifications))
 }
 
 // viewer is the signed-in member of a request.

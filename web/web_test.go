@@ -19,16 +19,20 @@ import (
 
 	"tally/accounts"
 	"tally/apikeys"
+	"tally/ereceipts"
 	"tally/mail"
+	"tally/mailbox"
 	"tally/mail/mailtest"
 	"tally/migrations/pgtest"
 	"tally/personal"
 	"tally/search"
 	"tally/web"
+	"tally/webhooks"
 )
 
 type app struct {
 	keys  *apikeys.Keys
+	hooks *webhooks.Store
 	t     *testing.T
 	srv   *httptest.Server
 	store *accounts.Store
@@ -52,11 +56,20 @@ func start(t *testing.T) *app {
 	var h http.Handler
 	a.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
 	t.Cleanup(a.srv.Close)
+	hooks, err := webhooks.Open(context.Background(), pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	links, err := mailbox.NewLinks(context.Background(), pool, mailbox.Limits{DialTimeout: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.hooks = hooks
 	s, err := web.New(web.Deps{Accounts: store, Sessions: accounts.NewSessions(rdb, accounts.SessionConfig{}),
 		LoginThrottle: accounts.NewThrottle(rdb, "login-"+run, 5, time.Minute), AddressThrottle: accounts.NewThrottle(rdb, "ip-"+run, 100, time.Minute),
 		Mailer: sender, Pool: pool, Search: search.New(pool), Personal: personal.New(pool), PublicURL: a.srv.URL,
-		APIKeys: apikeys.New(pool),
-		Log:     slog.New(slog.DiscardHandler), MaxFileSize: 1 << 20})
+		APIKeys: apikeys.New(pool), Webhooks: hooks, Mailboxes: &mailbox.Service{Links: links}, EReceipts: ereceipts.NewStore(pool),
+		Log: slog.New(slog.DiscardHandler), MaxFileSize: 1 << 20})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -121,7 +121,8 @@ func TestBrowserUploadSearchCorrect(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in := startAll(t, nil)
+	// The webhook the admin adds below posts to this machine.
+	in := startAll(t, map[string]string{"OUTBOUND_ALLOW_PRIVATE_NETWORKS": "true"})
 	raw, err := os.ReadFile(filepath.Join(in.dataDir, "admin-password"))
 	if err != nil {
 		t.Fatal(err)
@@ -209,10 +210,57 @@ func TestBrowserUploadSearchCorrect(t *testing.T) {
 	}
 	screenshot(t, tab, "spending")
 
+	// The admin adds a webhook by keyboard (Enter submits), sees its
+	// secret once, sends a test and sees it delivered in the log.
+	received := make(chan string, 10)
+	receiver := httptest.NewServer(stdhttp.HandlerFunc(func(w stdhttp.ResponseWriter, r *stdhttp.Request) {
+		select {
+		case received <- r.Header.Get("webhook-id"):
+		default:
+		}
+		w.WriteHeader(stdhttp.StatusNoContent)
+	}))
+	defer receiver.Close()
+	step(t, tab, "add a webhook", 30*time.Second,
+		chromedp.Navigate(in.base+"/settings/webhooks"),
+		chromedp.WaitVisible(css("#hook-url")),
+		chromedp.SendKeys(css("#hook-url"), receiver.URL+"/tally"),
+		chromedp.SendKeys(css("#hook-note"), "bookkeeping\r"),
+		chromedp.WaitVisible(css("#new-secret")))
+	if secret := get(t, tab, "the secret", chromedp.Text(css("#new-secret"))); !strings.HasPrefix(secret, "whsec_") {
+		t.Fatalf("the new webhook's secret reads %q", secret)
+	}
+	screenshot(t, tab, "webhooks")
+	hook := get(t, tab, "the webhook's link", chromedp.Evaluate[string](`document.querySelector('td a[href^="/settings/webhooks/"]').getAttribute("href")`))
+	step(t, tab, "send a test delivery", 30*time.Second,
+		chromedp.Navigate(in.base+hook),
+		chromedp.WaitVisible(css(`form[action$="/test"] button`)),
+		chromedp.Click(css(`form[action$="/test"] button`)),
+		pageSays("Test delivery queued"))
+	select {
+	case <-received:
+	case <-time.After(60 * time.Second):
+		t.Fatal("the test delivery never reached the receiver")
+	}
+	state := ""
+	for deadline := time.Now().Add(30 * time.Second); state != "succeeded" && time.Now().Before(deadline); {
+		step(t, tab, "the delivery log", 20*time.Second, chromedp.Navigate(in.base+hook), chromedp.WaitVisible(css("main table")))
+		state = get(t, tab, "the delivery's state", chromedp.Evaluate[string](
+			`(() => { const b = document.querySelector("main tbody .badge"); return b ? b.textContent.trim() : ""; })()`))
+		if state != "succeeded" {
+			time.Sleep(300 * time.Millisecond)
+		}
+	}
+	if log := get(t, tab, "the log", chromedp.Text(css("main table"))); state != "succeeded" || !strings.Contains(log, "webhook.test") {
+		t.Fatalf("the delivery log shows %q for the test delivery: %q", state, log)
+	}
+	screenshot(t, tab, "webhook-deliveries")
+
 	// At 360 px wide no page is wider than the screen (wide tables
 	// scroll inside their own box).
 	step(t, tab, "a narrow screen", 10*time.Second, chromedp.EmulateViewport(360, 740))
-	for _, p := range []string{"/documents", href, "/upload", "/spending", "/settings", "/account"} {
+	for _, p := range []string{"/documents", href, "/upload", "/spending", "/settings", "/settings/webhooks", hook,
+		"/settings/mailboxes", "/settings/ereceipts", "/account"} {
 		step(t, tab, "open "+p+" at 360 px", 20*time.Second, chromedp.Navigate(in.base+p), chromedp.WaitReady(css("main")))
 		if w := get(t, tab, "page width", chromedp.Evaluate[int](`document.documentElement.scrollWidth`)); w > 360 {
 			wide := get(t, tab, "wide elements", chromedp.Evaluate[string](`[...document.querySelectorAll("body *")].filter(e => e.getBoundingClientRect().right > 361).slice(0, 6).map(e => e.tagName + "." + e.className + "#" + e.id + " " + Math.round(e.getBoundingClientRect().right)).join(", ")`))
@@ -270,5 +318,9 @@ func TestBrowserUploadSearchCorrect(t *testing.T) {
 	step(t, tab, "a member opens the settings", 20*time.Second,
 		chromedp.Navigate(in.base+"/settings"), pageSays("This page is for the tenant's admins."))
 	screenshot(t, tab, "member-settings-refused")
+	for _, p := range []string{"/settings/webhooks", hook, "/settings/mailboxes", "/settings/ereceipts"} {
+		step(t, tab, "a member opens "+p, 20*time.Second,
+			chromedp.Navigate(in.base+p), pageSays("This page is for the tenant's admins."))
+	}
 	t.Logf("screenshots in %s", t.ArtifactDir())
 }

@@ -242,7 +242,7 @@ func serveAPI(ctx context.Context, rt *runtime, m *metrics.Metrics, mailer *mail
 	cmds := rt.commands()
 	// After the requests drained: the duplicate checks uploads left to run.
 	defer cmds.Wait()
-	pages, err := rt.webApp(mailer, cmds)
+	pages, err := rt.webApp(mailer, cmds, hooks, mailboxes)
 	if err != nil {
 		return err
 	}

@@ -12,9 +12,12 @@ import (
 	"tally/accounts"
 	"tally/apikeys"
 	"tally/commands"
+	"tally/ereceipts"
+	"tally/mailbox"
 	"tally/personal"
 	"tally/search"
 	"tally/web"
+	"tally/webhooks"
 )
 
 // Sign-in throttles: failures per address, and per client address (which
@@ -27,8 +30,9 @@ const (
 
 // webApp builds the pages people use, served by the API role beside the
 // API, on the API's command handler. Without SMTP an invitation's link is
-// shown to the admin instead.
-func (r *runtime) webApp(m *mailer, cmds *commands.Handler) (*web.Server, error) {
+// shown to the admin instead. The settings pages use the same webhook,
+// mailbox and e-receipt stores as the API.
+func (r *runtime) webApp(m *mailer, cmds *commands.Handler, hooks *webhooks.Store, mailboxes *mailbox.Service) (*web.Server, error) {
 	deps := web.Deps{
 		Accounts:        accounts.NewStore(r.pool),
 		Sessions:        accounts.NewSessions(r.redis, accounts.SessionConfig{}),
@@ -40,6 +44,10 @@ func (r *runtime) webApp(m *mailer, cmds *commands.Handler) (*web.Server, error)
 		Personal:        personal.New(r.pool),
 		Blobs:           r.blobs,
 		APIKeys:         apikeys.New(r.pool),
+		Webhooks:        hooks,
+		Mailboxes:       mailboxes,
+		EReceipts:       ereceipts.NewStore(r.pool),
+		EReceiptResults: ereceiptResults{hooks},
 		PublicURL:       r.cfg.PublicURL,
 		MaxFileSize:     r.cfg.MaxFileSize(),
 		DeletionGrace:   r.cfg.DeletionGrace,

@@ -49,11 +49,7 @@ const (
 
 // Results keeps the webhook that carries a tenant's results to its
 // results_endpoint in step with the settings.
-type Results interface {
-	// SetResultsEndpoint returns the webhook endpoint's id, and its
-	// signing secret when the endpoint is new.
-	SetResultsEndpoint(ctx context.Context, tenant, url string) (id, secret string, err error)
-}
+type Results = store.ResultsEndpoints
 
 // failure is an answer other than success: its HTTP status, envelope
 // code and message.
@@ -336,22 +332,16 @@ func Register(api huma.API, d Deps) {
 			r.logError(ctx, "load retailers", err)
 			return fail[configReply](503, codeUnavailable, "database unavailable")
 		}
-		if err := cfg.Validate(); err != nil {
+		webhookID, secret, err := r.Settings.Configure(ctx, tenant, cfg, r.Results)
+		switch {
+		case errors.Is(err, store.ErrInvalid):
 			return fail[configReply](400, codeBadRequest, "%s", strings.ReplaceAll(domain.PublicMessage(err), "\n", "; "))
-		}
-		// The webhook first: settings that point at an endpoint no
-		// delivery goes to would be worse than an error.
-		var webhookID, secret string
-		if r.Results != nil {
-			if webhookID, secret, err = r.Results.SetResultsEndpoint(ctx, tenant, cfg.ResultsEndpoint); err != nil {
-				if errors.Is(err, webhooks.ErrInvalid) {
-					return fail[configReply](400, codeBadRequest, "results_endpoint: %s", domain.PublicMessage(err))
-				}
-				r.logError(ctx, "set results webhook", err)
-				return fail[configReply](503, codeUnavailable, "could not register the results endpoint; retry")
-			}
-		}
-		if err := r.Settings.Put(ctx, tenant, cfg); err != nil {
+		case errors.Is(err, webhooks.ErrInvalid):
+			return fail[configReply](400, codeBadRequest, "results_endpoint: %s", domain.PublicMessage(err))
+		case errors.Is(err, store.ErrResultsEndpoint):
+			r.logError(ctx, "set results webhook", err)
+			return fail[configReply](503, codeUnavailable, "could not register the results endpoint; retry")
+		case err != nil:
 			r.logError(ctx, "store e-receipt settings", err)
 			return fail[configReply](503, codeUnavailable, "database unavailable")
 		}
