@@ -2,7 +2,6 @@ package http
 
 import (
 	"fmt"
-	"net"
 	stdhttp "net/http"
 	"strconv"
 	"strings"
@@ -80,24 +79,7 @@ func (s *Server) rateLimit(ctx huma.Context, next func(huma.Context)) {
 	next(ctx)
 }
 
-// clientIP is the caller's address: the connection's peer, or, behind a
-// reverse proxy, the last address in the header the operator named
-// (RATE_LIMIT_CLIENT_IP_HEADER), which that proxy sets.
+// clientIP is the caller's address (ratelimit.ClientIP).
 func (s *Server) clientIP(r *stdhttp.Request) string {
-	if h := s.deps.ClientIPHeader; h != "" {
-		if v := r.Header.Values(h); len(v) > 0 {
-			last := v[len(v)-1]
-			if i := strings.LastIndexByte(last, ','); i >= 0 {
-				last = last[i+1:]
-			}
-			if ip := net.ParseIP(strings.TrimSpace(last)); ip != nil {
-				return ip.String()
-			}
-		}
-	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
+	return ratelimit.ClientIP(r, s.deps.ClientIPHeader)
 }

@@ -36,6 +36,10 @@ type Config struct {
 	// clients behind one address still work while an address that tries
 	// many keys is bounded. Default 5.
 	IPFactor int
+	// Scope keeps these budgets' counts apart from another limiter's in
+	// the same Redis: the web app ("web") counts per session, beside the
+	// API's counts per key. Empty for the API.
+	Scope string
 }
 
 func (c Config) budget(class Class) int {
@@ -89,10 +93,14 @@ func (l *Limiter) Allow(ctx context.Context, class Class, ip, credential string)
 		key   string
 		limit int
 	}
-	buckets := []bucket{{"tally:rate:" + string(class) + ":ip:" + ip, per * l.cfg.IPFactor}}
+	prefix := "tally:rate:"
+	if l.cfg.Scope != "" {
+		prefix += l.cfg.Scope + ":"
+	}
+	buckets := []bucket{{prefix + string(class) + ":ip:" + ip, per * l.cfg.IPFactor}}
 	if credential != "" {
 		sum := sha256.Sum256([]byte(credential))
-		buckets = append(buckets, bucket{"tally:rate:" + string(class) + ":key:" + hex.EncodeToString(sum[:12]), per})
+		buckets = append(buckets, bucket{prefix + string(class) + ":key:" + hex.EncodeToString(sum[:12]), per})
 	}
 	d = Decision{Allowed: true, Remaining: math.MaxInt}
 	for _, b := range buckets {

@@ -44,7 +44,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	ip := clientIP(r)
+	ip := s.clientIP(r)
 	for _, t := range []struct {
 		th  *accounts.Throttle
 		key string

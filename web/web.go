@@ -8,7 +8,6 @@ import (
 	"html/template"
 	"io/fs"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -24,6 +23,7 @@ import (
 	"tally/mail"
 	"tally/mailbox"
 	"tally/personal"
+	"tally/ratelimit"
 	"tally/readmodel"
 	"tally/search"
 	"tally/webhooks"
@@ -66,6 +66,11 @@ type Deps struct {
 	Mailboxes       *mailbox.Service
 	EReceipts       *ereceipts.Store
 	EReceiptResults ereceipts.ResultsEndpoints
+	// RateLimits, when set, bounds uploads and expensive actions per
+	// session and per client address; ClientIPHeader is the header a
+	// reverse proxy names the client in (RATE_LIMIT_CLIENT_IP_HEADER).
+	RateLimits     *ratelimit.Limiter
+	ClientIPHeader string
 	// PublicURL is the base of the links in e-mails.
 	PublicURL     string
 	MaxFileSize   int64
@@ -137,20 +142,20 @@ func (s *Server) routes() {
 	s.mux.Handle("POST /account/password", s.member(s.changePassword))
 
 	s.mux.Handle("GET /documents", s.member(s.documentsPage))
-	s.mux.Handle("GET /documents/export", s.member(s.export))
-	s.mux.Handle("POST /documents/bulk", s.member(s.bulk))
+	s.mux.Handle("GET /documents/export", s.member(s.limited(ratelimit.Expensive, s.export)))
+	s.mux.Handle("POST /documents/bulk", s.member(s.limited(ratelimit.Expensive, s.bulk)))
 	s.mux.Handle("GET /upload", s.member(s.uploadPage))
-	s.mux.Handle("POST /upload", s.member(s.upload))
+	s.mux.Handle("POST /upload", s.member(s.limited(ratelimit.Uploads, s.upload)))
 	s.mux.Handle("GET /documents/{id}", s.member(s.documentPage))
 	s.mux.Handle("GET /documents/{id}/status", s.member(s.documentStatus))
 	s.mux.Handle("GET /documents/{id}/original", s.member(s.original))
 	s.mux.Handle("PATCH /documents/{id}", s.member(s.correct))
 	s.mux.Handle("POST /documents/{id}/fields", s.member(s.correct))
-	s.mux.Handle("POST /documents/{id}/reprocess", s.member(s.reprocess))
+	s.mux.Handle("POST /documents/{id}/reprocess", s.member(s.limited(ratelimit.Expensive, s.reprocess)))
 	s.mux.Handle("POST /documents/{id}/delete", s.member(s.deleteDocument))
 	s.mux.Handle("POST /documents/{id}/restore", s.member(s.restore))
 	s.mux.Handle("GET /spending", s.member(s.spendingPage))
-	s.mux.Handle("GET /spending/report", s.member(s.spendingReport))
+	s.mux.Handle("GET /spending/report", s.member(s.limited(ratelimit.Expensive, s.spendingReport)))
 
 	s.mux.Handle("GET /settings", s.admin(s.settingsPage))
 	s.mux.Handle("POST /settings/members/invite", s.admin(s.invite))
@@ -161,11 +166,11 @@ func (s *Server) routes() {
 	s.mux.Handle("GET /settings/webhooks", s.admin(s.webhooksPage))
 	s.mux.Handle("POST /settings/webhooks", s.admin(s.createWebhook))
 	s.mux.Handle("GET /settings/webhooks/{id}", s.admin(s.webhookPage))
-	s.mux.Handle("POST /settings/webhooks/{id}/test", s.admin(s.testWebhook))
+	s.mux.Handle("POST /settings/webhooks/{id}/test", s.admin(s.limited(ratelimit.Expensive, s.testWebhook)))
 	s.mux.Handle("POST /settings/webhooks/{id}/delete", s.admin(s.deleteWebhook))
 	s.mux.Handle("GET /settings/mailboxes", s.admin(s.mailboxesPage))
-	s.mux.Handle("POST /settings/mailboxes", s.admin(s.linkMailbox))
-	s.mux.Handle("POST /settings/mailboxes/{id}/scrape", s.admin(s.scrapeMailbox))
+	s.mux.Handle("POST /settings/mailboxes", s.admin(s.limited(ratelimit.Expensive, s.linkMailbox)))
+	s.mux.Handle("POST /settings/mailboxes/{id}/scrape", s.admin(s.limited(ratelimit.Expensive, s.scrapeMailbox)))
 	s.mux.Handle("POST /settings/mailboxes/{id}/unlink", s.admin(s.unlinkMailbox))
 	s.mux.Handle("POST /settings/senders", s.admin(s.registerSender))
 	s.mux.Handle("POST /settings/senders/remove", s.admin(s.removeSender))
@@ -268,13 +273,4 @@ func (s *Server) validCSRF(r *http.Request, want string) bool {
 func (s *Server) cookie(r *http.Request, name, value string, maxAge int) *http.Cookie {
 	return &http.Cookie{Name: name, Value: value, Path: "/", MaxAge: maxAge, HttpOnly: true,
 		SameSite: http.SameSiteLaxMode, Secure: s.secure || r.TLS != nil}
-}
-
-// clientIP is the address sign-in attempts are throttled by.
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }

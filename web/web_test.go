@@ -21,8 +21,8 @@ import (
 	"tally/apikeys"
 	"tally/ereceipts"
 	"tally/mail"
-	"tally/mailbox"
 	"tally/mail/mailtest"
+	"tally/mailbox"
 	"tally/migrations/pgtest"
 	"tally/personal"
 	"tally/search"
@@ -39,7 +39,8 @@ type app struct {
 	smtp  *mailtest.Server
 }
 
-func start(t *testing.T) *app {
+// start serves the app; each of opts may change its dependencies.
+func start(t *testing.T, opts ...func(*web.Deps)) *app {
 	t.Helper()
 	_, pool := pgtest.New(t)
 	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
@@ -65,11 +66,15 @@ func start(t *testing.T) *app {
 		t.Fatal(err)
 	}
 	a.hooks = hooks
-	s, err := web.New(web.Deps{Accounts: store, Sessions: accounts.NewSessions(rdb, accounts.SessionConfig{}),
+	deps := web.Deps{Accounts: store, Sessions: accounts.NewSessions(rdb, accounts.SessionConfig{}),
 		LoginThrottle: accounts.NewThrottle(rdb, "login-"+run, 5, time.Minute), AddressThrottle: accounts.NewThrottle(rdb, "ip-"+run, 100, time.Minute),
 		Mailer: sender, Pool: pool, Search: search.New(pool), Personal: personal.New(pool), PublicURL: a.srv.URL,
 		APIKeys: apikeys.New(pool), Webhooks: hooks, Mailboxes: &mailbox.Service{Links: links}, EReceipts: ereceipts.NewStore(pool),
-		Log: slog.New(slog.DiscardHandler), MaxFileSize: 1 << 20})
+		Log: slog.New(slog.DiscardHandler), MaxFileSize: 1 << 20}
+	for _, o := range opts {
+		o(&deps)
+	}
+	s, err := web.New(deps)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,6 +19,18 @@ func (rt *runtime) rateLimits() *ratelimit.Limiter {
 		Expensive: g.RateLimitExpensive, IPFactor: g.RateLimitIPFactor})
 }
 
+// webRateLimits bound the web app's uploads and expensive actions per
+// session and per client address, with the API's budgets per minute
+// (RATE_LIMIT_*) counted apart from the API's.
+func (rt *runtime) webRateLimits() *ratelimit.Limiter {
+	if rt.redis == nil {
+		return nil
+	}
+	g := rt.cfg.Guard
+	return ratelimit.New(rt.redis, ratelimit.Config{Uploads: g.RateLimitUploads, Expensive: g.RateLimitExpensive,
+		IPFactor: g.RateLimitIPFactor, Scope: "web"})
+}
+
 // quotas bound what each tenant adds (TENANT_DOCUMENTS_PER_DAY,
 // TENANT_STORAGE_MB).
 func (r *runtime) quotas() *ratelimit.Quotas {

@@ -48,6 +48,8 @@ func (r *runtime) webApp(m *mailer, cmds *commands.Handler, hooks *webhooks.Stor
 		Mailboxes:       mailboxes,
 		EReceipts:       ereceipts.NewStore(r.pool),
 		EReceiptResults: ereceiptResults{hooks},
+		RateLimits:      r.webRateLimits(),
+		ClientIPHeader:  r.cfg.Guard.RateLimitClientIPHeader,
 		PublicURL:       r.cfg.PublicURL,
 		MaxFileSize:     r.cfg.MaxFileSize(),
 		DeletionGrace:   r.cfg.DeletionGrace,
