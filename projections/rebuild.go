@@ -98,6 +98,7 @@ func (b *Rebuild) Run(ctx context.Context) (uint64, error) {
 	newRunner := func(p Projector) *Runner {
 		r := NewRunner(scratch, b.Store, p, b.Log)
 		r.LockName = "rebuild:" + schema + ":" + p.Name()
+		r.Untraced = true
 		// Nobody reads the scratch tables, so long transactions cost
 		// nothing and save commits.
 		r.BatchSize = rebuildBatch

@@ -55,6 +55,9 @@ type Runner struct {
 	// LockName is the advisory lock that keeps one instance applying; a
 	// rebuild into other tables uses its own, beside the live projector.
 	LockName string
+	// Untraced turns the spans of applied events off: a rebuild replays
+	// history, which is no document's journey now.
+	Untraced bool
 	// position is the last sequence committed, for lag metrics and tests.
 	position atomic.Uint64
 	// appliedAt is when the last committed event occurred (Unix nanos).
@@ -246,7 +249,7 @@ func (r *Runner) applyBatch(ctx context.Context, identity string, last uint64, b
 // statements; they reach the database with the batch (see pipeline).
 func (r *Runner) apply(ctx context.Context, q *readmodel.Queries, e domain.Envelope) error {
 	tr := r.store.Tracing()
-	if !tr.Enabled() {
+	if !tr.Enabled() || r.Untraced {
 		return r.projector.Apply(ctx, q, e)
 	}
 	ctx, span := tr.Start(ctx, e.CorrelationID, e.Trace, "project "+r.Name(), trace.WithSpanKind(trace.SpanKindConsumer),

@@ -139,3 +139,38 @@ func TestCheckEndpoint(t *testing.T) {
 }
 
 var _ sdktrace.IDGenerator = correlatedIDs{}
+
+// TestOffCostsNoAllocation: with tracing off, a span costs a nil check.
+func TestOffCostsNoAllocation(t *testing.T) {
+	var tr *Tracer
+	ctx := context.Background()
+	corr := uuid.NewString()
+	if n := testing.AllocsPerRun(100, func() {
+		_, span := tr.Start(ctx, corr, "", "project documents")
+		span.End()
+	}); n != 0 {
+		t.Fatalf("%v allocations per span with tracing off", n)
+	}
+}
+
+func BenchmarkStart(b *testing.B) {
+	corr := uuid.NewString()
+	b.Run("off", func(b *testing.B) {
+		var tr *Tracer
+		for b.Loop() {
+			_, span := tr.Start(context.Background(), corr, "", "project documents")
+			span.End()
+		}
+	})
+	b.Run("on", func(b *testing.B) {
+		tr, err := New(b.Context(), Config{Exporter: tracetest.NewNoopExporter()})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer tr.Shutdown(context.Background())
+		for b.Loop() {
+			_, span := tr.Start(context.Background(), corr, "", "project documents")
+			span.End()
+		}
+	})
+}
