@@ -427,3 +427,48 @@ func readBlob(ctx context.Context, store blob.Store, key string) ([]byte, error)
 	defer r.Close()
 	return io.ReadAll(r)
 }
+
+// TestUploadedFilesInABackup: a file the blob store lost is named in the
+// manifest, not a failed backup; a file changed in the backup stops the
+// restore before the database or the stream take anything.
+func TestUploadedFilesInABackup(t *testing.T) {
+	ctx := context.Background()
+	store, _ := eventstoretest.Start(t)
+	_, pool := pgtest.New(t)
+	files, err := blob.NewLocal(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := history(t, store, pool, files, 3)
+	lost, err := commands.NewDocuments(store, quiet).Load(ctx, ids[0].tenant, ids[0].id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := files.Delete(ctx, lost.BlobKey); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "backup")
+	m, err := backup.Write(ctx, dir, backup.Source{Pool: pool, Events: store, ReadModels: readModels(), Files: files})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Files.Count != 2 || !slices.Equal(m.Files.Missing, []string{lost.BlobKey}) {
+		t.Fatalf("files %+v, want 2 and the lost one missing", m.Files)
+	}
+	kept, err := commands.NewDocuments(store, quiet).Load(ctx, ids[1].tenant, ids[1].id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "files", filepath.FromSlash(kept.BlobKey)), []byte("%PDF-1.4 other"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	restored, _ := eventstoretest.Start(t)
+	_, fresh := pgtest.New(t)
+	_, err = backup.Restore(ctx, dir, backup.Target{Pool: fresh, Events: restored, SchemaVersion: schemaVersion(t, fresh), Files: emptyS3(t)})
+	if err == nil || !strings.Contains(err.Error(), kept.BlobKey) || !strings.Contains(err.Error(), "changed since the backup") {
+		t.Fatalf("restore of a changed file: %v", err)
+	}
+	if last, err := restored.LastSequence(ctx); err != nil || last != 0 {
+		t.Fatalf("a refused restore left %d events (%v)", last, err)
+	}
+}
