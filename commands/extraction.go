@@ -52,6 +52,9 @@ type RecordExtraction struct {
 	DocumentID string
 	Attempt    int
 	Fields     domain.Fields
+	// Text is the document's extracted text; the event keeps its first
+	// domain.MaxResultText bytes, for full-text search.
+	Text string
 }
 
 // RecordExtraction appends ReceiptExtracted. One result per attempt: a
@@ -77,7 +80,7 @@ func (h *Handler) RecordExtraction(ctx context.Context, cmd RecordExtraction) (R
 		if err := d.DecideResult(cmd.Attempt); err != nil {
 			return Event{}, err
 		}
-		eventType, payload := d.ResultEvent(cmd.Attempt, cmd.Fields)
+		eventType, payload := d.ResultEventWithText(cmd.Attempt, cmd.Fields, cmd.Text)
 		return Event{eventType, payload}, nil
 	})
 	if err == nil {

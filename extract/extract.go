@@ -114,12 +114,21 @@ func (e *Engine) Limits() Limits { return e.limits }
 // readable text return ErrUnreadable. When the context (or the engine's
 // Timeout) expires, the returned error wraps the context's error.
 func (e *Engine) Extract(ctx context.Context, content []byte, contentType string) (domain.Fields, error) {
+	f, _, err := e.ExtractText(ctx, content, contentType)
+	return f, err
+}
+
+// ExtractText is Extract that also returns the text the fields were read
+// from ("" for a structured e-invoice, which is read as XML), for
+// full-text search.
+func (e *Engine) ExtractText(ctx context.Context, content []byte, contentType string) (domain.Fields, string, error) {
 	ctx, cancel := context.WithTimeout(ctx, e.limits.Timeout)
 	defer cancel()
 
 	mediaType := sniffedType(content, contentType)
 	if isXMLType(mediaType) {
-		return extractXML(content)
+		f, err := extractXML(content)
+		return f, "", err
 	}
 	// A ZUGFeRD / Factur-X / XRechnung PDF carries the invoice as XML:
 	// exact where the text layer is a rendering. The text is still read,
@@ -135,12 +144,12 @@ func (e *Engine) Extract(ctx context.Context, content []byte, contentType string
 	if err != nil {
 		if embedded != nil && ctx.Err() == nil {
 			embedded.Fields.EngineVersion = EngineVersion
-			return embedded.Fields, nil
+			return embedded.Fields, "", nil
 		}
-		return domain.Fields{}, err
+		return domain.Fields{}, "", err
 	}
 	if err := ctx.Err(); err != nil {
-		return domain.Fields{}, fmt.Errorf("extract: %w", err)
+		return domain.Fields{}, "", fmt.Errorf("extract: %w", err)
 	}
 	text := d.text
 	f, ev := fieldsFromText(text)
@@ -170,7 +179,7 @@ func (e *Engine) Extract(ctx context.Context, content []byte, contentType string
 	if embedded != nil {
 		f = preferXML(embedded.Fields, f)
 	}
-	return f, nil
+	return f, text, nil
 }
 
 // TemplateMatcher applies merchant/issuer templates: data-driven rules that win where they match.

@@ -16,7 +16,8 @@ import (
 )
 
 // Search projects search_documents: what people find documents by (full
-// text over vendor, file name, invoice number and line items) and filter
+// text over vendor, file name, invoice number, line items and the
+// document's extracted text) and filter
 // them on (vendor, dates, amounts, currency, status, user). It keeps the
 // user's pseudonymous id alone, so erasing a user needs nothing here.
 type Search struct{}
@@ -79,7 +80,7 @@ func (Search) Apply(ctx context.Context, q *readmodel.Queries, e domain.Envelope
 			return err
 		}
 		machine, corrections := decodeFields(doc.Machine), decodeFields(doc.Corrections)
-		var status pgtype.Text
+		var status, body pgtype.Text
 		if e.Type == domain.TypeDocumentCorrected {
 			var p domain.DocumentCorrected
 			if err := e.Decode(&p); err != nil {
@@ -95,6 +96,9 @@ func (Search) Apply(ctx context.Context, q *readmodel.Queries, e domain.Envelope
 				return nil // a stale attempt's result
 			}
 			machine, status = p.Fields, text(statusAfter(e.Type))
+			// The result's text replaces the previous one's, even when
+			// empty (a structured e-invoice has none to keep).
+			body = pgtype.Text{String: domain.TruncateText(p.Text), Valid: true}
 		}
 		eff := domain.Merge(machine, corrections)
 		// Only a completed extraction can need a review: a pending or
@@ -109,7 +113,7 @@ func (Search) Apply(ctx context.Context, q *readmodel.Queries, e domain.Envelope
 		return q.SetSearchValues(ctx, readmodel.SetSearchValuesParams{Tenant: e.Tenant, ID: id, Status: status,
 			Machine: rawMachine, Corrections: rawCorrections, Vendor: text(eff.Vendor),
 			InvoiceNumber: text(eff.InvoiceNumber), DocumentDate: date(eff.Date), Currency: text(eff.Currency),
-			Total: amount(eff.Total), NeedsReview: review, SearchText: searchText(doc.Filename, eff), UpdatedAt: at})
+			Total: amount(eff.Total), NeedsReview: review, SearchText: searchText(doc.Filename, eff), Body: body, UpdatedAt: at})
 	}
 	return nil
 }

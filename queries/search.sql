@@ -24,12 +24,14 @@ SELECT filename, attempt, status, machine, corrections FROM search_documents WHE
 
 -- name: SetSearchValues :exec
 -- The effective values (machine's with the user's corrections over them)
--- and the text they are found by.
+-- and the text they are found by; body, the extracted text, only changes
+-- with a result (NULL keeps it).
 UPDATE search_documents SET
     status = COALESCE(sqlc.narg(status), status), machine = sqlc.arg(machine), corrections = sqlc.arg(corrections),
     vendor = sqlc.narg(vendor), invoice_number = sqlc.narg(invoice_number), document_date = sqlc.narg(document_date),
     currency = sqlc.narg(currency), total = sqlc.narg(total)::text::numeric,
-    needs_review = sqlc.arg(needs_review), search_text = sqlc.arg(search_text), updated_at = sqlc.arg(updated_at)
+    needs_review = sqlc.arg(needs_review), search_text = sqlc.arg(search_text), body = COALESCE(sqlc.narg(body), body),
+    updated_at = sqlc.arg(updated_at)
 WHERE tenant = sqlc.arg(tenant) AND id = sqlc.arg(id);
 
 -- name: SetSearchDeleted :exec

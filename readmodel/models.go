@@ -217,8 +217,9 @@ type SearchDocument struct {
 	CreatedAt     pgtype.Timestamptz
 	UpdatedAt     pgtype.Timestamptz
 	SearchText    string
-	Tsv           interface{}
 	NeedsReview   bool
+	Body          string
+	Tsv           interface{}
 }
 
 type Secret struct {

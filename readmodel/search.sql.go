@@ -170,8 +170,9 @@ UPDATE search_documents SET
     status = COALESCE($1, status), machine = $2, corrections = $3,
     vendor = $4, invoice_number = $5, document_date = $6,
     currency = $7, total = $8::text::numeric,
-    needs_review = $9, search_text = $10, updated_at = $11
-WHERE tenant = $12 AND id = $13
+    needs_review = $9, search_text = $10, body = COALESCE($11, body),
+    updated_at = $12
+WHERE tenant = $13 AND id = $14
 `
 
 type SetSearchValuesParams struct {
@@ -185,13 +186,15 @@ type SetSearchValuesParams struct {
 	Total         pgtype.Text
 	NeedsReview   bool
 	SearchText    string
+	Body          pgtype.Text
 	UpdatedAt     pgtype.Timestamptz
 	Tenant        string
 	ID            uuid.UUID
 }
 
 // The effective values (machine's with the user's corrections over them)
-// and the text they are found by.
+// and the text they are found by; body, the extracted text, only changes
+// with a result (NULL keeps it).
 func (q *Queries) SetSearchValues(ctx context.Context, arg SetSearchValuesParams) error {
 	_, err := q.db.Exec(ctx, setSearchValues,
 		arg.Status,
@@ -204,6 +207,7 @@ func (q *Queries) SetSearchValues(ctx context.Context, arg SetSearchValuesParams
 		arg.Total,
 		arg.NeedsReview,
 		arg.SearchText,
+		arg.Body,
 		arg.UpdatedAt,
 		arg.Tenant,
 		arg.ID,

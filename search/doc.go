@@ -1,7 +1,8 @@
 // Package search finds a tenant's documents in the search read model
 // (projected by projections.Search): full text over vendor, file name,
-// invoice number and line items, filters on vendor, dates, amounts,
-// currency, status and user, sorted and paged by a cursor; and streams
+// invoice number, line items and the document's extracted text, filters
+// on vendor, dates, amounts, currency, status and user, sorted and paged
+// by a cursor; and streams
 // every match for an export, in constant memory, as CSV or JSON lines.
 //
 // Invariants: every query is bound to one tenant; user input reaches SQL

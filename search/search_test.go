@@ -72,14 +72,15 @@ func setup(t *testing.T) fixture {
 		fields     domain.Fields
 		correct    *domain.Fields
 		del        bool
+		text       string // the extracted text the result carries
 	}{
 		{"acme-invoice.pdf", "ann@example.com", domain.Fields{Vendor: "ACME Tools GmbH", InvoiceNumber: "INV-2026-001", Date: "2026-10-05",
-			Currency: "EUR", Total: "119.00", LineItems: []domain.LineItem{{Description: "Cordless drill"}}}, nil, false},
+			Currency: "EUR", Total: "119.00", LineItems: []domain.LineItem{{Description: "Cordless drill"}}}, nil, false, ""},
 		{"coffee.pdf", "ann@example.com", domain.Fields{Vendor: "Bean There", Date: "2026-11-02", Currency: "EUR", Total: "4.50"},
-			&domain.Fields{Total: "5.50"}, false},
-		{"hotel.pdf", "bob@example.com", domain.Fields{Vendor: "=HYPERLINK(\"http://evil\")", Date: "2026-11-20", Currency: "USD", Total: "310.00"}, nil, false},
-		{"old.pdf", "bob@example.com", domain.Fields{Vendor: "ACME Tools GmbH", Date: "2025-01-10", Currency: "EUR", Total: "20.00"}, nil, true},
-		{"pending.pdf", "bob@example.com", domain.Fields{}, nil, false},
+			&domain.Fields{Total: "5.50"}, false, "Bean There Roasters\nFlat white, oat milk   4.50\nServed by Kim"},
+		{"hotel.pdf", "bob@example.com", domain.Fields{Vendor: "=HYPERLINK(\"http://evil\")", Date: "2026-11-20", Currency: "USD", Total: "310.00"}, nil, false, ""},
+		{"old.pdf", "bob@example.com", domain.Fields{Vendor: "ACME Tools GmbH", Date: "2025-01-10", Currency: "EUR", Total: "20.00"}, nil, true, ""},
+		{"pending.pdf", "bob@example.com", domain.Fields{}, nil, false, ""},
 	}
 	ok := func(_ commands.Result, err error) {
 		t.Helper()
@@ -99,7 +100,7 @@ func setup(t *testing.T) fixture {
 			continue
 		}
 		ok(h.StartExtraction(ctx, commands.StartExtraction{Meta: meta, DocumentID: res.DocumentID, Attempt: 1}))
-		ok(h.RecordExtraction(ctx, commands.RecordExtraction{Meta: meta, DocumentID: res.DocumentID, Attempt: 1, Fields: d.fields}))
+		ok(h.RecordExtraction(ctx, commands.RecordExtraction{Meta: meta, DocumentID: res.DocumentID, Attempt: 1, Fields: d.fields, Text: d.text}))
 		if d.correct != nil {
 			ok(h.CorrectDocument(ctx, commands.CorrectDocument{Meta: meta, DocumentID: res.DocumentID, Fields: *d.correct}))
 		}
@@ -146,6 +147,10 @@ func TestFind(t *testing.T) {
 		{"word prefix of a vendor", search.Filter{Text: "acm"}, "acme-invoice.pdf"},
 		{"invoice number", search.Filter{Text: "INV-2026-001"}, "acme-invoice.pdf"},
 		{"line item", search.Filter{Text: "drill"}, "acme-invoice.pdf"},
+		// Words of the extracted text alone, kept through the later
+		// correction of the total.
+		{"extracted text only", search.Filter{Text: "oat milk"}, "coffee.pdf"},
+		{"extracted text, a word's beginning", search.Filter{Text: "roast"}, "coffee.pdf"},
 		{"file name part", search.Filter{Text: "hotel"}, "hotel.pdf"},
 		{"all words needed", search.Filter{Text: "acme coffee"}, ""},
 		{"vendor filter", search.Filter{Vendor: "bean"}, "coffee.pdf"},

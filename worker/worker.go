@@ -43,6 +43,13 @@ type TenantExtractor interface {
 	ExtractFor(ctx context.Context, tenant string, content []byte, contentType string) (domain.Fields, error)
 }
 
+// TextExtractor is a TenantExtractor that also returns the document's
+// text, which the result event carries for full-text search; the worker
+// prefers it (learning.Engine is one).
+type TextExtractor interface {
+	ExtractTextFor(ctx context.Context, tenant string, content []byte, contentType string) (domain.Fields, string, error)
+}
+
 // Config tunes retries and limits.
 type Config struct {
 	// Name identifies this worker in ExtractionStarted events.
@@ -218,7 +225,7 @@ func (w *Worker) run(ctx context.Context, job queue.Job, log *slog.Logger) strin
 	jctx, cancel := context.WithTimeout(ctx, w.cfg.Timeout)
 	// The kind names the span; the content and the fields stay out of it.
 	jctx, span := w.cfg.Tracing.Start(jctx, job.CorrelationID, "", "extract "+metrics.Kind(job.ContentType), trace.WithSpanKind(trace.SpanKindInternal))
-	fields, err := w.extract(jctx, job)
+	fields, text, err := w.extract(jctx, job)
 	if err != nil {
 		// Not the error's text: a program's message may quote the file.
 		span.SetStatus(codes.Error, "extraction failed")
@@ -226,7 +233,8 @@ func (w *Worker) run(ctx context.Context, job queue.Job, log *slog.Logger) strin
 	span.End()
 	cancel()
 	if err == nil {
-		_, err := w.commands.RecordExtraction(ctx, commands.RecordExtraction{Meta: meta, DocumentID: job.DocumentID, Attempt: job.Attempt, Fields: fields})
+		_, err := w.commands.RecordExtraction(ctx, commands.RecordExtraction{Meta: meta, DocumentID: job.DocumentID,
+			Attempt: job.Attempt, Fields: fields, Text: text})
 		switch {
 		case err == nil:
 			log.Info("document extracted", "total_found", fields.Total != "")
@@ -284,30 +292,35 @@ func (w *Worker) fail(ctx context.Context, meta commands.Meta, job queue.Job, ca
 	}
 }
 
-// extract fetches the blob and runs the engine under the job's deadline.
-func (w *Worker) extract(ctx context.Context, job queue.Job) (domain.Fields, error) {
+// extract fetches the blob and runs the engine under the job's deadline;
+// it returns the fields and, when the engine gives it, the text.
+func (w *Worker) extract(ctx context.Context, job queue.Job) (domain.Fields, string, error) {
 	r, err := w.blobs.Get(ctx, job.BlobKey)
 	if err != nil {
-		return domain.Fields{}, fmt.Errorf("fetch document: %w", err)
+		return domain.Fields{}, "", fmt.Errorf("fetch document: %w", err)
 	}
 	content, err := io.ReadAll(io.LimitReader(r, w.cfg.MaxFileSize+1))
 	r.Close()
 	if err != nil {
-		return domain.Fields{}, fmt.Errorf("fetch document: %w", err)
+		return domain.Fields{}, "", fmt.Errorf("fetch document: %w", err)
 	}
 	if int64(len(content)) > w.cfg.MaxFileSize {
-		return domain.Fields{}, fmt.Errorf("document larger than %d bytes", w.cfg.MaxFileSize)
+		return domain.Fields{}, "", fmt.Errorf("document larger than %d bytes", w.cfg.MaxFileSize)
 	}
 	var fields domain.Fields
-	if te, ok := w.engine.(TenantExtractor); ok {
-		fields, err = te.ExtractFor(ctx, job.Tenant, content, job.ContentType)
-	} else {
+	var text string
+	switch e := w.engine.(type) {
+	case TextExtractor:
+		fields, text, err = e.ExtractTextFor(ctx, job.Tenant, content, job.ContentType)
+	case TenantExtractor:
+		fields, err = e.ExtractFor(ctx, job.Tenant, content, job.ContentType)
+	default:
 		fields, err = w.engine.Extract(ctx, content, job.ContentType)
 	}
 	if err != nil && ctx.Err() == context.DeadlineExceeded {
-		return fields, fmt.Errorf("extraction timed out after %s: %w", w.cfg.Timeout, err)
+		return fields, text, fmt.Errorf("extraction timed out after %s: %w", w.cfg.Timeout, err)
 	}
-	return fields, err
+	return fields, text, err
 }
 
 // handleDead settles a job the broker gave up on: expired in the queue, or

@@ -278,6 +278,28 @@ func (g *generator) invoiceNumber(r *rand.Rand) string {
 	return fmt.Sprintf("INV-2026-%06d", r.IntN(max(g.n, 1)))
 }
 
+// bodyWords are what every receipt prints besides its vendor and items,
+// so each is in most documents' extracted text.
+var bodyWords = []string{"receipt", "thank", "you", "visit", "again", "vat", "included", "card", "payment", "cashier",
+	"terminal", "change", "opening", "hours", "customer", "copy", "street", "road", "tel", "www"}
+
+// receiptText is a completed document's extracted text as a small receipt
+// prints it: a few hundred bytes to a few KiB.
+func receiptText(r *rand.Rand, vendor, number string, items []string, total, currency string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s\n%d %s %s\nInvoice %s\n", vendor, 1+r.IntN(200), strings.ToUpper(vendorWords[r.IntN(len(vendorWords))][:1])+
+		vendorWords[r.IntN(len(vendorWords))][1:], bodyWords[16+r.IntN(2)], number)
+	for _, it := range items {
+		fmt.Fprintf(&b, "%d x %s   %d.%02d\n", 1+r.IntN(3), it, r.IntN(100), r.IntN(100))
+	}
+	fmt.Fprintf(&b, "Total %s %s\n", currency, total)
+	for range 10 + r.IntN(60) {
+		b.WriteString(bodyWords[r.IntN(len(bodyWords))])
+		b.WriteByte(' ')
+	}
+	return b.String()
+}
+
 // load COPYs n documents into search_documents.
 func load(ctx context.Context, pool *pgxpool.Pool, g *generator, n int) error {
 	g.n = n
@@ -307,21 +329,22 @@ func load(ctx context.Context, pool *pgxpool.Pool, g *generator, n int) error {
 		status := statuses[r.IntN(len(statuses))]
 		created := start.Add(time.Duration(r.Int64N(int64(330 * 24 * time.Hour))))
 		var vendorV, numberV, currencyV, totalV, dateV any
-		review := false
+		review, body := false, ""
 		if status == "COMPLETED" {
 			vendorV, numberV = vendor, number
 			currencyV = currencies[r.IntN(len(currencies))]
 			totalV = fmt.Sprintf("%d.%02d", r.IntN(1000), r.IntN(100))
 			dateV = created.Add(-time.Duration(r.IntN(10*24)) * time.Hour).Truncate(24 * time.Hour)
 			review = r.IntN(20) == 0
+			body = receiptText(r, vendor, number, items, totalV.(string), currencyV.(string))
 		}
 		i++
 		return []any{tenant, id, g.users[r.IntN(len(g.users))], status, "upload", filename, int32(1), vendorV, numberV,
-			dateV, currencyV, totalV, r.IntN(50) == 0, created, created, text, review}, nil
+			dateV, currencyV, totalV, r.IntN(50) == 0, created, created, text, review, body}, nil
 	})
 	_, err := pool.CopyFrom(ctx, pgx.Identifier{"search_documents"}, []string{"tenant", "id", "user_id", "status", "source",
 		"filename", "attempt", "vendor", "invoice_number", "document_date", "currency", "total", "deleted", "created_at",
-		"updated_at", "search_text", "needs_review"}, src)
+		"updated_at", "search_text", "needs_review", "body"}, src)
 	if err != nil {
 		return fmt.Errorf("copy documents: %w", err)
 	}
