@@ -21,7 +21,7 @@ import (
 // checked here and in package search, so every bad value gets a 400 that
 // names it (rather than a schema error per parameter).
 type SearchParams struct {
-	Q           string `query:"q" maxLength:"500" doc:"Words to find (each as a word's beginning) in the vendor, file name, invoice number and line items; all of them must occur."`
+	Q           string `query:"q" maxLength:"500" doc:"Words to find (each as a word's beginning) in the vendor, file name, invoice number, line items and the document's extracted text; all of them must occur."`
 	Vendor      string `query:"vendor" maxLength:"200" doc:"Only vendors containing this, in any case."`
 	DateFrom    string `query:"date_from" doc:"The document's own date on or after this (YYYY-MM-DD)."`
 	DateTo      string `query:"date_to" doc:"The document's own date on or before this (YYYY-MM-DD)."`
@@ -29,7 +29,7 @@ type SearchParams struct {
 	MaxTotal    string `query:"max_total" doc:"Total at most this (decimal)."`
 	Currency    string `query:"currency" doc:"ISO 4217 code of the total's currency."`
 	NeedsReview string `query:"needs_review" doc:"true: only documents whose vendor, date or total is missing or doubtful and not corrected; false: only the others."`
-	Sort        string `query:"sort" doc:"created (upload time, the default), date, total or vendor; newest or largest first."`
+	Sort        string `query:"sort" maxLength:"20" doc:"created_at (upload time; created also works), date, total or vendor, ascending; with a leading - descending. Default -created_at, newest first."`
 }
 
 // any says whether a search filter was given: without one, the list keeps
@@ -43,7 +43,8 @@ func (p SearchParams) any() bool {
 // at once.
 func (s *Server) filter(ctx context.Context, p SearchParams, status, email, from, to string) (search.Filter, error) {
 	f := search.Filter{Tenant: tenantOf(ctx), Text: p.Q, Vendor: p.Vendor, MinTotal: p.MinTotal, MaxTotal: p.MaxTotal,
-		Currency: p.Currency, Status: status, Sort: p.Sort}
+		Currency: p.Currency, Status: status}
+	f.Sort, f.Ascending = search.ParseSort(p.Sort)
 	var bad []string
 	day := func(name, v string) time.Time {
 		if v == "" {

@@ -70,11 +70,13 @@ func TestSearchDocuments(t *testing.T) {
 		{"q=2026-001", "ACME Tools GmbH"},
 		{"q=drill", "ACME Tools GmbH"},
 		{"vendor=bean", "Bean There"},
-		{"date_from=2026-11-01&date_to=2026-11-30&sort=date", "=HYPERLINK(\"http://evil\")|Bean There"},
+		{"date_from=2026-11-01&date_to=2026-11-30&sort=-date", "=HYPERLINK(\"http://evil\")|Bean There"},
+		{"date_from=2026-11-01&date_to=2026-11-30&sort=date", "Bean There|=HYPERLINK(\"http://evil\")"},
 		{"min_total=100&max_total=200", "ACME Tools GmbH"},
 		{"currency=usd", "=HYPERLINK(\"http://evil\")"},
 		{"needs_review=true", "Bean There"},
-		{"sort=total", "=HYPERLINK(\"http://evil\")|ACME Tools GmbH|Bean There"},
+		{"sort=-total", "=HYPERLINK(\"http://evil\")|ACME Tools GmbH|Bean There"},
+		{"sort=total", "Bean There|ACME Tools GmbH|=HYPERLINK(\"http://evil\")"},
 		{"q=acme&email=bob@example.com", ""},
 		{"q=nothing-like-this", ""},
 	} {
@@ -87,24 +89,48 @@ func TestSearchDocuments(t *testing.T) {
 	if code, out := h.do("GET", "/v1/documents?q=acme", "b", nil, ""); code != 200 || vendorsOf(out) != "" {
 		t.Errorf("tenant b: %d %v", code, out)
 	}
-	// Pages follow the search's cursor.
-	var seen []string
-	next := ""
-	for range 4 {
-		path := "/v1/documents?sort=vendor&limit=1"
-		if next != "" {
-			path += "&cursor=" + url.QueryEscape(next)
+	// Pages follow the search's cursor, in either direction.
+	pages := func(sort string) string {
+		var seen []string
+		next := ""
+		for range 4 {
+			path := "/v1/documents?sort=" + sort + "&limit=1"
+			if next != "" {
+				path += "&cursor=" + url.QueryEscape(next)
+			}
+			code, out := h.do("GET", path, "a", nil, "")
+			if code != 200 {
+				t.Fatalf("page of sort=%s: %d %v", sort, code, out)
+			}
+			seen = append(seen, vendorsOf(out))
+			n, _ := out["next_cursor"].(string)
+			if next = n; next == "" {
+				break
+			}
 		}
-		code, out := h.do("GET", path, "a", nil, "")
-		if code != 200 {
-			t.Fatalf("page: %d %v", code, out)
-		}
-		seen = append(seen, vendorsOf(out))
-		n, _ := out["next_cursor"].(string)
-		if next = n; next == "" {
-			break
+		return strings.Join(seen, ",")
+	}
+	if got := pages("vendor"); got != "=HYPERLINK(\"http://evil\"),ACME Tools GmbH,Bean There" {
+		t.Errorf("pages by vendor, ascending: %s", got)
+	}
+	if got := pages("created_at"); got != "ACME Tools GmbH,Bean There,=HYPERLINK(\"http://evil\")" {
+		t.Errorf("pages by upload time, oldest first: %s", got)
+	}
+	if got := pages("-created_at"); got != "=HYPERLINK(\"http://evil\"),Bean There,ACME Tools GmbH" {
+		t.Errorf("pages by upload time, newest first: %s", got)
+	}
+	// A cursor belongs to its sort and direction.
+	_, first := h.do("GET", "/v1/documents?sort=-vendor&limit=1", "a", nil, "")
+	cur, _ := first["next_cursor"].(string)
+	if code, _ := h.do("GET", "/v1/documents?sort=vendor&limit=1&cursor="+url.QueryEscape(cur), "a", nil, ""); code != 400 {
+		t.Errorf("a descending cursor on an ascending sort: %d, want 400", code)
+	}
+	for _, bad := range []string{"colour", "--total", "-"} {
+		if code, _ := h.do("GET", "/v1/documents?sort="+bad, "a", nil, ""); code != 400 {
+			t.Errorf("sort=%s: %d, want 400", bad, code)
 		}
 	}
+	seen := strings.Split(pages("-vendor"), ",")
 	if got := strings.Join(seen, ","); got != "Bean There,ACME Tools GmbH,=HYPERLINK(\"http://evil\")" {
 		t.Errorf("pages by vendor: %s", got)
 	}

@@ -30,6 +30,20 @@ const (
 	SortVendor  = "vendor"
 )
 
+// ParseSort reads a sort as GET /v1/documents and the documents page
+// write it: a key, ascending, or -key, descending; created_at names
+// SortCreated. "" is the default (newest first). Validate checks the key.
+func ParseSort(v string) (key string, ascending bool) {
+	if v == "" {
+		return "", false
+	}
+	key, descending := strings.CutPrefix(v, "-")
+	if key == "created_at" {
+		key = SortCreated
+	}
+	return key, !descending
+}
+
 // sortKeys are the SQL expressions of each order, as the migration
 // indexes them, and the type their cursor value is cast to.
 var sortKeys = map[string]struct{ expr, cast string }{

@@ -33,16 +33,16 @@ type listPage struct {
 	Err     string
 }
 
-// sortLink is the URL that sorts the table by key (toggling direction
-// when it already is).
+// SortLink is the URL that sorts the table by key, written as the API
+// writes it: -key (newest, largest or Z first) on the first click, key
+// (ascending) when the table is sorted by -key already.
 func (l listPage) SortLink(key string) string {
 	q := cloneValues(l.Query)
 	q.Del("cursor")
-	q.Set("sort", key)
 	if l.Sort == key && !l.Asc {
-		q.Set("dir", "asc")
+		q.Set("sort", key)
 	} else {
-		q.Del("dir")
+		q.Set("sort", "-"+key)
 	}
 	return "/documents?" + q.Encode()
 }
@@ -90,7 +90,8 @@ func (s *Server) filterOf(r *http.Request) (search.Filter, error) {
 	q := r.URL.Query()
 	f := search.Filter{Tenant: v.Tenant, Text: q.Get("q"), Vendor: q.Get("vendor"), MinTotal: q.Get("min_total"),
 		MaxTotal: q.Get("max_total"), Currency: strings.TrimSpace(q.Get("currency")), Status: q.Get("status"),
-		Sort: q.Get("sort"), Ascending: q.Get("dir") == "asc", Deleted: q.Get("deleted") == "1"}
+		Deleted: q.Get("deleted") == "1"}
+	f.Sort, f.Ascending = search.ParseSort(q.Get("sort"))
 	var errs []error
 	if q.Get("needs_review") == "1" {
 		f.NeedsReview = new(true)
@@ -124,8 +125,9 @@ func (s *Server) filterOf(r *http.Request) (search.Filter, error) {
 
 func (s *Server) documentsPage(w http.ResponseWriter, r *http.Request) {
 	v := viewerOf(r)
-	data := listPage{Query: r.URL.Query(), Sort: r.URL.Query().Get("sort"), Asc: r.URL.Query().Get("dir") == "asc",
-		Deleted: r.URL.Query().Get("deleted") == "1", All: v.IsAdmin() && r.URL.Query().Get("user") != "me"}
+	data := listPage{Query: r.URL.Query(), Deleted: r.URL.Query().Get("deleted") == "1",
+		All: v.IsAdmin() && r.URL.Query().Get("user") != "me"}
+	data.Sort, data.Asc = search.ParseSort(r.URL.Query().Get("sort"))
 	if data.Sort == "" {
 		data.Sort = search.SortCreated
 	}
