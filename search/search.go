@@ -38,6 +38,9 @@ func ParseSort(v string) (key string, ascending bool) {
 		return "", false
 	}
 	key, descending := strings.CutPrefix(v, "-")
+	if key == "" {
+		return v, false // "-" alone names no key: Validate refuses it
+	}
 	if key == "created_at" {
 		key = SortCreated
 	}
