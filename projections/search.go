@@ -98,7 +98,7 @@ func (Search) Apply(ctx context.Context, q *readmodel.Queries, e domain.Envelope
 			machine, status = p.Fields, text(statusAfter(e.Type))
 			// The result's text replaces the previous one's, even when
 			// empty (a structured e-invoice has none to keep).
-			body = pgtype.Text{String: domain.TruncateText(p.Text), Valid: true}
+			body = pgtype.Text{String: bodyText(p.Text), Valid: true}
 		}
 		eff := domain.Merge(machine, corrections)
 		// Only a completed extraction can need a review: a pending or
@@ -116,6 +116,13 @@ func (Search) Apply(ctx context.Context, q *readmodel.Queries, e domain.Envelope
 			Total: amount(eff.Total), NeedsReview: review, SearchText: searchText(doc.Filename, eff), Body: body, UpdatedAt: at})
 	}
 	return nil
+}
+
+// bodyText is a result's extracted text as PostgreSQL stores it: a text
+// column holds no NUL byte (a text file or an OCR result may have one,
+// and the event would stop the projector for good).
+func bodyText(text string) string {
+	return strings.ReplaceAll(strings.ToValidUTF8(domain.TruncateText(text), ""), "\x00", " ")
 }
 
 // searchText is what a document is found by. Each value is also added

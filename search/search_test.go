@@ -78,7 +78,8 @@ func setup(t *testing.T) fixture {
 			Currency: "EUR", Total: "119.00", LineItems: []domain.LineItem{{Description: "Cordless drill"}}}, nil, false, ""},
 		{"coffee.pdf", "ann@example.com", domain.Fields{Vendor: "Bean There", Date: "2026-11-02", Currency: "EUR", Total: "4.50"},
 			&domain.Fields{Total: "5.50"}, false, "Bean There Roasters\nFlat white, oat milk   4.50\nServed by Kim"},
-		{"hotel.pdf", "bob@example.com", domain.Fields{Vendor: "=HYPERLINK(\"http://evil\")", Date: "2026-11-20", Currency: "USD", Total: "310.00"}, nil, false, ""},
+		// A NUL byte in the text, which PostgreSQL's text refuses.
+		{"hotel.pdf", "bob@example.com", domain.Fields{Vendor: "=HYPERLINK(\"http://evil\")", Date: "2026-11-20", Currency: "USD", Total: "310.00"}, nil, false, "Grand\x00Hotel minibar"},
 		{"old.pdf", "bob@example.com", domain.Fields{Vendor: "ACME Tools GmbH", Date: "2025-01-10", Currency: "EUR", Total: "20.00"}, nil, true, ""},
 		{"pending.pdf", "bob@example.com", domain.Fields{}, nil, false, ""},
 	}
@@ -151,6 +152,7 @@ func TestFind(t *testing.T) {
 		// correction of the total.
 		{"extracted text only", search.Filter{Text: "oat milk"}, "coffee.pdf"},
 		{"extracted text, a word's beginning", search.Filter{Text: "roast"}, "coffee.pdf"},
+		{"extracted text with a NUL byte", search.Filter{Text: "minibar"}, "hotel.pdf"},
 		{"file name part", search.Filter{Text: "hotel"}, "hotel.pdf"},
 		{"all words needed", search.Filter{Text: "acme coffee"}, ""},
 		{"vendor filter", search.Filter{Vendor: "bean"}, "coffee.pdf"},
