@@ -269,6 +269,11 @@ func summedRun(lines []textLine, rows []itemRow) []domain.LineItem {
 	if len(targets) == 0 {
 		return nil
 	}
+	byCent := map[string][]lineAmountAt{}
+	for _, t := range targets {
+		k := centOf(t.amount).String()
+		byCent[k] = append(byCent[k], t)
+	}
 	bestI, bestJ := -1, -1
 	for i := range rows {
 		if rows[i].amount.Sign() == 0 {
@@ -277,14 +282,11 @@ func summedRun(lines []textLine, rows []itemRow) []domain.LineItem {
 		sum := new(big.Rat)
 		for j := i; j < len(rows); j++ {
 			sum.Add(sum, rows[j].amount)
-			if j-i <= bestJ-bestI || rows[j].amount.Sign() == 0 {
+			if j-i <= bestJ-bestI || rows[j].amount.Sign() == 0 || sum.Sign() == 0 {
 				continue
 			}
-			for _, t := range targets {
-				if t.line > rows[j].line && centsEqual(sum, t.amount) && sum.Sign() != 0 {
-					bestI, bestJ = i, j
-					break
-				}
+			if summedTo(byCent, sum, rows[j].line) {
+				bestI, bestJ = i, j
 			}
 		}
 	}
@@ -302,6 +304,31 @@ func summedRun(lines []textLine, rows []itemRow) []domain.LineItem {
 		out = append(out, r.item)
 	}
 	return out
+}
+
+// centOf is x in whole cents, rounded down. Figures within half a cent
+// of each other (centsEqual) are at most one cent apart in it, so a sum
+// is compared with the figures of three cents only: comparing every pair
+// of rows with every figure made a page of rows take seconds.
+func centOf(x *big.Rat) *big.Int {
+	c := new(big.Int).Mul(x.Num(), big.NewInt(100))
+	return c.Div(c, x.Denom()) // Euclidean: rounds down, the denominator being positive
+}
+
+// summedTo: a summary figure printed below line equals sum to the cent.
+func summedTo(byCent map[string][]lineAmountAt, sum *big.Rat, line int) bool {
+	c := centOf(sum)
+	one := big.NewInt(1)
+	c.Sub(c, one)
+	for range 3 {
+		for _, t := range byCent[c.String()] {
+			if t.line > line && centsEqual(sum, t.amount) {
+				return true
+			}
+		}
+		c.Add(c, one)
+	}
+	return false
 }
 
 // maxSummaryAmounts bounds the figures the rows are checked against.
