@@ -78,23 +78,25 @@ func TestUploadStoresBlobThenOneEvent(t *testing.T) {
 	if err := history[0].Decode(&p); err != nil {
 		t.Fatal(err)
 	}
-	owner, err := keys.Open(ctx, "acme", p.Owner())
+	shown, owner, err := personal.OpenUpload(ctx, keys, "acme", p)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.Filename != "inv.pdf" || owner.User != (domain.User{Name: "Ann", Email: "ann@example.com"}) || owner.ID != p.UserID ||
-		p.ContentType != "application/pdf" || p.SHA256 == "" || history[0].SchemaVersion != 2 {
+	if shown.Filename != "inv.pdf" || owner.User != (domain.User{Name: "Ann", Email: "ann@example.com"}) || owner.ID != p.UserID ||
+		p.ContentType != "application/pdf" || p.SHA256 == "" || history[0].SchemaVersion != 3 {
 		t.Fatalf("payload %+v, user %+v", p, owner)
 	}
-	if p.User != nil || strings.Contains(string(history[0].Data), "ann@example.com") || strings.Contains(string(history[0].Data), `"Ann"`) {
-		t.Fatalf("the user is in the clear: %s", history[0].Data)
+	for _, clear := range []string{"ann@example.com", `"Ann"`, "inv.pdf"} {
+		if p.User != nil || strings.Contains(string(history[0].Data), clear) {
+			t.Fatalf("%s is in the clear: %s", clear, history[0].Data)
+		}
 	}
 }
 
 // TestXMLUploadKeepsItsExtension: an e-invoice uploaded without a name
 // is stored and shown as an .xml file, like the other types.
 func TestXMLUploadKeepsItsExtension(t *testing.T) {
-	h, store, _ := setup(t)
+	h, store, _, keys := setupWithKeys(t)
 	ctx := context.Background()
 	xml, err := os.ReadFile(filepath.Join("..", "einvoice", "testdata", "peppol-invoice.xml"))
 	if err != nil {
@@ -111,6 +113,9 @@ func TestXMLUploadKeepsItsExtension(t *testing.T) {
 	history, _ := store.Load(ctx, "acme", res.DocumentID)
 	var p domain.DocumentUploaded
 	if err := history[0].Decode(&p); err != nil {
+		t.Fatal(err)
+	}
+	if p, _, err = personal.OpenUpload(ctx, keys, "acme", p); err != nil {
 		t.Fatal(err)
 	}
 	if p.Filename != "document.xml" || p.ContentType != "application/xml" {

@@ -29,8 +29,17 @@ func (h *Handler) claimOrder(ctx context.Context, doc *domain.Document, attempt 
 	}
 	part := &domain.OrderPartAdded{DocumentID: doc.ID, Fields: fields}
 	if doc.Email != nil {
+		// The subject goes as the part's upload has it: sealed with its
+		// user's key (copied as it is, for the reader to open), or in
+		// the clear in an upload from before subjects were sealed.
 		part.MessageID, part.Subject, part.Date = doc.Email.MessageID, doc.Email.Subject, doc.Email.Date
-		part.Part = domain.PartOf(doc.Email.Subject)
+		if doc.Owner.Private != "" {
+			part.UserID, part.PrivateSealed = doc.Owner.ID, doc.Owner.Private
+		}
+		part.Part = doc.Email.Part
+		if part.Part == "" {
+			part.Part = domain.PartOf(doc.Email.Subject)
+		}
 	}
 	return first, part, nil
 }

@@ -62,7 +62,8 @@ func (h *Handler) SubmitEmailReceipt(ctx context.Context, cmd SubmitEmailReceipt
 	if user.Email == "" {
 		return Result{}, domain.Invalid("the e-mail has no To: address; name the user with the email parameter")
 	}
-	info := &domain.EmailInfo{MessageID: msg.MessageID, Subject: msg.Subject, Auth: domain.EmailAuth{DKIM: "none"}}
+	info := &domain.EmailInfo{MessageID: msg.MessageID, Subject: msg.Subject, Part: domain.PartOf(msg.Subject),
+		Auth: domain.EmailAuth{DKIM: "none"}}
 	if msg.From != nil {
 		info.From = strings.ToLower(msg.From.Address)
 	}
@@ -115,14 +116,20 @@ func (h *Handler) upload(ctx context.Context, cmd UploadInvoice, contentType str
 	if err := h.blobs.Put(ctx, key, bytes.NewReader(cmd.Content), int64(len(cmd.Content)), contentType); err != nil {
 		return Result{}, fmt.Errorf("upload doc %s: %w", docID, ErrBlobStore.Wrap(err))
 	}
-	sealed, err := h.seal(ctx, cmd.Tenant, user)
-	if err != nil {
-		return Result{}, fmt.Errorf("upload doc %s: %w", docID, err)
-	}
 	payload := domain.DocumentUploaded{
 		Source: cmd.Source, Filename: cleanFilename(cmd.Filename, contentType), ContentType: contentType,
 		Size: int64(len(cmd.Content)), SHA256: sha256Hex(cmd.Content), BlobKey: key,
-		UserID: sealed.ID, UserSealed: sealed.Sealed, UploadedAt: now, Attempt: 1, Email: cmd.email, Job: cmd.job,
+		UploadedAt: now, Attempt: 1, Email: cmd.email, Job: cmd.job,
+	}
+	// The user's key, read once, seals the user and the Private; the
+	// event then holds neither in the clear.
+	sealed, err := h.seal(ctx, cmd.Tenant, user, payload.Private())
+	if err != nil {
+		return Result{}, fmt.Errorf("upload doc %s: %w", docID, err)
+	}
+	payload.UserID, payload.UserSealed, payload.PrivateSealed = sealed.ID, sealed.Sealed, sealed.Private
+	if sealed.Private != "" {
+		payload = payload.WithPrivate(domain.Private{})
 	}
 	e, err := h.envelope(cmd.Meta, docID, domain.TypeDocumentUploaded, payload)
 	if err != nil {

@@ -12,7 +12,9 @@ import (
 // People seals users at upload and erases them; personal.Keys is the one
 // implementation.
 type People interface {
-	Seal(ctx context.Context, tenant string, u domain.User) (domain.SealedUser, error)
+	// SealUpload seals the user and the upload's Private with the user's
+	// key, read once for both.
+	SealUpload(ctx context.Context, tenant string, u domain.User, pr domain.Private) (domain.SealedUser, error)
 	// Erase destroys an address's keys and returns every user id it has
 	// had; an unknown address is domain.ErrUserNotFound.
 	Erase(ctx context.Context, tenant, email string) ([]string, error)
@@ -28,15 +30,17 @@ var errErasureUnrecorded = domain.NewError(domain.KindUpstream,
 // ErrNoPeople: the handler was built without WithPeople.
 var ErrNoPeople = errors.New("no user keys configured")
 
-// seal turns the user of an upload into the sealed form events carry.
-func (h *Handler) seal(ctx context.Context, tenant string, u domain.User) (domain.SealedUser, error) {
+// seal turns the user of an upload, and the upload's Private, into the
+// sealed form events carry. A route that names no user seals nothing:
+// there is no one whose erasure would have to reach the Private.
+func (h *Handler) seal(ctx context.Context, tenant string, u domain.User, pr domain.Private) (domain.SealedUser, error) {
 	if u.Email == "" {
 		return domain.SealedUser{}, nil
 	}
 	if h.people == nil {
 		return domain.SealedUser{}, ErrNoPeople
 	}
-	s, err := h.people.Seal(ctx, tenant, u)
+	s, err := h.people.SealUpload(ctx, tenant, u, pr)
 	if err != nil {
 		return domain.SealedUser{}, fmt.Errorf("seal user: %w", err)
 	}

@@ -138,12 +138,13 @@ func payloads() map[string]any {
 	}}
 	return map[string]any{
 		domain.TypeDocumentUploaded: domain.DocumentUploaded{
-			Source: domain.SourceUpload, Filename: "hotel-lisbon.pdf", ContentType: "application/pdf", Size: 48213,
-			SHA256:     "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
-			BlobKey:    "acme/2026/03/0195f3c2-7a41-7c4e-9a0b-5d2e8c1f4a77.pdf",
-			UserID:     sampleUserID,
-			UserSealed: "BQq8gbbqWSmk01tr5NZiTbmlb79Ri+pPlP73ESKI6a6qFZkX8kastsa8ZK1H1ZFWz9fH2SMVXVtwoMH4dMlE6l8PquK5vFHj91aG4Q==",
-			UploadedAt: uploaded, Attempt: 1,
+			Source: domain.SourceUpload, Filename: "", ContentType: "application/pdf", Size: 48213,
+			SHA256:        "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+			BlobKey:       "acme/2026/03/0195f3c2-7a41-7c4e-9a0b-5d2e8c1f4a77.pdf",
+			UserID:        sampleUserID,
+			UserSealed:    "BQq8gbbqWSmk01tr5NZiTbmlb79Ri+pPlP73ESKI6a6qFZkX8kastsa8ZK1H1ZFWz9fH2SMVXVtwoMH4dMlE6l8PquK5vFHj91aG4Q==",
+			PrivateSealed: "BQq8gbbqWSmkJ8Vb3c1Qk2hV4pZr0cYtq9d2Y6vQeI1sT7wO5nGmXlR3kUa8eP0fJ4bC6dH9iL2gN==",
+			UploadedAt:    uploaded, Attempt: 1,
 		},
 		domain.TypeUserErased: domain.UserErased{UserID: sampleUserID},
 		domain.TypeExtractionRequested: domain.ExtractionRequested{
@@ -182,8 +183,9 @@ func payloads() map[string]any {
 		},
 		domain.TypeOrderPartAdded: domain.OrderPartAdded{
 			DocumentID: "0195f7d0-4b2e-7c19-a3f5-8e6d1c0b9a24", Part: domain.PartShipping,
-			MessageID: "0100018e9c4f2a1b-shipped-7731@email.shop.example", Subject: "Your order 113-4829 has shipped",
-			Date: &shipped, Fields: domain.Fields{
+			MessageID: "0100018e9c4f2a1b-shipped-7731@email.shop.example", UserID: sampleUserID,
+			PrivateSealed: "BQq8gbbqWSmkV2Wm7tQp1Lx9cRz4eN6aYb3Hd8fJ0kG5sU2oP7iM1vT9wE4rA6yC3nB8hD5jK0lF==",
+			Date:          &shipped, Fields: domain.Fields{
 				Vendor: "Shop Example", InvoiceNumber: "113-4829", Date: "2026-04-01", Currency: "EUR", Total: "59.90",
 				LineItems: []domain.LineItem{{Description: "Kettle", Quantity: "1", Amount: "59.90"}},
 			},
@@ -742,8 +744,8 @@ func TestDocumentUploadedVersions(t *testing.T) {
 		t.Fatalf("a stored version-1 event does not validate: %v", err)
 	}
 	base := sample(t, domain.TypeDocumentUploaded, payloads()[domain.TypeDocumentUploaded])
-	if bytes.Contains(base, []byte("ann@example.com")) {
-		t.Fatalf("a version-2 sample shows the address: %s", base)
+	if bytes.Contains(base, []byte("ann@example.com")) || bytes.Contains(base, []byte("hotel-lisbon")) {
+		t.Fatalf("a version-3 sample shows the address or the file name: %s", base)
 	}
 	cases := map[string]func(m map[string]any){
 		"version 2 with a plain user": func(m map[string]any) {
@@ -754,11 +756,16 @@ func TestDocumentUploadedVersions(t *testing.T) {
 			delete(data(m), "user_id")
 			delete(data(m), "user_sealed")
 		},
-		"id without sealed user": func(m map[string]any) { delete(data(m), "user_sealed") },
-		"sealed user without id": func(m map[string]any) { delete(data(m), "user_id") },
-		"user id not a uuid":     func(m map[string]any) { data(m)["user_id"] = "ann@example.com" },
-		"empty sealed user":      func(m map[string]any) { data(m)["user_sealed"] = "" },
-		"newer version":          func(m map[string]any) { m["schema_version"] = 3 },
+		"id without sealed user":                    func(m map[string]any) { delete(data(m), "user_sealed") },
+		"sealed user without id":                    func(m map[string]any) { delete(data(m), "user_id") },
+		"user id not a uuid":                        func(m map[string]any) { data(m)["user_id"] = "ann@example.com" },
+		"empty sealed user":                         func(m map[string]any) { data(m)["user_sealed"] = "" },
+		"newer version":                             func(m map[string]any) { m["schema_version"] = 4 },
+		"version 3 with the file name in the clear": func(m map[string]any) { data(m)["filename"] = "hotel-lisbon.pdf" },
+		"sealed private without a user": func(m map[string]any) {
+			delete(data(m), "user_id")
+			delete(data(m), "user_sealed")
+		},
 	}
 	for name, breakIt := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -773,11 +780,14 @@ func TestDocumentUploadedVersions(t *testing.T) {
 			}
 		})
 	}
-	// No user at all (the ingest route) is fine in version 2.
+	// No user at all (the ingest route) is fine, the file name in the
+	// clear: there is no one to erase.
 	var m map[string]any
 	_ = json.Unmarshal(base, &m)
 	delete(data(m), "user_id")
 	delete(data(m), "user_sealed")
+	delete(data(m), "private_sealed")
+	data(m)["filename"] = "hotel-lisbon.pdf"
 	raw, _ := json.Marshal(m)
 	if err := schema.Validate(instance(t, raw)); err != nil {
 		t.Fatalf("an upload without a user is refused: %v", err)

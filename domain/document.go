@@ -258,6 +258,25 @@ func (d *Document) Merchant() string {
 	return ""
 }
 
+// Private returns the document's Private as its upload has it in the
+// clear (blank where it is sealed).
+func (d *Document) Private() Private {
+	return DocumentUploaded{Filename: d.Filename, Email: d.Email, Job: d.Job}.Private()
+}
+
+// SetPrivate puts pr in the document's clear fields and each of subjects
+// (one per part) in its part, copying what it changes.
+func (d *Document) SetPrivate(pr Private, subjects []string) {
+	up := DocumentUploaded{Filename: d.Filename, Email: d.Email, Job: d.Job}.WithPrivate(pr)
+	d.Filename, d.Email, d.Job = up.Filename, up.Email, up.Job
+	parts := make([]OrderPartAdded, len(d.Parts))
+	copy(parts, d.Parts)
+	for i := range parts {
+		parts[i].Subject = subjects[i]
+	}
+	d.Parts = parts
+}
+
 // DecideAddPart joins another document's e-mail to this order; nil when it
 // is already part of it.
 func (d *Document) DecideAddPart(p OrderPartAdded) (*OrderPartAdded, error) {

@@ -113,7 +113,28 @@ type SealedUser struct {
 	// Plain is a schema-1 event's user, stored in the clear before
 	// personal data was sealed; erasing it is the reader's job.
 	Plain *User
+	// Private is the document's Private, sealed with the same key
+	// (base64). Empty before schema 3 and when the document names no
+	// user.
+	Private string
 }
+
+// Private is what a document's events say of its user besides their name
+// and e-mail: the file's name, an e-mail's subject, and the e-receipt
+// API's hash of the user's address and the client's id for them. From
+// schema 3 on (DocumentUploaded) and 2 (OrderPartAdded) an upload that
+// names a user carries them sealed with the user's key, and blank in the
+// clear; older events carry them in the clear, and readers blank them
+// once the user is erased.
+type Private struct {
+	Filename     string `json:"filename,omitempty"`
+	Subject      string `json:"subject,omitempty"`
+	EmailHash    string `json:"email_hash,omitempty"`
+	ClientUserID string `json:"client_user_id,omitempty"`
+}
+
+// IsZero reports whether p holds nothing.
+func (p Private) IsZero() bool { return p == Private{} }
 
 // Named reports whether a document has a user at all (the InvoiceFlow
 // ingest route names none).
@@ -136,9 +157,14 @@ type DocumentUploaded struct {
 	UserID     string `json:"user_id,omitempty"`
 	UserSealed string `json:"user_sealed,omitempty"`
 	// User is the plain user of schema-1 events; never written since.
-	User       *User     `json:"user,omitempty"`
-	UploadedAt time.Time `json:"uploaded_at"`
-	Attempt    int       `json:"attempt"`
+	User *User `json:"user,omitempty"`
+	// PrivateSealed (schema version 3) is the upload's Private sealed
+	// with the user's key; Filename, Email.Subject, Job.EmailHash and
+	// Job.ClientUserID are then blank. Empty when the route names no
+	// user: there is no one to erase.
+	PrivateSealed string    `json:"private_sealed,omitempty"`
+	UploadedAt    time.Time `json:"uploaded_at"`
+	Attempt       int       `json:"attempt"`
 	// Email describes an e-mail document: its identity, sender and the
 	// verdict on its DKIM signatures, taken once at intake.
 	Email *EmailInfo `json:"email,omitempty"`
@@ -148,11 +174,14 @@ type DocumentUploaded struct {
 
 // EmailInfo is what Tally learned from an e-mail's header at intake.
 type EmailInfo struct {
-	MessageID string     `json:"message_id,omitempty"`
-	From      string     `json:"from,omitempty"`
-	Subject   string     `json:"subject,omitempty"`
-	Date      *time.Time `json:"date,omitempty"`
-	Auth      EmailAuth  `json:"auth"`
+	MessageID string `json:"message_id,omitempty"`
+	From      string `json:"from,omitempty"`
+	Subject   string `json:"subject,omitempty"`
+	// Part is what part of an order the e-mail is (PartOf its subject),
+	// kept in the clear because the subject is sealed.
+	Part string     `json:"part,omitempty"`
+	Date *time.Time `json:"date,omitempty"`
+	Auth EmailAuth  `json:"auth"`
 }
 
 // EmailAuth is the verdict on an e-mail's sender. DKIM is verified, failed,
@@ -179,13 +208,20 @@ type EReceiptJob struct {
 // OrderPartAdded joins a later e-mail of an order (shipping, delivery...)
 // to the order's first document, whose receipt it becomes part of. The
 // later document itself is marked DuplicateDetected with reason same_order.
+//
+// Subject is the part's subject in the clear (schema 1). From schema 2 it
+// is blank and UserID and PrivateSealed are the part's own upload's (its
+// user and sealed Private), copied as they are: the part's subject opens
+// with the part's user's key, and no longer once the user is erased.
 type OrderPartAdded struct {
-	DocumentID string     `json:"document_id"`
-	Part       string     `json:"part"`
-	MessageID  string     `json:"message_id,omitempty"`
-	Subject    string     `json:"subject,omitempty"`
-	Date       *time.Time `json:"date,omitempty"`
-	Fields     Fields     `json:"fields"`
+	DocumentID    string     `json:"document_id"`
+	Part          string     `json:"part"`
+	MessageID     string     `json:"message_id,omitempty"`
+	Subject       string     `json:"subject,omitempty"`
+	UserID        string     `json:"user_id,omitempty"`
+	PrivateSealed string     `json:"private_sealed,omitempty"`
+	Date          *time.Time `json:"date,omitempty"`
+	Fields        Fields     `json:"fields"`
 }
 
 // Order parts, guessed from the e-mail's subject.
@@ -269,7 +305,38 @@ type FingerprintClaimed struct {
 // Owner is the document's user as the event names it, whichever schema
 // version wrote it.
 func (p DocumentUploaded) Owner() SealedUser {
-	return SealedUser{ID: p.UserID, Sealed: p.UserSealed, Plain: p.User}
+	return SealedUser{ID: p.UserID, Sealed: p.UserSealed, Plain: p.User, Private: p.PrivateSealed}
+}
+
+// Private returns the upload's Private as the event has it in the clear
+// (blank where it is sealed).
+func (p DocumentUploaded) Private() Private {
+	out := Private{Filename: p.Filename}
+	if p.Email != nil {
+		out.Subject = p.Email.Subject
+	}
+	if p.Job != nil {
+		out.EmailHash, out.ClientUserID = p.Job.EmailHash, p.Job.ClientUserID
+	}
+	return out
+}
+
+// WithPrivate returns the upload with pr in its clear fields. Email and
+// Job are copied, never changed where they point: a decoded payload may
+// be shared by several readers.
+func (p DocumentUploaded) WithPrivate(pr Private) DocumentUploaded {
+	p.Filename = pr.Filename
+	if p.Email != nil {
+		e := *p.Email
+		e.Subject = pr.Subject
+		p.Email = &e
+	}
+	if p.Job != nil {
+		j := *p.Job
+		j.EmailHash, j.ClientUserID = pr.EmailHash, pr.ClientUserID
+		p.Job = &j
+	}
+	return p
 }
 
 // UserErased records that a user's key was destroyed: their name and
@@ -537,7 +604,11 @@ func Subject(prefix, tenant, aggregateType, aggregateID string) string {
 // payload; fields are added within a version.
 var schemaVersions = map[string]int{
 	// 2: the user is sealed (user_id, user_sealed) instead of plain (user).
-	TypeDocumentUploaded: 2,
+	// 3: the file name, the e-mail's subject and the job's email_hash and
+	// client_user_id are sealed too (private_sealed) when a user is named.
+	TypeDocumentUploaded: 3,
+	// 2: the part's subject is sealed (user_id, private_sealed).
+	TypeOrderPartAdded: 2,
 }
 
 // SchemaVersion is the payload version written today for an event type.

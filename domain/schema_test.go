@@ -26,6 +26,7 @@ var payloadTypes = map[string]any{
 	TypeDocumentPurged:      DocumentPurged{},
 	TypeExtractionRevised:   ExtractionRevised{},
 	TypeUserErased:          UserErased{},
+	TypeOrderPartAdded:      OrderPartAdded{},
 }
 
 // TestStoredEventsOfEveryVersionStillRead reads events as stored by each

@@ -13,6 +13,7 @@ import (
 	"tally/blob"
 	"tally/domain"
 	"tally/extract"
+	"tally/personal"
 )
 
 // Format is the webhook body format of e-receipt results: a JSON array of
@@ -284,6 +285,10 @@ type Renderer struct {
 	Docs     Documents
 	Blobs    blob.Store
 	Settings *Store
+	// Users opens the documents' Private (subject, email_hash,
+	// client_user_id), sealed with their users' keys; without it they
+	// are left out.
+	Users personal.Opener
 	// MaxEML bounds the raw e-mail included with return_eml.
 	MaxEML int64
 }
@@ -327,6 +332,11 @@ func (r *Renderer) Render(ctx context.Context, e domain.Envelope) ([]byte, bool,
 	jobID, err := r.Settings.JobID(ctx, e.Tenant, d.UploadSequence)
 	if err != nil {
 		return nil, false, err
+	}
+	if r.Users != nil {
+		if _, err := personal.OpenDocument(ctx, r.Users, d); err != nil {
+			return nil, false, err
+		}
 	}
 	rec := FromDocument(d, jobID)
 	settings, err := r.Settings.Get(ctx, e.Tenant)

@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"tally/domain"
+	"tally/personal"
 )
 
 // Event is one event of a document's history, as stored.
@@ -50,14 +51,13 @@ func (s *Server) registerAudit() {
 		}
 		out := &historyOutput{}
 		out.Body.DocumentID = in.ID
+		if history, err = s.redactErased(ctx, history); err != nil {
+			return nil, s.fail(ctx, err)
+		}
 		for _, e := range history {
-			data, err := s.redactErased(ctx, e)
-			if err != nil {
-				return nil, s.fail(ctx, err)
-			}
 			out.Body.Items = append(out.Body.Items, Event{Sequence: e.Sequence, ID: e.ID, Type: e.Type,
 				SchemaVersion: e.SchemaVersion, OccurredAt: formatTime(e.OccurredAt), CorrelationID: e.CorrelationID,
-				CausationID: e.CausationID, CommandID: e.CommandID, Data: data})
+				CausationID: e.CausationID, CommandID: e.CommandID, Data: e.Data})
 		}
 		return out, nil
 	})
@@ -111,16 +111,17 @@ func (s *Server) documentAsOf(ctx context.Context, id, asOf string) (*documentOu
 }
 
 // aggregateOutput shows a document folded from its events, with its user
-// opened (blank once erased).
+// and Private opened (blank once erased).
 func (s *Server) aggregateOutput(ctx context.Context, d *domain.Document) (*documentOutput, error) {
-	out := fromAggregate(d)
-	if d.Owner.Named() && s.deps.Personal != nil {
-		owner, err := s.deps.Personal.Open(ctx, d.Tenant, d.Owner)
-		if err != nil {
-			return nil, s.fail(ctx, err)
-		}
-		out.User, out.UserID = owner.User, owner.ID
+	if !d.Owner.Named() || s.deps.Personal == nil {
+		return &documentOutput{Body: fromAggregate(d)}, nil
 	}
+	owner, err := personal.OpenDocument(ctx, s.deps.Personal, d)
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	out := fromAggregate(d)
+	out.User, out.UserID = owner.User, owner.ID
 	return &documentOutput{Body: out}, nil
 }
 

@@ -2,7 +2,6 @@ package http
 
 import (
 	"context"
-	"encoding/json"
 	stdhttp "net/http"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -46,12 +45,12 @@ func (s *Server) registerErasure() {
 	})
 }
 
-// redactErased returns an event's data for the audit view: a schema-1
-// user of an erased address is blanked (personal.Keys.Redact).
-func (s *Server) redactErased(ctx context.Context, e domain.Envelope) (json.RawMessage, error) {
+// redactErased returns a document's history for the audit view: what
+// older events of an erased user hold in the clear is blanked
+// (personal.Keys.RedactHistory).
+func (s *Server) redactErased(ctx context.Context, history []domain.Envelope) ([]domain.Envelope, error) {
 	if s.deps.Personal == nil {
-		return e.Data, nil // a deployment without user keys erases nothing
+		return history, nil // a deployment without user keys erases nothing
 	}
-	shown, err := s.deps.Personal.Redact(ctx, e)
-	return shown.Data, err
+	return s.deps.Personal.RedactHistory(ctx, history)
 }

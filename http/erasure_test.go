@@ -1,10 +1,14 @@
 package http_test
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"mime/multipart"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +18,7 @@ import (
 	"tally/blob"
 	"tally/commands"
 	"tally/domain"
+	"tally/eventstore"
 	"tally/projections"
 	"tally/readmodel"
 )
@@ -25,7 +30,8 @@ func readModelDump(t *testing.T, h *harness) string {
 	t.Helper()
 	var b strings.Builder
 	for _, table := range []string{"documents", "status_counts", "document_statuses", "monthly_totals",
-		"monthly_documents", "notification_preferences", "user_keys", "secrets", "mailbox_links", "forwarding_senders"} {
+		"monthly_documents", "notification_preferences", "user_keys", "secrets", "mailbox_links", "forwarding_senders",
+		"search_documents"} {
 		rows, err := h.pool.Query(context.Background(), "SELECT row_to_json(t)::text FROM "+table+" t")
 		if err != nil {
 			t.Fatal(err)
@@ -123,16 +129,90 @@ func TestEraseUser(t *testing.T) {
 	complete(bob, "7.00", "EUR", "2026-10-11")
 	complete(annOld, "1.00", "USD", "2026-09-01")
 	complete(doraOld, "2.00", "USD", "2026-09-02")
+
+	// What else names Ann (domain.Private): a file's name, an e-mail's
+	// subject, and an e-receipt job's hash of her address and the
+	// client's id for her. None of the markers below holds her name, so
+	// each is looked for on its own.
+	const fileMarker, subjectMarker, clientMarker = "payslip-x7q2-october.pdf", "Order for flat 4b zq9v", "crm-client-k3w8"
+	emailHash := fmt.Sprintf("%x", sha256.Sum256([]byte(annEmail)))
+	markers := []string{fileMarker, subjectMarker, clientMarker, emailHash}
+	var named bytes.Buffer
+	mw := multipart.NewWriter(&named)
+	_ = mw.WriteField("name", annName)
+	_ = mw.WriteField("email", annEmail)
+	fw, _ := mw.CreateFormFile("file", fileMarker)
+	fw.Write(fmt.Appendf([]byte(pdf), "%% named\n"))
+	mw.Close()
+	code, doc := h.do("POST", "/v1/documents", "a", &named, mw.FormDataContentType())
+	if code != 202 {
+		t.Fatalf("upload with a file name: %d %v", code, doc)
+	}
+	annNamed := doc["id"].(string)
+	eml := strings.ReplaceAll("From: Shop <orders@shop.example>\nTo: "+annName+" <"+annEmail+">\nSubject: "+subjectMarker+
+		"\nMessage-ID: <m-erase-1@shop.example>\n\nOrder 12\nTotal: 3.00 EUR\n", "\n", "\r\n")
+	code, doc = h.do("POST", "/v1/receipts/email", "a", strings.NewReader(eml), "message/rfc822")
+	if code != 202 {
+		t.Fatalf("e-mail receipt: %d %v", code, doc)
+	}
+	annMail := doc["id"].(string)
+	if code, reply := h.ereceipt("POST", "/ereceipts/config", "a", `{"results_endpoint": "https://hooks.example/r", "day_cutoff": 30}`,
+		"application/json"); code != 200 {
+		t.Fatalf("e-receipt config: %d %v", code, reply)
+	}
+	job := url.Values{"eml_data": {strings.Replace(eml, "m-erase-1@", "m-erase-2@", 1)}, "email_hash": {emailHash},
+		"provider": {"gmail"}, "client_user_id": {clientMarker}}
+	code, reply := h.ereceipt("POST", "/ereceipts/create_job", "a", job.Encode(), "application/x-www-form-urlencoded")
+	if code != 200 || reply["success"] != true {
+		t.Fatalf("create_job: %d %v", code, reply)
+	}
+	jobID := int(reply["job_id"].(float64))
+	_, reply = h.ereceipt("GET", fmt.Sprintf("/ereceipts/status?job_id=%d", jobID), "a", "", "")
+	annJob := reply["blinkReceiptId"].(string)
+	complete(annMail, "3.00", "EUR", "2026-10-12")
+	complete(annJob, "3.00", "EUR", "2026-10-12")
+	// The e-receipt's result shows what it was given while Ann is known.
+	_, reply = h.ereceipt("GET", fmt.Sprintf("/ereceipts/status?job_id=%d", jobID), "a", "", "")
+	if r := mustJSON(reply); !strings.Contains(r, clientMarker) || !strings.Contains(r, emailHash) || !strings.Contains(r, subjectMarker) {
+		t.Fatalf("the job's result before the erasure: %s", r)
+	}
+	// In the stream, they are sealed from the start.
+	atRest := func(when string) {
+		t.Helper()
+		var all bytes.Buffer
+		if _, err := h.events.Export(ctx, func(a eventstore.Archived) error {
+			all.Write(a.Data)
+			all.WriteByte('\n')
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range markers {
+			if i := bytes.Index(all.Bytes(), []byte(m)); i >= 0 {
+				t.Fatalf("%s: %q is in the stream in the clear: …%s…", when, m, all.Bytes()[max(0, i-200):min(all.Len(), i+100)])
+			}
+		}
+	}
+	atRest("before the erasure")
+	h.eventually("the read models show what names her before the erasure", func() bool {
+		dump := readModelDump(t, h)
+		for _, m := range []string{fileMarker, subjectMarker, clientMarker, emailHash, "payslip"} {
+			if !strings.Contains(dump, m) {
+				return false
+			}
+		}
+		return true
+	})
 	if err := readmodel.New(h.pool).SetEmailEnabled(ctx, readmodel.SetEmailEnabledParams{Tenant: tenant, UserEmail: annEmail}); err != nil {
 		t.Fatal(err)
 	}
-	h.eventually("five documents counted", func() bool {
+	h.eventually("seven documents counted", func() bool {
 		_, mt := h.do("GET", "/v1/monthly-totals", "a", nil, "")
 		n := 0.0
 		for _, it := range mt["items"].([]any) {
 			n += it.(map[string]any)["documents"].(float64)
 		}
-		return n == 5
+		return n == 7
 	})
 	// Each read model has its own projector: the totals counting five
 	// documents says nothing of whether the documents table has them yet.
@@ -171,7 +251,7 @@ func TestEraseUser(t *testing.T) {
 		}
 		return err == nil
 	}
-	annFiles, bobFile := []string{fileOf(ann1), fileOf(ann2)}, fileOf(bob)
+	annFiles, bobFile := []string{fileOf(ann1), fileOf(ann2), fileOf(annNamed), fileOf(annMail), fileOf(annJob)}, fileOf(bob)
 	for _, k := range append(annFiles, bobFile) {
 		if !exists(k) {
 			t.Fatalf("file %s missing before the erasure", k)
@@ -191,6 +271,7 @@ func TestEraseUser(t *testing.T) {
 		}
 	}
 	delivery(ann1, "succeeded", `{"user":{"name":"`+annName+`","email":"`+annEmail+`"}}`)
+	delivery(annJob, "succeeded", `[{"clientUserId":"`+clientMarker+`","emailHash":"`+emailHash+`","ereceiptEmailSubject":"`+subjectMarker+`"}]`)
 	delivery(ann2, "pending", `{"user":{"name":"`+annName+`","email":"`+annEmail+`"}}`)
 	delivery(bob, "pending", `{"user":{"name":"`+bobName+`","email":"`+bobEmail+`"}}`)
 
@@ -225,7 +306,13 @@ func TestEraseUser(t *testing.T) {
 			_, body := h.do("GET", path, "a", nil, "")
 			seen = append(seen, mustJSON(body))
 		}
-		for _, id := range []string{ann1, ann2, annOld} {
+		_, reply := h.ereceipt("GET", fmt.Sprintf("/ereceipts/status?job_id=%d", jobID), "a", "", "")
+		seen = append(seen, mustJSON(reply))
+		_, found := h.do("GET", "/v1/documents?q=payslip", "a", nil, "")
+		if items, _ := found["items"].([]any); len(items) != 0 {
+			t.Fatalf("%s: found by the erased file name: %v", when, found)
+		}
+		for _, id := range []string{ann1, ann2, annOld, annNamed, annMail, annJob} {
 			for _, path := range []string{"/v1/documents/" + id, "/v1/documents/" + id + "/events",
 				"/v1/documents/" + id + "?as_of=" + time.Now().UTC().Format(time.RFC3339Nano)} {
 				code, body := h.do("GET", path, "a", nil, "")
@@ -236,7 +323,7 @@ func TestEraseUser(t *testing.T) {
 			}
 		}
 		all := strings.Join(seen, "\n")
-		for _, secret := range []string{annEmail, annName, "Annabel", "annabel"} {
+		for _, secret := range append([]string{annEmail, annName, "Annabel", "annabel", "payslip"}, markers...) {
 			if strings.Contains(all, secret) {
 				i := strings.Index(all, secret)
 				t.Fatalf("%s: %q is still shown: …%s…", when, secret, all[max(0, i-300):min(len(all), i+100)])
@@ -252,6 +339,7 @@ func TestEraseUser(t *testing.T) {
 		}
 	}
 	noTrace("after the erasure")
+	atRest("after the erasure")
 
 	// Ann's files are gone from the blob store, Bob's stays.
 	for _, k := range annFiles {
@@ -274,7 +362,7 @@ func TestEraseUser(t *testing.T) {
 			t.Fatal(err)
 		}
 		switch doc {
-		case ann1, ann2:
+		case ann1, ann2, annJob:
 			if body != "" || (doc == ann2 && state != "cancelled") {
 				t.Errorf("delivery about %s after the erasure: %s %q", doc, state, body)
 			}
@@ -311,7 +399,7 @@ func TestEraseUser(t *testing.T) {
 		code, doc := h.do("GET", "/v1/documents/"+again, "a", nil, "")
 		return code == 200 && doc["user"].(map[string]any)["email"] == annEmail
 	})
-	_, doc := h.do("GET", "/v1/documents/"+again, "a", nil, "")
+	_, doc = h.do("GET", "/v1/documents/"+again, "a", nil, "")
 	if doc["user_id"] == oldID || doc["user_id"] == "" || doc["user"].(map[string]any)["name"] != annName {
 		t.Fatalf("new upload after the erasure: %v (old id %s)", doc, oldID)
 	}

@@ -142,8 +142,12 @@ func New(deps Deps) *Server {
 	s.registerCorrections()
 	s.registerReprocess()
 	if deps.EReceipts != nil {
-		ereceiptapi.Register(api, ereceiptapi.Deps{Keys: deps.Keys, Settings: deps.EReceipts, Results: deps.EReceiptResults,
-			Commands: deps.Commands, MaxFileSize: deps.MaxFileSize, RequestID: requestID, Log: deps.Log})
+		ed := ereceiptapi.Deps{Keys: deps.Keys, Settings: deps.EReceipts, Results: deps.EReceiptResults,
+			Commands: deps.Commands, MaxFileSize: deps.MaxFileSize, RequestID: requestID, Log: deps.Log}
+		if deps.Personal != nil {
+			ed.Users = deps.Personal
+		}
+		ereceiptapi.Register(api, ed)
 	}
 	s.registerWebhooks()
 	s.registerMailboxes()

@@ -513,11 +513,12 @@ func TestAuditHistoryAndAsOf(t *testing.T) {
 		t.Fatalf("history: %d %v", code, hist)
 	}
 	first := items[0].(map[string]any)
-	if first["type"] != "DocumentUploaded" || first["schema_version"] != 2.0 || first["correlation_id"] == "" || first["sequence"] == nil {
+	if first["type"] != "DocumentUploaded" || first["schema_version"] != 3.0 || first["correlation_id"] == "" || first["sequence"] == nil {
 		t.Fatalf("first event: %v", first)
 	}
 	// The history shows the user sealed, never in the clear.
-	if data := first["data"].(map[string]any); data["user_id"] == nil || data["user_sealed"] == nil || data["user"] != nil {
+	if data := first["data"].(map[string]any); data["user_id"] == nil || data["user_sealed"] == nil || data["user"] != nil ||
+		data["private_sealed"] == nil || data["filename"] != "" {
 		t.Fatalf("first event's user: %v", data)
 	}
 	if raw, _ := json.Marshal(hist); strings.Contains(string(raw), "ann@example.com") {
@@ -531,7 +532,8 @@ func TestAuditHistoryAndAsOf(t *testing.T) {
 		t.Fatalf("as of %s: %d %v", between, code, then)
 	}
 	code, now := h.do("GET", "/v1/documents/"+id+"/as-of?as_of="+time.Now().UTC().Format(time.RFC3339Nano), "a", nil, "")
-	if code != 200 || now["status"] != "COMPLETED" || now["user"].(map[string]any)["email"] != "ann@example.com" || now["user_id"] == "" {
+	if code != 200 || now["status"] != "COMPLETED" || now["user"].(map[string]any)["email"] != "ann@example.com" || now["user_id"] == "" ||
+		now["filename"] != "invoice.pdf" {
 		t.Fatalf("as of now: %d %v", code, now)
 	}
 	if code, _ := h.do("GET", "/v1/documents/"+id+"?as_of=2000-01-01T00:00:00Z", "a", nil, ""); code != 404 {

@@ -44,6 +44,9 @@ type Opened struct {
 	ID string
 	// Erased is true when the user's data no longer opens.
 	Erased bool
+	// Private is the document's sealed Private, opened; empty when there
+	// was none (older events carry it in the clear) or when erased.
+	Private domain.Private
 }
 
 // Keys seals, opens and erases users. It is safe for concurrent use.
@@ -108,10 +111,23 @@ func aad(tenant, userID string) []byte {
 	return []byte("tally-user\x00" + tenant + "\x00" + userID)
 }
 
+// privateAAD binds a sealed Private the same way, apart from the user:
+// one never opens as the other.
+func privateAAD(tenant, userID string) []byte {
+	return []byte("tally-private\x00" + tenant + "\x00" + userID)
+}
+
 // Seal returns the user's pseudonym and their name and e-mail sealed with
 // their key, making the key on the address's first use. A user without an
 // e-mail is no one: the zero SealedUser.
 func (k *Keys) Seal(ctx context.Context, tenant string, u domain.User) (domain.SealedUser, error) {
+	return k.SealUpload(ctx, tenant, u, domain.Private{})
+}
+
+// SealUpload is Seal that also seals an upload's Private with the same
+// key (SealedUser.Private), read once for both. A user without an e-mail
+// is no one: the zero SealedUser, and pr stays with the caller.
+func (k *Keys) SealUpload(ctx context.Context, tenant string, u domain.User, pr domain.Private) (domain.SealedUser, error) {
 	u.Email = Normalise(u.Email)
 	if u.Email == "" {
 		return domain.SealedUser{}, nil
@@ -132,7 +148,15 @@ func (k *Keys) Seal(ctx context.Context, tenant string, u domain.User) (domain.S
 	if err != nil {
 		return domain.SealedUser{}, err
 	}
-	return domain.SealedUser{ID: id, Sealed: base64.StdEncoding.EncodeToString(box.Seal(plain, aad(tenant, id)))}, nil
+	out := domain.SealedUser{ID: id, Sealed: base64.StdEncoding.EncodeToString(box.Seal(plain, aad(tenant, id)))}
+	if !pr.IsZero() {
+		plain, err := json.Marshal(pr)
+		if err != nil {
+			return domain.SealedUser{}, err
+		}
+		out.Private = base64.StdEncoding.EncodeToString(box.Seal(plain, privateAAD(tenant, id)))
+	}
+	return out, nil
 }
 
 // liveKey reads the address's key, or makes it. Of two processes making
@@ -228,7 +252,7 @@ func hashKeyIn(ctx context.Context, q *readmodel.Queries) ([]byte, error) {
 // when erased); q answers whether a schema-1 address was erased.
 func open(ctx context.Context, q *readmodel.Queries, userKey func(context.Context, string, uuid.UUID) ([]byte, error),
 	hashKey func(context.Context) ([]byte, error), tenant string, s domain.SealedUser) (Opened, error) {
-	if s.ID == "" && s.Sealed == "" {
+	if s.ID == "" && s.Sealed == "" && s.Private == "" {
 		if s.Plain == nil || s.Plain.Email == "" {
 			return Opened{}, nil // the route named no user
 		}
@@ -260,28 +284,42 @@ func open(ctx context.Context, q *readmodel.Queries, userKey func(context.Contex
 	if err != nil {
 		return Opened{}, fmt.Errorf("read user key: %w", err)
 	}
-	sealed, err := base64.StdEncoding.DecodeString(s.Sealed)
-	if err != nil {
-		return Opened{}, fmt.Errorf("open user %s: user_sealed is not base64 (%v): %w", s.ID, err, ErrUnreadable)
-	}
 	box, err := seal.New(key)
 	if err != nil {
 		return Opened{}, err
 	}
-	plain, err := box.Open(sealed, aad(tenant, s.ID))
+	out := Opened{ID: s.ID}
+	// A part of an order carries its Private alone, without the user.
+	if s.Sealed != "" {
+		if err := openJSON(box, s.Sealed, aad(tenant, s.ID), &out.User); err != nil {
+			return Opened{}, fmt.Errorf("open user %s: user_sealed %v: %w", s.ID, err, ErrUnreadable)
+		}
+	}
+	if s.Private != "" {
+		if err := openJSON(box, s.Private, privateAAD(tenant, s.ID), &out.Private); err != nil {
+			return Opened{}, fmt.Errorf("open user %s: private_sealed %v: %w", s.ID, err, ErrUnreadable)
+		}
+	}
+	return out, nil
+}
+
+// openJSON opens a base64 value sealed by box under aad into v.
+func openJSON(box *seal.Box, sealed string, aad []byte, v any) error {
+	raw, err := base64.StdEncoding.DecodeString(sealed)
 	if err != nil {
-		return Opened{}, fmt.Errorf("open user %s: %v: %w", s.ID, err, ErrUnreadable)
+		return fmt.Errorf("is not base64 (%v)", err)
 	}
-	var u domain.User
-	if err := json.Unmarshal(plain, &u); err != nil {
-		return Opened{}, fmt.Errorf("open user %s: %v: %w", s.ID, err, ErrUnreadable)
+	plain, err := box.Open(raw, aad)
+	if err != nil {
+		return err
 	}
-	return Opened{ID: s.ID, User: u}, nil
+	return json.Unmarshal(plain, v)
 }
 
 // Erase destroys the keys of an address in a tenant and, in the same
-// transaction, blanks the address and name in the read models (documents,
-// monthly totals) and drops its e-mail preference. It returns every id the
+// transaction, blanks the address and name, and the documents' Private
+// (file names, subjects, e-receipt ids), in the read models (documents,
+// search, monthly totals) and drops its e-mail preference. It returns every id the
 // address has had (erased before or now, and its LegacyID), for the
 // UserErased events that tell replays and subscribers. An address Tally
 // never knew is domain.ErrUserNotFound; erasing again is not an error.
@@ -330,6 +368,9 @@ func (k *Keys) Erase(ctx context.Context, tenant, email string) ([]string, error
 		byEmail := pgtype.Text{String: email, Valid: true}
 		if _, err := q.BlankDocumentUsers(ctx, readmodel.BlankDocumentUsersParams{Tenant: tenant, UserIds: ids, Email: byEmail}); err != nil {
 			return fmt.Errorf("blank documents: %w", err)
+		}
+		if _, err := q.BlankSearchUsers(ctx, readmodel.BlankSearchUsersParams{Tenant: tenant, UserIds: ids}); err != nil {
+			return fmt.Errorf("blank search: %w", err)
 		}
 		if _, err := q.BlankUserWebhookDeliveries(ctx, readmodel.BlankUserWebhookDeliveriesParams{Tenant: tenant, UserIds: ids}); err != nil {
 			return fmt.Errorf("blank webhook deliveries: %w", err)
@@ -387,29 +428,88 @@ func (k *Keys) Erased(ctx context.Context, tenant, email string) (bool, error) {
 }
 
 // Redact returns an event as it may be shown (audit views, `tally events`).
-// New events carry the user sealed and are shown as stored; a schema-1
-// DocumentUploaded carries the user in the clear, shown only while the
-// address is not erased.
+// New events carry the user and their Private sealed and are shown as
+// stored; an older DocumentUploaded carries the Private (and a schema-1
+// one the user) in the clear, shown only while the user is not erased.
 func (k *Keys) Redact(ctx context.Context, e domain.Envelope) (domain.Envelope, error) {
-	if e.Type != domain.TypeDocumentUploaded || e.SchemaVersion != 1 {
-		return e, nil
-	}
-	var p domain.DocumentUploaded
-	if err := e.Decode(&p); err != nil || p.User == nil || p.User.Email == "" {
-		return e, nil
-	}
-	owner, err := k.Open(ctx, e.Tenant, p.Owner())
-	if err != nil {
+	erased, err := k.uploadErased(ctx, e)
+	if err != nil || !erased {
 		return e, err
 	}
-	if !owner.Erased {
+	return redact(e)
+}
+
+// RedactHistory is Redact for one document's history, in order: the
+// subjects that schema-1 OrderPartAdded events of an erased user's order
+// hold in the clear go too (the event does not name its user; the
+// document's upload does).
+func (k *Keys) RedactHistory(ctx context.Context, history []domain.Envelope) ([]domain.Envelope, error) {
+	out := make([]domain.Envelope, len(history))
+	erased := false
+	for i, e := range history {
+		if e.Type == domain.TypeDocumentUploaded && i == 0 {
+			var err error
+			if erased, err = k.uploadErased(ctx, e); err != nil {
+				return nil, err
+			}
+		}
+		out[i] = e
+		if erased {
+			shown, err := redact(e)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = shown
+		}
+	}
+	return out, nil
+}
+
+// uploadErased: e is a DocumentUploaded whose user is erased.
+func (k *Keys) uploadErased(ctx context.Context, e domain.Envelope) (bool, error) {
+	if e.Type != domain.TypeDocumentUploaded {
+		return false, nil
+	}
+	var p domain.DocumentUploaded
+	if err := e.Decode(&p); err != nil || !p.Owner().Named() {
+		return false, nil
+	}
+	owner, err := openShown(ctx, k, e.Tenant, p.Owner())
+	return owner.Erased, err
+}
+
+// redact blanks what an event of an erased user holds in the clear.
+func redact(e domain.Envelope) (domain.Envelope, error) {
+	var drop [][]string // paths in the payload
+	switch {
+	case e.Type == domain.TypeDocumentUploaded && e.SchemaVersion < 3:
+		drop = [][]string{{"filename"}, {"email", "subject"}, {"job", "email_hash"}, {"job", "client_user_id"}}
+		if e.SchemaVersion == 1 {
+			drop = append(drop, []string{"user"})
+		}
+	case e.Type == domain.TypeOrderPartAdded && e.SchemaVersion < 2:
+		drop = [][]string{{"subject"}}
+	default:
 		return e, nil
 	}
-	var m map[string]json.RawMessage
+	var m map[string]any
 	if err := json.Unmarshal(e.Data, &m); err != nil {
 		return e, err
 	}
-	m["user"] = json.RawMessage(`{"email":""}`)
+	for _, path := range drop {
+		obj := m
+		for _, key := range path[:len(path)-1] {
+			if obj, _ = obj[key].(map[string]any); obj == nil {
+				break
+			}
+		}
+		if obj != nil {
+			delete(obj, path[len(path)-1])
+		}
+	}
+	if e.SchemaVersion == 1 && m["user"] == nil && e.Type == domain.TypeDocumentUploaded {
+		m["user"] = map[string]any{"email": ""}
+	}
 	data, err := json.Marshal(m)
 	if err != nil {
 		return e, err

@@ -91,7 +91,7 @@ func (s *Snapshot) Open(ctx context.Context, tenant string, u domain.SealedUser)
 	if s.keys == nil {
 		return Opened{}, fmt.Errorf("personal: snapshot opened before Load")
 	}
-	ok := openedKey{tenant: tenant, user: domain.SealedUser{ID: u.ID, Sealed: u.Sealed}}
+	ok := openedKey{tenant: tenant, user: domain.SealedUser{ID: u.ID, Sealed: u.Sealed, Private: u.Private}}
 	if u.Plain == nil {
 		if o, found := s.opened[ok]; found {
 			return o, nil

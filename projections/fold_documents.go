@@ -50,22 +50,36 @@ func (o owner) opened(ctx context.Context, users *personal.Snapshot) (domain.Use
 	return u.User, err
 }
 
+// shown is an upload of the owner's as the row shows it (openOwner):
+// its Private opened, or blank once a UserErased reached the row.
+func (o owner) shown(ctx context.Context, users *personal.Snapshot, p *domain.DocumentUploaded) (domain.DocumentUploaded, error) {
+	if o.blanked {
+		return p.WithPrivate(domain.Private{}), nil
+	}
+	up, _, err := personal.OpenUpload(ctx, users, o.tenant, *p)
+	return up, err
+}
+
 // documentRow is a documents row being folded; each field holds what the
 // statements of Documents.Apply would have left in its column.
 type documentRow struct {
 	key                                               docKey
 	status                                            string
-	source, filename, contentType, sha256, blobKey    string
+	source, contentType, sha256, blobKey              string
 	size                                              int64
 	owner                                             owner
 	attempt                                           int32
-	fields, machine, corrections, email, job          []byte
+	fields, machine, corrections                      []byte
 	vendor, currency, failure, duplicateReason        pgtype.Text
 	date                                              pgtype.Date
 	total                                             nullDecimal
 	created, updated, deletedAt, purgeAfter, purgedAt pgtype.Timestamptz
 	lastSequence                                      int64
 	duplicateOf                                       pgtype.UUID
+	// upload is the DocumentUploaded that made the row (its file name)
+	// and detail the last one with an e-mail or a job (those columns),
+	// as stored: their Private opens at Copy, with the users.
+	upload, detail *domain.DocumentUploaded
 }
 
 type documentsFold struct {
@@ -99,7 +113,7 @@ func (f *documentsFold) Apply(ctx context.Context, e decoded) error {
 			return err
 		}
 		if row == nil {
-			row = &documentRow{key: key, status: statusAfter(e.Type), source: p.Source, filename: p.Filename,
+			row = &documentRow{key: key, status: statusAfter(e.Type), source: p.Source, upload: p,
 				contentType: p.ContentType, size: p.Size, sha256: p.SHA256, blobKey: p.BlobKey,
 				owner:   owner{tenant: e.Tenant, sealed: p.Owner(), id: userID},
 				attempt: int32(max(p.Attempt, 1)), created: timestamptz(uploadTime(*p, e.Envelope)),
@@ -110,15 +124,8 @@ func (f *documentsFold) Apply(ctx context.Context, e decoded) error {
 			u := userKey{e.Tenant, userID}
 			f.byUser[u] = append(f.byUser[u], row)
 		}
-		if p.Email == nil && p.Job == nil {
-			return nil
-		}
-		row.email, row.job = nil, nil
-		if p.Email != nil {
-			row.email, _ = json.Marshal(p.Email)
-		}
-		if p.Job != nil {
-			row.job, _ = json.Marshal(p.Job)
+		if p.Email != nil || p.Job != nil {
+			row.detail = p
 		}
 	case domain.TypeDuplicateDetected:
 		p := e.payload.(*domain.DuplicateDetected)
@@ -138,13 +145,6 @@ func (f *documentsFold) Apply(ctx context.Context, e decoded) error {
 		}
 		for _, r := range f.byUser[userKey{e.Tenant, p.UserID}] {
 			r.owner.blanked = true
-			var err error
-			if r.email, err = withoutKeys(r.email, "subject"); err != nil {
-				return err
-			}
-			if r.job, err = withoutKeys(r.job, "email_hash", "client_user_id"); err != nil {
-				return err
-			}
 		}
 	case domain.TypeExtractionRequested:
 		p := e.payload.(*domain.ExtractionRequested)
@@ -210,29 +210,6 @@ func (r *documentRow) setValues(eff domain.Fields) {
 	r.vendor, r.date, r.currency, r.total = text(eff.Vendor), date(eff.Date), text(eff.Currency), amountOf(eff.Total)
 }
 
-// withoutKeys is jsonb's "doc - key ...": the object without those keys;
-// NULL stays NULL.
-func withoutKeys(doc []byte, keys ...string) ([]byte, error) {
-	if doc == nil {
-		return nil, nil
-	}
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(doc, &m); err != nil {
-		return nil, fmt.Errorf("blank user in %s: %w", doc, err)
-	}
-	found := false
-	for _, k := range keys {
-		if _, ok := m[k]; ok {
-			delete(m, k)
-			found = true
-		}
-	}
-	if !found {
-		return doc, nil
-	}
-	return json.Marshal(m)
-}
-
 var documentColumns = []string{"tenant", "id", "status", "source", "filename", "content_type", "size_bytes", "sha256",
 	"blob_key", "user_name", "user_email", "attempt", "fields", "vendor", "document_date", "currency", "total",
 	"failure_reason", "created_at", "updated_at", "last_sequence", "machine_fields", "corrections", "deleted_at",
@@ -252,10 +229,31 @@ func (f *documentsFold) Copy(ctx context.Context, tx pgx.Tx) error {
 			failed = err
 			return nil, err
 		}
-		return []any{r.key.tenant, r.key.uuid(), r.status, r.source, r.filename, r.contentType, r.size, r.sha256,
+		up, err := r.owner.shown(ctx, f.users, r.upload)
+		if err != nil {
+			failed = err
+			return nil, err
+		}
+		var email, job []byte
+		if r.detail != nil {
+			// A later upload of the same document (a retry) names the
+			// same user: its e-mail and job show as the owner's do.
+			detail, err := r.owner.shown(ctx, f.users, r.detail)
+			if err != nil {
+				failed = err
+				return nil, err
+			}
+			if detail.Email != nil {
+				email, _ = json.Marshal(detail.Email)
+			}
+			if detail.Job != nil {
+				job, _ = json.Marshal(detail.Job)
+			}
+		}
+		return []any{r.key.tenant, r.key.uuid(), r.status, r.source, up.Filename, r.contentType, r.size, r.sha256,
 			r.blobKey, u.Name, u.Email, r.attempt, jsonb(r.fields), r.vendor, r.date, r.currency, r.total.numeric(),
 			r.failure, r.created, r.updated, r.lastSequence, jsonb(r.machine), jsonb(r.corrections), r.deletedAt,
-			r.purgeAfter, r.purgedAt, r.owner.id, r.duplicateOf, r.duplicateReason, jsonb(r.email), jsonb(r.job)}, nil
+			r.purgeAfter, r.purgedAt, r.owner.id, r.duplicateOf, r.duplicateReason, jsonb(email), jsonb(job)}, nil
 	})
 	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"documents"}, documentColumns, src); err != nil {
 		return fmt.Errorf("copy documents: %w", errors.Join(failed, err))

@@ -54,7 +54,7 @@ func (Documents) Apply(ctx context.Context, q *readmodel.Queries, e domain.Envel
 		if err := e.Decode(&p); err != nil {
 			return err
 		}
-		user, err := openOwner(ctx, q, e.Tenant, p)
+		p, user, err := openOwner(ctx, q, e.Tenant, p)
 		if err != nil {
 			return err
 		}
@@ -185,15 +185,12 @@ func blankErased(e domain.Envelope, blank func(ids []string) error) error {
 	return blank([]string{p.UserID})
 }
 
-// openOwner opens an upload's user inside the projector's transaction. A
-// damaged sealed user is shown like an erased one rather than stopping
-// the read model at that event for good.
-func openOwner(ctx context.Context, q *readmodel.Queries, tenant string, p domain.DocumentUploaded) (personal.Opened, error) {
-	user, err := personal.OpenIn(ctx, q, tenant, p.Owner())
-	if errors.Is(err, personal.ErrUnreadable) {
-		return personal.Opened{ID: p.UserID, Erased: true}, nil
-	}
-	return user, err
+// openOwner opens an upload (its user and Private) inside the projector's
+// transaction (personal.OpenUpload). A damaged sealed user is shown like
+// an erased one rather than stopping the read model at that event for
+// good.
+func openOwner(ctx context.Context, q *readmodel.Queries, tenant string, p domain.DocumentUploaded) (domain.DocumentUploaded, personal.Opened, error) {
+	return personal.OpenUpload(ctx, personal.Tx{Q: q}, tenant, p)
 }
 
 // decodeFields reads a stored JSON object of fields; absent is empty.
@@ -263,7 +260,7 @@ func (MonthlyTotals) Apply(ctx context.Context, q *readmodel.Queries, e domain.E
 		if err := e.Decode(&p); err != nil {
 			return err
 		}
-		user, err := openOwner(ctx, q, e.Tenant, p)
+		_, user, err := openOwner(ctx, q, e.Tenant, p)
 		if err != nil {
 			return err
 		}

@@ -19,7 +19,8 @@ import (
 // text over vendor, file name, invoice number, line items and the
 // document's extracted text) and filter
 // them on (vendor, dates, amounts, currency, status, user). It keeps the
-// user's pseudonymous id alone, so erasing a user needs nothing here.
+// user's pseudonymous id, and the file name (a user's Private), which
+// erasing a user blanks.
 type Search struct{}
 
 func (Search) Name() string { return "search" }
@@ -44,8 +45,12 @@ func (Search) Apply(ctx context.Context, q *readmodel.Queries, e domain.Envelope
 		if err := e.Decode(&p); err != nil {
 			return err
 		}
+		p, user, err := openOwner(ctx, q, e.Tenant, p)
+		if err != nil {
+			return err
+		}
 		return q.InsertSearchDocument(ctx, readmodel.InsertSearchDocumentParams{Tenant: e.Tenant, ID: id,
-			UserID: p.Owner().ID, Source: p.Source, Filename: p.Filename, Attempt: int32(max(p.Attempt, 1)),
+			UserID: user.ID, Source: p.Source, Filename: p.Filename, Attempt: int32(max(p.Attempt, 1)),
 			CreatedAt: timestamptz(uploadTime(p, e)), SearchText: searchText(p.Filename, domain.Fields{})})
 	case domain.TypeExtractionRequested:
 		var p domain.ExtractionRequested
@@ -68,6 +73,27 @@ func (Search) Apply(ctx context.Context, q *readmodel.Queries, e domain.Envelope
 		}
 		return q.SetSearchFailed(ctx, readmodel.SetSearchFailedParams{Tenant: e.Tenant, ID: id,
 			Attempt: int32(p.Attempt), UpdatedAt: at})
+	case domain.TypeUserErased:
+		// Erasing blanked the file names and the text; the text of the
+		// values comes back here. The event reaches a read model rebuilt
+		// meanwhile too, where the uploads opened blank already.
+		return blankErased(e, func(ids []string) error {
+			if _, err := q.BlankSearchUsers(ctx, readmodel.BlankSearchUsersParams{Tenant: e.Tenant, UserIds: ids}); err != nil {
+				return err
+			}
+			docs, err := q.SearchDocumentsOfUsers(ctx, readmodel.SearchDocumentsOfUsersParams{Tenant: e.Tenant, UserIds: ids})
+			if err != nil {
+				return err
+			}
+			for _, d := range docs {
+				eff := domain.Merge(decodeFields(d.Machine), decodeFields(d.Corrections))
+				if err := q.SetSearchText(ctx, readmodel.SetSearchTextParams{Tenant: e.Tenant, ID: d.ID,
+					SearchText: searchText("", eff), UpdatedAt: at}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
 	case domain.TypeDocumentDeleted, domain.TypeDocumentRestored:
 		return q.SetSearchDeleted(ctx, readmodel.SetSearchDeletedParams{Tenant: e.Tenant, ID: id,
 			Deleted: e.Type == domain.TypeDocumentDeleted, UpdatedAt: at})

@@ -34,6 +34,16 @@ UPDATE search_documents SET
     updated_at = sqlc.arg(updated_at)
 WHERE tenant = sqlc.arg(tenant) AND id = sqlc.arg(id);
 
+-- name: SearchDocumentsOfUsers :many
+-- The documents of erased users, whose text the projector writes again
+-- without the file name.
+SELECT id, machine, corrections FROM search_documents
+WHERE tenant = sqlc.arg(tenant) AND user_id = ANY(sqlc.arg(user_ids)::text[]);
+
+-- name: SetSearchText :exec
+UPDATE search_documents SET filename = '', search_text = sqlc.arg(search_text), updated_at = sqlc.arg(updated_at)
+WHERE tenant = sqlc.arg(tenant) AND id = sqlc.arg(id);
+
 -- name: SetSearchDeleted :exec
 UPDATE search_documents SET deleted = sqlc.arg(deleted), updated_at = sqlc.arg(updated_at)
 WHERE tenant = sqlc.arg(tenant) AND id = sqlc.arg(id);

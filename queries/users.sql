@@ -52,13 +52,22 @@ SELECT (EXISTS (SELECT 1 FROM documents d WHERE d.tenant = $1 AND d.user_email =
 -- name: BlankDocumentUsers :execrows
 -- Removes an erased user's name and address from the documents read
 -- model: rows of their ids, and (for schema-1 documents) of their address.
--- An e-mail's subject and an e-receipt job's user hash and client id may
--- name the user too; the sender and the DKIM verdict stay.
-UPDATE documents SET user_name = '', user_email = '',
+-- The file's name, an e-mail's subject and an e-receipt job's user hash
+-- and client id may name the user too (domain.Private); the sender and
+-- the DKIM verdict stay.
+UPDATE documents SET user_name = '', user_email = '', filename = '',
        email = email - 'subject', job = job - 'email_hash' - 'client_user_id'
 WHERE tenant = sqlc.arg(tenant)
   AND (user_id = ANY(sqlc.arg(user_ids)::text[]) OR (sqlc.narg(email)::text IS NOT NULL AND user_email = sqlc.narg(email)))
-  AND (user_name <> '' OR user_email <> '' OR email ? 'subject' OR job ? 'email_hash' OR job ? 'client_user_id');
+  AND (user_name <> '' OR user_email <> '' OR filename <> '' OR email ? 'subject' OR job ? 'email_hash' OR job ? 'client_user_id');
+
+-- name: BlankSearchUsers :execrows
+-- Removes an erased user's file names from the search read model, and
+-- the text they were found by, which holds the file name; the search
+-- projector writes the text of the values back on UserErased
+-- (SearchDocumentsOfUsers).
+UPDATE search_documents SET filename = '', search_text = ''
+WHERE tenant = sqlc.arg(tenant) AND user_id = ANY(sqlc.arg(user_ids)::text[]) AND filename <> '';
 
 -- name: BlankMonthlyDocumentUsers :execrows
 -- Before BlankMonthlyTotalUsers: it waits for a projector transaction

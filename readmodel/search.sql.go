@@ -77,6 +77,44 @@ func (q *Queries) InsertSearchDocument(ctx context.Context, arg InsertSearchDocu
 	return err
 }
 
+const searchDocumentsOfUsers = `-- name: SearchDocumentsOfUsers :many
+SELECT id, machine, corrections FROM search_documents
+WHERE tenant = $1 AND user_id = ANY($2::text[])
+`
+
+type SearchDocumentsOfUsersParams struct {
+	Tenant  string
+	UserIds []string
+}
+
+type SearchDocumentsOfUsersRow struct {
+	ID          uuid.UUID
+	Machine     []byte
+	Corrections []byte
+}
+
+// The documents of erased users, whose text the projector writes again
+// without the file name.
+func (q *Queries) SearchDocumentsOfUsers(ctx context.Context, arg SearchDocumentsOfUsersParams) ([]SearchDocumentsOfUsersRow, error) {
+	rows, err := q.db.Query(ctx, searchDocumentsOfUsers, arg.Tenant, arg.UserIds)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []SearchDocumentsOfUsersRow{}
+	for rows.Next() {
+		var i SearchDocumentsOfUsersRow
+		if err := rows.Scan(&i.ID, &i.Machine, &i.Corrections); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const setSearchDeleted = `-- name: SetSearchDeleted :exec
 UPDATE search_documents SET deleted = $1, updated_at = $2
 WHERE tenant = $3 AND id = $4
@@ -161,6 +199,28 @@ func (q *Queries) SetSearchStarted(ctx context.Context, arg SetSearchStartedPara
 		arg.Tenant,
 		arg.ID,
 		arg.Attempt,
+	)
+	return err
+}
+
+const setSearchText = `-- name: SetSearchText :exec
+UPDATE search_documents SET filename = '', search_text = $1, updated_at = $2
+WHERE tenant = $3 AND id = $4
+`
+
+type SetSearchTextParams struct {
+	SearchText string
+	UpdatedAt  pgtype.Timestamptz
+	Tenant     string
+	ID         uuid.UUID
+}
+
+func (q *Queries) SetSearchText(ctx context.Context, arg SetSearchTextParams) error {
+	_, err := q.db.Exec(ctx, setSearchText,
+		arg.SearchText,
+		arg.UpdatedAt,
+		arg.Tenant,
+		arg.ID,
 	)
 	return err
 }

@@ -74,11 +74,11 @@ func (q *Queries) AddressState(ctx context.Context, arg AddressStateParams) (Add
 }
 
 const blankDocumentUsers = `-- name: BlankDocumentUsers :execrows
-UPDATE documents SET user_name = '', user_email = '',
+UPDATE documents SET user_name = '', user_email = '', filename = '',
        email = email - 'subject', job = job - 'email_hash' - 'client_user_id'
 WHERE tenant = $1
   AND (user_id = ANY($2::text[]) OR ($3::text IS NOT NULL AND user_email = $3))
-  AND (user_name <> '' OR user_email <> '' OR email ? 'subject' OR job ? 'email_hash' OR job ? 'client_user_id')
+  AND (user_name <> '' OR user_email <> '' OR filename <> '' OR email ? 'subject' OR job ? 'email_hash' OR job ? 'client_user_id')
 `
 
 type BlankDocumentUsersParams struct {
@@ -89,8 +89,9 @@ type BlankDocumentUsersParams struct {
 
 // Removes an erased user's name and address from the documents read
 // model: rows of their ids, and (for schema-1 documents) of their address.
-// An e-mail's subject and an e-receipt job's user hash and client id may
-// name the user too; the sender and the DKIM verdict stay.
+// The file's name, an e-mail's subject and an e-receipt job's user hash
+// and client id may name the user too (domain.Private); the sender and
+// the DKIM verdict stay.
 func (q *Queries) BlankDocumentUsers(ctx context.Context, arg BlankDocumentUsersParams) (int64, error) {
 	result, err := q.db.Exec(ctx, blankDocumentUsers, arg.Tenant, arg.UserIds, arg.Email)
 	if err != nil {
@@ -138,6 +139,28 @@ type BlankMonthlyTotalUsersParams struct {
 
 func (q *Queries) BlankMonthlyTotalUsers(ctx context.Context, arg BlankMonthlyTotalUsersParams) (int64, error) {
 	result, err := q.db.Exec(ctx, blankMonthlyTotalUsers, arg.Tenant, arg.UserIds, arg.Email)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const blankSearchUsers = `-- name: BlankSearchUsers :execrows
+UPDATE search_documents SET filename = '', search_text = ''
+WHERE tenant = $1 AND user_id = ANY($2::text[]) AND filename <> ''
+`
+
+type BlankSearchUsersParams struct {
+	Tenant  string
+	UserIds []string
+}
+
+// Removes an erased user's file names from the search read model, and
+// the text they were found by, which holds the file name; the search
+// projector writes the text of the values back on UserErased
+// (SearchDocumentsOfUsers).
+func (q *Queries) BlankSearchUsers(ctx context.Context, arg BlankSearchUsersParams) (int64, error) {
+	result, err := q.db.Exec(ctx, blankSearchUsers, arg.Tenant, arg.UserIds)
 	if err != nil {
 		return 0, err
 	}

@@ -18,6 +18,7 @@ import (
 
 	"tally/commands"
 	"tally/domain"
+	"tally/personal"
 	"tally/search"
 )
 
@@ -680,6 +681,15 @@ func (s *Server) timeline(ctx context.Context, v *viewer, history []domain.Envel
 		case domain.TypeDocumentUploaded:
 			var p domain.DocumentUploaded
 			_ = e.Decode(&p)
+			if s.deps.Personal != nil {
+				// The file name is sealed with the user's key, and blank
+				// once they are erased.
+				if shown, _, err := personal.OpenUpload(ctx, s.deps.Personal, e.Tenant, p); err == nil {
+					p = shown
+				} else {
+					p = p.WithPrivate(domain.Private{})
+				}
+			}
 			en.Title, en.Note = "Uploaded", fmt.Sprintf("%s (%s, %d bytes, by %s)", p.Filename, p.ContentType, p.Size, p.Source)
 		case domain.TypeExtractionRequested:
 			var p domain.ExtractionRequested

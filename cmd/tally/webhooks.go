@@ -13,6 +13,7 @@ import (
 
 	"tally/ereceipts"
 	"tally/metrics"
+	"tally/personal"
 	"tally/webhooks"
 )
 
@@ -48,7 +49,8 @@ func startWebhooks(ctx context.Context, wg *sync.WaitGroup, rt *runtime, m *metr
 	log := rt.log.With("role", "webhooks")
 	sender := webhooks.NewSender(store, webhooks.SenderConfig{
 		Timeout: rt.cfg.WebhookTimeout, RetryPeriod: rt.cfg.WebhookRetryPeriod, AllowPrivate: rt.cfg.OutboundAllowPrivateNetworks, Metrics: m}, log)
-	results := &ereceipts.Renderer{Docs: rt.commands().Documents(), Blobs: rt.blobs, Settings: ereceipts.NewStore(rt.pool), MaxEML: rt.cfg.MaxFileSize()}
+	results := &ereceipts.Renderer{Docs: rt.commands().Documents(), Blobs: rt.blobs, Settings: ereceipts.NewStore(rt.pool),
+		Users: personal.New(rt.pool), MaxEML: rt.cfg.MaxFileSize()}
 	d := &webhooks.Dispatcher{Events: rt.events, Store: store, Log: log, OnDelivery: sender.Wake,
 		Renderers: map[string]webhooks.Renderer{webhooks.FormatEvent: webhooks.EventRenderer{}, ereceipts.Format: results}}
 	wg.Go(func() {

@@ -31,10 +31,11 @@ const (
 	aggregateDocument = "document"
 
 	// schemaVersion is the newest payload version this program knows of
-	// the types it reads: 2 for DocumentUploaded (sealed user), 1 for the
+	// the types it reads: 3 for DocumentUploaded (sealed user, then sealed
+	// file name and e-mail fields, none of which it reads), 1 for the
 	// others.
 	schemaVersion = 1
-	uploadVersion = 2
+	uploadVersion = 3
 
 	// noCurrency is ISO 4217's "no currency", for totals found without one.
 	noCurrency = "XXX"

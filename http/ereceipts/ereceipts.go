@@ -32,6 +32,7 @@ import (
 	"tally/domain"
 	store "tally/ereceipts"
 	"tally/http/rawbody"
+	"tally/personal"
 	"tally/webhooks"
 )
 
@@ -122,6 +123,9 @@ type Deps struct {
 	// settings.
 	Results  Results
 	Commands *commands.Handler
+	// Users opens a job's Private (subject, email_hash, client_user_id),
+	// sealed with its user's key; without it they are left out.
+	Users personal.Opener
 	// MaxFileSize is the largest accepted e-mail in bytes.
 	MaxFileSize int64
 	// RequestID names the request in answers and logs.
@@ -510,6 +514,12 @@ func Register(api huma.API, d Deps) {
 			reply.ErrorMessage = doc.FailureReason
 		}
 		if doc.Status == domain.StatusCompleted {
+			if r.Users != nil {
+				if _, err := personal.OpenDocument(ctx, r.Users, doc); err != nil {
+					r.logError(ctx, "open e-receipt job", err)
+					return fail[statusReply](503, codeUnavailable, "database unavailable")
+				}
+			}
 			r := store.FromDocument(doc, jobID)
 			reply.EReceipt = &r
 		}
