@@ -2,9 +2,11 @@ package commands
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"tally/domain"
 	"time"
+
+	"tally/domain"
 )
 
 // RequestReprocess asks for a new extraction of a finished document.
@@ -76,11 +78,15 @@ func (h *Handler) RecordExtraction(ctx context.Context, cmd RecordExtraction) (R
 	if err != nil {
 		h.log.WarnContext(ctx, "order claim failed; the duplicates consumer will retry", "doc_id", cmd.DocumentID, "err", err)
 	}
+	text, err := h.resultText(ctx, doc, cmd.Text)
+	if err != nil {
+		return Result{}, err
+	}
 	res, err := h.docs.Update(ctx, cmd.Meta, cmd.DocumentID, func(d *domain.Document) (Event, error) {
 		if err := d.DecideResult(cmd.Attempt); err != nil {
 			return Event{}, err
 		}
-		eventType, payload := d.ResultEventWithText(cmd.Attempt, cmd.Fields, cmd.Text)
+		eventType, payload := d.ResultEventWithText(cmd.Attempt, cmd.Fields, text)
 		return Event{eventType, payload}, nil
 	})
 	if err == nil {
@@ -132,4 +138,27 @@ func (h *Handler) RetryExtraction(ctx context.Context, cmd RetryExtraction) (Res
 		p, err := d.DecideRetry(cmd.Attempt, cmd.LastError, cmd.NotBefore)
 		return Event{domain.TypeExtractionRequested, p}, err
 	})
+}
+
+// resultText is how a result carries the document's text: sealed with
+// its user's key when the upload named a user by pseudonym, so that
+// erasing them reaches the text in the stream too; dropped when that
+// user is erased already; in the clear for a document without a user (or
+// one named by a schema-1 upload, which Redact blanks on erasure).
+func (h *Handler) resultText(ctx context.Context, doc *domain.Document, text string) (domain.ResultText, error) {
+	text = domain.TruncateText(text)
+	if text == "" || doc.Owner.ID == "" {
+		return domain.ResultText{Text: text}, nil
+	}
+	if h.people == nil {
+		return domain.ResultText{}, ErrNoPeople
+	}
+	sealed, err := h.people.SealPrivate(ctx, doc.Tenant, doc.Owner.ID, domain.Private{Text: text})
+	switch {
+	case errors.Is(err, domain.ErrUserErased):
+		return domain.ResultText{}, nil
+	case err != nil:
+		return domain.ResultText{}, fmt.Errorf("seal the result's text: %w", err)
+	}
+	return domain.ResultText{UserID: doc.Owner.ID, PrivateSealed: sealed}, nil
 }

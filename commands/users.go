@@ -15,6 +15,9 @@ type People interface {
 	// SealUpload seals the user and the upload's Private with the user's
 	// key, read once for both.
 	SealUpload(ctx context.Context, tenant string, u domain.User, pr domain.Private) (domain.SealedUser, error)
+	// SealPrivate seals pr with the key of user id, which an upload made;
+	// domain.ErrUserErased when that key is gone.
+	SealPrivate(ctx context.Context, tenant, userID string, pr domain.Private) (string, error)
 	// Erase destroys an address's keys and returns every user id it has
 	// had; an unknown address is domain.ErrUserNotFound.
 	Erase(ctx context.Context, tenant, email string) ([]string, error)

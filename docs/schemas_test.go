@@ -635,8 +635,10 @@ func compareStruct(t *testing.T, path string, typ reflect.Type, schema map[strin
 	t.Helper()
 	props, _ := schema["properties"].(map[string]any)
 	var names, required []string
-	for f := range typ.Fields() {
-		if !f.IsExported() {
+	// Visible fields, as encoding/json writes them: an embedded struct
+	// without a tag of its own is written as its fields.
+	for _, f := range reflect.VisibleFields(typ) {
+		if !f.IsExported() || (f.Anonymous && f.Type.Kind() == reflect.Struct && f.Tag.Get("json") == "") {
 			continue
 		}
 		tag := f.Tag.Get("json")

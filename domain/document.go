@@ -33,6 +33,9 @@ var (
 	ErrInvalidTransition = NewError(KindConflict, "invalid state transition")
 	// ErrUserNotFound: no user has the address in the tenant.
 	ErrUserNotFound = NewError(KindNotFound, "user not found")
+	// ErrUserErased: the user's key is gone, so nothing more can be
+	// sealed for them.
+	ErrUserErased = NewError(KindNotFound, "the user is erased")
 )
 
 // Document is the aggregate folded from a document's events. It is rebuilt
@@ -402,17 +405,18 @@ func (d *Document) DecideStart(attempt int, worker string) (*ExtractionStarted, 
 // the first time, ExtractionRevised with what changed when an earlier
 // result exists.
 func (d *Document) ResultEvent(attempt int, f Fields) (string, any) {
-	return d.ResultEventWithText(attempt, f, "")
+	return d.ResultEventWithText(attempt, f, ResultText{})
 }
 
 // ResultEventWithText is ResultEvent carrying the document's extracted
-// text as well, cut to MaxResultText.
-func (d *Document) ResultEventWithText(attempt int, f Fields, text string) (string, any) {
-	text = TruncateText(text)
+// text as well, cut to MaxResultText when it is in the clear (a sealed
+// text was cut before sealing).
+func (d *Document) ResultEventWithText(attempt int, f Fields, text ResultText) (string, any) {
+	text.Text = TruncateText(text.Text)
 	if d.Machine == nil {
-		return TypeReceiptExtracted, ReceiptExtracted{Attempt: attempt, Fields: f, Text: text}
+		return TypeReceiptExtracted, ReceiptExtracted{Attempt: attempt, Fields: f, ResultText: text}
 	}
-	return TypeExtractionRevised, ExtractionRevised{Attempt: attempt, Fields: f, Changes: Diff(*d.Machine, f), Text: text}
+	return TypeExtractionRevised, ExtractionRevised{Attempt: attempt, Fields: f, Changes: Diff(*d.Machine, f), ResultText: text}
 }
 
 // DecideResult returns nil when the attempt already has a result, so that a

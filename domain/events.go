@@ -127,6 +127,9 @@ type SealedUser struct {
 // clear; older events carry them in the clear, and readers blank them
 // once the user is erased.
 type Private struct {
+	// Text is a result's extracted text (ResultText); an upload's
+	// Private leaves it blank.
+	Text         string `json:"text,omitempty"`
 	Filename     string `json:"filename,omitempty"`
 	Subject      string `json:"subject,omitempty"`
 	EmailHash    string `json:"email_hash,omitempty"`
@@ -374,10 +377,26 @@ type ExtractionStarted struct {
 type ReceiptExtracted struct {
 	Attempt int    `json:"attempt"`
 	Fields  Fields `json:"fields"`
-	// Text is the beginning of the document's extracted text (at most
-	// MaxResultText bytes), for full-text search; absent in events
-	// written before it was kept.
-	Text string `json:"text,omitempty"`
+	ResultText
+}
+
+// ResultText is the beginning of a document's extracted text (at most
+// MaxResultText bytes), which the search read model indexes. The text of
+// an invoice names its buyer, so for a document that names a user it is
+// sealed with that user's key (Private.Text in PrivateSealed, under
+// UserID) and erasing the user makes it unreadable; Text holds it in the
+// clear only for a document without a user, and in results written
+// before results were sealed. All blank when there is no text (a
+// structured e-invoice) and in events written before it was kept.
+type ResultText struct {
+	Text          string `json:"text,omitempty"`
+	UserID        string `json:"user_id,omitempty"`
+	PrivateSealed string `json:"private_sealed,omitempty"`
+}
+
+// Sealed is the sealed text as personal opens it.
+func (t ResultText) Sealed() SealedUser {
+	return SealedUser{ID: t.UserID, Private: t.PrivateSealed}
 }
 
 // ExtractionRevised is a new result for a document that already had one
@@ -387,8 +406,7 @@ type ExtractionRevised struct {
 	Attempt int                    `json:"attempt"`
 	Fields  Fields                 `json:"fields"`
 	Changes map[string]FieldChange `json:"changes"`
-	// Text is as in ReceiptExtracted.
-	Text string `json:"text,omitempty"`
+	ResultText
 }
 
 // FieldChange is one field's old and new value.

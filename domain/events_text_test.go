@@ -21,12 +21,12 @@ func TestTruncateTextKeepsWholeCharacters(t *testing.T) {
 
 func TestResultEventCarriesTheText(t *testing.T) {
 	d := &Document{}
-	typ, p := d.ResultEventWithText(1, Fields{Vendor: "Acme"}, "Acme GmbH\nespresso beans")
+	typ, p := d.ResultEventWithText(1, Fields{Vendor: "Acme"}, ResultText{Text: "Acme GmbH\nespresso beans"})
 	if typ != TypeReceiptExtracted || p.(ReceiptExtracted).Text != "Acme GmbH\nespresso beans" {
 		t.Fatalf("first result: %s %+v", typ, p)
 	}
 	d.Machine = &Fields{Vendor: "Acme"}
-	typ, p = d.ResultEventWithText(2, Fields{Vendor: "Acme"}, strings.Repeat("x", MaxResultText+10))
+	typ, p = d.ResultEventWithText(2, Fields{Vendor: "Acme"}, ResultText{Text: strings.Repeat("x", MaxResultText+10)})
 	if typ != TypeExtractionRevised || len(p.(ExtractionRevised).Text) != MaxResultText {
 		t.Fatalf("revision: %s, text of %d bytes", typ, len(p.(ExtractionRevised).Text))
 	}

@@ -87,10 +87,14 @@ func TestEraseUser(t *testing.T) {
 	const bobName, bobEmail = "Bob Keeper", "bob.keeper@example.com"
 	const doraName, doraEmail = "Dora Legacy", "dora.legacy@example.com"
 
+	// An invoice's extracted text names its buyer: each result below
+	// carries a text with a marker of its own.
+	const textMarker, legacyTextMarker, bobTextMarker = "Quillon Road zx5m", "Vexmoor Lane qp4t", "Brackwater Yard wv8k"
+	texts := map[string]string{}
 	complete := func(id, total, currency, date string) {
 		t.Helper()
 		if _, err := h.cmds.RecordExtraction(ctx, commands.RecordExtraction{Meta: meta, DocumentID: id, Attempt: 1,
-			Fields: domain.Fields{Vendor: "ACME", Total: total, Currency: currency, Date: date}}); err != nil {
+			Fields: domain.Fields{Vendor: "ACME", Total: total, Currency: currency, Date: date}, Text: texts[id]}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -124,6 +128,11 @@ func TestEraseUser(t *testing.T) {
 	}
 	ann1, ann2, bob := upload(annName, annEmail), upload(annName, annEmail), upload(bobName, bobEmail)
 	annOld, doraOld := legacyUpload(annName, annEmail), legacyUpload(doraName, doraEmail)
+	// Ann's result seals its text; the schema-1 upload's result holds it
+	// in the clear, as results of such uploads do.
+	texts[ann1] = "INVOICE\nDeliver to: Annabel, 12 " + textMarker + "\nTotal 10.50"
+	texts[annOld] = "INVOICE\nBill to: Annabel, 3 " + legacyTextMarker + "\nTotal 1.00"
+	texts[bob] = "INVOICE\nDeliver to: Bob, 7 " + bobTextMarker + "\nTotal 7.00"
 	complete(ann1, "10.50", "EUR", "2026-10-03")
 	complete(ann2, "4.25", "EUR", "2026-10-09")
 	complete(bob, "7.00", "EUR", "2026-10-11")
@@ -136,7 +145,7 @@ func TestEraseUser(t *testing.T) {
 	// each is looked for on its own.
 	const fileMarker, subjectMarker, clientMarker = "payslip-x7q2-october.pdf", "Order for flat 4b zq9v", "crm-client-k3w8"
 	emailHash := fmt.Sprintf("%x", sha256.Sum256([]byte(annEmail)))
-	markers := []string{fileMarker, subjectMarker, clientMarker, emailHash}
+	markers := []string{fileMarker, subjectMarker, clientMarker, emailHash, textMarker}
 	var named bytes.Buffer
 	mw := multipart.NewWriter(&named)
 	_ = mw.WriteField("name", annName)
@@ -196,13 +205,20 @@ func TestEraseUser(t *testing.T) {
 	atRest("before the erasure")
 	h.eventually("the read models show what names her before the erasure", func() bool {
 		dump := readModelDump(t, h)
-		for _, m := range []string{fileMarker, subjectMarker, clientMarker, emailHash, "payslip"} {
+		for _, m := range []string{fileMarker, subjectMarker, clientMarker, emailHash, "payslip", textMarker, legacyTextMarker} {
 			if !strings.Contains(dump, m) {
 				return false
 			}
 		}
 		return true
 	})
+	// Each is found by its text while she is known.
+	for id, word := range map[string]string{ann1: "Quillon", annOld: "Vexmoor", bob: "Brackwater"} {
+		_, found := h.do("GET", "/v1/documents?q="+word, "a", nil, "")
+		if items, _ := found["items"].([]any); len(items) != 1 || items[0].(map[string]any)["id"] != id {
+			t.Fatalf("search for %q before the erasure: %v", word, found)
+		}
+	}
 	if err := readmodel.New(h.pool).SetEmailEnabled(ctx, readmodel.SetEmailEnabledParams{Tenant: tenant, UserEmail: annEmail}); err != nil {
 		t.Fatal(err)
 	}
@@ -308,9 +324,15 @@ func TestEraseUser(t *testing.T) {
 		}
 		_, reply := h.ereceipt("GET", fmt.Sprintf("/ereceipts/status?job_id=%d", jobID), "a", "", "")
 		seen = append(seen, mustJSON(reply))
-		_, found := h.do("GET", "/v1/documents?q=payslip", "a", nil, "")
-		if items, _ := found["items"].([]any); len(items) != 0 {
-			t.Fatalf("%s: found by the erased file name: %v", when, found)
+		for _, word := range []string{"payslip", "Quillon", "Vexmoor"} {
+			_, found := h.do("GET", "/v1/documents?q="+word, "a", nil, "")
+			if items, _ := found["items"].([]any); len(items) != 0 {
+				t.Fatalf("%s: found by %q, erased: %v", when, word, found)
+			}
+		}
+		_, found := h.do("GET", "/v1/documents?q=Brackwater", "a", nil, "")
+		if items, _ := found["items"].([]any); len(items) != 1 {
+			t.Fatalf("%s: another user's document is no longer found by its text: %v", when, found)
 		}
 		for _, id := range []string{ann1, ann2, annOld, annNamed, annMail, annJob} {
 			for _, path := range []string{"/v1/documents/" + id, "/v1/documents/" + id + "/events",
@@ -323,7 +345,7 @@ func TestEraseUser(t *testing.T) {
 			}
 		}
 		all := strings.Join(seen, "\n")
-		for _, secret := range append([]string{annEmail, annName, "Annabel", "annabel", "payslip"}, markers...) {
+		for _, secret := range append([]string{annEmail, annName, "Annabel", "annabel", "payslip", legacyTextMarker}, markers...) {
 			if strings.Contains(all, secret) {
 				i := strings.Index(all, secret)
 				t.Fatalf("%s: %q is still shown: …%s…", when, secret, all[max(0, i-300):min(len(all), i+100)])

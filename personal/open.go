@@ -82,3 +82,19 @@ func OpenDocument(ctx context.Context, o Opener, d *domain.Document) (Opened, er
 	d.SetPrivate(shown(d.Private(), d.Owner.Private != "", owner), subjects)
 	return owner, nil
 }
+
+// OpenResultText returns a result's extracted text as readers show it:
+// opened where the result sealed it (blank once its user is erased), and
+// as the event has it otherwise (a document without a user, and results
+// written before texts were sealed, which erasure blanks in the read
+// models and Redact in histories).
+func OpenResultText(ctx context.Context, o Opener, tenant string, t domain.ResultText) (string, error) {
+	if t.PrivateSealed == "" {
+		return t.Text, nil
+	}
+	opened, err := openShown(ctx, o, tenant, t.Sealed())
+	if err != nil || opened.Erased {
+		return "", err
+	}
+	return opened.Private.Text, nil
+}

@@ -159,6 +159,35 @@ func (k *Keys) SealUpload(ctx context.Context, tenant string, u domain.User, pr 
 	return out, nil
 }
 
+// SealPrivate seals pr with the key of the user an upload named (its
+// pseudonymous id), for what a document learns of its user after the
+// upload: a result's extracted text. It never makes a key: for an erased
+// user (or one whose key never reached this database) it answers
+// domain.ErrUserErased, and what would have been sealed must not be
+// kept at all.
+func (k *Keys) SealPrivate(ctx context.Context, tenant, userID string, pr domain.Private) (string, error) {
+	id, err := uuid.Parse(userID)
+	if err != nil {
+		return "", fmt.Errorf("seal for user %q: not a UUID", userID)
+	}
+	key, err := k.userKey(ctx, tenant, id)
+	if errors.Is(err, pgx.ErrNoRows) || (err == nil && key == nil) {
+		return "", domain.ErrUserErased
+	}
+	if err != nil {
+		return "", fmt.Errorf("read user key: %w", err)
+	}
+	box, err := seal.New(key)
+	if err != nil {
+		return "", err
+	}
+	plain, err := json.Marshal(pr)
+	if err != nil {
+		return "", err
+	}
+	return base64.StdEncoding.EncodeToString(box.Seal(plain, privateAAD(tenant, userID))), nil
+}
+
 // liveKey reads the address's key, or makes it. Of two processes making
 // it at once, the second insert does nothing and reads the first's.
 func (k *Keys) liveKey(ctx context.Context, tenant string, h []byte) (string, []byte, error) {
@@ -430,8 +459,14 @@ func (k *Keys) Erased(ctx context.Context, tenant, email string) (bool, error) {
 // Redact returns an event as it may be shown (audit views, `tally events`).
 // New events carry the user and their Private sealed and are shown as
 // stored; an older DocumentUploaded carries the Private (and a schema-1
-// one the user) in the clear, shown only while the user is not erased.
+// one the user) in the clear, shown only while the user is not erased;
+// a result's text in the clear is left out.
 func (k *Keys) Redact(ctx context.Context, e domain.Envelope) (domain.Envelope, error) {
+	if e.Type == domain.TypeReceiptExtracted || e.Type == domain.TypeExtractionRevised {
+		// A result alone does not say whose document it is: a text it
+		// holds in the clear is shown in the document's history only.
+		return redact(e)
+	}
 	erased, err := k.uploadErased(ctx, e)
 	if err != nil || !erased {
 		return e, err
@@ -489,6 +524,10 @@ func redact(e domain.Envelope) (domain.Envelope, error) {
 		}
 	case e.Type == domain.TypeOrderPartAdded && e.SchemaVersion < 2:
 		drop = [][]string{{"subject"}}
+	case e.Type == domain.TypeReceiptExtracted || e.Type == domain.TypeExtractionRevised:
+		// A result written before texts were sealed holds the text in
+		// the clear; a sealed one no longer opens.
+		drop = [][]string{{"text"}}
 	default:
 		return e, nil
 	}

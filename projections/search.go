@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"tally/domain"
+	"tally/personal"
 	"tally/readmodel"
 )
 
@@ -124,7 +125,11 @@ func (Search) Apply(ctx context.Context, q *readmodel.Queries, e domain.Envelope
 			machine, status = p.Fields, text(statusAfter(e.Type))
 			// The result's text replaces the previous one's, even when
 			// empty (a structured e-invoice has none to keep).
-			body = pgtype.Text{String: bodyText(p.Text), Valid: true}
+			txt, err := personal.OpenResultText(ctx, personal.Tx{Q: q}, e.Tenant, p.ResultText)
+			if err != nil {
+				return err
+			}
+			body = pgtype.Text{String: bodyText(txt), Valid: true}
 		}
 		eff := domain.Merge(machine, corrections)
 		// Only a completed extraction can need a review: a pending or

@@ -62,12 +62,13 @@ WHERE tenant = sqlc.arg(tenant)
   AND (user_name <> '' OR user_email <> '' OR filename <> '' OR email ? 'subject' OR job ? 'email_hash' OR job ? 'client_user_id');
 
 -- name: BlankSearchUsers :execrows
--- Removes an erased user's file names from the search read model, and
--- the text they were found by, which holds the file name; the search
--- projector writes the text of the values back on UserErased
--- (SearchDocumentsOfUsers).
-UPDATE search_documents SET filename = '', search_text = ''
-WHERE tenant = sqlc.arg(tenant) AND user_id = ANY(sqlc.arg(user_ids)::text[]) AND filename <> '';
+-- Removes an erased user's file names and extracted texts (an invoice's
+-- text names its buyer) from the search read model, and the text they
+-- were found by, which holds the file name; the search projector writes
+-- the text of the values back on UserErased (SearchDocumentsOfUsers).
+UPDATE search_documents SET filename = '', search_text = '', body = ''
+WHERE tenant = sqlc.arg(tenant) AND user_id = ANY(sqlc.arg(user_ids)::text[])
+  AND (filename <> '' OR body <> '');
 
 -- name: BlankMonthlyDocumentUsers :execrows
 -- Before BlankMonthlyTotalUsers: it waits for a projector transaction

@@ -146,8 +146,9 @@ func (q *Queries) BlankMonthlyTotalUsers(ctx context.Context, arg BlankMonthlyTo
 }
 
 const blankSearchUsers = `-- name: BlankSearchUsers :execrows
-UPDATE search_documents SET filename = '', search_text = ''
-WHERE tenant = $1 AND user_id = ANY($2::text[]) AND filename <> ''
+UPDATE search_documents SET filename = '', search_text = '', body = ''
+WHERE tenant = $1 AND user_id = ANY($2::text[])
+  AND (filename <> '' OR body <> '')
 `
 
 type BlankSearchUsersParams struct {
@@ -155,10 +156,10 @@ type BlankSearchUsersParams struct {
 	UserIds []string
 }
 
-// Removes an erased user's file names from the search read model, and
-// the text they were found by, which holds the file name; the search
-// projector writes the text of the values back on UserErased
-// (SearchDocumentsOfUsers).
+// Removes an erased user's file names and extracted texts (an invoice's
+// text names its buyer) from the search read model, and the text they
+// were found by, which holds the file name; the search projector writes
+// the text of the values back on UserErased (SearchDocumentsOfUsers).
 func (q *Queries) BlankSearchUsers(ctx context.Context, arg BlankSearchUsersParams) (int64, error) {
 	result, err := q.db.Exec(ctx, blankSearchUsers, arg.Tenant, arg.UserIds)
 	if err != nil {
