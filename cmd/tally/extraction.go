@@ -19,6 +19,7 @@ import (
 	tallyhttp "tally/http"
 	"tally/learning"
 	"tally/metrics"
+	"tally/personal"
 	"tally/probe"
 	"tally/queue"
 	"tally/readmodel"
@@ -77,7 +78,8 @@ func startWorker(ctx context.Context, wg *sync.WaitGroup, rt *runtime, m *metric
 		MaxFileSize: rt.cfg.MaxFileSize(),
 		IsPermanent: func(err error) bool { return errors.Is(err, extract.ErrUnsupported) },
 		Tracing:     rt.events.Tracing(),
-	}, commands.New(rt.events, rt.blobs, rt.log), rt.blobs,
+	}, // A result seals the document's text with its user's key.
+		commands.New(rt.events, rt.blobs, rt.log, commands.WithPeople(personal.New(rt.pool))), rt.blobs,
 		// What the tenant's corrections taught about an issuer applies to its next documents.
 		&learning.Engine{Extractor: engine, Queries: readmodel.New(rt.pool), Log: rt.log.With("role", "worker")},
 		m, rt.log.With("role", "worker"))
