@@ -71,7 +71,8 @@ func TestFoldedRebuildEqualsLiveProjection(t *testing.T) {
 	}
 	// The dump saw what the test means to compare.
 	for _, want := range []string{`"tenant":"acme","status":"PROCESSING"`, `"user_email":"user2@example.com"`, `"user_email":"plain@example.com"`, `"duplicate_reason":"same_content"`,
-		`"purged_at":"20`, `"status":"FAILED"`, `"lesson":{`, `"subject": "Your receipt"`, `"user_id":"` + erased + `"`} {
+		`"purged_at":"20`, `"status":"FAILED"`, `"lesson":{`, `"subject": "Your receipt"`, `"user_id":"` + erased + `"`,
+		`"body":"invoice `, `for paper clips"`, `Flat white`, `"needs_review":true`} {
 		if !strings.Contains(a, want) {
 			t.Fatalf("the history lacks %s:\n%s", want, a)
 		}
@@ -96,7 +97,8 @@ func fullDump(t *testing.T, pool *pgxpool.Pool) string {
 		"SELECT * FROM status_counts ORDER BY tenant, status",
 		"SELECT * FROM monthly_documents ORDER BY tenant, id",
 		"SELECT * FROM monthly_totals ORDER BY tenant, user_id, month, currency",
-		"SELECT * FROM learned_issuers ORDER BY tenant, key")
+		"SELECT * FROM learned_issuers ORDER BY tenant, key",
+		"SELECT * FROM search_documents ORDER BY tenant, id")
 }
 
 // streamWriter appends documents' histories straight to the store,
@@ -185,7 +187,10 @@ func (w *streamWriter) document(rng *rand.Rand, i int, earlier []string) string 
 	amounts := []string{"12.5", "3.25", "10.00", "-1.000", "0.10", "7", "n/a", "", "1234567.891"}
 	fields := func() domain.Fields {
 		f := domain.Fields{Vendor: []string{"A", "B", ""}[rng.IntN(3)], Currency: []string{"EUR", "USD", ""}[rng.IntN(3)],
-			Total: amounts[rng.IntN(len(amounts))]}
+			Total: amounts[rng.IntN(len(amounts))], InvoiceNumber: []string{"", "INV-2026-001"}[rng.IntN(2)]}
+		if rng.IntN(4) == 0 {
+			f.LineItems = []domain.LineItem{{Description: "Flat white"}}
+		}
 		if rng.IntN(3) > 0 {
 			f.Date = fmt.Sprintf("2026-%02d-%02d", 1+rng.IntN(3), 1+rng.IntN(28))
 		}
@@ -220,8 +225,22 @@ func (w *streamWriter) document(rng *rand.Rand, i int, earlier []string) string 
 		}
 		return id
 	}
+	// The result's text: sealed with the user's key where the upload
+	// names a sealed user, in the clear otherwise (no user, or a result
+	// written before texts were sealed), a NUL byte now and then.
+	resultText := func() domain.ResultText {
+		body := fmt.Sprintf("invoice %d for %s", i, []string{"coffee", "paper\x00clips", "rent"}[rng.IntN(3)])
+		if up.UserID == "" {
+			return domain.ResultText{Text: body}
+		}
+		sealed, err := w.keys.SealPrivate(ctx, tenant, up.UserID, domain.Private{Text: body})
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		return domain.ResultText{UserID: up.UserID, PrivateSealed: sealed}
+	}
 	if err := doc.DecideResult(doc.Attempt); err == nil {
-		typ, p := doc.ResultEvent(doc.Attempt, fields())
+		typ, p := doc.ResultEventWithText(doc.Attempt, fields(), resultText())
 		step(typ, p, nil)
 	}
 	for range rng.IntN(4) {
@@ -238,7 +257,7 @@ func (w *streamWriter) document(rng *rand.Rand, i int, earlier []string) string 
 				p, err := doc.DecideStart(doc.Attempt, "w")
 				step(domain.TypeExtractionStarted, p, err)
 				if err := doc.DecideResult(doc.Attempt); err == nil {
-					typ, p := doc.ResultEvent(doc.Attempt, fields())
+					typ, p := doc.ResultEventWithText(doc.Attempt, fields(), resultText())
 					step(typ, p, nil)
 				}
 			}
