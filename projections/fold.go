@@ -30,10 +30,17 @@ type Fold interface {
 	// Apply folds one event, in stream order. It returns an error where
 	// Apply would.
 	Apply(ctx context.Context, e decoded) error
-	// Copy writes the folded rows into the projector's empty tables
-	// (search_path names their schema) with COPY, in tx. users has read
-	// its keys by then.
-	Copy(ctx context.Context, tx pgx.Tx) error
+	// Copy writes part (0 to parts-1) of the folded rows into the
+	// projector's empty tables (search_path names their schema) with
+	// COPY, in tx; the parts are copied at once, each on a connection of
+	// its own, and together they are every row. users has read its keys
+	// by then.
+	Copy(ctx context.Context, tx pgx.Tx, part, parts int) error
+}
+
+// share is the range of part's rows among n rows cut into parts.
+func share(n, part, parts int) (from, to int) {
+	return n * part / parts, n * (part + 1) / parts
 }
 
 // decoded is an event with its payload decoded once for every fold: the

@@ -215,11 +215,11 @@ var documentColumns = []string{"tenant", "id", "status", "source", "filename", "
 	"failure_reason", "created_at", "updated_at", "last_sequence", "machine_fields", "corrections", "deleted_at",
 	"purge_after", "purged_at", "user_id", "duplicate_of", "duplicate_reason", "email", "job"}
 
-func (f *documentsFold) Copy(ctx context.Context, tx pgx.Tx) error {
-	i := 0
+func (f *documentsFold) Copy(ctx context.Context, tx pgx.Tx, part, parts int) error {
+	i, end := share(len(f.order), part, parts)
 	var failed error
 	src := pgx.CopyFromFunc(func() ([]any, error) {
-		if i >= len(f.order) {
+		if i >= end {
 			return nil, nil
 		}
 		r := f.order[i]

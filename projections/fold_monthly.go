@@ -173,14 +173,14 @@ func (f *monthlyFold) addTotal(k totalKey, o owner, amount decimal, documents in
 	return t
 }
 
-func (f *monthlyFold) Copy(ctx context.Context, tx pgx.Tx) error {
-	i := 0
+func (f *monthlyFold) Copy(ctx context.Context, tx pgx.Tx, part, parts int) error {
+	i, end := share(len(f.order), part, parts)
 	var failed error
 	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"monthly_documents"},
 		[]string{"tenant", "id", "user_email", "uploaded_at", "attempt", "month", "currency", "amount", "machine",
 			"corrections", "deleted", "user_id", "duplicate"},
 		pgx.CopyFromFunc(func() ([]any, error) {
-			if i >= len(f.order) {
+			if i >= end {
 				return nil, nil
 			}
 			d := f.order[i]
@@ -194,6 +194,9 @@ func (f *monthlyFold) Copy(ctx context.Context, tx pgx.Tx) error {
 				jsonb(d.machine), jsonb(d.correction), d.deleted, d.owner.id, d.duplicate}, nil
 		})); err != nil {
 		return fmt.Errorf("copy monthly_documents: %w", errors.Join(failed, err))
+	}
+	if part != 0 {
+		return nil // part 0 has the totals
 	}
 	rows := make([][]any, 0, len(f.totals))
 	for k, t := range f.totals {

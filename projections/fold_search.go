@@ -139,11 +139,11 @@ var searchColumns = []string{"tenant", "id", "user_id", "status", "source", "fil
 	"corrections", "vendor", "invoice_number", "document_date", "currency", "total", "deleted", "created_at",
 	"updated_at", "search_text", "needs_review", "body"}
 
-func (f *searchFold) Copy(ctx context.Context, tx pgx.Tx) error {
-	i := 0
+func (f *searchFold) Copy(ctx context.Context, tx pgx.Tx, part, parts int) error {
+	i, end := share(len(f.order), part, parts)
 	var failed error
 	src := pgx.CopyFromFunc(func() ([]any, error) {
-		if i >= len(f.order) {
+		if i >= end {
 			return nil, nil
 		}
 		r := f.order[i]

@@ -122,7 +122,7 @@ func (b *Rebuild) Run(ctx context.Context) (uint64, error) {
 	stop := start()
 	defer func() { stop() }()
 	if len(folders) > 0 {
-		if err := b.bulkLoad(ctx, scratch, folders, afterCopy, started, every); err != nil {
+		if err := b.bulkLoad(ctx, scratch, folders, afterCopy, deferred, started, every); err != nil {
 			return 0, err
 		}
 		// The folded projectors go on from their checkpoints.
@@ -303,10 +303,16 @@ func (b *Rebuild) finish(ctx context.Context, scratch *pgxpool.Pool, schema stri
 	if err := run(fmt.Sprintf("ALTER TABLE %s.projector_checkpoints SET LOGGED", schema)); err != nil {
 		return err
 	}
+	// Folded tables were indexed and analysed after their COPY, and are
+	// logged from the start: bulkLoad took them out of deferred.
 	var tables []string
 	indexes := 0
 	for _, p := range b.Projectors {
-		tables = append(tables, p.Tables()...)
+		for _, t := range p.Tables() {
+			if _, ok := deferred[t]; ok {
+				tables = append(tables, t)
+			}
+		}
 	}
 	errs := make([]error, len(tables))
 	var wg sync.WaitGroup
