@@ -2,7 +2,6 @@ package projections
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 
@@ -83,25 +82,10 @@ func decodeOnce(e domain.Envelope) decoded {
 // foldBatch is how many events go to the folds at a time.
 const foldBatch = 1024
 
-// The pass reads the stream with foldReaders readers at once, each over
-// chunks of foldChunk events in turn (reader i reads chunks i, i+n, ...):
-// a reader decodes what it reads on a goroutine of its own, and that
-// decoding (the envelope, then the payload) is most of the pass's work.
-// The folds take the chunks in stream order. A reader asks the server
-// for foldReadAhead events at a time and decodes what it is sent even
-// past its chunk's end, so the read-ahead stays small next to a chunk:
-// at most a thirty-second of the stream is read twice.
-const (
-	foldReaders   = 2
-	foldReadAhead = 4096
-	// foldBuffered is how many batches a reader decodes ahead of the
-	// folds: its memory while it waits for the other readers' chunks.
-	foldBuffered = 16
-)
-
-// foldChunk is a variable so that a test can cut a small stream into
-// several chunks.
-var foldChunk uint64 = 131_072
+// foldReadAhead is how many events the pass asks the stream for at once:
+// fewer round trips, each of which waits for the scheduler on a busy
+// machine, for a few megabytes of buffer.
+const foldReadAhead = 16_384
 
 // foldStream reads the stream once from the beginning up to and including
 // sequence target and folds every event into each fold, the folds in
@@ -112,6 +96,11 @@ func foldStream(ctx context.Context, store *eventstore.Store, target uint64, fol
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	reader, err := store.SubscribeReadAhead(ctx, 1, foldReadAhead)
+	if err != nil {
+		return fmt.Errorf("rebuild: %w", err)
+	}
+	defer reader.Close()
 
 	feeds := make([]chan []decoded, len(folds))
 	errs := make([]error, len(folds))
@@ -133,116 +122,42 @@ func foldStream(ctx context.Context, store *eventstore.Store, target uint64, fol
 			}
 		})
 	}
-	chunks := (target + foldChunk - 1) / foldChunk
-	readers := min(foldReaders, int(chunks))
-	outs := make([]chan []decoded, readers)
-	readErrs := make([]error, readers)
-	var readWG sync.WaitGroup
-	for r := range readers {
-		outs[r] = make(chan []decoded, foldBuffered)
-		readWG.Go(func() {
-			defer close(outs[r])
-			for c := uint64(r); c < chunks; c += uint64(readers) {
-				from, to := c*foldChunk+1, min((c+1)*foldChunk, target)
-				if readErrs[r] = readChunk(ctx, store, from, to, outs[r]); readErrs[r] != nil {
-					cancel()
-					return
-				}
-			}
-		})
-	}
-	feedErr := func() error {
+	readErr := func() error {
 		defer func() {
 			for _, c := range feeds {
 				close(c)
 			}
 		}()
-		for c := range chunks {
-			out := outs[c%uint64(readers)]
-			to := min((c+1)*foldChunk, target)
-			for {
-				var batch []decoded
-				var ok bool
+		var last uint64
+		for last < target {
+			events, err := reader.Next(ctx, foldBatch, 0)
+			if err != nil {
+				return fmt.Errorf("rebuild: %w", err)
+			}
+			batch := make([]decoded, 0, len(events))
+			for _, e := range events {
+				if e.Sequence <= last || e.Sequence > target {
+					continue
+				}
+				last = e.Sequence
+				batch = append(batch, decodeOnce(e))
+			}
+			progress.position(last)
+			for _, c := range feeds {
 				select {
-				case batch, ok = <-out:
+				case c <- batch:
 				case <-ctx.Done():
 					return ctx.Err()
 				}
-				if !ok {
-					return errors.New("rebuild: a stream reader stopped early")
-				}
-				if len(batch) == 0 {
-					break // the chunk's end
-				}
-				progress.position(batch[len(batch)-1].Sequence)
-				for _, f := range feeds {
-					select {
-					case f <- batch:
-					case <-ctx.Done():
-						return ctx.Err()
-					}
-				}
 			}
-			progress.position(to)
 		}
 		return nil
 	}()
-	cancel() // readers still reading ahead stop
-	readWG.Wait()
 	wg.Wait()
 	for _, err := range errs {
 		if err != nil {
 			return err
 		}
 	}
-	// A reader's own failure, not the cancelling it caused in the others.
-	for _, err := range readErrs {
-		if err != nil && !errors.Is(err, context.Canceled) {
-			return err
-		}
-	}
-	return feedErr
-}
-
-// readChunk reads the events from sequence from to to, decodes them and
-// sends them to out in batches, then an empty batch to mark the end.
-func readChunk(ctx context.Context, store *eventstore.Store, from, to uint64, out chan<- []decoded) error {
-	reader, err := store.SubscribeReadAhead(ctx, from, int(min(foldReadAhead, to-from+1)))
-	if err != nil {
-		return fmt.Errorf("rebuild: %w", err)
-	}
-	defer reader.Close()
-	send := func(batch []decoded) error {
-		select {
-		case out <- batch:
-			return nil
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-	last := from - 1
-	for last < to {
-		events, err := reader.Next(ctx, foldBatch, 0)
-		if err != nil {
-			return fmt.Errorf("rebuild: %w", err)
-		}
-		batch := make([]decoded, 0, len(events))
-		for _, e := range events {
-			if e.Sequence <= last {
-				continue
-			}
-			if e.Sequence > to {
-				last = to // a sequence missing at the chunk's end
-				break
-			}
-			last = e.Sequence
-			batch = append(batch, decodeOnce(e))
-		}
-		if len(batch) > 0 {
-			if err := send(batch); err != nil {
-				return err
-			}
-		}
-	}
-	return send(nil)
+	return readErr
 }

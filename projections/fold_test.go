@@ -51,9 +51,6 @@ func TestFoldedRebuildEqualsLiveProjection(t *testing.T) {
 
 	_, rebuilt := pgtest.New(t)
 	copyKeys(t, live, rebuilt)
-	// Chunks of a prime size: the pass reads the stream with several
-	// readers at once and must fold it in order all the same.
-	defer projections.SetFoldChunk(97)()
 	rb := &projections.Rebuild{Pool: rebuilt, Store: store, Projectors: projections.All(), Log: quiet}
 	replayed, err := rb.Run(ctx)
 	if err != nil {
