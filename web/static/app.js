@@ -18,6 +18,13 @@
     b.setAttribute("aria-pressed", on ? "true" : "false");
   });
 
+  // Edit in place: Enter in a field submits the form (the browser does),
+  // Escape puts the field back as the page showed it.
+  document.addEventListener("keydown", function (e) {
+    if (e.key !== "Escape" || !e.target.matches("form[data-edit] input")) return;
+    e.target.value = e.target.defaultValue;
+  });
+
   var form = document.getElementById("upload");
   if (!form) return;
   var input = document.getElementById("files");
@@ -85,6 +92,14 @@
 
   function sendAll(files) { for (var i = 0; i < files.length; i++) send(files[i]); }
 
+  // The drop zone is a control of its own: Enter or Space on it opens
+  // the file chooser, as a click on it does.
+  var zone = form.querySelector("[data-dropzone]");
+  zone.addEventListener("keydown", function (e) {
+    if (e.key !== "Enter" && e.key !== " ") return;
+    e.preventDefault();
+    input.click();
+  });
   input.addEventListener("change", function () { sendAll(input.files); input.value = ""; });
   form.addEventListener("submit", function (e) { e.preventDefault(); sendAll(input.files); });
   ["dragenter", "dragover"].forEach(function (t) {
