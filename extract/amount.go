@@ -229,7 +229,11 @@ func currencyBefore(s string) bool {
 	s = strings.TrimRight(s, " ")
 	for _, cs := range currencySymbols {
 		if strings.HasSuffix(s, cs.sym) {
-			return cs.sym != "RM" || len(s) == 2 || !isLetterByte(s[len(s)-3])
+			n := len(strings.TrimSuffix(cs.sym, "."))
+			if cs.sym == "Rs." {
+				n++
+			}
+			return !wordSymbol(cs.sym) || len(s) == n || !isLetterByte(s[len(s)-n-1])
 		}
 	}
 	if len(s) >= 3 && isoCurrencies[s[len(s)-3:]] {
@@ -243,7 +247,7 @@ func currencyAfter(s string) bool {
 	s = strings.TrimLeft(s, " ")
 	for _, cs := range currencySymbols {
 		if strings.HasPrefix(s, cs.sym) {
-			return cs.sym != "RM" || len(s) == 2 || !isLetterByte(s[2])
+			return !wordSymbol(cs.sym) || len(s) == len(cs.sym) || !isLetterByte(s[len(cs.sym)])
 		}
 	}
 	if len(s) >= 3 && isoCurrencies[s[:3]] {

@@ -21,7 +21,7 @@ var isoCurrencies = map[string]bool{
 var currencySymbols = []struct{ sym, code string }{
 	{"US$", "USD"}, {"HK$", "HKD"}, {"NZ$", "NZD"}, {"CA$", "CAD"}, {"C$", "CAD"},
 	{"A$", "AUD"}, {"S$", "SGD"}, {"€", "EUR"}, {"£", "GBP"}, {"¥", "JPY"},
-	{"₹", "INR"}, {"zł", "PLN"}, {"RM", "MYR"}, {"$", "USD"},
+	{"₹", "INR"}, {"zł", "PLN"}, {"RM", "MYR"}, {"Rs.", "INR"}, {"Rs", "INR"}, {"$", "USD"},
 }
 
 // CurrencyCode reads a currency written on its own: an ISO 4217 code in
@@ -55,9 +55,9 @@ func currencyIn(s string) string {
 	}
 	for _, cs := range currencySymbols {
 		at := -1
-		if cs.sym == "RM" {
+		if wordSymbol(cs.sym) {
 			for _, w := range wordSpans(s) {
-				if w.text == "RM" {
+				if w.text == strings.TrimSuffix(cs.sym, ".") {
 					at = w.start
 					break
 				}
@@ -70,6 +70,12 @@ func currencyIn(s string) string {
 		}
 	}
 	return best
+}
+
+// wordSymbol: a currency symbol made of letters ("RM", "Rs"), which counts
+// only as a whole word, since the letters occur inside ordinary words.
+func wordSymbol(sym string) bool {
+	return sym == "RM" || sym == "Rs" || sym == "Rs."
 }
 
 type span struct {

@@ -8,8 +8,8 @@ import (
 // invoiceLabels, in order of preference: an invoice number identifies the
 // document itself; an order or reference number is the next best key.
 var invoiceLabels = []*regexp.Regexp{
-	regexp.MustCompile(`(?i)invoice\s*(?:no\.?|nr\.?|#|number|num\.?|id)|\binv\.?\s*(?:no\.?|#)|rechnungs?[\s-]*(?:nr\.?|nummer|no\.?)|rechnung[^:\n]{0,30}?\bnr\.?|facture\s*n[°o]\.?|\bbill\s*(?:no\.?|#)|beleg[\s-]*(?:nr\.?|nummer)|receipt\s*(?:no\.?|#|number|id)`),
-	regexp.MustCompile(`(?i)order\s*(?:no\.?|nr\.?|#|number|id)|bestell[\s-]*(?:nr\.?|nummer)|invoice\s*:|transaction\s*(?:id|no\.?)`),
+	regexp.MustCompile(`(?i)invoice\s*(?:no\.?|nr\.?|#|number|num\.?|id)|\binv\.?\s*(?:no\.?|#)|rechnungs?[\s-]*(?:nr\.?|nummer|no\.?)|rechnung[^:\n]{0,30}?\bnr\.?|facture\s*n[°o]\.?|\bbill\s*(?:no\.?|#)|beleg[\s-]*(?:nr\.?|nummer)|receipt\s*(?:no\.?|#|number|id)|factuur\s*(?:nummer|nr\.?|no\.?)|numer\s*faktury|faktura\s*(?:nr\.?|no\.?)|n[°º]\s*(?:de\s*)?(?:facture|factura)|(?:factura|fattura)\s*(?:n[°º.o]|num)`),
+	regexp.MustCompile(`(?i)order\s*(?:no\.?|nr\.?|#|number|id)|bestell[\s-]*(?:nr\.?|nummer)|invoice\s*:|transaction\s*(?:id|no\.?)|booking\s*(?:id|no\.?|number|ref)|bestellnummer|ordernummer`),
 }
 
 var idTokenRe = regexp.MustCompile(`^[\s:#.°]*([A-Za-z0-9][A-Za-z0-9/_.\-]*[A-Za-z0-9]|[0-9])`)
@@ -38,6 +38,13 @@ func findInvoiceNumberEvidence(lines []textLine) (string, string) {
 			if id := idToken(l.raw[loc[1]:]); id != "" {
 				return id, how
 			}
+			// A label heading a column ("Booking ID     Payment Mode"):
+			// the value is printed below it, starting where it starts.
+			if rest := strings.TrimLeft(l.raw[loc[1]:], ":#."); strings.TrimSpace(rest) == "" || strings.HasPrefix(rest, "   ") {
+				if id := valueBelow(lines, i, loc[0]); id != "" {
+					return id, how + "-below"
+				}
+			}
 			// Label alone on its line: value on the next non-empty one.
 			if strings.TrimSpace(strings.Trim(l.raw[loc[1]:], ":#. ")) == "" {
 				for j := i + 1; j < len(lines) && j <= i+2; j++ {
@@ -64,4 +71,30 @@ func idToken(s string) string {
 		return ""
 	}
 	return m[1]
+}
+
+// valueBelow reads the identifier printed under a column label that starts
+// at byte col of line i: on the next non-empty line, the token starting
+// within two characters of the label's start (only in plain-text layouts,
+// where columns are aligned by spaces).
+func valueBelow(lines []textLine, i, col int) string {
+	label := []rune(lines[i].raw[:col])
+	at := len(label)
+	for j := i + 1; j < len(lines) && j <= i+2; j++ {
+		next := []rune(lines[j].raw)
+		if strings.TrimSpace(string(next)) == "" {
+			continue
+		}
+		for k := max(0, at-2); k <= at+2 && k < len(next); k++ {
+			if next[k] != ' ' && (k == 0 || next[k-1] == ' ') {
+				tok := strings.Fields(string(next[k:]))[0]
+				if id := idToken(tok); id != "" && id == strings.TrimRight(tok, ".,;") {
+					return id
+				}
+				return ""
+			}
+		}
+		return ""
+	}
+	return ""
 }

@@ -13,6 +13,9 @@ func TestFindInvoiceNumber(t *testing.T) {
 		{"label alone, value below", "Invoice Number\nA-1001\n", "A-1001"},
 		{"a following label is not a number", "Invoice No: Date 12.03.2024\n", ""},
 		{"French", "Facture N° F2024-17\n", "F2024-17"},
+		{"Dutch", "Factuurnummer: 993548900\n", "993548900"},
+		{"column label, value below it", "Guest: Ann\n  Booking ID          Payment Mode\n  QX7710              Cash\n", "QX7710"},
+		{"column label, other column below", "  Booking ID          Payment Mode\n                      Cash 12\n", ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			if got := findInvoiceNumber(splitLines(c.text)); got != c.want {

@@ -5,7 +5,7 @@ import (
 	"regexp"
 )
 
-var subtotalRe = regexp.MustCompile(`sub[\s-]*total|net\s*amount|total\s*excl|excl\.?\s*(vat|tax|gst)|excl(uding|usive)\s*(of\s*)?(vat|tax|gst)|total\s*net|\bnet\s*total|total\s*before\s*tax|untaxed|nettobetrag|netto|rechnungssumme\s*ohne|total\s*ht\b|montant\s*ht\b`)
+var subtotalRe = regexp.MustCompile(`sub[\s-]*total|net\s*amount|total\s*excl|excl\.?\s*(vat|tax|gst)|excl(uding|usive)\s*(of\s*)?(vat|tax|gst)|total\s*net|\bnet\s*total|total\s*before\s*tax|untaxed|nettobetrag|netto|rechnungssumme\s*ohne|total\s*ht\b|montant\s*ht\b|excl(\.|usief)?\s*btw|base\s*imponible|imponibile`)
 
 func isSubtotalLine(lower string) bool { return subtotalRe.MatchString(lower) }
 

@@ -17,11 +17,11 @@ var totalKeywords = []struct {
 	re       *regexp.Regexp
 	strength int
 }{
-	{regexp.MustCompile(`grand\s*total|gesamtsumme|bruttosumme|bruttobetrag|rechnungsbetrag|endbetrag|total\s*ttc|montant\s*ttc`), 5},
+	{regexp.MustCompile(`grand\s*total|gesamtsumme|bruttosumme|bruttobetrag|rechnungsbetrag|endbetrag|total\s*ttc|montant\s*ttc|importe\s*total|totale\s*(fattura|documento)|należność\s*ogółem|do\s*zapłaty|te\s*betalen`), 5},
 	{regexp.MustCompile(`total\s*due|amount\s*due|\bamt\.?\s*due|balance\s*due|amount\s*payable|total\s*payable|zu\s*zahlen|total\s*to\s*pay`), 4},
 	{regexp.MustCompile(`total\s*amount|total\s*amt|\bnet\s*amt|invoice\s*total|order\s*total|total\s*charged|gesamtbetrag|total\s*paid`), 3},
 	{regexp.MustCompile(`total\s*includes?\b|includes?\s*\d`), 1},
-	{regexp.MustCompile(`\btotal\b|\bsumme\b`), 2},
+	{regexp.MustCompile(`\btotal\b|\bsumme\b|\btotaal\b|\btotale\b|\brazem\b`), 2},
 }
 
 // notTotalRe marks lines that mention "total" but are not the document
@@ -29,7 +29,7 @@ var totalKeywords = []struct {
 // such as "TOTAL INCLUDES 6% GST 1.51". ("Net total" is not excluded: on
 // many receipts it is the final figure; the arithmetic check in
 // pickSubtotalTax sorts out the invoices where it is the subtotal.)
-var notTotalRe = regexp.MustCompile(`sub[\s-]*total|total\s*(tax|vat|gst|mwst|excl|ex\b|net|before|discount|saving|qty|quantity|item|unit|pcs|weight|point|number|no\b|number)|(tax|vat|gst|mwst)\s*total|gesamtbetrag\s*der|ohne\s*ust|netto|total\s*ht\b|excl\.?\s*(vat|tax|gst)|excl(\.|uding|usive)?\s*(of\s*)?(vat|tax|gst)|before\s*tax`)
+var notTotalRe = regexp.MustCompile(`sub[\s-]*total|exclusief|excl\.?\s*btw|total\s*(tax|vat|gst|mwst|excl|ex\b|net|before|discount|saving|qty|quantity|item|unit|pcs|weight|point|number|no\b|number)|(tax|vat|gst|mwst)\s*total|gesamtbetrag\s*der|ohne\s*ust|netto|total\s*ht\b|excl\.?\s*(vat|tax|gst)|excl(\.|uding|usive)?\s*(of\s*)?(vat|tax|gst)|before\s*tax`)
 
 type totalHit struct {
 	value string

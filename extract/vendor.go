@@ -8,7 +8,7 @@ import (
 )
 
 // docLabelRe matches lines that name the document rather than its issuer.
-var docLabelRe = regexp.MustCompile(`^[\s\-*=]*(tax\s+invoice|invoice|receipt|official\s+receipt|cash\s+(bill|sale|receipt)|bill|statement|quotation|quote|credit\s+note|delivery\s+note|order\s+confirmation|rechnung|gutschrift|quittung|facture|original|copy|duplicate|simplified\s+tax\s+invoice)[\s\-*=:]*$`)
+var docLabelRe = regexp.MustCompile(`^[\s\-*=]*(tax\s*invoice|invoice|receipt|(official|payment|sales)\s+receipt|cash\s+(bill|sale|receipt)|bill|statement|quotation|quote|credit\s+note|delivery\s+note|order\s+confirmation|rechnung|gutschrift|quittung|facture|factuur|faktura|fattura|factura|original|copy|duplicate|simplified\s+tax\s+invoice)[\s\-*=:.]*$`)
 
 // notVendorRe matches lines that are plainly something else: labels with
 // values, contact details, page furniture and copyright notices.
@@ -49,6 +49,9 @@ func (e vendorEvidence) confident() bool { return e >= vendorBrand }
 // Only the first column counts: the right-hand columns of a letterhead are
 // usually the customer or the document details.
 func findVendor(lines []textLine) (string, int, vendorEvidence) {
+	if name, i := besideTitle(lines); name != "" {
+		return name, i, vendorLegalForm
+	}
 	var candidates []int
 	for i, l := range lines {
 		if len(candidates) >= vendorScanLines {
@@ -191,7 +194,7 @@ func vendorText(s string) string {
 	c = leadingRefRe.ReplaceAllString(c, "")
 	c = stripTrailingReg(c)
 	if m := labelValueRe.FindStringSubmatch(c); m != nil {
-		if !legalFormRe.MatchString(m[2]) {
+		if !legalFormRe.MatchString(m[2]) || customerLabelRe.MatchString(m[1]) {
 			return ""
 		}
 		c = m[2]
@@ -207,6 +210,10 @@ func vendorText(s string) string {
 	}
 	return c
 }
+
+// customerLabelRe: labels of the customer's name and address ("ATTN:",
+// "Bill to:"), whose company is the buyer, not the issuer.
+var customerLabelRe = regexp.MustCompile(`(?i)^\s*(attn|attention|bill(ed)?\s*to|ship(ped)?\s*to|sold\s*to|deliver(ed|y)?\s*to|invoice\s*to|customer|client|guest|buyer|kunde|empfänger|rechnungsempfänger)\b`)
 
 // leadingRefRe: a store or terminal number printed before the name
 // ("#000002 ACME SDN BHD").
@@ -374,3 +381,26 @@ func brandInText(lines []textLine) string {
 }
 
 var copyrightRe = regexp.MustCompile(`(?:©|\(c\)|copyright)\s*(?:\d{4}\s*[-–]?\s*)?(?:\d{4})?,?\s*([A-Za-z][A-Za-z0-9.&'-]{1,30})\s+(?:Inc|Ltd|Limited|GmbH|LLC|plc|AG|S\.?A)\b`)
+
+// besideTitle finds a letterhead that puts the document's title on the
+// left of its first line and the issuer's name on the right ("INVOICE
+// ... ACME B.V."): the other column is the issuer when it carries a legal
+// form.
+func besideTitle(lines []textLine) (string, int) {
+	for i, l := range lines {
+		if strings.TrimSpace(l.raw) == "" {
+			continue
+		}
+		cols := columnGapRe.Split(strings.TrimSpace(l.raw), -1)
+		if len(cols) < 2 || !docLabelRe.MatchString(strings.ToLower(cols[0])) {
+			return "", -1
+		}
+		for _, c := range cols[1:] {
+			if legalFormRe.MatchString(c) && meaningful(c) {
+				return cleanVendor(c), i
+			}
+		}
+		return "", -1
+	}
+	return "", -1
+}
