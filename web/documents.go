@@ -386,7 +386,8 @@ func jsonError(w http.ResponseWriter, status int, msg string) {
 	_ = json.NewEncoder(w).Encode(map[string]string{"error": msg})
 }
 
-// documentStatus answers the upload page's polling.
+// documentStatus answers the upload page's polling (where the browser
+// has no EventSource, or the event stream failed).
 func (s *Server) documentStatus(w http.ResponseWriter, r *http.Request) {
 	d, err := s.load(r.Context(), viewerOf(r), r.PathValue("id"))
 	if err != nil {
@@ -397,12 +398,8 @@ func (s *Server) documentStatus(w http.ResponseWriter, r *http.Request) {
 		jsonError(w, http.StatusBadGateway, "the event store is unavailable")
 		return
 	}
-	out := map[string]string{"status": string(d.doc.Status), "failure_reason": d.doc.FailureReason}
-	if d.doc.Fields != nil {
-		out["vendor"], out["total"], out["currency"] = d.doc.Fields.Vendor, d.doc.Fields.Total, d.doc.Fields.Currency
-	}
 	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(out)
+	_ = json.NewEncoder(w).Encode(statusOf(d.doc))
 }
 
 // original serves the stored file for the document page. Intake lets in

@@ -148,6 +148,7 @@ func (s *Server) routes() {
 	s.mux.Handle("POST /upload", s.member(s.limited(ratelimit.Uploads, s.upload)))
 	s.mux.Handle("GET /documents/{id}", s.member(s.documentPage))
 	s.mux.Handle("GET /documents/{id}/status", s.member(s.documentStatus))
+	s.mux.Handle("GET /documents/{id}/events", s.member(s.documentEvents))
 	s.mux.Handle("GET /documents/{id}/original", s.member(s.original))
 	s.mux.Handle("PATCH /documents/{id}", s.member(s.correct))
 	s.mux.Handle("POST /documents/{id}/fields", s.member(s.correct))

@@ -118,8 +118,10 @@ func checkKeyboard(t *testing.T, tab context.Context, base, path, name string) {
 
 // TestBrowserKeyboard checks every page by keyboard alone: labels on
 // every input, every control reached by Tab with its focus drawn, the
-// upload's drop zone opening the file chooser on Enter and Space, and a
-// field edited in place saved by Enter and restored by Escape.
+// upload's drop zone opening the file chooser on Enter and Space, the
+// upload's status followed by the event stream (by polling where the
+// browser has no EventSource), and a field edited in place saved by
+// Enter and restored by Escape.
 func TestBrowserKeyboard(t *testing.T) {
 	tab := browserTab(t)
 	invoice, err := filepath.Abs("../../examples/invoice.pdf")
@@ -169,6 +171,27 @@ func TestBrowserKeyboard(t *testing.T) {
 	cancel()
 	if err != nil {
 		fail(t, tab, "wait for COMPLETED", err)
+	}
+	// The status came by the event stream, not by polling.
+	const requests = `JSON.stringify(performance.getEntriesByType("resource").map(e => new URL(e.name).pathname).filter(p => /\/(events|status)$/.test(p)))`
+	if got := get(t, tab, "status requests", chromedp.Evaluate[string](requests)); !strings.Contains(got, "/events") || strings.Contains(got, "/status") {
+		t.Errorf("the upload page followed the status by %s, want the event stream alone", got)
+	}
+	// Without EventSource the page polls.
+	step(t, tab, "upload without EventSource", 30*time.Second,
+		chromedp.Navigate(in.base+"/upload"),
+		chromedp.WaitVisible(css("#files")),
+		chromedp.Evaluate[chromedp.Void](`window.EventSource = undefined`),
+		chromedp.SetUploadFiles(css("#files"), []string{invoice}))
+	ctx, cancel = context.WithTimeout(tab, 120*time.Second)
+	_, err = chromedp.Run(ctx, chromedp.Poll[bool](`(() => { const b = document.querySelector("#uploads .badge");
+		return b !== null && (b.textContent === "COMPLETED" || b.textContent === "FAILED"); })()`, chromedp.WithPollingInterval(250*time.Millisecond)))
+	cancel()
+	if err != nil {
+		fail(t, tab, "wait for the second upload", err)
+	}
+	if got := get(t, tab, "status requests", chromedp.Evaluate[string](requests)); !strings.Contains(got, "/status") || strings.Contains(got, "/events") {
+		t.Errorf("without EventSource the upload page followed the status by %s, want polling alone", got)
 	}
 
 	for _, p := range []struct{ path, name string }{

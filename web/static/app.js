@@ -1,6 +1,7 @@
 // Tally's own script: the CSRF header on htmx requests, uploads with a
-// progress bar each and live status, and image zoom. Everything else is
-// plain HTML forms (and htmx).
+// progress bar each and live status (server-sent events, else polling),
+// image zoom, and the keyboard for the drop zone and edit in place.
+// Everything else is plain HTML forms (and htmx).
 (function () {
   "use strict";
   var meta = document.querySelector('meta[name="csrf-token"]');
@@ -51,22 +52,42 @@
     r.status.className = "badge " + status.toLowerCase();
   }
 
+  // update shows a status and, at COMPLETED or FAILED, the link to the
+  // document; it says whether the status is final.
+  function update(r, doc, s) {
+    show(r, s.status);
+    if (!done[s.status]) return false;
+    var a = document.createElement("a");
+    a.href = doc.url;
+    a.textContent = s.status === "COMPLETED" ? (s.vendor || doc.filename) + (s.total ? " · " + s.total + " " + (s.currency || "") : "") : "see why";
+    r.name.textContent = doc.filename + " — ";
+    r.name.appendChild(a);
+    return true;
+  }
+
   function poll(r, doc) {
     fetch("/documents/" + doc.id + "/status", { headers: { Accept: "application/json" }, credentials: "same-origin" })
       .then(function (res) { return res.ok ? res.json() : { status: "PENDING" }; })
-      .then(function (s) {
-        show(r, s.status);
-        if (done[s.status]) {
-          var a = document.createElement("a");
-          a.href = doc.url;
-          a.textContent = s.status === "COMPLETED" ? (s.vendor || doc.filename) + (s.total ? " · " + s.total + " " + (s.currency || "") : "") : "see why";
-          r.name.textContent = doc.filename + " — ";
-          r.name.appendChild(a);
-          return;
-        }
-        setTimeout(function () { poll(r, doc); }, 1000);
-      })
+      .then(function (s) { if (!update(r, doc, s)) setTimeout(function () { poll(r, doc); }, 1000); })
       .catch(function () { setTimeout(function () { poll(r, doc); }, 3000); });
+  }
+
+  // follow listens to the document's event stream; without EventSource,
+  // or once the stream is refused, it polls instead.
+  function follow(r, doc) {
+    if (!window.EventSource) { poll(r, doc); return; }
+    var es = new EventSource("/documents/" + doc.id + "/events");
+    var finished = false;
+    es.addEventListener("status", function (e) {
+      var s;
+      try { s = JSON.parse(e.data); } catch (err) { return; }
+      if (update(r, doc, s)) { finished = true; es.close(); }
+    });
+    es.onerror = function () {
+      // A stream that ended is opened again by the browser; one that
+      // cannot be opened is closed, and polling takes over.
+      if (!finished && es.readyState === EventSource.CLOSED) poll(r, doc);
+    };
   }
 
   function send(file) {
@@ -84,7 +105,7 @@
       if (xhr.status !== 202) { r.bar.value = 0; show(r, "FAILED", "REFUSED: " + (body.error || xhr.status)); return; }
       r.bar.value = 100;
       show(r, body.status);
-      poll(r, body);
+      follow(r, body);
     };
     xhr.onerror = function () { show(r, "FAILED", "NETWORK ERROR"); };
     xhr.send(data);
