@@ -14,6 +14,21 @@ var priceLikeRe = regexp.MustCompile(`\d[.,]\d\d(?:[^\d/.,-]|$)|[€£$]\s*\d`)
 
 var postcodeRe = regexp.MustCompile(`\b\d{5}\b`)
 
+// premisesNumberRe: a word that numbers a plot or a building ("LOT 37636",
+// "NO. 12345", "P.T. 33198"); the number after it is no postcode.
+var premisesNumberRe = regexp.MustCompile(`(?i)\b(lot|no|unit|plot|p\.?\s*t\.?\s*d?|box|blk|block|suite)[\s.:#]*$`)
+
+// hasPostcode reports whether a line holds a five-digit number that is a
+// postcode rather than the number of a plot or a building.
+func hasPostcode(c string) bool {
+	for _, m := range postcodeRe.FindAllStringIndex(c, -1) {
+		if !premisesNumberRe.MatchString(c[:m[0]]) {
+			return true
+		}
+	}
+	return false
+}
+
 // dotPriceRe: a price with a decimal point ("12.00").
 var dotPriceRe = regexp.MustCompile(`\d\.\d\d(?:[^\d]|$)`)
 
@@ -47,7 +62,7 @@ func addressStart(c string) bool {
 		strings.ContainsAny(c, "0123456789") && strings.Contains(c, ",")
 }
 
-var notAddressRe = regexp.MustCompile(`(?i)\b(tel|phone|fax|e-?mail|www|http|gst|vat|reg|invoice|receipt|date|cashier|no\s*:|co\.?\s*no|company\s*no|abn|ust|steuer|roc|h/p|hp|mobile|website)\b|\b[tf]\s*:|@|\d{1,2}:\d{2}`)
+var notAddressRe = regexp.MustCompile(`(?i)\b(tel|phone|fax|e-?mail|www|http|gst|vat|reg|invoice|receipt|date|cashier|no\s*:|co\.?\s*no|company\s*no|abn|ust|steuer|roc|h/p|hp|mobile|website|number)\b|\b[tf]\s*:|@|\d{1,2}:\d{2}`)
 
 // findAddress finds the address block below the vendor's name: it starts
 // at the first of the next few lines that looks like a street or postcode
@@ -71,7 +86,7 @@ func findAddress(lines []textLine, vendorLine int) string {
 		if notAddressRe.MatchString(c) && !addressWordRe.MatchString(c) {
 			continue
 		}
-		if addressStart(c) {
+		if addressStart(c) && !endsAddress(c) {
 			start = j
 			break
 		}
@@ -83,14 +98,14 @@ func findAddress(lines []textLine, vendorLine int) string {
 	postcode := false
 	for j := start; j < len(lines) && len(parts) < 5; j++ {
 		c := addressText(lines[j].raw)
-		if c == "" || notAddressRe.MatchString(c) || letterCount(c) < 2 || len(datesIn(c)) > 0 || priceLike(c) {
+		if endsAddress(c) {
 			break
 		}
 		if postcode && (strings.ContainsAny(c, "0123456789") || wordCount(c) > 4) {
 			break
 		}
 		parts = append(parts, c)
-		if postcodeRe.MatchString(c) {
+		if hasPostcode(c) {
 			postcode = true
 		}
 	}
@@ -101,6 +116,13 @@ func findAddress(lines []textLine, vendorLine int) string {
 		addr = strings.TrimSpace(string([]rune(addr)[:250]))
 	}
 	return addr
+}
+
+// endsAddress: a line that is no part of an address (a contact detail, a
+// tax id, the document's title, a date, a price, a blank line).
+func endsAddress(c string) bool {
+	return c == "" || notAddressRe.MatchString(c) || docLabelRe.MatchString(strings.ToLower(c)) ||
+		letterCount(c) < 2 || len(datesIn(c)) > 0 || priceLike(c)
 }
 
 // wordCount counts the words of two letters or more: initials ("D. E.")
