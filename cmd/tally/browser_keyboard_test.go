@@ -128,7 +128,8 @@ func TestBrowserKeyboard(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in := startAll(t, nil)
+	// The webhook added below, to have its page checked, names this machine.
+	in := startAll(t, map[string]string{"OUTBOUND_ALLOW_PRIVATE_NETWORKS": "true"})
 	raw, err := os.ReadFile(filepath.Join(in.dataDir, "admin-password"))
 	if err != nil {
 		t.Fatal(err)
@@ -201,6 +202,13 @@ func TestBrowserKeyboard(t *testing.T) {
 	} {
 		checkKeyboard(t, tab, in.base, p.path, p.name)
 	}
+	step(t, tab, "add a webhook", 30*time.Second,
+		chromedp.Navigate(in.base+"/settings/webhooks"),
+		chromedp.WaitVisible(css("#hook-url")),
+		chromedp.SendKeys(css("#hook-url"), "http://127.0.0.1:9/tally"+kb.Enter),
+		chromedp.WaitVisible(css("#new-secret")))
+	hook := get(t, tab, "the webhook's link", chromedp.Evaluate[string](`document.querySelector('td a[href^="/settings/webhooks/"]').getAttribute("href")`))
+	checkKeyboard(t, tab, in.base, hook, "webhook")
 
 	// Edit in place: Escape puts the field back as it was, Enter saves.
 	step(t, tab, "open the document", 20*time.Second, chromedp.Navigate(in.base+href), chromedp.WaitVisible(css("#f-total")))
