@@ -87,6 +87,8 @@ var measuredConfidence = map[string]int{
 	"total/paid":                             97, // 188 of 192 right
 	"total/paid-only":                        87, // 6 of 6 right
 	"total/tendered":                         96, // 53 of 54 right
+	"total/tendered-only":                    75, // 5 of 6 right, with tendered-sum
+	"total/tendered-sum":                     75, // (too few apart)
 	"vendor/brand":                           83, // 4 of 4 right
 	"vendor/legal-form":                      96, // 246 of 255 right
 	"vendor/name-like":                       89, // 107 of 118 right
@@ -114,6 +116,8 @@ var measuredConfidence = map[string]int{
 	"ocr/total/paid":                         72,
 	"ocr/total/paid-only":                    65,
 	"ocr/total/tendered":                     72,
+	"ocr/total/tendered-only":                55,
+	"ocr/total/tendered-sum":                 55,
 	"ocr/vendor/brand":                       62,
 	"ocr/vendor/legal-form":                  72,
 	"ocr/vendor/name-like":                   66,

@@ -37,6 +37,11 @@ func fieldsFromText(text string) (domain.Fields, evidence) {
 	subtotals := findLabelled(lines, isSubtotalLine)
 	taxes := findLabelled(lines, isTaxLine)
 	f.Subtotal, f.Tax = pickSubtotalTax(total.value, subtotals, taxes)
+	if f.Total == "" {
+		if v, how := totalWithoutLabel(lines, f.Subtotal, f.Tax); v != "" {
+			f.Total, total.evidence = v, how
+		}
+	}
 	ev.total, ev.addsUp = total.evidence, addsUp(f.Subtotal, f.Tax, f.Total)
 	if ev.addsUp && (ev.total == "" || strings.HasPrefix(ev.total, "label")) {
 		ev.total = "adds-up"

@@ -19,7 +19,7 @@ var totalKeywords = []struct {
 }{
 	{regexp.MustCompile(`grand\s*total|gesamtsumme|bruttosumme|bruttobetrag|rechnungsbetrag|endbetrag|total\s*ttc|montant\s*ttc|importe\s*total|totale\s*(fattura|documento)|należność\s*ogółem|do\s*zapłaty|te\s*betalen`), 5},
 	{regexp.MustCompile(`total\s*due|amount\s*due|\bamt\.?\s*due|balance\s*due|amount\s*payable|total\s*payable|zu\s*zahlen|total\s*to\s*pay`), 4},
-	{regexp.MustCompile(`total\s*amount|total\s*amt|\bnet\s*amt|invoice\s*total|order\s*total|total\s*charged|gesamtbetrag|total\s*paid`), 3},
+	{regexp.MustCompile(`total\s*amount|total\s*amt|\bnet\s*amt|invoice\s*total|order\s*total|total\s*charged|gesamtbetrag|total\s*paid|\b(amt|amount)\.?\s*paid\b`), 3},
 	{regexp.MustCompile(`total\s*includes?\b|includes?\s*\d`), 1},
 	{regexp.MustCompile(`\btotal\b|\bsumme\b|\btotaal\b|\btotale\b|\brazem\b`), 2},
 }
@@ -230,4 +230,31 @@ func roundedTotal(lines []textLine, total string, at int) string {
 		}
 	}
 	return total
+}
+
+// totalWithoutLabel finds the total of a receipt that prints no total
+// line, from what the figures say about each other: subtotal plus tax
+// (tax may be absent), confirmed when a payment of that amount was
+// tendered ("tendered-sum"); else the one amount tendered, when exactly
+// one was ("tendered-only": a payment without change is the total).
+func totalWithoutLabel(lines []textLine, subtotal, tax string) (string, string) {
+	tendered := tenderedAmounts(lines)
+	if sub, ok := rat(subtotal); ok {
+		sum := new(big.Rat).Set(sub)
+		if t, ok := rat(tax); ok {
+			sum.Add(sum, t)
+		}
+		v := sum.FloatString(2)
+		if tendered[normAmount(v)] {
+			return v, "tendered-sum"
+		}
+	}
+	if len(tendered) == 1 {
+		for v := range tendered {
+			if r, ok := rat(v); ok && r.Sign() > 0 {
+				return v, "tendered-only"
+			}
+		}
+	}
+	return "", ""
 }

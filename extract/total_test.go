@@ -26,3 +26,18 @@ func TestFindTotal(t *testing.T) {
 		})
 	}
 }
+
+func TestTotalWithoutLabel(t *testing.T) {
+	for _, c := range []struct{ name, text, want string }{
+		{"one payment, no total line", "KEDAI CONTOH\nDPT.05   RM   149.00\nDPT.04   RM   21.00\nCASH\nRM   170.00\n", "170.00"},
+		{"subtotal confirmed by the payment", "4X 38.00   RM152.00\nSUBTOTAL   RM152.00\nGST 0%   RM0.00\nCASH   RM152.00\nVISA   RM10.00\n", "152.00"},
+		{"amount paid is a total label", "AMT PAID INCL. GST : RM78.30\nAMT PAID EXCL. GST :RM 73.87\n", "78.30"},
+		{"two payments, nothing adds up", "ITEM  3.00\nCASH  5.00\nVISA  7.00\n", ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if got := FromText(c.text).Total; got != c.want {
+				t.Errorf("total = %q, want %q", got, c.want)
+			}
+		})
+	}
+}
