@@ -76,6 +76,9 @@ type textLine struct {
 var spaceish = strings.NewReplacer(
 	"\r\n", "\n", "\r", "\n", "\t", "   ", "\u00a0", " ", "\u202f", " ",
 	"\u2009", " ", "\u2007", " ", "\u2212", "-", "\ufeff", "",
+	// Zero-width characters, which HTML mail scatters inside words and
+	// numbers ("©1995\u200c-2021"), are not text.
+	"\u200b", "", "\u200c", "", "\u200d", "", "\u2060", "",
 )
 
 // maxLineBytes bounds the part of a line the rules look at. No label and

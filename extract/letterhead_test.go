@@ -43,3 +43,10 @@ func TestLetterheadRules(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) { c.check(t, c.text) })
 	}
 }
+
+func TestZeroWidthCharactersAreNotText(t *testing.T) {
+	text := "Your order is confirmed\nItem number\n: 154317367111\n©1995\u200c-2021 Example Inc., all rights reserved\n"
+	if f := FromText(text); f.Vendor != "Example" {
+		t.Errorf("vendor = %q, want the copyright holder", f.Vendor)
+	}
+}
