@@ -111,12 +111,18 @@ func findAddress(lines []textLine, vendorLine int) string {
 	}
 	// Lines are joined as printed, with a space: a wrapped address line
 	// carries its own commas where the printer put them.
-	addr := strings.Trim(strings.Join(parts, " "), " :;,-*=#|‘’'\"“”—_~")
+	addr := strings.Join(parts, " ")
+	addr = addressLabelRe.ReplaceAllString(addr, "")
+	addr = strings.Trim(addr, " :;,-*=#|‘’'\"“”—_~")
 	if utf8.RuneCountInString(addr) > 250 {
 		addr = strings.TrimSpace(string([]rune(addr)[:250]))
 	}
 	return addr
 }
+
+// addressLabelRe: a label printed before the address ("ADDRESS:", "HQ
+// ADD:", "Anschrift:"), which is not part of it.
+var addressLabelRe = regexp.MustCompile(`(?i)^\s*(?:[a-z]{1,6}\s+)?(?:add|addr|address|adresse|anschrift|alamat)\s*[:.]\s*`)
 
 // endsAddress: a line that is no part of an address (a contact detail, a
 // tax id, the document's title, a date, a price, a blank line).

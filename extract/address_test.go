@@ -19,6 +19,7 @@ func TestFindAddress(t *testing.T) {
 		{"a plot number is no postcode", "Kedai Contoh Sdn Bhd\nLOT 12345 , JALAN MAWAR 2 ,\nTAMAN INDAH ,\n52100 KEPONG\nTEL : 03-0000 0000\n", "LOT 12345 , JALAN MAWAR 2 , TAMAN INDAH , 52100 KEPONG"},
 		{"the title ends it, even glued", "Kedai Contoh Sdn Bhd\n12, JALAN MAWAR 2,\n81200 JOHOR BAHRU,JOHOR\nTAXINVOICE\n", "12, JALAN MAWAR 2, 81200 JOHOR BAHRU,JOHOR"},
 		{"a company number line is not the start", "Kedai Contoh Sdn Bhd\nCOMPANY NO: 12345-W\nSITE: 1046\n176 JLN BESAR,\n57100 KUALA LUMPUR.\nTELEPHONE: 03-0000000\n", "176 JLN BESAR, 57100 KUALA LUMPUR."},
+		{"a label before the address is not part of it", "Kedai Contoh Sdn Bhd\nHQ ADD: LOT 5, JALAN BUNGA\n40000 SHAH ALAM\n", "LOT 5, JALAN BUNGA 40000 SHAH ALAM"},
 		{"columns closed", "ACME LTD\n1 Main Street     Springfield\n", "1 Main Street Springfield"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
