@@ -2,6 +2,7 @@ package projections
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 
@@ -154,6 +155,13 @@ func foldStream(ctx context.Context, store *eventstore.Store, target uint64, fol
 		return nil
 	}()
 	wg.Wait()
+	// A fold that fails cancels the others, whose errors then only say
+	// so: the cause is the error that is not a cancellation.
+	for _, err := range errs {
+		if err != nil && !errors.Is(err, context.Canceled) {
+			return err
+		}
+	}
 	for _, err := range errs {
 		if err != nil {
 			return err
