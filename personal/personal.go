@@ -150,13 +150,20 @@ func (k *Keys) SealUpload(ctx context.Context, tenant string, u domain.User, pr 
 	}
 	out := domain.SealedUser{ID: id, Sealed: base64.StdEncoding.EncodeToString(box.Seal(plain, aad(tenant, id)))}
 	if !pr.IsZero() {
-		plain, err := json.Marshal(pr)
-		if err != nil {
+		if out.Private, err = sealPrivate(box, tenant, id, pr); err != nil {
 			return domain.SealedUser{}, err
 		}
-		out.Private = base64.StdEncoding.EncodeToString(box.Seal(plain, privateAAD(tenant, id)))
 	}
 	return out, nil
+}
+
+// sealPrivate seals pr with box, bound to the tenant and user (privateAAD).
+func sealPrivate(box *seal.Box, tenant, userID string, pr domain.Private) (string, error) {
+	plain, err := json.Marshal(pr)
+	if err != nil {
+		return "", err
+	}
+	return base64.StdEncoding.EncodeToString(box.Seal(plain, privateAAD(tenant, userID))), nil
 }
 
 // SealPrivate seals pr with the key of the user an upload named (its
@@ -181,11 +188,7 @@ func (k *Keys) SealPrivate(ctx context.Context, tenant, userID string, pr domain
 	if err != nil {
 		return "", err
 	}
-	plain, err := json.Marshal(pr)
-	if err != nil {
-		return "", err
-	}
-	return base64.StdEncoding.EncodeToString(box.Seal(plain, privateAAD(tenant, userID))), nil
+	return sealPrivate(box, tenant, userID, pr)
 }
 
 // liveKey reads the address's key, or makes it. Of two processes making

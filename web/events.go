@@ -2,7 +2,6 @@ package web
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -36,15 +35,11 @@ func statusOf(doc *domain.Document) map[string]string {
 // document, or another member's, is a 404 like everywhere else.
 func (s *Server) documentEvents(w http.ResponseWriter, r *http.Request) {
 	v, id := viewerOf(r), r.PathValue("id")
-	d, err := s.load(r.Context(), v, id)
-	if err != nil {
-		if errors.Is(err, domain.ErrNotFound) {
-			jsonError(w, http.StatusNotFound, "no such document")
-			return
-		}
-		jsonError(w, http.StatusBadGateway, "the event store is unavailable")
+	d, ok := s.loadForScript(w, r, v, id)
+	if !ok {
 		return
 	}
+	var err error
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-store")
