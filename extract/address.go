@@ -1,22 +1,21 @@
 package extract
 
 import (
-	"regexp"
 	"strings"
 	"unicode/utf8"
 )
 
 // regNumberRe: a company registration number ("(JM0123456-K)", "123456-W").
-var regNumberRe = regexp.MustCompile(`\d{4,}-[A-Z]\b`)
+var regNumberRe = mustLineRegexp(`\d{4,}-[A-Z]\b`)
 
 // priceLikeRe: a price ("3,50", "12.00", "€ 7"), which no address holds.
-var priceLikeRe = regexp.MustCompile(`\d[.,]\d\d(?:[^\d/.,-]|$)|[€£$]\s*\d`)
+var priceLikeRe = mustLineRegexp(`\d[.,]\d\d(?:[^\d/.,-]|$)|[€£$]\s*\d`)
 
-var postcodeRe = regexp.MustCompile(`\b\d{5}\b`)
+var postcodeRe = mustLineRegexp(`\b\d{5}\b`)
 
 // premisesNumberRe: a word that numbers a plot or a building ("LOT 37636",
 // "NO. 12345", "P.T. 33198"); the number after it is no postcode.
-var premisesNumberRe = regexp.MustCompile(`(?i)\b(lot|no|unit|plot|p\.?\s*t\.?\s*d?|box|blk|block|suite)[\s.:#]*$`)
+var premisesNumberRe = mustLineRegexp(`(?i)\b(lot|no|unit|plot|p\.?\s*t\.?\s*d?|box|blk|block|suite)[\s.:#]*$`)
 
 // hasPostcode reports whether a line holds a five-digit number that is a
 // postcode rather than the number of a plot or a building.
@@ -30,7 +29,7 @@ func hasPostcode(c string) bool {
 }
 
 // dotPriceRe: a price with a decimal point ("12.00").
-var dotPriceRe = regexp.MustCompile(`\d\.\d\d(?:[^\d]|$)`)
+var dotPriceRe = mustLineRegexp(`\d\.\d\d(?:[^\d]|$)`)
 
 // priceLike reports whether an address candidate holds a price. A street
 // line's house numbers listed with commas ("NO. 53 55,57 & 59, JALAN
@@ -62,7 +61,7 @@ func addressStart(c string) bool {
 		strings.ContainsAny(c, "0123456789") && strings.Contains(c, ",")
 }
 
-var notAddressRe = regexp.MustCompile(`(?i)\b(tel|phone|fax|e-?mail|www|http|gst|vat|reg|invoice|receipt|date|cashier|no\s*:|co\.?\s*no|company\s*no|abn|ust|steuer|roc|h/p|hp|mobile|website|number)\b|\b[tf]\s*:|@|\d{1,2}:\d{2}`)
+var notAddressRe = mustLineRegexp(`(?i)\b(tel|phone|fax|e-?mail|www|http|gst|vat|reg|invoice|receipt|date|cashier|no\s*:|co\.?\s*no|company\s*no|abn|ust|steuer|roc|h/p|hp|mobile|website|number)\b|\b[tf]\s*:|@|\d{1,2}:\d{2}`)
 
 // findAddress finds the address block below the vendor's name: it starts
 // at the first of the next few lines that looks like a street or postcode
@@ -122,7 +121,7 @@ func findAddress(lines []textLine, vendorLine int) string {
 
 // addressLabelRe: a label printed before the address ("ADDRESS:", "HQ
 // ADD:", "Anschrift:"), which is not part of it.
-var addressLabelRe = regexp.MustCompile(`(?i)^\s*(?:[a-z]{1,6}\s+)?(?:add|addr|address|adresse|anschrift|alamat)\s*[:.]\s*`)
+var addressLabelRe = mustLineRegexp(`(?i)^\s*(?:[a-z]{1,6}\s+)?(?:add|addr|address|adresse|anschrift|alamat)\s*[:.]\s*`)
 
 // endsAddress: a line that is no part of an address (a contact detail, a
 // tax id, the document's title, a date, a price, a blank line).

@@ -2,7 +2,6 @@ package extract
 
 import (
 	"math/big"
-	"regexp"
 	"strings"
 	"tally/domain"
 	"unicode"
@@ -168,7 +167,7 @@ type amountHit struct {
 	end      int
 }
 
-var numberRe = regexp.MustCompile(`\d[\d.,']*\d|\d`)
+var numberRe = mustLineRegexp(`\d[\d.,']*\d|\d`)
 
 // amountsIn returns the amounts printed in a line. Numbers glued to letters
 // ("INV2026", "A4"), parts of dates and times ("25/12", "13:58"),

@@ -2,7 +2,6 @@ package extract
 
 import (
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -35,12 +34,12 @@ func init() {
 }
 
 var (
-	isoDateRe     = regexp.MustCompile(`^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})$`)
-	numDateRe     = regexp.MustCompile(`^(\d{1,2})([-/.])(\d{1,2})([-/.])(\d{4}|\d{2})$`)
-	dayMonthRe    = regexp.MustCompile(`^(\d{1,2})(?:st|nd|rd|th)?\.?[\s/-]*(\p{L}+)\.?[\s,/-]*(\d{4}|\d{2})$`)
-	monthDayRe    = regexp.MustCompile(`^(\p{L}+)\.?\s*(\d{1,2})(?:st|nd|rd|th)?\s*,?\s*(\d{4})$`)
-	compactDateRe = regexp.MustCompile(`^\d{8}$`)
-	weekdayPrefix = regexp.MustCompile(`^(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?,?\s+`)
+	isoDateRe     = mustLineRegexp(`^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})$`)
+	numDateRe     = mustLineRegexp(`^(\d{1,2})([-/.])(\d{1,2})([-/.])(\d{4}|\d{2})$`)
+	dayMonthRe    = mustLineRegexp(`^(\d{1,2})(?:st|nd|rd|th)?\.?[\s/-]*(\p{L}+)\.?[\s,/-]*(\d{4}|\d{2})$`)
+	monthDayRe    = mustLineRegexp(`^(\p{L}+)\.?\s*(\d{1,2})(?:st|nd|rd|th)?\s*,?\s*(\d{4})$`)
+	compactDateRe = mustLineRegexp(`^\d{8}$`)
+	weekdayPrefix = mustLineRegexp(`^(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?,?\s+`)
 )
 
 // ParseDate turns a printed date into an ISO date "YYYY-MM-DD".
@@ -142,14 +141,14 @@ func makeDate(y, m, d int) (string, bool) {
 }
 
 // dateCandidateRe finds substrings that may be dates; ParseDate decides.
-var dateCandidateRe = regexp.MustCompile(
+var dateCandidateRe = mustLineRegexp(
 	`\b\d{4}[-/.]\d{1,2}[-/.]\d{1,2}\b` +
 		`|\b\d{1,2}[-/.]\d{1,2}[-/.](?:\d{4}|\d{2})\b` +
 		`|\b\d{1,2}(?:st|nd|rd|th)?\.?[ /-]?\p{L}{3,9}\.?[ ,/-]{0,3}(?:\d{4}|\d{2})\b` +
 		`|\b\p{L}{3,9}\.?[ ]\d{1,2}(?:st|nd|rd|th)?[ ]?,?[ ]\d{4}\b`)
 
 // gluedAfterDateRe: a date run into the next word ("21/05/2018TIME").
-var gluedAfterDateRe = regexp.MustCompile(`([-/.]\d{2,4})(\p{L})`)
+var gluedAfterDateRe = mustLineRegexp(`([-/.]\d{2,4})(\p{L})`)
 
 // datesIn returns the dates found in s, in order.
 func datesIn(s string) []string {
@@ -176,7 +175,7 @@ func datesIn(s string) []string {
 
 // compactDateCandRe: an eight-digit date ("25032018", "20180428"), alone or
 // before a time ("20180428/191204", "25032018 13:11").
-var compactDateCandRe = regexp.MustCompile(`(?:^|[^\d/.,-])(\d{8})(?:$|[^\d.,-]|/\d{6}\b)`)
+var compactDateCandRe = mustLineRegexp(`(?:^|[^\d/.,-])(\d{8})(?:$|[^\d.,-]|/\d{6}\b)`)
 
 // compactDatesIn returns the eight-digit dates of s. Such numbers are also
 // identifiers, so only years 2000-2039 count, and callers use them only
@@ -194,11 +193,11 @@ func compactDatesIn(s string) []string {
 // ocrDateRe: a numeric date in which OCR may have read a digit as a
 // letter ("|7-06-2018", "O5/O3/2018", "2l.03.2018"). Only tokens of this
 // shape are repaired, never words.
-var ocrDateRe = regexp.MustCompile(`(?:^|[^\p{L}\d])([\dOoIl|]{1,2}[-/.][\dOoIl|]{1,2}[-/.](?:[\dOoIl|]{4}|[\dOoIl|]{2}))(?:$|[^\p{L}\d])`)
+var ocrDateRe = mustLineRegexp(`(?:^|[^\p{L}\d])([\dOoIl|]{1,2}[-/.][\dOoIl|]{1,2}[-/.](?:[\dOoIl|]{4}|[\dOoIl|]{2}))(?:$|[^\p{L}\d])`)
 
 // ocrYearRe: a four-digit year 2x.. whose second digit is one that OCR
 // reads for a 0 (6, 8, 9): no receipt is dated in the 27th century.
-var ocrYearRe = regexp.MustCompile(`[-/.]2([689])\d\d$`)
+var ocrYearRe = mustLineRegexp(`[-/.]2([689])\d\d$`)
 
 var ocrDigitFix = strings.NewReplacer("O", "0", "o", "0", "I", "1", "l", "1", "|", "1")
 
@@ -237,9 +236,9 @@ func ocrDatesIn(s string) []string {
 }
 
 var (
-	dateLabelRe    = regexp.MustCompile(`\b(date|dated|datum|tarikh|order placed|bestellt am)\b|\bdate\s*de\b`)
-	notDateLabelRe = regexp.MustCompile(`due|fällig|delivery|dispatch|ship|liefer|leistung|expir|valid|period|zeitraum|birth|print|f[äa]lligkeit`)
-	dueLabelRe     = regexp.MustCompile(`\bdue\b|fällig|payable\s*by|pay\s*by|zahlbar\s*bis|échéance|payment\s*date`)
+	dateLabelRe    = mustLineRegexp(`\b(date|dated|datum|tarikh|order placed|bestellt am)\b|\bdate\s*de\b`)
+	notDateLabelRe = mustLineRegexp(`due|fällig|delivery|dispatch|ship|liefer|leistung|expir|valid|period|zeitraum|birth|print|f[äa]lligkeit`)
+	dueLabelRe     = mustLineRegexp(`\bdue\b|fällig|payable\s*by|pay\s*by|zahlbar\s*bis|échéance|payment\s*date`)
 )
 
 // findDate takes the first date next to a date label that is not a due,
@@ -303,7 +302,7 @@ func plausibleDates(finder func(string) []string) func(string) []string {
 
 // issueDateLabelRe: labels of the date the document was issued.
 // "Rechnung Nr. 4711 vom 05.06.2018" names it too.
-var issueDateLabelRe = regexp.MustCompile(`(rechnung|invoice|facture)\b.*\b(vom|von|du|dated)\s+\d|invoice\s*date|date\s*of\s*(issue|invoice)|issue\s*date|rechnungsdatum|belegdatum|date\s*de\s*(la\s*)?facture|receipt\s*date|bill\s*date`)
+var issueDateLabelRe = mustLineRegexp(`(rechnung|invoice|facture)\b.*\b(vom|von|du|dated)\s+\d|invoice\s*date|date\s*of\s*(issue|invoice)|issue\s*date|rechnungsdatum|belegdatum|date\s*de\s*(la\s*)?facture|receipt\s*date|bill\s*date`)
 
 // findDueDate takes the first date next to a "due" label.
 func findDueDate(lines []textLine) string {

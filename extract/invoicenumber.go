@@ -7,9 +7,9 @@ import (
 
 // invoiceLabels, in order of preference: an invoice number identifies the
 // document itself; an order or reference number is the next best key.
-var invoiceLabels = []*regexp.Regexp{
-	regexp.MustCompile(`(?i)invoice\s*(?:no\.?|nr\.?|#|number|num\.?|id)|\binv\.?\s*(?:no\.?|#)|rechnungs?[\s-]*(?:nr\.?|nummer|no\.?)|rechnung[^:\n]{0,30}?\bnr\.?|facture\s*n[°o]\.?|\bbill\s*(?:no\.?|#)|beleg[\s-]*(?:nr\.?|nummer)|receipt\s*(?:no\.?|#|number|id)|factuur\s*(?:nummer|nr\.?|no\.?)|numer\s*faktury|faktura\s*(?:nr\.?|no\.?)|n[°º]\s*(?:de\s*)?(?:facture|factura)|(?:factura|fattura)\s*(?:n[°º.o]|num)`),
-	regexp.MustCompile(`(?i)order\s*(?:no\.?|nr\.?|#|number|id)|bestell[\s-]*(?:nr\.?|nummer)|invoice\s*:|transaction\s*(?:id|no\.?)|booking\s*(?:id|no\.?|number|ref)|bestellnummer|ordernummer`),
+var invoiceLabels = []lineRegexp{
+	mustLineRegexp(`(?i)invoice\s*(?:no\.?|nr\.?|#|number|num\.?|id)|\binv\.?\s*(?:no\.?|#)|rechnungs?[\s-]*(?:nr\.?|nummer|no\.?)|rechnung[^:\n]{0,30}?\bnr\.?|facture\s*n[°o]\.?|\bbill\s*(?:no\.?|#)|beleg[\s-]*(?:nr\.?|nummer)|receipt\s*(?:no\.?|#|number|id)|factuur\s*(?:nummer|nr\.?|no\.?)|numer\s*faktury|faktura\s*(?:nr\.?|no\.?)|n[°º]\s*(?:de\s*)?(?:facture|factura)|(?:factura|fattura)\s*(?:n[°º.o]|num)`),
+	mustLineRegexp(`(?i)order\s*(?:no\.?|nr\.?|#|number|id)|bestell[\s-]*(?:nr\.?|nummer)|invoice\s*:|transaction\s*(?:id|no\.?)|booking\s*(?:id|no\.?|number|ref)|bestellnummer|ordernummer`),
 }
 
 var idTokenRe = regexp.MustCompile(`^[\s:#.°]*([A-Za-z0-9][A-Za-z0-9/_.\-]*[A-Za-z0-9]|[0-9])`)

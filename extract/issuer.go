@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"hash/fnv"
 	"net/mail"
-	"regexp"
 	"strings"
 	"unicode"
 
@@ -23,7 +22,7 @@ const (
 // Reg No: 000123456789", "VAT GB 123 4567 89", "USt-IdNr. DE123456789",
 // "CO. REG. NO. 123456-X", "ABN 12 345 678 901"). The number needs six
 // digits or more (checked by the caller).
-var registrationRe = regexp.MustCompile(`(?i)\b(?:gst|vat|tva|btw|iva|mwst|ust|uid|abn|acn|siret|siren|tin|npwp|ein|sst|roc|tax|reg|regn|registration|company)\b[^\p{L}\d\n]{0,3}(?:[\p{L}.]{1,12}[^\p{L}\d\n]{0,3}){0,3}([A-Z]{0,3}[\d][\dA-Z -]{4,22}[\dA-Z])`)
+var registrationRe = mustLineRegexp(`(?i)\b(?:gst|vat|tva|btw|iva|mwst|ust|uid|abn|acn|siret|siren|tin|npwp|ein|sst|roc|tax|reg|regn|registration|company)\b[^\p{L}\d\n]{0,3}(?:[\p{L}.]{1,12}[^\p{L}\d\n]{0,3}){0,3}([A-Z]{0,3}[\d][\dA-Z -]{4,22}[\dA-Z])`)
 
 // issuerProfile is what a correction can teach from: the fingerprint keys
 // of the document's issuer and where its amounts and dates stood.

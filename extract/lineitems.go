@@ -2,7 +2,6 @@ package extract
 
 import (
 	"math/big"
-	"regexp"
 	"strings"
 	"unicode"
 
@@ -37,11 +36,11 @@ const maxItemRows = 400
 
 // notItemRe marks rows that are summaries, taxes, payments or notes, never
 // items of the document.
-var notItemRe = regexp.MustCompile(`total|summe|\bsum\b|totaal|betrag\b|rounding|\bround|\bcash\b|\bchange\b|\btunai\b|\bbaki\b|tender|\bpayment|\bpaid\b|\bbalance\b|\bdue\b|discount|saving|rabatt|abschlag|zuschlag|anzahlung|skonto|shipping|delivery\s*fee|versandkosten|\binvoice\b|\brechnung\b|\bfactuur\b|\bdate\b|\bdatum\b|\btel\b|phone|\bfax\b|\bpage\b|\bseite\b|\biban\b|\bbic\b|account|\bkonto\b|(price|preis|prijs)\s*:`)
+var notItemRe = mustLineRegexp(`total|summe|\bsum\b|totaal|betrag\b|rounding|\bround|\bcash\b|\bchange\b|\btunai\b|\bbaki\b|tender|\bpayment|\bpaid\b|\bbalance\b|\bdue\b|discount|saving|rabatt|abschlag|zuschlag|anzahlung|skonto|shipping|delivery\s*fee|versandkosten|\binvoice\b|\brechnung\b|\bfactuur\b|\bdate\b|\bdatum\b|\btel\b|phone|\bfax\b|\bpage\b|\bseite\b|\biban\b|\bbic\b|account|\bkonto\b|(price|preis|prijs)\s*:`)
 
 // taxRowRe: a row that starts with a tax label is a line of the tax
 // table; "19 % VAT" further right in an item row is that item's rate.
-var taxRowRe = regexp.MustCompile(`^[\s\d.,%]*(tax|vat|gst|mwst|ust|umsatzsteuer|btw|tva|sst)\b|\b(tax|vat|gst|mwst|ust|btw|tva|sst)\s*:`)
+var taxRowRe = mustLineRegexp(`^[\s\d.,%]*(tax|vat|gst|mwst|ust|umsatzsteuer|btw|tva|sst)\b|\b(tax|vat|gst|mwst|ust|btw|tva|sst)\s*:`)
 
 // findLineItems returns the line items of the document, or nil.
 func findLineItems(lines []textLine) []domain.LineItem {
@@ -340,7 +339,7 @@ type lineAmountAt struct {
 }
 
 // summaryRe: labels of figures that add up the rows above them.
-var summaryRe = regexp.MustCompile(`total|summe|\bsum\b|totaal|betrag|netto|amount`)
+var summaryRe = mustLineRegexp(`total|summe|\bsum\b|totaal|betrag|netto|amount`)
 
 func summaryAmounts(lines []textLine) []lineAmountAt {
 	var out []lineAmountAt

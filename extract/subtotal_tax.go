@@ -2,17 +2,16 @@ package extract
 
 import (
 	"math/big"
-	"regexp"
 )
 
-var subtotalRe = regexp.MustCompile(`sub[\s-]*total|net\s*amount|total\s*excl|excl\.?\s*(vat|tax|gst)|excl(uding|usive)\s*(of\s*)?(vat|tax|gst)|total\s*net|\bnet\s*total|total\s*before\s*tax|untaxed|nettobetrag|netto|rechnungssumme\s*ohne|total\s*ht\b|montant\s*ht\b|excl(\.|usief)?\s*btw|base\s*imponible|imponibile`)
+var subtotalRe = mustLineRegexp(`sub[\s-]*total|net\s*amount|total\s*excl|excl\.?\s*(vat|tax|gst)|excl(uding|usive)\s*(of\s*)?(vat|tax|gst)|total\s*net|\bnet\s*total|total\s*before\s*tax|untaxed|nettobetrag|netto|rechnungssumme\s*ohne|total\s*ht\b|montant\s*ht\b|excl(\.|usief)?\s*btw|base\s*imponible|imponibile`)
 
 func isSubtotalLine(lower string) bool { return subtotalRe.MatchString(lower) }
 
 var (
-	taxRe = regexp.MustCompile(`\b(tax|vat|gst|mwst|ust|tva|iva|sst|btw)\b|steuerbetrag|umsatzsteuer|mehrwertsteuer|mwst\.?-?betrag`)
+	taxRe = mustLineRegexp(`\b(tax|vat|gst|mwst|ust|tva|iva|sst|btw)\b|steuerbetrag|umsatzsteuer|mehrwertsteuer|mwst\.?-?betrag`)
 	// Identifiers, not amounts: "VAT No", "GST ID", "Tax invoice", ...
-	taxIDRe = regexp.MustCompile(`(tax|vat|gst|ust|tva|sst|btw)[\s.-]*(id|no|nr|number|reg|registration|identification|code|invoice)\b|idnr|steuernummer|tax\s*invoice|incl|inkl|enthält`)
+	taxIDRe = mustLineRegexp(`(tax|vat|gst|ust|tva|sst|btw)[\s.-]*(id|no|nr|number|reg|registration|identification|code|invoice)\b|idnr|steuernummer|tax\s*invoice|incl|inkl|enthält`)
 )
 
 func isTaxLine(lower string) bool {

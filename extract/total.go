@@ -3,7 +3,6 @@ package extract
 import (
 	"fmt"
 	"math/big"
-	"regexp"
 	"strings"
 )
 
@@ -14,14 +13,14 @@ import (
 // nothing better exists: just as often it carries the tax ("TOTAL INCLUDES
 // 6% GST  1.51").
 var totalKeywords = []struct {
-	re       *regexp.Regexp
+	re       lineRegexp
 	strength int
 }{
-	{regexp.MustCompile(`grand\s*total|gesamtsumme|bruttosumme|bruttobetrag|rechnungsbetrag|endbetrag|total\s*ttc|montant\s*ttc|importe\s*total|totale\s*(fattura|documento)|należność\s*ogółem|do\s*zapłaty|te\s*betalen`), 5},
-	{regexp.MustCompile(`total\s*due|amount\s*due|\bamt\.?\s*due|balance\s*due|amount\s*payable|total\s*payable|zu\s*zahlen|total\s*to\s*pay`), 4},
-	{regexp.MustCompile(`total\s*amount|total\s*amt|\bnet\s*amt|invoice\s*total|order\s*total|total\s*charged|gesamtbetrag|total\s*paid|\b(amt|amount)\.?\s*paid\b`), 3},
-	{regexp.MustCompile(`total\s*includes?\b|includes?\s*\d`), 1},
-	{regexp.MustCompile(`\btotal\b|\bsumme\b|\btotaal\b|\btotale\b|\brazem\b`), 2},
+	{mustLineRegexp(`grand\s*total|gesamtsumme|bruttosumme|bruttobetrag|rechnungsbetrag|endbetrag|total\s*ttc|montant\s*ttc|importe\s*total|totale\s*(fattura|documento)|należność\s*ogółem|do\s*zapłaty|te\s*betalen`), 5},
+	{mustLineRegexp(`total\s*due|amount\s*due|\bamt\.?\s*due|balance\s*due|amount\s*payable|total\s*payable|zu\s*zahlen|total\s*to\s*pay`), 4},
+	{mustLineRegexp(`total\s*amount|total\s*amt|\bnet\s*amt|invoice\s*total|order\s*total|total\s*charged|gesamtbetrag|total\s*paid|\b(amt|amount)\.?\s*paid\b`), 3},
+	{mustLineRegexp(`total\s*includes?\b|includes?\s*\d`), 1},
+	{mustLineRegexp(`\btotal\b|\bsumme\b|\btotaal\b|\btotale\b|\brazem\b`), 2},
 }
 
 // notTotalRe marks lines that mention "total" but are not the document
@@ -29,7 +28,7 @@ var totalKeywords = []struct {
 // such as "TOTAL INCLUDES 6% GST 1.51". ("Net total" is not excluded: on
 // many receipts it is the final figure; the arithmetic check in
 // pickSubtotalTax sorts out the invoices where it is the subtotal.)
-var notTotalRe = regexp.MustCompile(`sub[\s-]*total|exclusief|excl\.?\s*btw|total\s*(tax|vat|gst|mwst|excl|ex\b|net|before|discount|saving|qty|quantity|item|unit|pcs|weight|point|number|no\b|number)|(tax|vat|gst|mwst)\s*total|gesamtbetrag\s*der|ohne\s*ust|netto|total\s*ht\b|excl\.?\s*(vat|tax|gst)|excl(\.|uding|usive)?\s*(of\s*)?(vat|tax|gst)|before\s*tax`)
+var notTotalRe = mustLineRegexp(`sub[\s-]*total|exclusief|excl\.?\s*btw|total\s*(tax|vat|gst|mwst|excl|ex\b|net|before|discount|saving|qty|quantity|item|unit|pcs|weight|point|number|no\b|number)|(tax|vat|gst|mwst)\s*total|gesamtbetrag\s*der|ohne\s*ust|netto|total\s*ht\b|excl\.?\s*(vat|tax|gst)|excl(\.|uding|usive)?\s*(of\s*)?(vat|tax|gst)|before\s*tax`)
 
 type totalHit struct {
 	value string
@@ -41,10 +40,10 @@ type totalHit struct {
 }
 
 // notTotalIncludedRe: "GST @6% INCLUDED IN TOTAL 2.43" states the tax.
-var notTotalIncludedRe = regexp.MustCompile(`included\s*in\s*(the\s*)?total|(gst|tax|vat)\s*included`)
+var notTotalIncludedRe = mustLineRegexp(`included\s*in\s*(the\s*)?total|(gst|tax|vat)\s*included`)
 
 // finalTotalRe: labels of the figure after rounding, which is the one paid.
-var finalTotalRe = regexp.MustCompile(`nett?\s*total|total\s*(after\s*)?round|round(ed|ing)?\s*total|to\s*be\s*paid|net\s*payable|nett\s*amount|total\s*payable`)
+var finalTotalRe = mustLineRegexp(`nett?\s*total|total\s*(after\s*)?round|round(ed|ing)?\s*total|to\s*be\s*paid|net\s*payable|nett\s*amount|total\s*payable`)
 
 // findTotal weighs every amount on a line with a total keyword: the
 // keyword's strength first, then evidence from arithmetic (cash handed over
@@ -124,8 +123,8 @@ func findTotal(lines []textLine) totalHit {
 }
 
 var (
-	cashLineRe   = regexp.MustCompile(`\b(cash|tunai|tendered|received|payment|paid|visa|master\s*card|credit\s*card|debit)\b`)
-	changeLineRe = regexp.MustCompile(`\b(change|baki|kembali)\b`)
+	cashLineRe   = mustLineRegexp(`\b(cash|tunai|tendered|received|payment|paid|visa|master\s*card|credit\s*card|debit)\b`)
+	changeLineRe = mustLineRegexp(`\b(change|baki|kembali)\b`)
 )
 
 // paidAmount is cash handed over minus the change given back, when a
@@ -170,9 +169,9 @@ func tenderedAmounts(lines []textLine) map[string]bool {
 	return out
 }
 
-var taxSummaryRe = regexp.MustCompile(`(gst|tax|vat|mwst)\s*summary|tax\s*code|steuerübersicht|umsatzsteueraufschlüsselung`)
+var taxSummaryRe = mustLineRegexp(`(gst|tax|vat|mwst)\s*summary|tax\s*code|steuerübersicht|umsatzsteueraufschlüsselung`)
 
-var tenderRe = regexp.MustCompile(`\b(change|cash|tendered|rounding|accepted|received)\b`)
+var tenderRe = mustLineRegexp(`\b(change|cash|tendered|rounding|accepted|received)\b`)
 
 // isChangeOrTenderLine: "CASH 50.00" and "CHANGE 20.10" lines follow the
 // total on receipts but are what the customer handed over or got back.
@@ -185,8 +184,8 @@ func isChangeOrTenderLine(lower string) bool {
 // is five cents; roundingValueRe reads its amount, which may lack the
 // leading zero.
 var (
-	roundingLineRe  = regexp.MustCompile(`\bround(ing)?\b|\brounding\s*adj`)
-	roundingValueRe = regexp.MustCompile(`(-?)\s*(?:rm|\$)?\s*(0?)\.(\d\d)\s*$`)
+	roundingLineRe  = mustLineRegexp(`\bround(ing)?\b|\brounding\s*adj`)
+	roundingValueRe = mustLineRegexp(`(-?)\s*(?:rm|\$)?\s*(0?)\.(\d\d)\s*$`)
 )
 
 // roundedTotal applies a rounding adjustment printed after the total:

@@ -1,18 +1,17 @@
 package extract
 
 import (
-	"regexp"
 	"strings"
 	"unicode"
 	"unicode/utf8"
 )
 
 // docLabelRe matches lines that name the document rather than its issuer.
-var docLabelRe = regexp.MustCompile(`^[\s\-*=]*(tax\s*invoice|invoice|receipt|(official|payment|sales)\s+receipt|cash\s+(bill|sale|receipt)|bill|statement|quotation|quote|credit\s+note|delivery\s+note|order\s+confirmation|rechnung|gutschrift|quittung|facture|factuur|faktura|fattura|factura|original|copy|duplicate|simplified\s+tax\s+invoice)[\s\-*=:.]*$`)
+var docLabelRe = mustLineRegexp(`^[\s\-*=]*(tax\s*invoice|invoice|receipt|(official|payment|sales)\s+receipt|cash\s+(bill|sale|receipt)|bill|statement|quotation|quote|credit\s+note|delivery\s+note|order\s+confirmation|rechnung|gutschrift|quittung|facture|factuur|faktura|fattura|factura|original|copy|duplicate|simplified\s+tax\s+invoice)[\s\-*=:.]*$`)
 
 // notVendorRe matches lines that are plainly something else: labels with
 // values, contact details, page furniture and copyright notices.
-var notVendorRe = regexp.MustCompile(`(?i)^(date|invoice|receipt|order|bill to|ship to|page|tel|phone|fax|e-?mail|www\.|http|to:|from:|attn)|@|https?://|\(c\)|©|copyright|seite \d|page \d`)
+var notVendorRe = mustLineRegexp(`(?i)^(date|invoice|receipt|order|bill to|ship to|page|tel|phone|fax|e-?mail|www\.|http|to:|from:|attn)|@|https?://|\(c\)|©|copyright|seite \d|page \d`)
 
 // legalFormRe recognises company legal forms. A line carrying one near the
 // top is the issuer's name far more often than the first line is (which on
@@ -20,7 +19,7 @@ var notVendorRe = regexp.MustCompile(`(?i)^(date|invoice|receipt|order|bill to|s
 // (AG, AS, AB, KG, OY, SA, BV) count only as written by registries, in
 // capitals ("Oy", "Ab" too): in lower case they are ordinary words ("as
 // soon as", "sa", "ab").
-var legalFormRe = regexp.MustCompile(`(?i:\b(?:ltd|limited|gmbh|sdn\.?\s*bhd|s[do0][nm][.,]?\s*b[hn][dor0]|bhd|inc|llc|plc|corp|corporation|sarl|s\.r\.l|srl|pty|s/b|ohg|e\.k|enterprise|trading)\b|co\.)\.?|\b(?:AG|S\.?A|B\.?V|KG|OY|Oy|AB|Ab|AS)\b\.?`)
+var legalFormRe = mustLineRegexp(`(?i:\b(?:ltd|limited|gmbh|sdn\.?\s*bhd|s[do0][nm][.,]?\s*b[hn][dor0]|bhd|inc|llc|plc|corp|corporation|sarl|s\.r\.l|srl|pty|s/b|ohg|e\.k|enterprise|trading)\b|co\.)\.?|\b(?:AG|S\.?A|B\.?V|KG|OY|Oy|AB|Ab|AS)\b\.?`)
 
 const vendorScanLines = 10
 
@@ -113,7 +112,7 @@ func findVendor(lines []textLine) (string, int, vendorEvidence) {
 // form, "& CO", a branch in parentheses ("(KAJANG) SDN BHD"), or a
 // business word that Malaysian names put before the legal form
 // ("ENTERPRISE", "TRADING"). "CP. (M)": a misread "CO. (M)".
-var legalTailRe = regexp.MustCompile(`(?i)^(&|and\s|co\.?\s|\(|\S{1,3}\.?\s*\(m\)|sdn|bhd|s/b|ltd|limited|gmbh|inc\b|llc|plc|enterprise|trading\b)`)
+var legalTailRe = mustLineRegexp(`(?i)^(&|and\s|co\.?\s|\(|\S{1,3}\.?\s*\(m\)|sdn|bhd|s/b|ltd|limited|gmbh|inc\b|llc|plc|enterprise|trading\b)`)
 
 // wordsBeforeLegalForm counts the words of a name before its legal form
 // (-1 when it has none).
@@ -131,10 +130,10 @@ func isUpperText(s string) bool {
 }
 
 // addressWordRe: words that make a line an address rather than a name.
-var addressWordRe = regexp.MustCompile(`(?i)\b(jalan|jln|lorong|taman|street|st\.|road|rd\.?|avenue|ave|lane|floor|flr|lot|blok|block|blk|no\.?\s*\d|straße|strasse|str\.|platz|weg|rue|avenue|suite|unit|p\.?o\.?\s*box)\b|\b\d{5}\b`)
+var addressWordRe = mustLineRegexp(`(?i)\b(jalan|jln|lorong|taman|street|st\.|road|rd\.?|avenue|ave|lane|floor|flr|lot|blok|block|blk|no\.?\s*\d|straße|strasse|str\.|platz|weg|rue|avenue|suite|unit|p\.?o\.?\s*box)\b|\b\d{5}\b`)
 
 // streetRe: a street line, which starts the address block below a name.
-var streetRe = regexp.MustCompile(`(?i)\b(jalan|jln|lorong|taman|street|road|avenue|lane|floor|flr|lot|blok|block|blk|straße|strasse|rue|suite|p\.?o\.?\s*box)\b|^no\.?\s*\d`)
+var streetRe = mustLineRegexp(`(?i)\b(jalan|jln|lorong|taman|street|road|avenue|lane|floor|flr|lot|blok|block|blk|straße|strasse|rue|suite|p\.?o\.?\s*box)\b|^no\.?\s*\d`)
 
 // nameLike rejects the lines above a name that are not one: addresses,
 // slogans in lower case, and OCR noise (short fragments, words without
@@ -176,8 +175,8 @@ func nameLike(s string) bool {
 }
 
 var (
-	labelValueRe = regexp.MustCompile(`^([\p{L} .'-]{2,30}):\s*(.+)$`)
-	partSepRe    = regexp.MustCompile(`\s+[-|·•]\s+`)
+	labelValueRe = mustLineRegexp(`^([\p{L} .'-]{2,30}):\s*(.+)$`)
+	partSepRe    = mustLineRegexp(`\s+[-|·•]\s+`)
 )
 
 // vendorText is the part of a line that may name the vendor: the first
@@ -213,11 +212,11 @@ func vendorText(s string) string {
 
 // customerLabelRe: labels of the customer's name and address ("ATTN:",
 // "Bill to:"), whose company is the buyer, not the issuer.
-var customerLabelRe = regexp.MustCompile(`(?i)^\s*(attn|attention|bill(ed)?\s*to|ship(ped)?\s*to|sold\s*to|deliver(ed|y)?\s*to|invoice\s*to|customer|client|guest|buyer|kunde|empfänger|rechnungsempfänger)\b`)
+var customerLabelRe = mustLineRegexp(`(?i)^\s*(attn|attention|bill(ed)?\s*to|ship(ped)?\s*to|sold\s*to|deliver(ed|y)?\s*to|invoice\s*to|customer|client|guest|buyer|kunde|empfänger|rechnungsempfänger)\b`)
 
 // leadingRefRe: a store or terminal number printed before the name
 // ("#000002 ACME SDN BHD").
-var leadingRefRe = regexp.MustCompile(`^#\s*\d+\s+`)
+var leadingRefRe = mustLineRegexp(`^#\s*\d+\s+`)
 
 // stripTrailingReg removes registration numbers and branch codes printed
 // after a name, repeatedly: "ACME S/B 123456-U (KB1)," -> "ACME S/B".
@@ -233,14 +232,14 @@ func stripTrailingReg(s string) string {
 	return s
 }
 
-var columnGapRe = regexp.MustCompile(`\s{3,}`)
+var columnGapRe = mustLineRegexp(`\s{3,}`)
 
 func firstColumn(s string) string {
 	s = strings.TrimSpace(s)
 	return strings.TrimSpace(columnGapRe.Split(s, 2)[0])
 }
 
-var orderRefRe = regexp.MustCompile(`#\s*\d|\d{3,}-\d{3,}`)
+var orderRefRe = mustLineRegexp(`#\s*\d|\d{3,}-\d{3,}`)
 
 // meaningful: at least three letters, mostly letters, and not a label,
 // contact detail or a date.
@@ -274,18 +273,18 @@ func meaningful(s string) bool {
 
 // trailingRegRe matches a company registration number printed after the
 // name: "(123456-X)", "1234567-W".
-var trailingRegRe = regexp.MustCompile(`(\s*\([^()]*\d[^()]*\)|\s+[0-9][0-9A-Z-]{4,})\s*$`)
+var trailingRegRe = mustLineRegexp(`(\s*\([^()]*\d[^()]*\)|\s+[0-9][0-9A-Z-]{4,})\s*$`)
 
 // trailingDocLabelRe matches a document label after the name ("ACME Invoice").
-var trailingDocLabelRe = regexp.MustCompile(`(?i)\s+(tax\s+invoice|invoice|receipt|rechnung|facture)\s*$`)
+var trailingDocLabelRe = mustLineRegexp(`(?i)\s+(tax\s+invoice|invoice|receipt|rechnung|facture)\s*$`)
 
 // misreadSdnBhdRe: "SDN BHD" as OCR often misreads it ("SON BHD",
 // "SDN BND", "Sdi Bhd", "SON, BHD").
-var misreadSdnBhdRe = regexp.MustCompile(`(?i)\b(?:s[do0][nm]|sdi)([.,]?\s*)b[hn][dor0]\b`)
+var misreadSdnBhdRe = mustLineRegexp(`(?i)\b(?:s[do0][nm]|sdi)([.,]?\s*)b[hn][dor0]\b`)
 
 var (
-	ocrSpeckEndsRe   = regexp.MustCompile(`^[a-z]{1,2}\s+|\s+(?:[a-z]{1,2}|[.,'])$`)
-	afterLegalFormRe = regexp.MustCompile(`(?i)(\b(?:sdn\.?\s*bhd|bhd|ltd|s/b)\.?)\s+\S{1,2}$`)
+	ocrSpeckEndsRe   = mustLineRegexp(`^[a-z]{1,2}\s+|\s+(?:[a-z]{1,2}|[.,'])$`)
+	afterLegalFormRe = mustLineRegexp(`(?i)(\b(?:sdn\.?\s*bhd|bhd|ltd|s/b)\.?)\s+\S{1,2}$`)
 )
 
 // upperShare is the share of upper-case letters among the letters of s.
@@ -329,10 +328,10 @@ func cleanVendor(s string) string {
 
 // payeeTitleRe: e-receipt titles that name whom the money went to
 // ("Receipt for your payment to ACME Ltd").
-var payeeTitleRe = regexp.MustCompile(`(?i)\b(?:payments?|donation|purchase|order)\s+(?:to|from|at|with)\s+(.{2,80}?)\s*$`)
+var payeeTitleRe = mustLineRegexp(`(?i)\b(?:payments?|donation|purchase|order)\s+(?:to|from|at|with)\s+(.{2,80}?)\s*$`)
 
 // domainBrandRe: a shop's brand printed as its web address ("Amazon.co.uk").
-var domainBrandRe = regexp.MustCompile(`^[A-Z][A-Za-z0-9-]{1,30}\.(?:com|net|org|co\.uk|de|fr|nl|it|es|at|ch|be|pl|com\.au|com\.my|ca|co\.jp|in|ie|eu|shop|store)$`)
+var domainBrandRe = mustLineRegexp(`^[A-Z][A-Za-z0-9-]{1,30}\.(?:com|net|org|co\.uk|de|fr|nl|it|es|at|ch|be|pl|com\.au|com\.my|ca|co\.jp|in|ie|eu|shop|store)$`)
 
 // vendorFromTitle reads the vendor from an HTML title: the payee named
 // after "payment to", or a brand domain heading the title
@@ -380,7 +379,7 @@ func brandInText(lines []textLine) string {
 	return ""
 }
 
-var copyrightRe = regexp.MustCompile(`(?:©|\(c\)|copyright)\s*(?:\d{4}\s*[-–]?\s*)?(?:\d{4})?,?\s*([A-Za-z][A-Za-z0-9.&'-]{1,30})\s+(?:Inc|Ltd|Limited|GmbH|LLC|plc|AG|S\.?A)\b`)
+var copyrightRe = mustLineRegexp(`(?:©|\(c\)|copyright)\s*(?:\d{4}\s*[-–]?\s*)?(?:\d{4})?,?\s*([A-Za-z][A-Za-z0-9.&'-]{1,30})\s+(?:Inc|Ltd|Limited|GmbH|LLC|plc|AG|S\.?A)\b`)
 
 // besideTitle finds a letterhead that puts the document's title on the
 // left of its first line and the issuer's name on the right ("INVOICE

@@ -1,0 +1,243 @@
+package extract
+
+import (
+	"regexp"
+	"regexp/syntax"
+	"slices"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// lineRegexp is a regexp with a literal prefilter: needles holds strings of
+// which every match contains at least one. The rules ask dozens of label
+// patterns of every line, and most lines hold none of their words; a few
+// substring searches answer those lines for a fraction of running the
+// backtracker from every position of the line.
+//
+// The methods below consult the prefilter; the embedded Regexp's others
+// behave exactly as the plain regexp's.
+type lineRegexp struct {
+	*regexp.Regexp
+	// needles is nil when the pattern has no such set (a match may be
+	// made of wide character classes alone): every line goes to the
+	// regexp.
+	needles []needle
+}
+
+// needle is a string a match must contain; fold means in any case, as
+// (?i) matches it (Unicode simple case folding, like the regexp).
+type needle struct {
+	s    string
+	fold bool
+}
+
+// mustLineRegexp compiles expr like regexp.MustCompile and works out its
+// prefilter.
+func mustLineRegexp(expr string) lineRegexp {
+	re := regexp.MustCompile(expr)
+	parsed, err := syntax.Parse(expr, syntax.Perl)
+	if err != nil {
+		// regexp.MustCompile accepted it with the same flags.
+		panic("extract: " + err.Error())
+	}
+	return lineRegexp{Regexp: re, needles: requiredLiterals(parsed.Simplify())}
+}
+
+// mayMatch is false only when s holds none of the needles, so that no
+// match is possible.
+func (r lineRegexp) mayMatch(s string) bool {
+	if r.needles == nil {
+		return true
+	}
+	for _, n := range r.needles {
+		if n.fold && containsFold(s, n.s) || !n.fold && strings.Contains(s, n.s) {
+			return true
+		}
+	}
+	return false
+}
+
+// MatchString reports whether s contains a match of the pattern.
+func (r lineRegexp) MatchString(s string) bool {
+	return r.mayMatch(s) && r.Regexp.MatchString(s)
+}
+
+// FindStringIndex is regexp.Regexp.FindStringIndex.
+func (r lineRegexp) FindStringIndex(s string) []int {
+	if !r.mayMatch(s) {
+		return nil
+	}
+	return r.Regexp.FindStringIndex(s)
+}
+
+// FindStringSubmatch is regexp.Regexp.FindStringSubmatch.
+func (r lineRegexp) FindStringSubmatch(s string) []string {
+	if !r.mayMatch(s) {
+		return nil
+	}
+	return r.Regexp.FindStringSubmatch(s)
+}
+
+// FindStringSubmatchIndex is regexp.Regexp.FindStringSubmatchIndex.
+func (r lineRegexp) FindStringSubmatchIndex(s string) []int {
+	if !r.mayMatch(s) {
+		return nil
+	}
+	return r.Regexp.FindStringSubmatchIndex(s)
+}
+
+// FindAllStringIndex is regexp.Regexp.FindAllStringIndex.
+func (r lineRegexp) FindAllStringIndex(s string, n int) [][]int {
+	if !r.mayMatch(s) {
+		return nil
+	}
+	return r.Regexp.FindAllStringIndex(s, n)
+}
+
+// FindAllStringSubmatch is regexp.Regexp.FindAllStringSubmatch.
+func (r lineRegexp) FindAllStringSubmatch(s string, n int) [][]string {
+	if !r.mayMatch(s) {
+		return nil
+	}
+	return r.Regexp.FindAllStringSubmatch(s, n)
+}
+
+// FindAllStringSubmatchIndex is regexp.Regexp.FindAllStringSubmatchIndex.
+func (r lineRegexp) FindAllStringSubmatchIndex(s string, n int) [][]int {
+	if !r.mayMatch(s) {
+		return nil
+	}
+	return r.Regexp.FindAllStringSubmatchIndex(s, n)
+}
+
+// containsFold reports whether s contains sub under simple case folding,
+// rune by rune as the regexp compares them (an invalid byte reads as
+// U+FFFD in both).
+func containsFold(s, sub string) bool {
+	for i := 0; i < len(s); {
+		if hasPrefixFold(s[i:], sub) {
+			return true
+		}
+		_, w := utf8.DecodeRuneInString(s[i:])
+		i += w
+	}
+	return false
+}
+
+func hasPrefixFold(s, prefix string) bool {
+	for _, want := range prefix {
+		got, w := utf8.DecodeRuneInString(s)
+		if w == 0 || !equalFoldRune(got, want) {
+			return false
+		}
+		s = s[w:]
+	}
+	return true
+}
+
+// equalFoldRune: a and b lie in one orbit of unicode.SimpleFold.
+func equalFoldRune(a, b rune) bool {
+	if a == b {
+		return true
+	}
+	for f := unicode.SimpleFold(b); f != b; f = unicode.SimpleFold(f) {
+		if f == a {
+			return true
+		}
+	}
+	return false
+}
+
+// maxClassNeedles bounds how many single characters a character class may
+// stand for and still serve as needles.
+const maxClassNeedles = 16
+
+// requiredLiterals returns a set of strings of which every match of re
+// contains one, or nil when it cannot tell. A concatenation needs all of
+// its parts, so any part's set will do (the one whose shortest string is
+// longest rejects the most lines); an alternation needs one of its
+// branches, so it needs the union of theirs.
+func requiredLiterals(re *syntax.Regexp) []needle {
+	switch re.Op {
+	case syntax.OpLiteral:
+		if len(re.Rune) == 0 || slices.Contains(re.Rune, utf8.RuneError) {
+			// U+FFFD in a pattern also matches each invalid byte.
+			return nil
+		}
+		return []needle{{s: string(re.Rune), fold: re.Flags&syntax.FoldCase != 0}}
+	case syntax.OpCharClass:
+		// re.Rune holds inclusive ranges: lo, hi, lo, hi, ...
+		var set []needle
+		for i := 0; i+1 < len(re.Rune); i += 2 {
+			for r := re.Rune[i]; r <= re.Rune[i+1]; r++ {
+				if len(set) == maxClassNeedles || r == utf8.RuneError || !utf8.ValidRune(r) {
+					return nil
+				}
+				set = append(set, needle{s: string(r)})
+			}
+		}
+		if len(set) == 0 {
+			return nil
+		}
+		return set
+	case syntax.OpCapture, syntax.OpPlus:
+		return requiredLiterals(re.Sub[0])
+	case syntax.OpRepeat:
+		if re.Min < 1 {
+			return nil
+		}
+		return requiredLiterals(re.Sub[0])
+	case syntax.OpConcat:
+		var best []needle
+		for _, sub := range re.Sub {
+			if set := requiredLiterals(sub); set != nil && betterNeedles(set, best) {
+				best = set
+			}
+		}
+		return best
+	case syntax.OpAlternate:
+		var union []needle
+		for _, sub := range re.Sub {
+			set := requiredLiterals(sub)
+			if set == nil {
+				return nil
+			}
+			union = append(union, set...)
+		}
+		slices.SortFunc(union, func(a, b needle) int {
+			if c := strings.Compare(a.s, b.s); c != 0 {
+				return c
+			}
+			switch {
+			case a.fold == b.fold:
+				return 0
+			case a.fold:
+				return 1
+			}
+			return -1
+		})
+		return slices.Compact(union)
+	}
+	return nil
+}
+
+// betterNeedles prefers the set whose shortest needle is longer, then the
+// smaller set: both let fewer lines without a match through.
+func betterNeedles(a, b []needle) bool {
+	if b == nil {
+		return true
+	}
+	if sa, sb := shortest(a), shortest(b); sa != sb {
+		return sa > sb
+	}
+	return len(a) < len(b)
+}
+
+func shortest(set []needle) int {
+	n := len(set[0].s)
+	for _, x := range set[1:] {
+		n = min(n, len(x.s))
+	}
+	return n
+}
