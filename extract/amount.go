@@ -8,6 +8,10 @@ import (
 	"unicode/utf8"
 )
 
+// amountSpaces turns the narrow and no-break spaces that typesetting puts
+// in thousands groups into plain ones, and a minus sign into a hyphen.
+var amountSpaces = strings.NewReplacer("\u00a0", " ", "\u202f", " ", "\u2009", " ", "\u2212", "-")
+
 // ParseAmount turns a printed amount into a plain decimal string:
 // "1.234,56" -> "1234.56", "1,234.56" -> "1234.56", "RM 9.00" -> "9.00",
 // "$12" -> "12", "-3,00 €" -> "-3.00", "(5.00)" -> "-5.00".
@@ -24,7 +28,7 @@ import (
 // when s is not an amount or does not fit the decimal contract (at most 15
 // integer and 6 fractional digits).
 func ParseAmount(s string) (string, bool) {
-	s = strings.NewReplacer("\u00a0", " ", "\u202f", " ", "\u2009", " ", "\u2212", "-").Replace(s)
+	s = amountSpaces.Replace(s)
 	s = strings.TrimSpace(s)
 	neg := false
 	if strings.HasPrefix(s, "(") && strings.HasSuffix(s, ")") {

@@ -274,17 +274,18 @@ func summedRun(lines []textLine, rows []itemRow) []domain.LineItem {
 		byCent[k] = append(byCent[k], t)
 	}
 	bestI, bestJ := -1, -1
+	cents, inCents := rowCents(rows)
 	for i := range rows {
 		if rows[i].amount.Sign() == 0 {
 			continue // a run neither starts nor ends with a zero row
 		}
-		sum := new(big.Rat)
+		run := runSum{cents: cents, inCents: inCents}
 		for j := i; j < len(rows); j++ {
-			sum.Add(sum, rows[j].amount)
-			if j-i <= bestJ-bestI || rows[j].amount.Sign() == 0 || sum.Sign() == 0 {
+			run.add(rows, j)
+			if j-i <= bestJ-bestI || rows[j].amount.Sign() == 0 || run.isZero() {
 				continue
 			}
-			if summedTo(byCent, sum, rows[j].line) {
+			if summedTo(byCent, run.rat(), rows[j].line) {
 				bestI, bestJ = i, j
 			}
 		}
@@ -309,6 +310,62 @@ func summedRun(lines []textLine, rows []itemRow) []domain.LineItem {
 // of each other (centsEqual) are at most one cent apart in it, so a sum
 // is compared with the figures of three cents only: comparing every pair
 // of rows with every figure made a page of rows take seconds.
+// rowCents is every row's amount in cents, when each is a whole number of
+// cents small enough that no run of maxItemRows of them overflows: then
+// the window search adds integers, not fractions (a search over n rows
+// makes n*n/2 additions).
+func rowCents(rows []itemRow) ([]int64, bool) {
+	const limit = 1 << 50 // times maxItemRows stays below 1<<63
+	hundred := big.NewRat(100, 1)
+	out := make([]int64, len(rows))
+	for i, r := range rows {
+		c := new(big.Rat).Mul(r.amount, hundred)
+		if !c.IsInt() || !c.Num().IsInt64() {
+			return nil, false
+		}
+		if v := c.Num().Int64(); -limit < v && v < limit {
+			out[i] = v
+			continue
+		}
+		return nil, false
+	}
+	return out, true
+}
+
+// runSum adds up a run of rows: in cents when rowCents could give them,
+// else in fractions.
+type runSum struct {
+	cents   []int64
+	inCents bool
+	total   int64
+	sum     *big.Rat
+}
+
+func (s *runSum) add(rows []itemRow, j int) {
+	if s.inCents {
+		s.total += s.cents[j]
+		return
+	}
+	if s.sum == nil {
+		s.sum = new(big.Rat)
+	}
+	s.sum.Add(s.sum, rows[j].amount)
+}
+
+func (s *runSum) isZero() bool {
+	if s.inCents {
+		return s.total == 0
+	}
+	return s.sum == nil || s.sum.Sign() == 0
+}
+
+func (s *runSum) rat() *big.Rat {
+	if s.inCents {
+		return big.NewRat(s.total, 100)
+	}
+	return s.sum
+}
+
 func centOf(x *big.Rat) *big.Int {
 	c := new(big.Int).Mul(x.Num(), big.NewInt(100))
 	return c.Div(c, x.Denom()) // Euclidean: rounds down, the denominator being positive

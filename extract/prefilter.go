@@ -50,12 +50,39 @@ func (r lineRegexp) mayMatch(s string) bool {
 	if r.needles == nil {
 		return true
 	}
+	ascii := -1 // whether s is all ASCII, found out when a needle asks
 	for _, n := range r.needles {
-		if n.fold && containsFold(s, n.s) || !n.fold && strings.Contains(s, n.s) {
-			return true
+		switch {
+		case !n.fold:
+			if strings.Contains(s, n.s) {
+				return true
+			}
+		default:
+			if ascii < 0 {
+				ascii = boolInt(isASCII(s))
+			}
+			if ascii == 1 && containsFoldASCII(s, n.s) || ascii == 0 && containsFold(s, n.s) {
+				return true
+			}
 		}
 	}
 	return false
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 // MatchString reports whether s contains a match of the pattern.
@@ -109,6 +136,33 @@ func (r lineRegexp) FindAllStringSubmatchIndex(s string, n int) [][]int {
 		return nil
 	}
 	return r.Regexp.FindAllStringSubmatchIndex(s, n)
+}
+
+// containsFoldASCII is containsFold for an s of ASCII characters only,
+// where folding is ASCII's (the non-ASCII runes that fold to an ASCII
+// letter, such as the Kelvin sign for k, cannot occur in s), so a byte
+// comparison of lower case letters decides.
+func containsFoldASCII(s, sub string) bool {
+	if len(sub) == 0 {
+		return true
+	}
+	for i := 0; i+len(sub) <= len(s); i++ {
+		j := 0
+		for j < len(sub) && lowerASCII(s[i+j]) == lowerASCII(sub[j]) {
+			j++
+		}
+		if j == len(sub) {
+			return true
+		}
+	}
+	return false
+}
+
+func lowerASCII(b byte) byte {
+	if 'A' <= b && b <= 'Z' {
+		return b + 'a' - 'A'
+	}
+	return b
 }
 
 // containsFold reports whether s contains sub under simple case folding,
