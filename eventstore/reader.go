@@ -15,31 +15,71 @@ import (
 // and other subscribers that keep their own position. It holds no durable
 // state on the server: the position lives with the reader's owner.
 type Reader struct {
+	feed[domain.Envelope]
+}
+
+// RawReader is a Reader that leaves the decoding of the events to its
+// owner, for a reader that goes through much of the stream in one go (a
+// rebuild) and decodes only what it needs.
+type RawReader struct {
+	feed[Raw]
+}
+
+// Raw is a stored event as the stream holds it: the JSON of its envelope
+// (a domain.Envelope), not decoded, and its position in the stream. Data
+// is the reader's own: nothing else writes to it.
+type Raw struct {
+	Sequence uint64
+	Data     []byte
+}
+
+// feed moves messages from the client's iterator, each turned into a T,
+// into a channel so that Next can wait with a context and drain without
+// blocking.
+type feed[T any] struct {
 	iter   jetstream.MessagesContext
-	events chan result
+	events chan result[T]
 	done   chan struct{}
 	// failed holds an error met while a batch was being filled; it is
 	// returned by the next call so that the events before it are applied.
 	failed error
 }
 
-type result struct {
-	event domain.Envelope
+type result[T any] struct {
+	event T
 	err   error
 }
 
 // Subscribe starts reading every event with a sequence >= from (from 0 or 1
 // means the beginning). Close the reader when done.
 func (s *Store) Subscribe(ctx context.Context, from uint64) (*Reader, error) {
-	return s.subscribe(ctx, from, time.Time{}, defaultReadAhead)
+	iter, err := s.subscribe(ctx, from, time.Time{}, defaultReadAhead)
+	if err != nil {
+		return nil, err
+	}
+	return &Reader{start(iter, defaultReadAhead, decode)}, nil
 }
 
-// SubscribeReadAhead is Subscribe with up to readAhead events asked of
-// the server at once, for a reader that goes through much of the stream
-// in one go (a rebuild): each pull is a round trip, and on a busy machine
-// each round trip waits for the scheduler.
-func (s *Store) SubscribeReadAhead(ctx context.Context, from uint64, readAhead int) (*Reader, error) {
-	return s.subscribe(ctx, from, time.Time{}, max(readAhead, 1))
+// SubscribeRaw is Subscribe for a reader that decodes the events itself,
+// with up to readAhead events asked of the server at once: each pull is a
+// round trip, and on a busy machine each round trip waits for the
+// scheduler.
+func (s *Store) SubscribeRaw(ctx context.Context, from uint64, readAhead int) (*RawReader, error) {
+	readAhead = max(readAhead, 1)
+	iter, err := s.subscribe(ctx, from, time.Time{}, readAhead)
+	if err != nil {
+		return nil, err
+	}
+	return &RawReader{start(iter, readAhead, raw)}, nil
+}
+
+// raw is a message's data and stream sequence.
+func raw(msg jetstream.Msg) (Raw, error) {
+	meta, err := msg.Metadata()
+	if err != nil {
+		return Raw{}, fmt.Errorf("read event on %s: metadata: %w", msg.Subject(), err)
+	}
+	return Raw{Sequence: meta.Sequence.Stream, Data: msg.Data()}, nil
 }
 
 // defaultReadAhead is how many events a Reader asks the server for at
@@ -48,10 +88,14 @@ const defaultReadAhead = 1000
 
 // SubscribeSince starts reading at the first event stored at or after t.
 func (s *Store) SubscribeSince(ctx context.Context, t time.Time) (*Reader, error) {
-	return s.subscribe(ctx, 0, t, defaultReadAhead)
+	iter, err := s.subscribe(ctx, 0, t, defaultReadAhead)
+	if err != nil {
+		return nil, err
+	}
+	return &Reader{start(iter, defaultReadAhead, decode)}, nil
 }
 
-func (s *Store) subscribe(ctx context.Context, from uint64, since time.Time, readAhead int) (*Reader, error) {
+func (s *Store) subscribe(ctx context.Context, from uint64, since time.Time, readAhead int) (jetstream.MessagesContext, error) {
 	cfg := jetstream.OrderedConsumerConfig{
 		FilterSubjects: []string{s.AllSubjects()},
 		DeliverPolicy:  jetstream.DeliverAllPolicy,
@@ -77,14 +121,20 @@ func (s *Store) subscribe(ctx context.Context, from uint64, since time.Time, rea
 	if err != nil {
 		return nil, fmt.Errorf("subscribe from %d: %w", from, err)
 	}
-	r := &Reader{iter: iter, events: make(chan result, readAhead), done: make(chan struct{})}
-	go r.pump()
-	return r, nil
+	return iter, nil
 }
 
-// pump moves messages from the client's iterator into a channel so that
-// Next can wait with a context and drain without blocking.
-func (r *Reader) pump() {
+// start pumps iter's messages, each turned into a T by convert, into a
+// feed that holds up to readAhead of them.
+func start[T any](iter jetstream.MessagesContext, readAhead int, convert func(jetstream.Msg) (T, error)) feed[T] {
+	r := feed[T]{iter: iter, events: make(chan result[T], readAhead), done: make(chan struct{})}
+	go r.pump(convert)
+	return r
+}
+
+// pump moves messages from the client's iterator into the channel until
+// the iterator stops, an error, or Close.
+func (r feed[T]) pump(convert func(jetstream.Msg) (T, error)) {
 	defer close(r.events)
 	for {
 		msg, err := r.iter.Next()
@@ -93,14 +143,14 @@ func (r *Reader) pump() {
 				return
 			}
 			select {
-			case r.events <- result{err: fmt.Errorf("read stream: %w", err)}:
+			case r.events <- result[T]{err: fmt.Errorf("read stream: %w", err)}:
 			case <-r.done:
 			}
 			return
 		}
-		e, err := decode(msg)
+		e, err := convert(msg)
 		select {
-		case r.events <- result{event: e, err: err}:
+		case r.events <- result[T]{event: e, err: err}:
 		case <-r.done:
 			return
 		}
@@ -113,12 +163,12 @@ func (r *Reader) pump() {
 // Next waits until at least one event is there (or ctx ends), then returns
 // up to max events that are already available, lingering up to linger for
 // more so that a busy stream is applied in large batches.
-func (r *Reader) Next(ctx context.Context, max int, linger time.Duration) ([]domain.Envelope, error) {
+func (r *feed[T]) Next(ctx context.Context, max int, linger time.Duration) ([]T, error) {
 	if r.failed != nil {
 		return nil, r.failed
 	}
-	var batch []domain.Envelope
-	take := func(res result, ok bool) error {
+	var batch []T
+	take := func(res result[T], ok bool) error {
 		if !ok {
 			return errors.New("read stream: reader closed")
 		}
@@ -155,7 +205,7 @@ func (r *Reader) Next(ctx context.Context, max int, linger time.Duration) ([]dom
 }
 
 // Close stops the reader.
-func (r *Reader) Close() {
+func (r *feed[T]) Close() {
 	select {
 	case <-r.done:
 	default:

@@ -2,9 +2,14 @@ package projections
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
+	"time"
+
+	jsonv1 "github.com/go-json-experiment/json/v1"
 
 	"github.com/jackc/pgx/v5"
 
@@ -52,8 +57,32 @@ type decoded struct {
 	err     error
 }
 
-// decodeOnce decodes the payloads folds read.
-func decodeOnce(e domain.Envelope) decoded {
+// foldEnvelope is the part of an envelope that the folds read: the fields
+// left out (correlation, causation, command) are skipped unread.
+type foldEnvelope struct {
+	ID            string          `json:"id"`
+	Type          string          `json:"type"`
+	SchemaVersion int             `json:"schema_version"`
+	Tenant        string          `json:"tenant"`
+	AggregateType string          `json:"aggregate_type"`
+	AggregateID   string          `json:"aggregate_id"`
+	OccurredAt    time.Time       `json:"occurred_at"`
+	Data          json.RawMessage `json:"data"`
+}
+
+// decodeOnce decodes a stored event and the payloads folds read. It
+// decodes with the v1 semantics of encoding/json (what Envelope.Decode
+// does in live projection) on the faster decoder of encoding/json/v2,
+// which reads the text once where encoding/json validates it first, and
+// allocates a third as often: decoding was a fifth of a rebuild's CPU.
+func decodeOnce(r eventstore.Raw) (decoded, error) {
+	var fe foldEnvelope
+	if err := jsonv1.Unmarshal(r.Data, &fe); err != nil {
+		return decoded{}, fmt.Errorf("decode event at sequence %d: %w", r.Sequence, err)
+	}
+	e := domain.Envelope{ID: fe.ID, Type: fe.Type, SchemaVersion: fe.SchemaVersion, Tenant: fe.Tenant,
+		AggregateType: fe.AggregateType, AggregateID: fe.AggregateID, OccurredAt: fe.OccurredAt, Data: fe.Data,
+		Sequence: r.Sequence}
 	var p any
 	switch e.Type {
 	case domain.TypeDocumentUploaded:
@@ -75,13 +104,32 @@ func decodeOnce(e domain.Envelope) decoded {
 	case domain.TypeDocumentDeleted:
 		p = &domain.DocumentDeleted{}
 	default:
-		return decoded{Envelope: e}
+		return decoded{Envelope: e}, nil
 	}
-	return decoded{Envelope: e, payload: p, err: e.Decode(p)}
+	// As Envelope.Decode.
+	if latest := domain.SchemaVersion(e.Type); e.SchemaVersion > latest {
+		return decoded{Envelope: e, payload: p, err: fmt.Errorf("decode %s %s: schema version %d is newer than this build understands (%d)",
+			e.Type, e.ID, e.SchemaVersion, latest)}, nil
+	}
+	if err := jsonv1.Unmarshal(e.Data, p); err != nil {
+		return decoded{Envelope: e, payload: p, err: fmt.Errorf("decode %s %s: %w", e.Type, e.ID, err)}, nil
+	}
+	return decoded{Envelope: e, payload: p}, nil
 }
 
-// foldBatch is how many events go to the folds at a time.
-const foldBatch = 1024
+// foldBatchSize is how many events go to the folds at a time, and
+// foldBatches how many batches are on their way at most.
+const (
+	foldBatchSize = 1024
+	foldBatches   = 8
+)
+
+// foldBatch is a batch of decoded events on its way to the folds; folds
+// counts the folds that have yet to apply it.
+type foldBatch struct {
+	events []decoded
+	folds  atomic.Int32
+}
 
 // foldReadAhead is how many events the pass asks the stream for at once:
 // fewer round trips, each of which waits for the scheduler on a busy
@@ -97,28 +145,37 @@ func foldStream(ctx context.Context, store *eventstore.Store, target uint64, fol
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	reader, err := store.SubscribeReadAhead(ctx, 1, foldReadAhead)
+	reader, err := store.SubscribeRaw(ctx, 1, foldReadAhead)
 	if err != nil {
 		return fmt.Errorf("rebuild: %w", err)
 	}
 	defer reader.Close()
 
-	feeds := make([]chan []decoded, len(folds))
+	// The batches go round: each goes to every fold, and back to free
+	// once the last fold is done with it, so the pass allocates no batch
+	// after the first few. A fold keeps no pointer into a batch.
+	free := make(chan *foldBatch, foldBatches)
+	for range foldBatches {
+		free <- &foldBatch{events: make([]decoded, 0, foldBatchSize)}
+	}
+	feeds := make([]chan *foldBatch, len(folds))
 	errs := make([]error, len(folds))
 	var wg sync.WaitGroup
 	for i, f := range folds {
-		feeds[i] = make(chan []decoded, 8)
+		feeds[i] = make(chan *foldBatch, foldBatches)
 		wg.Go(func() {
 			for batch := range feeds[i] {
-				if errs[i] != nil {
-					continue // drain: the reader must not block
-				}
-				for _, e := range batch {
-					if err := f.Apply(ctx, e); err != nil {
-						errs[i] = fmt.Errorf("fold %s %s (seq %d, doc %s): %w", e.Type, e.ID, e.Sequence, e.AggregateID, err)
-						cancel()
-						break
+				if errs[i] == nil { // else drain: the reader must not block
+					for _, e := range batch.events {
+						if err := f.Apply(ctx, e); err != nil {
+							errs[i] = fmt.Errorf("fold %s %s (seq %d, doc %s): %w", e.Type, e.ID, e.Sequence, e.AggregateID, err)
+							cancel()
+							break
+						}
 					}
+				}
+				if batch.folds.Add(-1) == 0 {
+					free <- batch
 				}
 			}
 		})
@@ -131,19 +188,30 @@ func foldStream(ctx context.Context, store *eventstore.Store, target uint64, fol
 		}()
 		var last uint64
 		for last < target {
-			events, err := reader.Next(ctx, foldBatch, 0)
+			events, err := reader.Next(ctx, foldBatchSize, 0)
 			if err != nil {
 				return fmt.Errorf("rebuild: %w", err)
 			}
-			batch := make([]decoded, 0, len(events))
+			var batch *foldBatch
+			select {
+			case batch = <-free:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			batch.events = batch.events[:0]
 			for _, e := range events {
 				if e.Sequence <= last || e.Sequence > target {
 					continue
 				}
 				last = e.Sequence
-				batch = append(batch, decodeOnce(e))
+				d, err := decodeOnce(e)
+				if err != nil {
+					return fmt.Errorf("rebuild: %w", err)
+				}
+				batch.events = append(batch.events, d)
 			}
 			progress.position(last)
+			batch.folds.Store(int32(len(feeds)))
 			for _, c := range feeds {
 				select {
 				case c <- batch:
