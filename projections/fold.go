@@ -55,6 +55,10 @@ type decoded struct {
 	domain.Envelope
 	payload any
 	err     error
+	// fieldsJSON is json.Marshal of a result's Fields or a correction's
+	// Corrections, made once for the folds that store it: they share it
+	// and never write to it.
+	fieldsJSON []byte
 }
 
 // foldEnvelope is the part of an envelope that the folds read: the fields
@@ -114,7 +118,14 @@ func decodeOnce(r eventstore.Raw) (decoded, error) {
 	if err := jsonv1.Unmarshal(e.Data, p); err != nil {
 		return decoded{Envelope: e, payload: p, err: fmt.Errorf("decode %s %s: %w", e.Type, e.ID, err)}, nil
 	}
-	return decoded{Envelope: e, payload: p}, nil
+	d := decoded{Envelope: e, payload: p}
+	switch p := p.(type) {
+	case *domain.ReceiptExtracted:
+		d.fieldsJSON, _ = json.Marshal(p.Fields)
+	case *domain.DocumentCorrected:
+		d.fieldsJSON, _ = json.Marshal(p.Corrections)
+	}
+	return d, nil
 }
 
 // foldBatchSize is how many events go to the folds at a time, and

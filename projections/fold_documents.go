@@ -164,7 +164,7 @@ func (f *documentsFold) Apply(ctx context.Context, e decoded) error {
 			return nil
 		}
 		eff := domain.Merge(p.Fields, decodeFields(row.corrections))
-		row.machine, _ = json.Marshal(p.Fields)
+		row.machine = e.fieldsJSON
 		row.fields, _ = json.Marshal(eff)
 		row.status = statusAfter(e.Type)
 		row.setValues(eff)
@@ -182,7 +182,7 @@ func (f *documentsFold) Apply(ctx context.Context, e decoded) error {
 			return nil
 		}
 		eff := domain.Merge(decodeFields(row.machine), p.Corrections)
-		row.corrections, _ = json.Marshal(p.Corrections)
+		row.corrections = e.fieldsJSON
 		row.fields, _ = json.Marshal(eff)
 		row.setValues(eff)
 		row.updated, row.lastSequence = at, seq

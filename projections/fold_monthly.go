@@ -107,6 +107,7 @@ func (f *monthlyFold) Apply(ctx context.Context, e decoded) error {
 			return nil
 		}
 		machine, corrections, deleted := decodeFields(doc.machine), decodeFields(doc.correction), doc.deleted
+		var machineJSON, correctionsJSON []byte // nil: marshal them
 		switch e.Type {
 		case domain.TypeReceiptExtracted, domain.TypeExtractionRevised:
 			if e.err != nil {
@@ -116,12 +117,12 @@ func (f *monthlyFold) Apply(ctx context.Context, e decoded) error {
 			if int(doc.attempt) != p.Attempt {
 				return nil
 			}
-			machine = p.Fields
+			machine, machineJSON = p.Fields, e.fieldsJSON
 		case domain.TypeDocumentCorrected:
 			if e.err != nil {
 				return e.err
 			}
-			corrections = e.payload.(*domain.DocumentCorrected).Corrections
+			corrections, correctionsJSON = e.payload.(*domain.DocumentCorrected).Corrections, e.fieldsJSON
 		case domain.TypeDocumentDeleted:
 			deleted = true
 		case domain.TypeDocumentRestored:
@@ -129,8 +130,12 @@ func (f *monthlyFold) Apply(ctx context.Context, e decoded) error {
 		case domain.TypeDuplicateDetected:
 			doc.duplicate = true
 		}
-		doc.machine, _ = json.Marshal(machine)
-		doc.correction, _ = json.Marshal(corrections)
+		if doc.machine = machineJSON; doc.machine == nil {
+			doc.machine, _ = json.Marshal(machine)
+		}
+		if doc.correction = correctionsJSON; doc.correction == nil {
+			doc.correction, _ = json.Marshal(corrections)
+		}
 		doc.deleted = deleted
 		f.recontribute(doc, domain.Merge(machine, corrections), deleted || doc.duplicate)
 	}

@@ -17,9 +17,9 @@ import (
 // searchRow is a search_documents row being folded; each field holds what
 // the statements of Search.Apply would have left in its column. The file
 // name, the indexed text and the body depend on the user's key, so they
-// are made at Copy (see owner): textFields are the fields the last
-// statement that wrote search_text indexed, and result the last result
-// whose text the body shows (nil: none, or erasure blanked it since).
+// are made at Copy (see owner): words are the fields the last statement
+// that wrote search_text indexed, and result the last result whose text
+// the body shows (nil: none, or erasure blanked it since).
 type searchRow struct {
 	key                             docKey
 	owner                           owner
@@ -32,8 +32,23 @@ type searchRow struct {
 	total                           nullDecimal
 	deleted, needsReview            bool
 	created, updated                pgtype.Timestamptz
-	textFields                      domain.Fields
+	words                           searchWords
 	result                          *domain.ResultText
+}
+
+// searchWords are the fields that searchText indexes, kept without the
+// rest of the result (its maps above all) for a smaller heap.
+type searchWords struct {
+	vendor, invoiceNumber string
+	items                 []domain.LineItem
+}
+
+func wordsOf(f domain.Fields) searchWords {
+	return searchWords{vendor: f.Vendor, invoiceNumber: f.InvoiceNumber, items: f.LineItems}
+}
+
+func (w searchWords) fields() domain.Fields {
+	return domain.Fields{Vendor: w.vendor, InvoiceNumber: w.invoiceNumber, LineItems: w.items}
 }
 
 type searchFold struct {
@@ -98,7 +113,7 @@ func (f *searchFold) Apply(ctx context.Context, e decoded) error {
 		}
 		for _, r := range f.byUser[userKey{e.Tenant, p.UserID}] {
 			r.owner.blanked, r.result = true, nil
-			r.textFields = domain.Merge(decodeFields(r.machine), decodeFields(r.corrections))
+			r.words = wordsOf(domain.Merge(decodeFields(r.machine), decodeFields(r.corrections)))
 			r.updated = at
 		}
 	case domain.TypeDocumentDeleted, domain.TypeDocumentRestored:
@@ -111,27 +126,35 @@ func (f *searchFold) Apply(ctx context.Context, e decoded) error {
 			return nil // a stale attempt's result
 		}
 		row.status = statusAfter(e.Type)
-		row.result = &p.ResultText
-		row.setValues(p.Fields, decodeFields(row.corrections), at)
+		// A copy: the result's other fields need not stay in memory.
+		result := p.ResultText
+		row.result = &result
+		row.setValues(p.Fields, decodeFields(row.corrections), e.fieldsJSON, nil, at)
 	case domain.TypeDocumentCorrected:
 		p := e.payload.(*domain.DocumentCorrected)
 		if row == nil {
 			return nil
 		}
-		row.setValues(decodeFields(row.machine), p.Corrections, at)
+		row.setValues(decodeFields(row.machine), p.Corrections, nil, e.fieldsJSON, at)
 	}
 	return nil
 }
 
-// setValues is SetSearchValues in memory.
-func (r *searchRow) setValues(machine, corrections domain.Fields, at pgtype.Timestamptz) {
+// setValues is SetSearchValues in memory; machineJSON and
+// correctionsJSON are machine and corrections as JSON where the event
+// had them so (nil: marshal them).
+func (r *searchRow) setValues(machine, corrections domain.Fields, machineJSON, correctionsJSON []byte, at pgtype.Timestamptz) {
 	eff := domain.Merge(machine, corrections)
 	r.needsReview = r.status == string(domain.StatusCompleted) && domain.NeedsReview(machine, corrections)
-	r.machine, _ = json.Marshal(machine)
-	r.corrections, _ = json.Marshal(corrections)
+	if r.machine = machineJSON; r.machine == nil {
+		r.machine, _ = json.Marshal(machine)
+	}
+	if r.corrections = correctionsJSON; r.corrections == nil {
+		r.corrections, _ = json.Marshal(corrections)
+	}
 	r.vendor, r.invoiceNumber, r.date = text(eff.Vendor), text(eff.InvoiceNumber), date(eff.Date)
 	r.currency, r.total = text(eff.Currency), amountOf(eff.Total)
-	r.textFields, r.updated = eff, at
+	r.words, r.updated = wordsOf(eff), at
 }
 
 // searchColumns leaves out tsv: PostgreSQL computes it during the COPY.
@@ -164,7 +187,7 @@ func (f *searchFold) Copy(ctx context.Context, tx pgx.Tx, part, parts int) error
 		}
 		return []any{r.key.tenant, r.key.uuid(), r.owner.id, r.status, r.source, up.Filename, r.attempt,
 			jsonb(r.machine), jsonb(r.corrections), r.vendor, r.invoiceNumber, r.date, r.currency, r.total.numeric(),
-			r.deleted, r.created, r.updated, searchText(up.Filename, r.textFields), r.needsReview, body}, nil
+			r.deleted, r.created, r.updated, searchText(up.Filename, r.words.fields()), r.needsReview, body}, nil
 	})
 	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"search_documents"}, searchColumns, src); err != nil {
 		return fmt.Errorf("copy search_documents: %w", errors.Join(failed, err))
