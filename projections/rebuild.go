@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"tally/eventstore"
@@ -388,11 +389,22 @@ func (b *Rebuild) swap(ctx context.Context, schema string, runners []*Runner) (b
 		swapped = true
 		return nil
 	})
+	if pgErr := (*pgconn.PgError)(nil); errors.As(err, &pgErr) && pgErr.Code == deadlockDetected {
+		// The swap takes its tables' locks one by one while live
+		// projectors write: one of them held a table the swap wanted
+		// and waited for one the swap held, and PostgreSQL rolled the
+		// swap back whole. The caller catches up and swaps again.
+		b.Log.Warn("rebuild: swap crossed a live projector's locks, trying again", "err", err)
+		return false, nil
+	}
 	if err != nil {
 		return false, fmt.Errorf("rebuild: swap: %w", err)
 	}
 	return swapped, nil
 }
+
+// deadlockDetected is PostgreSQL's SQLSTATE deadlock_detected.
+const deadlockDetected = "40P01"
 
 // slack is how many events behind the head a rebuild may be swapped in:
 // a tenth of the stream, at most 500, so a small stream is rebuilt whole
