@@ -50,6 +50,7 @@ func (b *Rebuild) bulkLoad(ctx context.Context, scratch *pgxpool.Pool, folders [
 	if err != nil {
 		return err
 	}
+	heap := liveHeap()
 	if err := users.Load(ctx); err != nil {
 		return fmt.Errorf("rebuild: %w", err)
 	}
@@ -76,7 +77,7 @@ func (b *Rebuild) bulkLoad(ctx context.Context, scratch *pgxpool.Pool, folders [
 		}
 	}
 	b.Log.Info("read models folded and copied", "events", target, "projectors", len(folders),
-		"fold", copyStarted.Sub(started).String(), "copy", time.Since(copyStarted).String())
+		"fold", copyStarted.Sub(started).String(), "copy", time.Since(copyStarted).String(), "heap_live_mb", heap>>20)
 	return nil
 }
 

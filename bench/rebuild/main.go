@@ -216,6 +216,9 @@ func run() error {
 			return err
 		}
 	}
+	// The peak RSS from here on is the rebuild's (with the embedded NATS
+	// server's): writing 5 resets the process's high-water mark.
+	_ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0)
 	started = time.Now()
 	replayed, err := rb.Run(ctx)
 	pprof.StopCPUProfile()
@@ -224,6 +227,7 @@ func run() error {
 	}
 	rebuildSecs := time.Since(started).Seconds()
 	fmt.Printf("load after rebuild: %s\n", loadAverage())
+	fmt.Printf("peak RSS during the rebuild (with the embedded NATS server): %s\n", peakRSS())
 	if replayed != last {
 		// A rebuild may swap a little short of the head and leave the
 		// rest to the live projector; the rate counts what it replayed.
@@ -324,6 +328,20 @@ func bulkCopy(ctx context.Context, pool *pgxpool.Pool, tables []string) ([]table
 
 // loadAverage is the host's 1, 5 and 15 minute load, to judge how busy
 // the machine was.
+// peakRSS is the process's high-water mark of resident memory (VmHWM).
+func peakRSS() string {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return "unknown"
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	return "unknown"
+}
+
 func loadAverage() string {
 	b, err := os.ReadFile("/proc/loadavg")
 	if err != nil {
