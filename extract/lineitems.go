@@ -274,12 +274,12 @@ func summedRun(lines []textLine, rows []itemRow) []domain.LineItem {
 		byCent[k] = append(byCent[k], t)
 	}
 	bestI, bestJ := -1, -1
-	cents, inCents := rowCents(rows)
+	cents := rowCents(rows)
 	for i := range rows {
 		if rows[i].amount.Sign() == 0 {
 			continue // a run neither starts nor ends with a zero row
 		}
-		run := runSum{cents: cents, inCents: inCents}
+		run := runSum{cents: cents}
 		for j := i; j < len(rows); j++ {
 			run.add(rows, j)
 			if j-i <= bestJ-bestI || rows[j].amount.Sign() == 0 || run.isZero() {
@@ -306,43 +306,38 @@ func summedRun(lines []textLine, rows []itemRow) []domain.LineItem {
 	return out
 }
 
-// centOf is x in whole cents, rounded down. Figures within half a cent
-// of each other (centsEqual) are at most one cent apart in it, so a sum
-// is compared with the figures of three cents only: comparing every pair
-// of rows with every figure made a page of rows take seconds.
 // rowCents is every row's amount in cents, when each is a whole number of
-// cents small enough that no run of maxItemRows of them overflows: then
-// the window search adds integers, not fractions (a search over n rows
-// makes n*n/2 additions).
-func rowCents(rows []itemRow) ([]int64, bool) {
+// cents small enough that no run of maxItemRows of them overflows (else
+// nil): then the window search adds integers, not fractions (a search over
+// n rows makes n*n/2 additions).
+func rowCents(rows []itemRow) []int64 {
 	const limit = 1 << 50 // times maxItemRows stays below 1<<63
 	hundred := big.NewRat(100, 1)
 	out := make([]int64, len(rows))
 	for i, r := range rows {
 		c := new(big.Rat).Mul(r.amount, hundred)
 		if !c.IsInt() || !c.Num().IsInt64() {
-			return nil, false
+			return nil
 		}
 		if v := c.Num().Int64(); -limit < v && v < limit {
 			out[i] = v
 			continue
 		}
-		return nil, false
+		return nil
 	}
-	return out, true
+	return out
 }
 
-// runSum adds up a run of rows: in cents when rowCents could give them,
-// else in fractions.
+// runSum adds up a run of rows: in cents when rowCents could give them
+// (cents is not nil), else in fractions.
 type runSum struct {
-	cents   []int64
-	inCents bool
-	total   int64
-	sum     *big.Rat
+	cents []int64
+	total int64
+	sum   *big.Rat
 }
 
 func (s *runSum) add(rows []itemRow, j int) {
-	if s.inCents {
+	if s.cents != nil {
 		s.total += s.cents[j]
 		return
 	}
@@ -353,19 +348,23 @@ func (s *runSum) add(rows []itemRow, j int) {
 }
 
 func (s *runSum) isZero() bool {
-	if s.inCents {
+	if s.cents != nil {
 		return s.total == 0
 	}
 	return s.sum == nil || s.sum.Sign() == 0
 }
 
 func (s *runSum) rat() *big.Rat {
-	if s.inCents {
+	if s.cents != nil {
 		return big.NewRat(s.total, 100)
 	}
 	return s.sum
 }
 
+// centOf is x in whole cents, rounded down. Figures within half a cent
+// of each other (centsEqual) are at most one cent apart in it, so a sum
+// is compared with the figures of three cents only: comparing every pair
+// of rows with every figure made a page of rows take seconds.
 func centOf(x *big.Rat) *big.Int {
 	c := new(big.Int).Mul(x.Num(), big.NewInt(100))
 	return c.Div(c, x.Denom()) // Euclidean: rounds down, the denominator being positive

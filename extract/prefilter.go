@@ -23,6 +23,8 @@ type lineRegexp struct {
 	// made of wide character classes alone): every line goes to the
 	// regexp.
 	needles []needle
+	// folds: some needle is compared in any case.
+	folds bool
 }
 
 // needle is a string a match must contain; fold means in any case, as
@@ -41,7 +43,9 @@ func mustLineRegexp(expr string) lineRegexp {
 		// regexp.MustCompile accepted it with the same flags.
 		panic("extract: " + err.Error())
 	}
-	return lineRegexp{Regexp: re, needles: requiredLiterals(parsed.Simplify())}
+	needles := requiredLiterals(parsed.Simplify())
+	folds := slices.ContainsFunc(needles, func(n needle) bool { return n.fold })
+	return lineRegexp{Regexp: re, needles: needles, folds: folds}
 }
 
 // mayMatch is false only when s holds none of the needles, so that no
@@ -50,30 +54,24 @@ func (r lineRegexp) mayMatch(s string) bool {
 	if r.needles == nil {
 		return true
 	}
-	ascii := -1 // whether s is all ASCII, found out when a needle asks
+	ascii := r.folds && isASCII(s)
 	for _, n := range r.needles {
 		switch {
 		case !n.fold:
 			if strings.Contains(s, n.s) {
 				return true
 			}
-		default:
-			if ascii < 0 {
-				ascii = boolInt(isASCII(s))
+		case ascii:
+			if containsFoldASCII(s, n.s) {
+				return true
 			}
-			if ascii == 1 && containsFoldASCII(s, n.s) || ascii == 0 && containsFold(s, n.s) {
+		default:
+			if containsFold(s, n.s) {
 				return true
 			}
 		}
 	}
 	return false
-}
-
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 func isASCII(s string) bool {
@@ -128,14 +126,6 @@ func (r lineRegexp) FindAllStringSubmatch(s string, n int) [][]string {
 		return nil
 	}
 	return r.Regexp.FindAllStringSubmatch(s, n)
-}
-
-// FindAllStringSubmatchIndex is regexp.Regexp.FindAllStringSubmatchIndex.
-func (r lineRegexp) FindAllStringSubmatchIndex(s string, n int) [][]int {
-	if !r.mayMatch(s) {
-		return nil
-	}
-	return r.Regexp.FindAllStringSubmatchIndex(s, n)
 }
 
 // containsFoldASCII is containsFold for an s of ASCII characters only,

@@ -110,13 +110,8 @@ func decodeOnce(r eventstore.Raw) (decoded, error) {
 	default:
 		return decoded{Envelope: e}, nil
 	}
-	// As Envelope.Decode.
-	if latest := domain.SchemaVersion(e.Type); e.SchemaVersion > latest {
-		return decoded{Envelope: e, payload: p, err: fmt.Errorf("decode %s %s: schema version %d is newer than this build understands (%d)",
-			e.Type, e.ID, e.SchemaVersion, latest)}, nil
-	}
-	if err := jsonv1.Unmarshal(e.Data, p); err != nil {
-		return decoded{Envelope: e, payload: p, err: fmt.Errorf("decode %s %s: %w", e.Type, e.ID, err)}, nil
+	if err := e.DecodeWith(unmarshalV1, p); err != nil {
+		return decoded{Envelope: e, payload: p, err: err}, nil
 	}
 	d := decoded{Envelope: e, payload: p}
 	switch p := p.(type) {
@@ -127,6 +122,9 @@ func decodeOnce(r eventstore.Raw) (decoded, error) {
 	}
 	return d, nil
 }
+
+// unmarshalV1 is jsonv1.Unmarshal without its options.
+func unmarshalV1(data []byte, v any) error { return jsonv1.Unmarshal(data, v) }
 
 // foldBatchSize is how many events go to the folds at a time, and
 // foldBatches how many batches are on their way at most.

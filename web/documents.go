@@ -213,20 +213,6 @@ type loaded struct {
 // load reads a document from its events and checks the viewer may see
 // it: another tenant's or (for a member) another user's document is "not
 // found".
-// loadForScript is load for the routes a page's script calls: a failure
-// is answered in JSON (404 for a document the viewer cannot see) and ok
-// is false.
-func (s *Server) loadForScript(w http.ResponseWriter, r *http.Request, v *viewer, id string) (loaded, bool) {
-	d, err := s.load(r.Context(), v, id)
-	switch {
-	case errors.Is(err, domain.ErrNotFound):
-		jsonError(w, http.StatusNotFound, "no such document")
-	case err != nil:
-		jsonError(w, http.StatusBadGateway, "the event store is unavailable")
-	}
-	return d, err == nil
-}
-
 func (s *Server) load(ctx context.Context, v *viewer, id string) (loaded, error) {
 	if _, err := uuid.Parse(id); err != nil {
 		return loaded{}, domain.ErrNotFound
@@ -251,6 +237,20 @@ func (s *Server) load(ctx context.Context, v *viewer, id string) (loaded, error)
 		return loaded{}, domain.ErrNotFound
 	}
 	return out, nil
+}
+
+// loadForScript is load for the routes a page's script calls: a failure
+// is answered in JSON (404 for a document the viewer cannot see) and ok
+// is false.
+func (s *Server) loadForScript(w http.ResponseWriter, r *http.Request, v *viewer, id string) (loaded, bool) {
+	d, err := s.load(r.Context(), v, id)
+	switch {
+	case errors.Is(err, domain.ErrNotFound):
+		jsonError(w, http.StatusNotFound, "no such document")
+	case err != nil:
+		jsonError(w, http.StatusBadGateway, "the event store is unavailable")
+	}
+	return d, err == nil
 }
 
 // commandFailed answers a failed command or load.
