@@ -10,10 +10,21 @@ RUN --mount=type=cache,target=/go/pkg/mod \
     go mod download
 
 COPY . .
-# Static binary (no cgo): runs on any glibc/musl base and needs no libc match.
+# No cgo: the binary loads ONNX Runtime (for the OCR models) with dlopen
+# at run time, so it links against glibc's loader and nothing else.
 RUN --mount=type=cache,target=/go/pkg/mod \
     --mount=type=cache,target=/root/.cache/go-build \
     CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/tally ./cmd/tally
+
+# ---- OCR models ----------------------------------------------------------
+# PP-OCR models and the ONNX Runtime library, from the npm registry at
+# pinned versions and checksums (scripts/ocr-models.sh).
+FROM debian:bookworm-slim AS ocr
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends ca-certificates curl \
+ && rm -rf /var/lib/apt/lists/*
+COPY scripts/ocr-models.sh /ocr-models.sh
+RUN OCR_MODELS_DIR=/usr/local/share/tally/ocr /ocr-models.sh
 
 # ---- runtime -----------------------------------------------------------
 FROM debian:bookworm-slim
@@ -36,6 +47,7 @@ RUN groupadd --system --gid 10001 tally \
  && chown tally:tally /app /data
 
 COPY --from=build /out/tally /usr/local/bin/tally
+COPY --from=ocr /usr/local/share/tally/ocr /usr/local/share/tally/ocr
 
 WORKDIR /app
 ENV DATA_DIR=/data

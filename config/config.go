@@ -35,6 +35,10 @@ var roles = []string{RoleAPI, RoleProjector, RoleMigrateDB, RoleWorker, RoleBrid
 
 // Config is Tally's effective configuration. Each field names the environment
 // variable it comes from. Build it with Load; a hand-built Config (in tests)
+// DefaultOCRModelsDir is where scripts/ocr-models.sh installs the OCR
+// models when OCR_MODELS_DIR is not set.
+const DefaultOCRModelsDir = "/usr/local/share/tally/ocr"
+
 // should be checked with Validate.
 type Config struct {
 	// Role is ROLE, upper-cased: one of the Role* constants, or empty when
@@ -51,6 +55,11 @@ type Config struct {
 	// store (DataDir/jetstream) and the local blob directory
 	// (DataDir/blobs). Default "./data".
 	DataDir string
+	// OCRModelsDir is OCR_MODELS_DIR, where the PP-OCR models and the ONNX
+	// Runtime library are installed (scripts/ocr-models.sh). Images are
+	// read with them first, Tesseract second; when the directory holds no
+	// models, Tesseract reads alone. Default /usr/local/share/tally/ocr.
+	OCRModelsDir string
 	// LogLevel is LOG_LEVEL, normalised to debug, info, warn or error
 	// (INFO, WARNING, Debug... are accepted). Default info. See Level.
 	LogLevel string
@@ -268,6 +277,7 @@ func (c *Config) setDefaults() {
 	c.Port = 4001
 	c.PprofListen = "127.0.0.1:6060"
 	c.DataDir = "./data"
+	c.OCRModelsDir = DefaultOCRModelsDir
 	c.LogLevel = "info"
 	c.RabbitMQURL = "amqp://guest:guest@127.0.0.1:5672/"
 	c.ScrapeQueue = "scrape_queue"
@@ -306,6 +316,7 @@ func (c *Config) read(r *envReader) {
 	r.int("PORT", &c.Port)
 	r.int("PROBE_PORT", &c.ProbePort)
 	r.str("DATA_DIR", &c.DataDir)
+	r.str("OCR_MODELS_DIR", &c.OCRModelsDir)
 	if r.str("LOG_LEVEL", &c.LogLevel) {
 		// Keep an unknown value as written so Validate can quote it.
 		if lvl, ok := normalizeLevel(c.LogLevel); ok {

@@ -32,6 +32,7 @@ func TestLoadDefaults(t *testing.T) {
 		Role:                  "",
 		Port:                  4001,
 		DataDir:               "./data",
+		OCRModelsDir:          "/usr/local/share/tally/ocr",
 		LogLevel:              "info",
 		DatabaseURL:           "postgres://postgres@127.0.0.1:5432/tally?sslmode=disable",
 		RedisURL:              "redis://127.0.0.1:6379/0",

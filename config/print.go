@@ -32,6 +32,7 @@ func (c Config) settings() []setting {
 		{"ROLE", c.Role},
 		{"PORT", strconv.Itoa(c.Port)},
 		{"DATA_DIR", c.DataDir},
+		{"OCR_MODELS_DIR", c.OCRModelsDir},
 		{"LOG_LEVEL", c.LogLevel},
 		{"DATABASE_URL", maskURL(c.DatabaseURL)},
 		{"REDIS_URL", maskURL(c.RedisURL)},

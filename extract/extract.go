@@ -30,6 +30,7 @@ import (
 
 	"tally/domain"
 	"tally/einvoice"
+	"tally/ppocr"
 )
 
 // EngineVersion is written into every Fields this package returns so that a
@@ -92,6 +93,7 @@ type Engine struct {
 	tesseract  string // program run for images; looked up on PATH
 	httpClient *http.Client
 	templates  TemplateMatcher // consulted before the generic rules; may be nil
+	neural     *ppocr.Reader   // PP-OCR models read images first when set
 }
 
 // New returns an engine with the given limits; zero fields get defaults.

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"tally/domain"
+	"tally/ppocr"
 )
 
 func TestParseAmount(t *testing.T) {
@@ -691,4 +692,64 @@ func FuzzExtractEmail(f *testing.F) {
 			t.Fatalf("Extract hung on %q", b)
 		}
 	})
+}
+
+// requireOCRModels opens the installed PP-OCR models, or skips the test
+// when they are not installed and TALLY_REQUIRE_OCR_MODELS (set by CI) is
+// not set.
+func requireOCRModels(t *testing.T) *ppocr.Reader {
+	t.Helper()
+	dir := os.Getenv("OCR_MODELS_DIR")
+	if dir == "" {
+		dir = "/usr/local/share/tally/ocr"
+	}
+	r, err := ppocr.Open(ppocr.Config{Dir: dir})
+	if errors.Is(err, ppocr.ErrNotInstalled) && os.Getenv("TALLY_REQUIRE_OCR_MODELS") == "" {
+		t.Skipf("OCR models not installed (scripts/ocr-models.sh): %v", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.Close)
+	return r
+}
+
+// TestExtractImageNeuralOCR reads the synthetic receipt with the PP-OCR
+// models: the same fields as Tesseract finds, with the words the detector
+// finds apart joined back into their lines.
+func TestExtractImageNeuralOCR(t *testing.T) {
+	e := New(Limits{}).WithNeuralOCR(requireOCRModels(t))
+	img, err := os.ReadFile(filepath.Join("testdata", "receipt.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.tesseract = filepath.Join(t.TempDir(), "no-such-tesseract") // the models alone must do
+	got, text, err := e.ExtractText(context.Background(), img, "image/png")
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertFields(t, got, domain.Fields{
+		Vendor: "CORNER HARDWARE SDN BHD", VendorAddress: "NO 12, JALAN MAWAR 3, 43000 KAJANG, SELANGOR",
+		Date: "2018-03-14", Currency: "MYR", Total: "25.00", EngineVersion: EngineVersion,
+	})
+	if !strings.Contains(text, "TOTAL   RM 25.00") {
+		t.Errorf("label and amount are not two columns of one line:\n%s", text)
+	}
+}
+
+func TestBoxesReading(t *testing.T) {
+	boxes := []ppocr.Box{
+		{Text: "TOTAL", Conf: 0.99, MinX: 10, MinY: 52, MaxX: 60, MaxY: 70},
+		{Text: "SDN BHD", Conf: 0.9, MinX: 130, MinY: 9, MaxX: 200, MaxY: 31},
+		{Text: "CORNER", Conf: 0.9, MinX: 10, MinY: 10, MaxX: 70, MaxY: 30},
+		{Text: "HARDWARE", Conf: 0.9, MinX: 72, MinY: 11, MaxX: 128, MaxY: 30},
+		{Text: "25.00", Conf: 0.8, MinX: 200, MinY: 50, MaxX: 250, MaxY: 70},
+	}
+	r := boxesReading(boxes)
+	if want := "CORNER HARDWARE SDN BHD\nTOTAL   25.00"; r.text != want {
+		t.Fatalf("text = %q, want %q", r.text, want)
+	}
+	if c := r.lines[1].conf; c < 89 || c > 91 {
+		t.Errorf("second line's confidence = %v, want the length-weighted mean 90", c)
+	}
 }

@@ -64,12 +64,50 @@ func (e *Engine) imageText(ctx context.Context, content []byte, mediaType string
 		}
 		return cleanOCRText(text), nil, nil
 	}
-	r, err := e.tesseractOCR(ctx, content, psmBlock)
+	if e.neural != nil {
+		return e.neuralThenTesseract(ctx, content, cfg)
+	}
+	r, err := e.tesseractReading(ctx, content, cfg)
 	if err != nil {
 		return "", nil, err
 	}
+	return r.text, &r, nil
+}
+
+// neuralThenTesseract reads the image with the PP-OCR models; a reading
+// that lacks a date or a total is compared with Tesseract's, and the
+// better of the two kept (betterReading). Tesseract alone reads the
+// images the models fail on.
+func (e *Engine) neuralThenTesseract(ctx context.Context, content []byte, cfg image.Config) (string, *ocrReading, error) {
+	nr, err := e.neuralOCR(ctx, content)
+	if err != nil && ctx.Err() != nil {
+		return "", nil, err
+	}
+	if err != nil || strings.TrimSpace(nr.text) == "" {
+		r, err := e.tesseractReading(ctx, content, cfg)
+		if err != nil {
+			return "", nil, err
+		}
+		return r.text, &r, nil
+	}
+	if !ocrReadingScore(nr.text).complete {
+		if tr, err := e.tesseractReading(ctx, content, cfg); err == nil && betterReading(tr, nr) {
+			return tr.text, &tr, nil
+		}
+	}
+	return nr.text, &nr, nil
+}
+
+// tesseractReading reads the image with Tesseract: a second time scaled
+// up when its words are too small, and in a second segmentation mode when
+// the first reading lacks a date or a total (secondOCRPass).
+func (e *Engine) tesseractReading(ctx context.Context, content []byte, cfg image.Config) (ocrReading, error) {
+	r, err := e.tesseractOCR(ctx, content, psmBlock)
+	if err != nil {
+		return ocrReading{}, err
+	}
 	if strings.TrimSpace(r.text) == "" {
-		return "", nil, fmt.Errorf("%w: OCR found no text in the image", ErrUnreadable)
+		return ocrReading{}, fmt.Errorf("%w: OCR found no text in the image", ErrUnreadable)
 	}
 	// Words too small for Tesseract: read the image again scaled up, and
 	// keep the reading that finds more (or is surer of what it finds).
@@ -80,8 +118,7 @@ func (e *Engine) imageText(ctx context.Context, content []byte, mediaType string
 			}
 		}
 	}
-	r = e.secondOCRPass(ctx, content, r)
-	return r.text, &r, nil
+	return e.secondOCRPass(ctx, content, r), nil
 }
 
 // Tesseract page segmentation modes: one uniform block of text (keeps a

@@ -3,6 +3,7 @@ package extract
 import (
 	"regexp"
 	"strings"
+	"unicode"
 )
 
 // OCR text has its own misreadings, which printed or typed text never
@@ -49,9 +50,83 @@ func cleanOCRText(text string) string {
 			}
 			return m
 		})
+		l = wordRe.ReplaceAllStringFunc(l, digitForLetter)
 		lines[i] = l
 	}
 	return strings.Join(lines, "\n")
+}
+
+// wordRe: a run of letters and digits, the unit digitForLetter looks at.
+var wordRe = regexp.MustCompile(`[\p{L}0-9]+`)
+
+// digitForLetter repairs a word that OCR read with one digit for a letter:
+// 0 for O ("L0T", "K0ALA", "0ld") and, inside lower-case letters, 1 for l
+// ("Ja1an", "Leve1"). It leaves alone any token that could be meant as it
+// stands: more than one digit (codes, "SS21", "U13"), fewer than two
+// letters ("B1", "1A"), a digit ending a short token ("UG1", "G0"),
+// ordinals ("1st"), and a 1 among capitals, which is as often an I as an L.
+func digitForLetter(w string) string {
+	letters, digits, at := 0, 0, -1
+	for i, r := range w {
+		switch {
+		case r >= '0' && r <= '9':
+			digits++
+			at = i
+		default:
+			letters++
+		}
+	}
+	if letters == 1 && digits >= 2 {
+		return letterOForZero(w)
+	}
+	if digits != 1 || letters < 2 || (w[at] != '0' && w[at] != '1') {
+		return w
+	}
+	if at == len(w)-1 && letters < 3 {
+		return w
+	}
+	if at == 0 {
+		switch strings.ToLower(w[1:]) {
+		case "st", "nd", "rd", "th":
+			return w
+		}
+	}
+	// the case of the neighbouring letters decides the replacement
+	var near []rune
+	if at > 0 {
+		near = append(near, []rune(w[:at])[len([]rune(w[:at]))-1])
+	}
+	if at+1 < len(w) {
+		near = append(near, []rune(w[at+1:])[0])
+	}
+	lower, upper := true, true
+	for _, r := range near {
+		lower = lower && unicode.IsLower(r)
+		upper = upper && unicode.IsUpper(r)
+	}
+	var with string
+	switch {
+	case w[at] == '0' && lower:
+		with = "o"
+	case w[at] == '0' && upper:
+		with = "O"
+	case w[at] == '1' && lower:
+		with = "l"
+	default:
+		return w
+	}
+	return w[:at] + with + w[at+1:]
+}
+
+// letterOForZero repairs a number read with one O for a zero ("430O0"):
+// the O must sit between two digits, so that codes that end or begin
+// with a letter ("10O", "O12") stay as they are.
+func letterOForZero(w string) string {
+	i := strings.IndexAny(w, "Oo")
+	if i <= 0 || i == len(w)-1 || !isDigit(w[i-1]) || !isDigit(w[i+1]) {
+		return w
+	}
+	return w[:i] + "0" + w[i+1:]
 }
 
 // misreadTotal: w differs from "total" in exactly one character, which is

@@ -103,3 +103,19 @@ func FuzzCleanOCRText(f *testing.F) {
 		}
 	})
 }
+
+func TestDigitForLetter(t *testing.T) {
+	for in, want := range map[string]string{
+		"L0T": "LOT", "K0ALA": "KOALA", "0ld": "old", "Ja1an": "Jalan", "Leve1": "Level",
+		"SENT0SA": "SENTOSA",
+		// left as they are
+		"UG1": "UG1", "B1": "B1", "1A": "1A", "1st": "1st", "SS21": "SS21", "U13": "U13",
+		"MASA1": "MASA1", "CS00011904": "CS00011904", "G0": "G0", "TOTAL": "TOTAL", "P0S1": "P0S1",
+		"UPTOWN3": "UPTOWN3",
+		"430O0":   "43000", "1o5": "105", "10O": "10O", "O12": "O12", "A12": "A12",
+	} {
+		if got := digitForLetter(in); got != want {
+			t.Errorf("digitForLetter(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -53,6 +53,9 @@ elif ! tesseract --list-langs 2>/dev/null | grep -qx eng; then
   packages+=(tesseract-ocr-eng)
 fi
 
+# The OCR models are downloaded (scripts/ocr-models.sh) with curl.
+command -v curl >/dev/null || packages+=(curl ca-certificates)
+
 # Services, installed or not.
 pg_installed() { [ -d /etc/postgresql ] && [ -n "$(ls /etc/postgresql 2>/dev/null)" ] && command -v pg_ctlcluster >/dev/null; }
 pg_installed || packages+=(postgresql)

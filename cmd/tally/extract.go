@@ -9,12 +9,14 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	goruntime "runtime"
 	"strings"
 	"sync"
 
+	"tally/config"
 	"tally/domain"
 	"tally/extract"
 )
@@ -60,6 +62,11 @@ func runExtract(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("extract", flag.ContinueOnError)
 	manifest := fs.String("manifest", "", "directory with a manifest.jsonl of items to extract")
 	workers := fs.Int("workers", goruntime.GOMAXPROCS(0), "documents extracted at once")
+	ocrDir := config.DefaultOCRModelsDir
+	if d := os.Getenv("OCR_MODELS_DIR"); d != "" {
+		ocrDir = d
+	}
+	fs.StringVar(&ocrDir, "ocr-models", ocrDir, "directory of the OCR models (OCR_MODELS_DIR); Tesseract alone reads images without them")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -77,7 +84,8 @@ func runExtract(ctx context.Context, args []string, stdout io.Writer) error {
 			return err
 		}
 	}
-	return extractAll(ctx, extract.New(extract.Limits{}), jobs, *workers, stdout)
+	engine := extract.New(extract.Limits{}).WithNeuralOCR(openOCRModels(ocrDir, slog.Default()))
+	return extractAll(ctx, engine, jobs, *workers, stdout)
 }
 
 // readManifest lists the items of a benchdata split.

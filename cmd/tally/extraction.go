@@ -68,7 +68,8 @@ func startWorker(ctx context.Context, wg *sync.WaitGroup, rt *runtime, m *metric
 	host, _ := os.Hostname()
 	// Templates from the active bundle win where they match; workers pick
 	// up a newly activated bundle without a restart.
-	engine := extract.New(rt.extractLimits()).WithTemplates(startTemplates(ctx, wg, rt))
+	engine := extract.New(rt.extractLimits()).WithTemplates(startTemplates(ctx, wg, rt)).
+		WithNeuralOCR(openOCRModels(rt.cfg.OCRModelsDir, rt.log))
 	rt.checkExtractTools(ctx, engine)
 	w := worker.New(worker.Config{
 		Name:        fmt.Sprintf("%s-%d", host, os.Getpid()),

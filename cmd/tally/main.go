@@ -230,7 +230,8 @@ func serveAPI(ctx context.Context, rt *runtime, m *metrics.Metrics, mailer *mail
 	var wg sync.WaitGroup
 	tctx, stop := context.WithCancel(ctx)
 	defer func() { stop(); wg.Wait() }()
-	engine := extract.New(rt.extractLimits()).WithTemplates(startTemplates(tctx, &wg, rt))
+	engine := extract.New(rt.extractLimits()).WithTemplates(startTemplates(tctx, &wg, rt)).
+		WithNeuralOCR(openOCRModels(rt.cfg.OCRModelsDir, rt.log))
 	hooks, err := rt.openWebhooks(ctx)
 	if err != nil {
 		return err

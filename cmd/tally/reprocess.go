@@ -61,7 +61,8 @@ func runReprocess(ctx context.Context, rt *runtime, args []string, stdout io.Wri
 		var wg sync.WaitGroup
 		tctx, stop := context.WithCancel(ctx)
 		defer func() { stop(); wg.Wait() }()
-		engine := extract.New(rt.extractLimits()).WithTemplates(startTemplates(tctx, &wg, rt))
+		engine := extract.New(rt.extractLimits()).WithTemplates(startTemplates(tctx, &wg, rt)).
+			WithNeuralOCR(openOCRModels(rt.cfg.OCRModelsDir, rt.log))
 		opts.Preview = rt.previewer(engine)
 	}
 	outcomes, err := reprocess.Run(ctx, readmodel.New(rt.pool), commands.New(rt.events, nil, rt.log),

