@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"image"
 	"sort"
-	"strings"
 	"unicode/utf8"
 
 	"tally/ppocr"
@@ -52,31 +51,13 @@ func (e *Engine) neuralOCR(ctx context.Context, content []byte) (ocrReading, err
 }
 
 // layoutBoxes joins one row's boxes. The detector parts a row only where
-// the gap is wide, so boxes are columns (three spaces apart, as
-// pdftotext -layout prints a label and its amount) unless they touch:
-// boxes are padded, and ones closer than a character are one phrase.
+// the gap is wide, so boxes are columns unless they come closer than a
+// character (boxes are padded; such ones are one phrase).
 func layoutBoxes(words []tsvWord) (string, float64) {
-	var b strings.Builder
-	var sum, n float64
-	for i, w := range words {
-		if i > 0 {
-			p := words[i-1]
-			charWidth := float64(p.width) / float64(max(1, utf8.RuneCountInString(p.text)))
-			if float64(w.left-(p.left+p.width)) < charWidth {
-				b.WriteByte(' ')
-			} else {
-				b.WriteString("   ")
-			}
-		}
-		b.WriteString(w.text)
-		k := float64(utf8.RuneCountInString(w.text))
-		sum += w.conf * k
-		n += k
-	}
-	if n == 0 {
-		return b.String(), 0
-	}
-	return b.String(), sum / n
+	return joinWords(words, func(prev, w tsvWord) bool {
+		charWidth := float64(prev.width) / float64(max(1, utf8.RuneCountInString(prev.text)))
+		return float64(w.left-(prev.left+prev.width)) >= charWidth
+	})
 }
 
 // boxesReading lays the detected text lines out as printed rows: boxes

@@ -108,7 +108,8 @@ func parseTesseractTSV(tsv string) ocrReading {
 }
 
 // layoutLine joins a line's words and gives the line's mean confidence,
-// weighted by word length.
+// weighted by word length. A gap wider than three characters (of the
+// line's mean width) is a column break.
 func layoutLine(words []tsvWord) (string, float64) {
 	var chars, pixels int
 	for _, w := range words {
@@ -119,12 +120,21 @@ func layoutLine(words []tsvWord) (string, float64) {
 	if chars > 0 {
 		charWidth = float64(pixels) / float64(chars)
 	}
+	return joinWords(words, func(prev, w tsvWord) bool {
+		return charWidth > 0 && float64(w.left-(prev.left+prev.width)) > 3*charWidth
+	})
+}
+
+// joinWords joins words with one space, or with three where column says
+// the gap between two is a column break (as pdftotext -layout sets a
+// label apart from its amount), and gives their mean confidence weighted
+// by word length.
+func joinWords(words []tsvWord, column func(prev, w tsvWord) bool) (string, float64) {
 	var b strings.Builder
 	var sum, n float64
 	for i, w := range words {
 		if i > 0 {
-			gap := float64(w.left - (words[i-1].left + words[i-1].width))
-			if charWidth > 0 && gap > 3*charWidth {
+			if column(words[i-1], w) {
 				b.WriteString("   ")
 			} else {
 				b.WriteByte(' ')

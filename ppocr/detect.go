@@ -10,8 +10,8 @@ import (
 // shorter side (text stays tall enough to find) with a cap on the longer
 // one (the detector's cost grows with the pixel count).
 const (
-	detMinSide   = 960  // the shorter side is scaled to about this
-	detMaxSide   = 2400 // and the longer side never beyond this
+	detMinSide   = 736  // the shorter side is scaled to about this
+	detMaxSide   = 1840 // and the longer side never beyond this
 	detThreshold = 0.3  // a pixel is text when its probability is above this
 	detBoxScore  = 0.6  // a region is a line when its mean probability is above this
 	detUnclip    = 1.5  // DB shrinks lines when it learns them; grow them back by this
