@@ -15,6 +15,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/json"
 	"flag"
@@ -26,9 +27,11 @@ import (
 	"sync"
 	"unicode"
 
+	"tally/config"
 	"tally/domain"
 	"tally/extract"
 	"tally/learning"
+	"tally/ppocr"
 )
 
 type item struct {
@@ -76,7 +79,15 @@ func run(dir, beforePath, afterPath string, minDocs, workers int) error {
 			todo = append(todo, groups[g]...)
 		}
 	}
+	// Images are read as the worker reads them: with the OCR models when
+	// they are installed (OCR_MODELS_DIR or the default), else Tesseract.
 	engine := extract.New(extract.Limits{})
+	modelsDir := cmp.Or(os.Getenv("OCR_MODELS_DIR"), config.DefaultOCRModelsDir)
+	if ocr, err := ppocr.Open(ppocr.Config{Dir: modelsDir}); err == nil {
+		engine = engine.WithNeuralOCR(ocr)
+	} else {
+		fmt.Fprintf(os.Stderr, "images read with Tesseract alone: %v\n", err)
+	}
 	ctx := context.Background()
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, max(workers, 1))
