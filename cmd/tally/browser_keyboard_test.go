@@ -52,11 +52,19 @@ const a11yMark = `(() => {
 	});
 	// note is called after each Tab: an iframe holds the focus while its
 	// own document moves it, so the active element is read, not events.
+	// Newer Chromium shows a PDF in a frame of its own process: while its
+	// viewer holds the focus, the page's active element reads as <body>
+	// rather than the iframe. Focus that leaves the element just before
+	// an iframe for no element of the page has gone into that iframe.
 	window.__kt.note = () => {
 		const e = marked(document.activeElement);
 		if (e && e !== document.body) {
 			if (e.dataset.kt === undefined) window.__kt.unseen.push(e.outerHTML.slice(0, 120));
 			else window.__kt.seen.add(e.dataset.kt);
+			window.__kt.last = e.dataset.kt;
+		} else if (window.__kt.last !== undefined) {
+			const next = document.querySelector('[data-kt="' + (Number(window.__kt.last) + 1) + '"]');
+			if (next && next.tagName === "IFRAME") window.__kt.seen.add(next.dataset.kt);
 		}
 		return n - window.__kt.seen.size;
 	};
