@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -137,6 +138,15 @@ func Open(ctx context.Context, nc *nats.Conn, cfg Config) (*Store, error) {
 		MaxMsgSize:         MaxEventSize,
 	}
 	err = s.retry(ctx, func(ctx context.Context) error {
+		// A stream that is already as configured is left alone: every
+		// process opens the store when it starts, and an update of the
+		// stream racing another process's new consumer is a data race
+		// inside nats-server (fileStore.UpdateConfig against
+		// ConsumerStore).
+		if st, err := js.Stream(ctx, cfg.Stream); err == nil && sameStreamConfig(st.CachedInfo().Config, streamCfg) {
+			s.stream = st
+			return nil
+		}
 		var err error
 		s.stream, err = js.CreateOrUpdateStream(ctx, streamCfg)
 		return err
@@ -521,4 +531,20 @@ func versionAtLeast(v string, want [3]int) bool {
 		}
 	}
 	return true
+}
+
+// sameStreamConfig reports whether the stream's configuration has every
+// setting Open asks for (the server fills in the rest with defaults).
+func sameStreamConfig(have, want jetstream.StreamConfig) bool {
+	return have.Description == want.Description &&
+		slices.Equal(have.Subjects, want.Subjects) &&
+		have.Storage == want.Storage &&
+		have.Retention == want.Retention &&
+		have.Replicas == want.Replicas &&
+		have.Duplicates == want.Duplicates &&
+		have.DenyDelete == want.DenyDelete &&
+		have.DenyPurge == want.DenyPurge &&
+		have.AllowAtomicPublish == want.AllowAtomicPublish &&
+		have.AllowDirect == want.AllowDirect &&
+		have.MaxMsgSize == want.MaxMsgSize
 }
