@@ -39,6 +39,16 @@ var roles = []string{RoleAPI, RoleProjector, RoleMigrateDB, RoleWorker, RoleBrid
 // models when OCR_MODELS_DIR is not set.
 const DefaultOCRModelsDir = "/usr/local/share/tally/ocr"
 
+// OCRModelsDirFromEnv is OCR_MODELS_DIR, or DefaultOCRModelsDir when it is
+// unset: for commands and tests that read images without loading the
+// whole configuration.
+func OCRModelsDirFromEnv() string {
+	if d := os.Getenv("OCR_MODELS_DIR"); d != "" {
+		return d
+	}
+	return DefaultOCRModelsDir
+}
+
 // should be checked with Validate.
 type Config struct {
 	// Role is ROLE, upper-cased: one of the Role* constants, or empty when

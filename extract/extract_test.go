@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"tally/config"
 	"tally/domain"
 	"tally/ppocr"
 )
@@ -699,11 +700,7 @@ func FuzzExtractEmail(f *testing.F) {
 // not set.
 func requireOCRModels(t *testing.T) *ppocr.Reader {
 	t.Helper()
-	dir := os.Getenv("OCR_MODELS_DIR")
-	if dir == "" {
-		dir = "/usr/local/share/tally/ocr"
-	}
-	r, err := ppocr.Open(ppocr.Config{Dir: dir})
+	r, err := ppocr.Open(ppocr.Config{Dir: config.OCRModelsDirFromEnv()})
 	if errors.Is(err, ppocr.ErrNotInstalled) && os.Getenv("TALLY_REQUIRE_OCR_MODELS") == "" {
 		t.Skipf("OCR models not installed (scripts/ocr-models.sh): %v", err)
 	}

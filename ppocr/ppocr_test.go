@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"tally/config"
 )
 
 // openModels opens the installed models (scripts/ocr-models.sh). Without
@@ -15,11 +17,7 @@ import (
 // sets it: there they must be installed.
 func openModels(t *testing.T) *Reader {
 	t.Helper()
-	dir := os.Getenv("OCR_MODELS_DIR")
-	if dir == "" {
-		dir = "/usr/local/share/tally/ocr"
-	}
-	r, err := Open(Config{Dir: dir})
+	r, err := Open(Config{Dir: config.OCRModelsDirFromEnv()})
 	if errors.Is(err, ErrNotInstalled) && os.Getenv("TALLY_REQUIRE_OCR_MODELS") == "" {
 		t.Skipf("OCR models not installed (scripts/ocr-models.sh): %v", err)
 	}

@@ -62,11 +62,7 @@ func runExtract(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("extract", flag.ContinueOnError)
 	manifest := fs.String("manifest", "", "directory with a manifest.jsonl of items to extract")
 	workers := fs.Int("workers", goruntime.GOMAXPROCS(0), "documents extracted at once")
-	ocrDir := config.DefaultOCRModelsDir
-	if d := os.Getenv("OCR_MODELS_DIR"); d != "" {
-		ocrDir = d
-	}
-	fs.StringVar(&ocrDir, "ocr-models", ocrDir, "directory of the OCR models (OCR_MODELS_DIR); Tesseract alone reads images without them")
+	ocrDir := fs.String("ocr-models", config.OCRModelsDirFromEnv(), "directory of the OCR models (OCR_MODELS_DIR); Tesseract alone reads images without them")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -84,7 +80,7 @@ func runExtract(ctx context.Context, args []string, stdout io.Writer) error {
 			return err
 		}
 	}
-	engine := extract.New(extract.Limits{}).WithNeuralOCR(openOCRModels(ocrDir, slog.Default()))
+	engine := extract.New(extract.Limits{}).WithNeuralOCR(openOCRModels(*ocrDir, slog.Default()))
 	return extractAll(ctx, engine, jobs, *workers, stdout)
 }
 

@@ -15,7 +15,6 @@ package main
 
 import (
 	"bufio"
-	"cmp"
 	"context"
 	"encoding/json"
 	"flag"
@@ -82,8 +81,7 @@ func run(dir, beforePath, afterPath string, minDocs, workers int) error {
 	// Images are read as the worker reads them: with the OCR models when
 	// they are installed (OCR_MODELS_DIR or the default), else Tesseract.
 	engine := extract.New(extract.Limits{})
-	modelsDir := cmp.Or(os.Getenv("OCR_MODELS_DIR"), config.DefaultOCRModelsDir)
-	if ocr, err := ppocr.Open(ppocr.Config{Dir: modelsDir}); err == nil {
+	if ocr, err := ppocr.Open(ppocr.Config{Dir: config.OCRModelsDirFromEnv()}); err == nil {
 		engine = engine.WithNeuralOCR(ocr)
 	} else {
 		fmt.Fprintf(os.Stderr, "images read with Tesseract alone: %v\n", err)
