@@ -13,6 +13,10 @@ var priceLikeRe = mustLineRegexp(`\d[.,]\d\d(?:[^\d/.,-]|$)|[€£$]\s*\d`)
 
 var postcodeRe = mustLineRegexp(`\b\d{5}\b`)
 
+// trailingPostcodeRe: a line that ends with its postcode ("ARA DAMANSARA,
+// 47301"): the town follows on the next line, however many words it has.
+var trailingPostcodeRe = mustLineRegexp(`\b\d{5}[\s.,]*$`)
+
 // premisesNumberRe: a word that numbers a plot or a building ("LOT 37636",
 // "NO. 12345", "P.T. 33198"); the number after it is no postcode.
 var premisesNumberRe = mustLineRegexp(`(?i)\b(lot|no|unit|plot|p\.?\s*t\.?\s*d?|box|blk|block|suite)[\s.:#]*$`)
@@ -51,12 +55,17 @@ func addressText(s string) string {
 	return columnGapRe.ReplaceAllString(strings.TrimSpace(s), " ")
 }
 
+// parenNumberRe: a bare number in parentheses, which numbers a company or
+// a shop ("(TONYMOLY SHOP (95874))"), never a postcode.
+var parenNumberRe = mustLineRegexp(`\(\s*\d+\s*\)`)
+
 // addressStart: a street line (a street word, or a number and a comma) or
 // a postcode line.
 func addressStart(c string) bool {
 	if letterCount(c) < 2 || len(datesIn(c)) > 0 || priceLike(c) {
 		return false
 	}
+	c = parenNumberRe.ReplaceAllString(c, "")
 	return addressWordRe.MatchString(c) || postcodeRe.MatchString(c) ||
 		strings.ContainsAny(c, "0123456789") && strings.Contains(c, ",")
 }
@@ -94,16 +103,17 @@ func findAddress(lines []textLine, vendorLine int) string {
 		return ""
 	}
 	var parts []string
-	postcode := false
+	postcode, townNext := false, false
 	for j := start; j < len(lines) && len(parts) < 5; j++ {
 		c := addressText(lines[j].raw)
 		if endsAddress(c) {
 			break
 		}
-		if postcode && (strings.ContainsAny(c, "0123456789") || wordCount(c) > 4) {
+		if postcode && (strings.ContainsAny(c, "0123456789") || wordCount(c) > 4 && !townNext) {
 			break
 		}
 		parts = append(parts, c)
+		townNext = !postcode && trailingPostcodeRe.MatchString(c) && hasPostcode(c)
 		if hasPostcode(c) {
 			postcode = true
 		}

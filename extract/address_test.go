@@ -21,6 +21,15 @@ func TestFindAddress(t *testing.T) {
 		{"a company number line is not the start", "Kedai Contoh Sdn Bhd\nCOMPANY NO: 12345-W\nSITE: 1046\n176 JLN BESAR,\n57100 KUALA LUMPUR.\nTELEPHONE: 03-0000000\n", "176 JLN BESAR, 57100 KUALA LUMPUR."},
 		{"a label before the address is not part of it", "Kedai Contoh Sdn Bhd\nHQ ADD: LOT 5, JALAN BUNGA\n40000 SHAH ALAM\n", "LOT 5, JALAN BUNGA 40000 SHAH ALAM"},
 		{"columns closed", "ACME LTD\n1 Main Street     Springfield\n", "1 Main Street Springfield"},
+		{"a lorong abbreviated", "SUNFISH\n<484297-M>\n22 LRG PERUSAHAAN 4\nKIMPAL INDS.PARK B . CAVES\nTEL : 03-61855688\nNO   10256\nTABLE   12\n",
+			"22 LRG PERUSAHAAN 4 KIMPAL INDS.PARK B . CAVES"},
+		{"a number in parentheses is no postcode", "TONYMOLY VIVA CITY\n(TONYMOLY SHOP (95874))\nUNIT L1-044B, VIVACITY MEGAMALL,\nJALAN WAN ALWI,\n93350 KUCHING, SARAWAK.\nGST ID : 000349356032\n",
+			"UNIT L1-044B, VIVACITY MEGAMALL, JALAN WAN ALWI, 93350 KUCHING, SARAWAK."},
+		{"a postcode in parentheses with a street word still starts it", "Kedai Contoh\nJALAN MAWAR (52100)\nTEL: 03-0000 0000\n", "JALAN MAWAR (52100)"},
+		{"the town after a line ending with the postcode", "ENW HARDWARE CENTRE (M) SDN. BHD.\nCO. REG. NO.: 795225-A\nGST REG. NO. : 000155453440\nNO: G3, BLK G, JLN PJU 1A/3,\nARA DAMANSARA, 47301\nPETALING JAYA, SELANGOR DARUL EHSAN.\nTEL: 03-7832 6929 , 012-659 9829\n",
+			"NO: G3, BLK G, JLN PJU 1A/3, ARA DAMANSARA, 47301 PETALING JAYA, SELANGOR DARUL EHSAN."},
+		{"only the town after a line ending with the postcode", "Kedai Contoh Sdn Bhd\nNO 3, JALAN MAWAR 2,\nTAMAN INDAH, 41050\nKLANG, SELANGOR DARUL EHSAN.\nTHANK YOU PLEASE COME AGAIN SOON\n",
+			"NO 3, JALAN MAWAR 2, TAMAN INDAH, 41050 KLANG, SELANGOR DARUL EHSAN."},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			lines := splitLines(c.text)

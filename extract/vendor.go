@@ -130,10 +130,10 @@ func isUpperText(s string) bool {
 }
 
 // addressWordRe: words that make a line an address rather than a name.
-var addressWordRe = mustLineRegexp(`(?i)\b(jalan|jln|lorong|taman|street|st\.|road|rd\.?|avenue|ave|lane|floor|flr|lot|blok|block|blk|no\.?\s*\d|straße|strasse|str\.|platz|weg|rue|avenue|suite|unit|p\.?o\.?\s*box)\b|\b\d{5}\b`)
+var addressWordRe = mustLineRegexp(`(?i)\b(jalan|jln|lorong|lrg|taman|street|st\.|road|rd\.?|avenue|ave|lane|floor|flr|lot|blok|block|blk|no\.?\s*\d|straße|strasse|str\.|platz|weg|rue|avenue|suite|unit|p\.?o\.?\s*box)\b|\b\d{5}\b`)
 
 // streetRe: a street line, which starts the address block below a name.
-var streetRe = mustLineRegexp(`(?i)\b(jalan|jln|lorong|taman|street|road|avenue|lane|floor|flr|lot|blok|block|blk|straße|strasse|rue|suite|p\.?o\.?\s*box)\b|^no\.?\s*\d`)
+var streetRe = mustLineRegexp(`(?i)\b(jalan|jln|lorong|lrg|taman|street|road|avenue|lane|floor|flr|lot|blok|block|blk|straße|strasse|rue|suite|p\.?o\.?\s*box)\b|^no\.?\s*\d`)
 
 // nameLike rejects the lines above a name that are not one: addresses,
 // slogans in lower case, and OCR noise (short fragments, words without
