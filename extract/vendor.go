@@ -282,6 +282,10 @@ var trailingDocLabelRe = mustLineRegexp(`(?i)\s+(tax\s+invoice|invoice|receipt|r
 // "SDN BND", "Sdi Bhd", "SON, BHD").
 var misreadSdnBhdRe = mustLineRegexp(`(?i)\b(?:s[do0][nm]|sdi)([.,]?\s*)b[hn][dor0]\b`)
 
+// misreadCoRe: "CO. (M)", the company form of Malaysian names, with its O
+// misread as a P ("POPULAR BOOK CP. (M) SDN BHD").
+var misreadCoRe = mustLineRegexp(`\b([Cc])[Pp]\.(\s*\((?:M|m)\))`)
+
 var (
 	ocrSpeckEndsRe   = mustLineRegexp(`^[a-z]{1,2}\s+|\s+(?:[a-z]{1,2}|[.,'])$`)
 	afterLegalFormRe = mustLineRegexp(`(?i)(\b(?:sdn\.?\s*bhd|bhd|ltd|s/b)\.?)\s+\S{1,2}$`)
@@ -309,6 +313,7 @@ func cleanVendor(s string) string {
 		sep := misreadSdnBhdRe.FindStringSubmatch(m)[1]
 		return "SDN" + strings.Replace(sep, ",", ".", 1) + "BHD"
 	})
+	s = misreadCoRe.ReplaceAllString(s, "${1}O.$2")
 	s = stripTrailingReg(s)
 	s = trailingDocLabelRe.ReplaceAllString(s, "")
 	// OCR specks around a name in capitals: a stray lower-case fragment

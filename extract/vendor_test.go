@@ -13,6 +13,8 @@ func TestFindVendor(t *testing.T) {
 		{"labelled seller with a legal form", "Seller: Contoso Ltd\n", "Contoso Ltd"},
 		{"registration number stripped", "KEDAI MAJU SDN BHD (123456-X)\n", "KEDAI MAJU SDN BHD"},
 		{"misread SDN BHD repaired", "KEDAI MAJU SON BHD\n", "KEDAI MAJU SDN BHD"},
+		{"misread CO. (M) repaired", "POPULAR BOOK\nCP. (M) SDN BHD\n(COMPANY NO. 113825-W)\n", "POPULAR BOOK CO. (M) SDN BHD"},
+		{"CP without the (M) left alone", "CP. SUPPLIES SDN BHD\n", "CP. SUPPLIES SDN BHD"},
 		{"nothing", "\n\n", ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
