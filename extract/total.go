@@ -64,7 +64,7 @@ func findTotal(lines []textLine) totalHit {
 		if taxSummaryRe.MatchString(l.lower) {
 			summaryEnd = i + 6
 		}
-		if i <= summaryEnd || notTotalRe.MatchString(l.lower) || notTotalIncludedRe.MatchString(l.lower) || isChangeOrTenderLine(l.lower) {
+		if i <= summaryEnd || notTotalRe.MatchString(l.lower) || notTotalIncludedRe.MatchString(l.lower) || isChangeOrTenderLine(l.lower) || tenderTotalRe.MatchString(l.lower) {
 			continue
 		}
 		strength := 0
@@ -107,6 +107,16 @@ func findTotal(lines []textLine) totalHit {
 	if best.line < 0 && paid != "" {
 		return totalHit{value: paid, line: -1, evidence: "paid-only"}
 	}
+	// A bare "total" that neither the payment nor the arithmetic confirms
+	// gives way to what cash minus change says was paid, when that figure
+	// is printed on a line of its own ("DUE  19.20" above "PAY  20.00",
+	// "CHANGE  0.80", where the only "total" line states the tax). A
+	// difference of a rounding adjustment is left to roundedTotal.
+	if best.line >= 0 && paid != "" && best.score < 300 && !withinRounding(best.value, paid) && !tendered[normAmount(best.value)] {
+		if at := printedAmountLine(lines, paid); at >= 0 {
+			return totalHit{value: paid, line: at, evidence: "paid-printed"}
+		}
+	}
 	if best.line >= 0 {
 		best.value = roundedTotal(lines, best.value, best.line)
 	}
@@ -123,8 +133,11 @@ func findTotal(lines []textLine) totalHit {
 }
 
 var (
-	cashLineRe   = mustLineRegexp(`\b(cash|tunai|tendered|received|payment|paid|visa|master\s*card|credit\s*card|debit)\b`)
+	cashLineRe   = mustLineRegexp(`\b(cash|tunai|tendered|received|payment|paid|visa|master\s*card|credit\s*card|debit)\b|^\s*pay\b`)
 	changeLineRe = mustLineRegexp(`\b(change|baki|kembali)\b`)
+	// tenderTotalRe: the sum handed over, labelled as a total ("ACCEPTED
+	// TOTAL  10.00", "TOTAL TENDERED  50.00"): a payment, not the total.
+	tenderTotalRe = mustLineRegexp(`\b(accepted|tendered)\s*total|total\s*tendered`)
 )
 
 // paidAmount is cash handed over minus the change given back, when a
@@ -137,7 +150,8 @@ func paidAmount(lines []textLine) string {
 			if v, ok := labelledAmount(lines, i); ok {
 				change = v
 			}
-		case cashLineRe.MatchString(l.lower) && !changeLineRe.MatchString(l.lower) && !strings.Contains(l.lower, "total"):
+		case cashLineRe.MatchString(l.lower) && !changeLineRe.MatchString(l.lower) && !strings.Contains(l.lower, "total"),
+			tenderTotalRe.MatchString(l.lower) && !changeLineRe.MatchString(l.lower):
 			if v, ok := labelledAmount(lines, i); ok {
 				cash, change = v, ""
 			}
@@ -153,6 +167,32 @@ func paidAmount(lines []textLine) string {
 		return ""
 	}
 	return d.FloatString(2)
+}
+
+// withinRounding: a and b differ by at most ten cents, what a cash
+// rounding adjustment changes.
+func withinRounding(a, b string) bool {
+	x, ok1 := rat(a)
+	y, ok2 := rat(b)
+	if !ok1 || !ok2 {
+		return false
+	}
+	d := new(big.Rat).Sub(x, y)
+	return d.Abs(d).Cmp(big.NewRat(1, 10)) <= 0
+}
+
+// printedAmountLine is the first line whose amount is value, not counting
+// what was handed over or given back; -1 when there is none.
+func printedAmountLine(lines []textLine, value string) int {
+	for i, l := range lines {
+		if cashLineRe.MatchString(l.lower) || changeLineRe.MatchString(l.lower) || tenderRe.MatchString(l.lower) {
+			continue
+		}
+		if h, ok := lineAmount(l.raw); ok && sameAmount(h.value, value) {
+			return i
+		}
+	}
+	return -1
 }
 
 // tenderedAmounts are the amounts on payment lines (a card payment is

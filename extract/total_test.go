@@ -18,6 +18,11 @@ func TestFindTotal(t *testing.T) {
 		{"a zero total is a part total", "TOTAL DISCOUNT   0.00\nTOTAL   5.50\n", "5.50"},
 		{"tax summary rows are not the total", "TOTAL   9.90\nGST SUMMARY   AMOUNT   TAX\nTOTAL   9.34   0.56\n", "9.90"},
 		{"a count is not money", "Total (3 items)\n", ""},
+		{"accepted total is the payment", "010100 PAY PARKING TICKET   5.00 RM\nAMOUNT INCL. GST   5.00 RM\nACCEPTED TOTAL   10.00 RM\nCHANGE   5.00 RM\nGST 6%   0.28 RM\n", "5.00"},
+		{"a total tendered is no total", "TOTAL   11.50\nTOTAL TENDERED   12.00\n", "11.50"},
+		{"paid amount printed beats a tax line", "QTY   8   19.20\nROUNDING ADJ   0.00\nDUE   19.20\nPAY   20.00\nCHANGE   0.80\n(TOTAL INCLUDED GST @ 6% : 1.09)\n", "19.20"},
+		{"paid amount not printed leaves the total", "TOTAL   8.00\nCASH   20.00\nCHANGE   2.00\n", "8.00"},
+		{"paid after rounding leaves the total to the rounding rule", "TOTAL:   72.93\nRND ADJ   0.02\nTTL ATF RND   72.95\nPAYMENT   73.00\nCHANGE DUE   0.05\n", "72.93"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			if got := findTotal(splitLines(c.text)).value; got != c.want {
