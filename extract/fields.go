@@ -37,6 +37,11 @@ func fieldsFromText(text string) (domain.Fields, evidence) {
 	subtotals := findLabelled(lines, isSubtotalLine)
 	taxes := findLabelled(lines, isTaxLine)
 	f.Subtotal, f.Tax = pickSubtotalTax(total.value, subtotals, taxes)
+	if !addsUp(f.Subtotal, f.Tax, total.value) {
+		if s, x, ok := subtotalTaxByColumns(lines, total.value, f.Subtotal, f.Tax); ok {
+			f.Subtotal, f.Tax = s, x
+		}
+	}
 	if f.Total == "" {
 		if v, how := totalWithoutLabel(lines, f.Subtotal, f.Tax); v != "" {
 			f.Total, total.evidence = v, how

@@ -69,3 +69,81 @@ func addsUp(subtotal, tax, total string) bool {
 	t, ok3 := rat(total)
 	return ok1 && ok2 && ok3 && new(big.Rat).Add(s, x).Cmp(t) == 0
 }
+
+// amountsOnLines returns every amount with decimals on the lines the
+// predicate accepts, last line first: a line printed in two columns
+// ("Exclusief BTW € 593,36     Subtotaal € 717,97") holds more than the
+// one amount labelledAmount reads.
+func amountsOnLines(lines []textLine, is func(string) bool) []string {
+	var out []string
+	for i := len(lines) - 1; i >= 0; i-- {
+		if !is(lines[i].lower) {
+			continue
+		}
+		for _, h := range amountsIn(lines[i].raw) {
+			if h.decimals {
+				out = append(out, h.value)
+			}
+		}
+	}
+	return out
+}
+
+// subtotalTaxByColumns finds a subtotal and tax that add up to the total
+// where the labelled amounts do not: among every amount on the subtotal and
+// tax lines, or, when no subtotal and no tax was found, in a totals row
+// that prints net, tax and gross side by side ("Razem:  257,59  59,24
+// 316,83", the gross last). Arithmetic is the only witness, so nothing is
+// returned when no pair adds up.
+func subtotalTaxByColumns(lines []textLine, total, subtotal, tax string) (string, string, bool) {
+	t, ok := rat(total)
+	if !ok || t.Sign() <= 0 {
+		return "", "", false
+	}
+	if s, x, ok := pairAddingUp(t, amountsOnLines(lines, isSubtotalLine), amountsOnLines(lines, isTaxLine)); ok {
+		return s, x, true
+	}
+	if subtotal != "" || tax != "" {
+		return "", "", false
+	}
+	for i := len(lines) - 1; i >= 0; i-- {
+		l := lines[i].lower
+		if notTotalRe.MatchString(l) || !totalRowRe.MatchString(l) {
+			continue
+		}
+		var vals []string
+		for _, h := range amountsIn(lines[i].raw) {
+			if h.decimals {
+				vals = append(vals, h.value)
+			}
+		}
+		if len(vals) < 3 || !sameAmount(vals[len(vals)-1], total) {
+			continue
+		}
+		vals = vals[:len(vals)-1]
+		for a := 0; a+1 < len(vals); a++ {
+			if s, x, ok := pairAddingUp(t, vals[a:a+1], vals[a+1:a+2]); ok {
+				return s, x, true
+			}
+		}
+	}
+	return "", "", false
+}
+
+// totalRowRe: the label of a row of totals ("Total", "Summe", "Razem").
+var totalRowRe = mustLineRegexp(`\btotal\b|\bsumme\b|\btotaal\b|\btotale\b|\brazem\b`)
+
+// pairAddingUp returns the first subtotal and tax, both positive and the
+// tax the smaller, whose sum is t.
+func pairAddingUp(t *big.Rat, subtotals, taxes []string) (string, string, bool) {
+	for _, s := range subtotals {
+		for _, x := range taxes {
+			sv, ok1 := rat(s)
+			xv, ok2 := rat(x)
+			if ok1 && ok2 && sv.Sign() > 0 && xv.Sign() > 0 && xv.Cmp(sv) < 0 && new(big.Rat).Add(sv, xv).Cmp(t) == 0 {
+				return s, x, true
+			}
+		}
+	}
+	return "", "", false
+}

@@ -21,3 +21,23 @@ func TestFindSubtotalTax(t *testing.T) {
 		})
 	}
 }
+
+func TestSubtotalTaxByColumns(t *testing.T) {
+	for _, c := range []struct {
+		name, text, sub, tax string
+	}{
+		{"a subtotal line in two columns", "    Exclusief BTW            € 593,36                                      Subtotaal                 € 717,97\n         BTW 21%             € 124,61\n                                                                              Totaal                 € 717,97\n",
+			"593.36", "124.61"},
+		{"a totals row of net, tax and gross", "1   EFECTA 95 CN27101245                l     54,910        5,79      1,10       5,77       257,59       23      59,24     316,83\n\n                                        Razem:         257,59                   59,24      316,83\n\nNależność ogółem: 316,83 PLN\n",
+			"257.59", "59.24"},
+		{"a totals row that does not add up is left alone", "Total   10.00   2.00   11.00\nGrand total   11.00\n", "", ""},
+		{"labelled amounts that add up are kept", "Subtotal   10.00\nVAT   2.00\nTOTAL   9.00   3.00   12.00\n", "10.00", "2.00"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			f := FromText(c.text)
+			if f.Subtotal != c.sub || f.Tax != c.tax {
+				t.Errorf("subtotal, tax = %q, %q; want %q, %q", f.Subtotal, f.Tax, c.sub, c.tax)
+			}
+		})
+	}
+}
