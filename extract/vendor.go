@@ -384,7 +384,10 @@ func brandInText(lines []textLine) string {
 	return ""
 }
 
-var copyrightRe = mustLineRegexp(`(?:©|\(c\)|copyright)\s*(?:\d{4}\s*[-–]?\s*)?(?:\d{4})?,?\s*([A-Za-z][A-Za-z0-9.&'-]{1,30})\s+(?:Inc|Ltd|Limited|GmbH|LLC|plc|AG|S\.?A)\b`)
+// copyrightRe reads the holder's name after a copyright sign, before its
+// legal form and an optional country in parentheses ("©1995-2021, eBay
+// (UK) Limited").
+var copyrightRe = mustLineRegexp(`(?:©|\(c\)|copyright)\s*(?:\d{4}\s*[-–]?\s*)?(?:\d{4})?,?\s*([A-Za-z][A-Za-z0-9.&'-]{1,30})\s+(?:\([A-Z]{2,3}\)\s+)?(?:Inc|Ltd|Limited|GmbH|LLC|plc|AG|S\.?A)\b`)
 
 // besideTitle finds a letterhead that puts the document's title on the
 // left of its first line and the issuer's name on the right ("INVOICE

@@ -24,3 +24,16 @@ func TestFindVendor(t *testing.T) {
 		})
 	}
 }
+
+func TestBrandFromCopyright(t *testing.T) {
+	for _, c := range []struct{ name, text, want string }{
+		{"a country in parentheses before the legal form", "Teen Titans Go Stickers\nItem price\n: £2.55\n©1995\u200c-2021, eBay (UK) Limited, registered in England and Wales with number 03726028\n", "eBay"},
+		{"a phrase in parentheses is no country", "Teen Titans Go Stickers\n©2021 Example (Trading as Shop) Limited\n", ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if got := brandInText(splitLines(c.text)); got != c.want {
+				t.Errorf("brandInText = %q, want %q", got, c.want)
+			}
+		})
+	}
+}
