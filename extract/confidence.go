@@ -87,6 +87,7 @@ var measuredConfidence = map[string]int{
 	"total/paid":                             97, // 188 of 192 right
 	"total/paid-only":                        87, // 6 of 6 right
 	"total/paid-printed":                     75, // (too few to say more)
+	"total/parts-sum":                        75, // (too few to say more)
 	"total/tendered":                         96, // 53 of 54 right
 	"total/tendered-only":                    75, // 5 of 6 right, with tendered-sum
 	"total/tendered-sum":                     75, // (too few apart)
@@ -117,6 +118,7 @@ var measuredConfidence = map[string]int{
 	"ocr/total/paid":                         72,
 	"ocr/total/paid-only":                    65,
 	"ocr/total/paid-printed":                 55,
+	"ocr/total/parts-sum":                    55,
 	"ocr/total/tendered":                     72,
 	"ocr/total/tendered-only":                55,
 	"ocr/total/tendered-sum":                 55,

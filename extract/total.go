@@ -56,7 +56,8 @@ var finalTotalRe = mustLineRegexp(`nett?\s*total|total\s*(after\s*)?round|round(
 func findTotal(lines []textLine) totalHit {
 	type cand struct {
 		totalHit
-		score int
+		score    int
+		partsSum bool
 	}
 	var cands []cand
 	summaryEnd := -1
@@ -85,7 +86,29 @@ func findTotal(lines []textLine) totalHit {
 		// 0.00", "Total discount 0.00"); a document owing nothing is
 		// no document to extract.
 		if v, ok := labelledAmount(lines, i); ok && !isZeroAmount(v) {
-			cands = append(cands, cand{totalHit{value: v, line: i}, strength * 100})
+			cands = append(cands, cand{totalHit: totalHit{value: v, line: i}, score: strength * 100})
+		}
+	}
+	// An order from several sellers prints a total per part and the
+	// sum of them once ("You sent a total of £16.48", "Total £8.49",
+	// "Total £7.99"): the figure that the other totals add up to is the
+	// document's.
+	if len(cands) >= 3 {
+		for k := range cands {
+			sum, n := new(big.Rat), 0
+			for _, o := range cands {
+				if sameAmount(o.value, cands[k].value) {
+					continue
+				}
+				if v, ok := rat(o.value); ok {
+					sum.Add(sum, v)
+					n++
+				}
+			}
+			if v, ok := rat(cands[k].value); ok && n >= 2 && sum.Cmp(v) == 0 {
+				cands[k].score += 200
+				cands[k].partsSum = true
+			}
 		}
 	}
 	paid := paidAmount(lines)
@@ -126,6 +149,8 @@ func findTotal(lines []textLine) totalHit {
 		best.evidence = "paid"
 	case tendered[normAmount(best.value)]:
 		best.evidence = "tendered"
+	case best.partsSum:
+		best.evidence = "parts-sum"
 	default:
 		best.evidence = fmt.Sprintf("label%d", best.score/100)
 	}
