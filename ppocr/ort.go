@@ -27,6 +27,7 @@ const (
 	ortRun                            = 9
 	ortCreateSessionOptions           = 10
 	ortSetSessionExecutionMode        = 13
+	ortDisableCpuMemArena             = 19
 	ortSetSessionGraphOptimization    = 23
 	ortSetIntraOpNumThreads           = 24
 	ortSetInterOpNumThreads           = 25
@@ -61,6 +62,8 @@ type runtimeLib struct {
 	api *[ortReleaseSessionOptions + 1]uintptr
 	env uintptr
 	mem uintptr // CPU memory info for the tensors this package creates
+	// mallocTrim is the C library's malloc_trim, 0 where there is none
+	mallocTrim uintptr
 }
 
 var (
@@ -107,7 +110,22 @@ func openRuntime(path string) (*runtimeLib, error) {
 	if err := lib.call(ortCreateCPUMemoryInfo, ortArenaAllocator, ortMemTypeDefault, ptr(&lib.mem)); err != nil {
 		return nil, fmt.Errorf("ppocr: memory info: %w", err)
 	}
+	// the library links the C library, so it is loaded already
+	if libc, err := purego.Dlopen("libc.so.6", purego.RTLD_NOW|purego.RTLD_LOCAL); err == nil {
+		lib.mallocTrim, _ = purego.Dlsym(libc, "malloc_trim")
+	}
 	return lib, nil
+}
+
+// releaseFreed returns the C heap's free pages to the system: glibc keeps
+// freed blocks in its arenas (one per thread that allocated), so the
+// models' working memory of the last image would otherwise stay resident
+// until the next one happens to reuse it. A C library without
+// malloc_trim (musl) leaves this a no-op.
+func (l *runtimeLib) releaseFreed() {
+	if l.mallocTrim != 0 {
+		purego.SyscallN(l.mallocTrim, 0)
+	}
 }
 
 // call runs API function i and turns the OrtStatus it returns into an
@@ -158,6 +176,14 @@ func (l *runtimeLib) newSession(modelPath string, threads int) (*session, error)
 		if err := l.call(c.i, opts, c.v); err != nil {
 			return nil, err
 		}
+	}
+	// ONNX Runtime's own arena keeps every block it ever took, and each
+	// image size asks for differently sized blocks, so a worker's memory
+	// grew with every new size it read (1.2 GB after 74 receipts). Without
+	// the arena the blocks come from malloc, and releaseFreed hands them
+	// back after each image.
+	if err := l.call(ortDisableCpuMemArena, opts); err != nil {
+		return nil, err
 	}
 	s := &session{lib: l}
 	path := cString(modelPath)

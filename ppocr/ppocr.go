@@ -113,6 +113,7 @@ func readKeys(path string) ([]string, error) {
 
 // Read finds and reads the text lines of img, top to bottom.
 func (r *Reader) Read(img image.Image) ([]Box, error) {
+	defer r.det.lib.releaseFreed()
 	px := toRGB(img)
 	r.detecting <- struct{}{}
 	boxes, err := r.detect(px)

@@ -3,6 +3,7 @@ package ppocr
 import (
 	"errors"
 	"image"
+	"image/draw"
 	_ "image/png"
 	"os"
 	"path/filepath"
@@ -59,6 +60,48 @@ func TestReadReceipt(t *testing.T) {
 	for _, want := range []string{"CORNER", "HARDWARE", "SDN BHD", "JALAN MAWAR", "14/03/2018", "TOTAL", "25.00", "30.00"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("reading lacks %q:\n%s", want, text)
+		}
+	}
+}
+
+// A long receipt is detected a band of rows at a time: a line that a
+// band's edge cuts must be read once, whole, not twice or in halves.
+func TestReadLongReceiptInBands(t *testing.T) {
+	r := openModels(t)
+	f, err := os.Open(filepath.Join("..", "extract", "testdata", "receipt.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	one, _, err := image.Decode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// the receipt three times, one under the other, shifted by a few rows
+	// so that band edges fall on different lines in each copy
+	b := one.Bounds()
+	const copies = 3
+	long := image.NewGray(image.Rect(0, 0, b.Dx(), copies*b.Dy()+2*37))
+	draw.Draw(long, long.Bounds(), image.White, image.Point{}, draw.Src)
+	for i := range copies {
+		at := image.Pt(0, i*(b.Dy()+37))
+		draw.Draw(long, image.Rectangle{Min: at, Max: at.Add(b.Size())}, one, b.Min, draw.Src)
+	}
+	if w, h := detSize(long.Bounds().Dx(), long.Bounds().Dy()); h <= max(32, detStripPixels/w/32*32)+2*detStripContext {
+		t.Fatalf("detector input %dx%d fits one band; the test needs several", w, h)
+	}
+	boxes, err := r.Read(long)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for _, b := range boxes {
+		lines = append(lines, b.Text)
+	}
+	text := strings.Join(lines, "\n")
+	for _, want := range []string{"HARDWARE", "SDN BHD", "14/03/2018", "TOTAL", "30.00"} {
+		if n := strings.Count(text, want); n != copies {
+			t.Errorf("reading has %q %d times, want %d:\n%s", want, n, copies, text)
 		}
 	}
 }

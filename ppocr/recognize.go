@@ -12,13 +12,15 @@ import (
 
 // Recognition settings: the recogniser reads lines 48 pixels high; lines
 // are read in batches of similar width, padded to at least recMinWidth
-// (PP-OCR's 320) and cut at recMaxWidth (a line longer than that is
-// squeezed, not dropped).
+// and cut at recMaxWidth (a line longer than that is squeezed, not
+// dropped); a batch holds at most recBatch lines and recBatchWidth pixels
+// of padded width.
 const (
-	recHeight   = 48
-	recMinWidth = 64
-	recMaxWidth = 1920
-	recBatch    = 8
+	recHeight     = 48
+	recMinWidth   = 64
+	recMaxWidth   = 1920
+	recBatch      = 8
+	recBatchWidth = 2048
 )
 
 // recognize reads the text of each box and fills in Text and Conf.
@@ -29,13 +31,21 @@ func (r *Reader) recognize(p rgb, boxes []Box) error {
 	}
 	ratio := func(b Box) float64 { return float64(b.MaxX-b.MinX) / float64(max(1, b.MaxY-b.MinY)) }
 	sort.Slice(order, func(i, j int) bool { return ratio(boxes[order[i]]) < ratio(boxes[order[j]]) })
-	for start := 0; start < len(order); start += recBatch {
-		batch := order[start:min(start+recBatch, len(order))]
-		width := recMinWidth
-		for _, i := range batch {
-			width = max(width, int(math.Ceil(recHeight*ratio(boxes[i]))))
+	for start := 0; start < len(order); {
+		// the batch grows while its lines, padded to its widest, fit
+		// recBatchWidth: the recogniser's output holds a score for each
+		// of its 6,600 characters per 8 pixels of width, so a batch of
+		// eight long lines alone would take 50 MB
+		n, width := 0, recMinWidth
+		for n < recBatch && start+n < len(order) {
+			w := min(recMaxWidth, max(width, int(math.Ceil(recHeight*ratio(boxes[order[start+n]])))))
+			if n > 0 && (n+1)*w > recBatchWidth {
+				break
+			}
+			n, width = n+1, w
 		}
-		width = min(width, recMaxWidth)
+		batch := order[start : start+n]
+		start += n
 		in := make([]float32, len(batch)*3*recHeight*width)
 		for k, i := range batch {
 			fillLine(in[k*3*recHeight*width:(k+1)*3*recHeight*width], p, boxes[i], width)
