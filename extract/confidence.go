@@ -75,6 +75,7 @@ var measuredConfidence = map[string]int{
 	"invoice_number/invoice-label":           95, // 21 of 21 right
 	"invoice_number/invoice-label-below":     66, // 1 of 1 right
 	"invoice_number/order-label":             94, // 16 of 16 right
+	"invoice_number/title-hash":              66, // (too few to say more)
 	"subtotal/adds-up":                       95, // 19 of 19 right
 	"subtotal/labelled":                      80, // 3 of 3 right
 	"tax/adds-up":                            95, // 20 of 20 right
@@ -106,6 +107,7 @@ var measuredConfidence = map[string]int{
 	"ocr/invoice_number/invoice-label":       71,
 	"ocr/invoice_number/invoice-label-below": 49,
 	"ocr/invoice_number/order-label":         70,
+	"ocr/invoice_number/title-hash":          49,
 	"ocr/subtotal/adds-up":                   71,
 	"ocr/subtotal/labelled":                  60,
 	"ocr/tax/adds-up":                        71,

@@ -62,7 +62,42 @@ func findInvoiceNumberEvidence(lines []textLine) (string, string) {
 			}
 		}
 	}
+	if id := hashBelowTitle(lines); id != "" {
+		return id, "title-hash"
+	}
 	return "", ""
+}
+
+// invoiceTitleRe: the document's title alone in its column.
+var invoiceTitleRe = mustLineRegexp(`(?i)^(?:tax\s+)?(?:invoice|rechnung|facture|factuur|faktura|fattura|factura)$`)
+
+// hashBelowTitle reads a number printed with a "#" under the document's
+// title ("INVOICE" / "# 2026-0042"), as many invoice templates set it in
+// their top right corner: the title must be its line's last column, and
+// the number the last column of the next non-empty line.
+func hashBelowTitle(lines []textLine) string {
+	for i, l := range lines {
+		cols := columnGapRe.Split(strings.TrimSpace(l.raw), -1)
+		if !invoiceTitleRe.MatchString(cols[len(cols)-1]) {
+			continue
+		}
+		for j := i + 1; j < len(lines) && j <= i+2; j++ {
+			next := strings.TrimSpace(lines[j].raw)
+			if next == "" {
+				continue
+			}
+			ncols := columnGapRe.Split(next, -1)
+			last := ncols[len(ncols)-1]
+			if !strings.HasPrefix(last, "#") {
+				break
+			}
+			if id := idToken(last); id != "" && len(id) == len(strings.TrimSpace(strings.TrimLeft(last, "#: "))) {
+				return id
+			}
+			break
+		}
+	}
+	return ""
 }
 
 func idToken(s string) string {
