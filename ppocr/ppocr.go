@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"image/color"
 	"os"
 	"path/filepath"
 	"sort"
@@ -111,10 +112,11 @@ func readKeys(path string) ([]string, error) {
 	return append(keys, " "), nil
 }
 
-// Read finds and reads the text lines of img, top to bottom.
+// Read finds and reads the text lines of img, top to bottom, with their
+// boxes in img's pixels.
 func (r *Reader) Read(img image.Image) ([]Box, error) {
 	defer r.det.lib.releaseFreed()
-	px := toRGB(img)
+	px, k := toRGB(img)
 	r.detecting <- struct{}{}
 	boxes, err := r.detect(px)
 	<-r.detecting
@@ -129,6 +131,10 @@ func (r *Reader) Read(img image.Image) ([]Box, error) {
 		if strings.TrimSpace(b.Text) != "" {
 			out = append(out, b)
 		}
+	}
+	for i := range out {
+		b := &out[i]
+		b.MinX, b.MinY, b.MaxX, b.MaxY = img.Bounds().Min.X+b.MinX*k, img.Bounds().Min.Y+b.MinY*k, img.Bounds().Min.X+b.MaxX*k, img.Bounds().Min.Y+b.MaxY*k
 	}
 	sort.SliceStable(out, func(i, j int) bool {
 		if out[i].MinY != out[j].MinY {
@@ -146,18 +152,74 @@ type rgb struct {
 	pix  []uint8
 }
 
-func toRGB(img image.Image) rgb {
+// rgbMaxPixels bounds the copy of an image the models read from: a larger
+// one (a phone's 35-megapixel photo of a receipt) is shrunk by a whole
+// factor, each pixel the mean of a k x k block. Its text stays several
+// times the 48 pixels a line is read at, and the copy takes at most
+// 48 MB instead of 3 bytes for every pixel of the photo.
+const rgbMaxPixels = 16_000_000
+
+// toRGB copies img as packed RGB, shrunk by the factor it returns (1 for
+// all but the largest images).
+func toRGB(img image.Image) (rgb, int) {
 	b := img.Bounds()
-	p := rgb{w: b.Dx(), h: b.Dy(), pix: make([]uint8, 3*b.Dx()*b.Dy())}
+	k := 1
+	for b.Dx()/k*(b.Dy()/k) > rgbMaxPixels {
+		k++
+	}
+	p := rgb{w: b.Dx() / k, h: b.Dy() / k}
+	p.pix = make([]uint8, 3*p.w*p.h)
+	at := pixelReader(img)
 	i := 0
-	for y := b.Min.Y; y < b.Max.Y; y++ {
-		for x := b.Min.X; x < b.Max.X; x++ {
-			r, g, bl, _ := img.At(x, y).RGBA()
-			p.pix[i], p.pix[i+1], p.pix[i+2] = uint8(r>>8), uint8(g>>8), uint8(bl>>8)
+	for y := 0; y < p.h; y++ {
+		for x := 0; x < p.w; x++ {
+			var sr, sg, sb int
+			for dy := 0; dy < k; dy++ {
+				for dx := 0; dx < k; dx++ {
+					r, g, bl := at(b.Min.X+x*k+dx, b.Min.Y+y*k+dy)
+					sr, sg, sb = sr+int(r), sg+int(g), sb+int(bl)
+				}
+			}
+			n := k * k
+			p.pix[i], p.pix[i+1], p.pix[i+2] = uint8((sr+n/2)/n), uint8((sg+n/2)/n), uint8((sb+n/2)/n)
 			i += 3
 		}
 	}
-	return p
+	return p, k
+}
+
+// pixelReader returns a function that reads img's pixel at (x, y) as 8-bit
+// RGB, the high byte of what img.At(x, y).RGBA() gives. For the decoders'
+// usual types it reads the pixel arrays directly: At boxes every pixel in
+// an interface value, which took most of the time of copying a photo.
+func pixelReader(img image.Image) func(x, y int) (uint8, uint8, uint8) {
+	hi := func(c color.Color) (uint8, uint8, uint8) {
+		r, g, b, _ := c.RGBA()
+		return uint8(r >> 8), uint8(g >> 8), uint8(b >> 8)
+	}
+	switch m := img.(type) {
+	case *image.YCbCr:
+		return func(x, y int) (uint8, uint8, uint8) {
+			yi, ci := m.YOffset(x, y), m.COffset(x, y)
+			return hi(color.YCbCr{Y: m.Y[yi], Cb: m.Cb[ci], Cr: m.Cr[ci]})
+		}
+	case *image.Gray:
+		return func(x, y int) (uint8, uint8, uint8) {
+			v := m.Pix[m.PixOffset(x, y)]
+			return v, v, v
+		}
+	case *image.NRGBA:
+		return func(x, y int) (uint8, uint8, uint8) {
+			i := m.PixOffset(x, y)
+			return hi(color.NRGBA{R: m.Pix[i], G: m.Pix[i+1], B: m.Pix[i+2], A: m.Pix[i+3]})
+		}
+	case *image.RGBA:
+		return func(x, y int) (uint8, uint8, uint8) {
+			i := m.PixOffset(x, y)
+			return m.Pix[i], m.Pix[i+1], m.Pix[i+2]
+		}
+	}
+	return func(x, y int) (uint8, uint8, uint8) { return hi(img.At(x, y)) }
 }
 
 // sample is the bilinear interpolation of channel c at (x, y).

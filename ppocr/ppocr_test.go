@@ -188,3 +188,62 @@ func TestSpaceBetween(t *testing.T) {
 		t.Errorf("widestGap = %v, want 3", got)
 	}
 }
+
+// toRGB reads the decoders' image types from their pixel arrays; the
+// values must be those image.At gives, whatever the type.
+func TestToRGBMatchesAt(t *testing.T) {
+	r := image.Rect(3, 5, 40, 29)
+	ycc := image.NewYCbCr(r, image.YCbCrSubsampleRatio420)
+	gray := image.NewGray(r)
+	nrgba := image.NewNRGBA(r)
+	rgba := image.NewRGBA(r)
+	gray16 := image.NewGray16(r) // no fast path: read through At
+	for i := range ycc.Y {
+		ycc.Y[i] = uint8(i * 7)
+	}
+	for i := range ycc.Cb {
+		ycc.Cb[i], ycc.Cr[i] = uint8(i*13), uint8(255-i*5)
+	}
+	for i := range gray.Pix {
+		gray.Pix[i] = uint8(i * 3)
+	}
+	for i := range nrgba.Pix {
+		nrgba.Pix[i], rgba.Pix[i] = uint8(i*11), uint8(i*5)
+	}
+	for i := range gray16.Pix {
+		gray16.Pix[i] = uint8(i * 17)
+	}
+	for _, img := range []image.Image{ycc, gray, nrgba, rgba, gray16} {
+		p, k := toRGB(img)
+		if k != 1 || p.w != r.Dx() || p.h != r.Dy() {
+			t.Fatalf("%T: %dx%d shrunk by %d, want %dx%d as it is", img, p.w, p.h, k, r.Dx(), r.Dy())
+		}
+		for y := 0; y < p.h; y++ {
+			for x := 0; x < p.w; x++ {
+				cr, cg, cb, _ := img.At(r.Min.X+x, r.Min.Y+y).RGBA()
+				i := 3 * (y*p.w + x)
+				if got, want := [3]uint8{p.pix[i], p.pix[i+1], p.pix[i+2]}, [3]uint8{uint8(cr >> 8), uint8(cg >> 8), uint8(cb >> 8)}; got != want {
+					t.Fatalf("%T at (%d, %d) = %v, want %v", img, x, y, got, want)
+				}
+			}
+		}
+	}
+}
+
+// A photo larger than rgbMaxPixels is read shrunk, each pixel the mean of
+// its block.
+func TestToRGBShrinksLargeImages(t *testing.T) {
+	img := image.NewGray(image.Rect(0, 0, 4001, 4001))
+	for y := 0; y < 4001; y++ {
+		for x := 0; x < 4001; x++ {
+			img.Pix[y*4001+x] = uint8(100 * ((x + y) % 2)) // blocks of 2x2 average 50
+		}
+	}
+	p, k := toRGB(img)
+	if k != 2 || p.w != 2000 || p.h != 2000 {
+		t.Fatalf("shrunk by %d to %dx%d, want by 2 to 2000x2000", k, p.w, p.h)
+	}
+	if p.pix[0] != 50 || p.pix[len(p.pix)-1] != 50 {
+		t.Errorf("pixels %d and %d, want the blocks' mean 50", p.pix[0], p.pix[len(p.pix)-1])
+	}
+}
