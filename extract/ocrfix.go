@@ -31,12 +31,6 @@ var strayMarkRe = regexp.MustCompile(`(^|\s)[|!«»~¦]+(\s|$)`)
 // kept.
 var edgeMarkRe = regexp.MustCompile(`^(\s*[:;.,'‘’"“”|!]+\s+)+|(\s+[:;.,'‘’"“”|!]+)+\s*$`)
 
-// misreadBhdRe: the "Bhd" of the Malaysian legal form "Sdn Bhd" with its
-// B read as a 3, an 8 or an E ("SDN 3HD", "SDN EHD"). After "Sdn" no
-// other word is meant, so the form can be put right; a "BHD" standing
-// alone is left as it is.
-var misreadBhdRe = regexp.MustCompile(`(?i)\b(s[do0]n[.,]?\s*)([38e]hd)\b`)
-
 func cleanOCRText(text string) string {
 	lines := strings.Split(text, "\n")
 	for i, l := range lines {
@@ -49,15 +43,6 @@ func cleanOCRText(text string) string {
 		l = edgeMarkRe.ReplaceAllString(l, "")
 		l = spacedDecimalRe.ReplaceAllString(l, "$1$2$3$4")
 		l = yenForYRe.ReplaceAllString(l, "Y$1")
-		l = misreadBhdRe.ReplaceAllStringFunc(l, func(m string) string {
-			sub := misreadBhdRe.FindStringSubmatch(m)
-			// the misread first letter has no case of its own: the
-			// rest says whether the form is in capitals
-			if strings.ToLower(sub[2][1:]) == sub[2][1:] {
-				return sub[1] + "Bhd"
-			}
-			return sub[1] + "BHD"
-		})
 		l = ocrWordRe.ReplaceAllStringFunc(l, func(m string) string {
 			sub := ocrWordRe.FindStringSubmatch(m)
 			if w := sub[2]; misreadTotal(w) {
