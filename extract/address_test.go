@@ -21,6 +21,8 @@ func TestFindAddress(t *testing.T) {
 		{"a company number line is not the start", "Kedai Contoh Sdn Bhd\nCOMPANY NO: 12345-W\nSITE: 1046\n176 JLN BESAR,\n57100 KUALA LUMPUR.\nTELEPHONE: 03-0000000\n", "176 JLN BESAR, 57100 KUALA LUMPUR."},
 		{"a label before the address is not part of it", "Kedai Contoh Sdn Bhd\nHQ ADD: LOT 5, JALAN BUNGA\n40000 SHAH ALAM\n", "LOT 5, JALAN BUNGA 40000 SHAH ALAM"},
 		{"columns closed", "ACME LTD\n1 Main Street     Springfield\n", "1 Main Street Springfield"},
+		{"a branch below the name is not the address", "CHECKERS HYPERMARKET SDN BHD\n(JALAN KLANG LAMA)\nLOT 2942 & 2945, JLN SERI SENTOSA 8,\nOFF JLN KLANG LAMA,\n58000 KUALA LUMPUR.\nGST ID: 000000000000\n",
+			"LOT 2942 & 2945, JLN SERI SENTOSA 8, OFF JLN KLANG LAMA, 58000 KUALA LUMPUR."},
 		{"a lorong abbreviated", "SUNFISH\n<484297-M>\n22 LRG PERUSAHAAN 4\nKIMPAL INDS.PARK B . CAVES\nTEL : 03-61855688\nNO   10256\nTABLE   12\n",
 			"22 LRG PERUSAHAAN 4 KIMPAL INDS.PARK B . CAVES"},
 		{"a number in parentheses is no postcode", "TONYMOLY VIVA CITY\n(TONYMOLY SHOP (95874))\nUNIT L1-044B, VIVACITY MEGAMALL,\nJALAN WAN ALWI,\n93350 KUCHING, SARAWAK.\nGST ID : 000349356032\n",

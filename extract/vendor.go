@@ -77,6 +77,13 @@ func findVendor(lines []textLine) (string, int, vendorEvidence) {
 			c += " " + vendorText(lines[i+1].raw)
 			last = i + 1
 		}
+		// A branch in parentheses on a line of its own under the name
+		// ("CHECKERS HYPERMARKET SDN BHD" / "(JALAN KLANG LAMA)") belongs
+		// to it, as "MR. D.I.Y. (KUCHAI) SDN BHD" does on one line.
+		if last == i && i+1 < len(lines) && branchLineRe.MatchString(strings.TrimSpace(lines[i+1].raw)) && legalFormEndRe.MatchString(c) {
+			c += " " + strings.TrimSpace(lines[i+1].raw)
+			last = i + 1
+		}
 		// A line that starts with the legal form ("SDN BHD", "CO. (M)
 		// SDN BHD", "(BRANCH) SDN BHD"), or holds a single word before
 		// it ("RESTAURANT SDN BHD"), is the tail of a name wrapped over
@@ -113,6 +120,13 @@ func findVendor(lines []textLine) (string, int, vendorEvidence) {
 // business word that Malaysian names put before the legal form
 // ("ENTERPRISE", "TRADING"). "CP. (M)": a misread "CO. (M)".
 var legalTailRe = mustLineRegexp(`(?i)^(&|and\s|co\.?\s|\(|\S{1,3}\.?\s*\(m\)|sdn|bhd|s/b|ltd|limited|gmbh|inc\b|llc|plc|enterprise|trading\b)`)
+
+// branchLineRe: a line that is only a branch name in parentheses, with no
+// digit (a registration number has them).
+var branchLineRe = mustLineRegexp(`^\([^()\d]{3,40}\)$`)
+
+// legalFormEndRe: a name that ends with its legal form.
+var legalFormEndRe = mustLineRegexp(`(?i)\b(?:sdn\.?\s*bhd|bhd|s/b|ltd|limited|gmbh|inc|llc|plc)\.?$`)
 
 // wordsBeforeLegalForm counts the words of a name before its legal form
 // (-1 when it has none).
