@@ -133,10 +133,14 @@ func findAddress(lines []textLine, vendorLine int) string {
 // ADD:", "Anschrift:"), which is not part of it.
 var addressLabelRe = mustLineRegexp(`(?i)^\s*(?:[a-z]{1,6}\s+)?(?:add|addr|address|adresse|anschrift|alamat)\s*[:.]\s*`)
 
+// premisesNoRe: the number label of a plot or a unit ("Lot NO:20"), which
+// is part of the address, not a label that ends it.
+var premisesNoRe = mustLineRegexp(`(?i)\b(lot|unit|blk|block|plot|suite)\s*no\.?\s*:`)
+
 // endsAddress: a line that is no part of an address (a contact detail, a
 // tax id, the document's title, a date, a price, a blank line).
 func endsAddress(c string) bool {
-	return c == "" || notAddressRe.MatchString(c) || docLabelRe.MatchString(strings.ToLower(c)) ||
+	return c == "" || notAddressRe.MatchString(premisesNoRe.ReplaceAllString(c, "$1 ")) || docLabelRe.MatchString(strings.ToLower(c)) ||
 		letterCount(c) < 2 || len(datesIn(c)) > 0 || priceLike(c)
 }
 
