@@ -205,6 +205,11 @@ func vendorText(s string) string {
 		c += " " + cols[1]
 	}
 	c = leadingRefRe.ReplaceAllString(c, "")
+	// "UNIHAKKA INTERNATIONAL SDN BHD 30 May 2018 18:24": OCR joined the
+	// date printed beside the name to it; the name ends with its legal form.
+	if loc := legalFormRe.FindStringIndex(c); loc != nil && len(datesIn(c[loc[1]:])) > 0 && len(datesIn(c[:loc[1]])) == 0 {
+		c = c[:loc[1]]
+	}
 	c = stripTrailingReg(c)
 	if m := labelValueRe.FindStringSubmatch(c); m != nil {
 		if !legalFormRe.MatchString(m[2]) || customerLabelRe.MatchString(m[1]) {

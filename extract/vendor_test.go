@@ -18,6 +18,8 @@ func TestFindVendor(t *testing.T) {
 		{"3HD without SDN left alone", "3HD AUDIO SHOP\n", "3HD AUDIO SHOP"},
 		{"misread CO. (M) repaired", "POPULAR BOOK\nCP. (M) SDN BHD\n(COMPANY NO. 113825-W)\n", "POPULAR BOOK CO. (M) SDN BHD"},
 		{"CP without the (M) left alone", "CP. SUPPLIES SDN BHD\n", "CP. SUPPLIES SDN BHD"},
+		{"a date joined to the name", "UNIHAKKA INTERNATIONAL SDN BHD 30 May 2018 18:24\n12 JalanTa/Kaann (867388-)\nTampai\nTAX INVOICE\n", "UNIHAKKA INTERNATIONAL SDN BHD"},
+		{"a date before the legal form is no name", "30 May 2018 KEDAI SDN BHD\nBlue Kettle Cafe\n", "Blue Kettle Cafe"},
 		{"a branch in parentheses below the name", "CHECKERS HYPERMARKET SDN BHD\n(JALAN KLANG LAMA)\nLOT 2942 & 2945, JLN SERI SENTOSA 8,\n", "CHECKERS HYPERMARKET SDN BHD (JALAN KLANG LAMA)"},
 		{"a registration number in parentheses is no branch", "KEDAI MAJU SDN BHD\n(123456-X)\nLOT 5, JALAN BUNGA\n", "KEDAI MAJU SDN BHD"},
 		{"nothing", "\n\n", ""},
