@@ -102,6 +102,14 @@ func findAddress(lines []textLine, vendorLine int) string {
 	if start < 0 {
 		return ""
 	}
+	// A town line found first ("15000 KHEMISSET") has its street above
+	// it, under the name, even without a street word ("AUTOROUTE RABAT
+	// MEKNES").
+	if p := start - 1; p > vendorLine && hasPostcode(addressText(lines[start].raw)) && !addressWordRe.MatchString(postcodeRe.ReplaceAllString(addressText(lines[start].raw), "")) {
+		if c := addressText(lines[p].raw); !endsAddress(c) && !regNumberRe.MatchString(c) && letterCount(c) >= 4 {
+			start = p
+		}
+	}
 	var parts []string
 	postcode, townNext := false, false
 	for j := start; j < len(lines) && len(parts) < 5; j++ {

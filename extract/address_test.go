@@ -26,6 +26,8 @@ func TestFindAddress(t *testing.T) {
 		{"a lot number label is part of the address", "Sushi Q\nEDEN IMPRESSION SDN BHD\n(894996-D)\nLot NO:20, Level UG1, Publika Solaris\nDutamas.\nNo 1, Jalan Dutamas,50480 KL\nTel:03-62062378\n",
 			"Lot NO:20, Level UG1, Publika Solaris Dutamas. No 1, Jalan Dutamas,50480 KL"},
 		{"a receipt number label still ends it", "Kedai Contoh Sdn Bhd\nNO 3, JALAN MAWAR 2,\n41050 KLANG\nRECEIPT NO:1234\n", "NO 3, JALAN MAWAR 2, 41050 KLANG"},
+		{"the street above a town line found first", "RELAIS TOTAL OULMES\nAUTOROUTE RABAT MEKNES\n15000 KHEMISSET\nTel.: 05.22.95.66.66\n", "AUTOROUTE RABAT MEKNES 15000 KHEMISSET"},
+		{"a registration number above the town line is not the street", "KEDAI MAJU SDN BHD\n(123456-X)\n41050 KLANG\nTEL: 03-0000 0000\n", "41050 KLANG"},
 		{"a lorong abbreviated", "SUNFISH\n<484297-M>\n22 LRG PERUSAHAAN 4\nKIMPAL INDS.PARK B . CAVES\nTEL : 03-61855688\nNO   10256\nTABLE   12\n",
 			"22 LRG PERUSAHAAN 4 KIMPAL INDS.PARK B . CAVES"},
 		{"a number in parentheses is no postcode", "TONYMOLY VIVA CITY\n(TONYMOLY SHOP (95874))\nUNIT L1-044B, VIVACITY MEGAMALL,\nJALAN WAN ALWI,\n93350 KUCHING, SARAWAK.\nGST ID : 000349356032\n",
