@@ -247,10 +247,10 @@ func isChangeOrTenderLine(lower string) bool {
 // roundingLineRe: a rounding adjustment ("ROUNDING ADJ  -0.02",
 // "Rounding  .03"), which cash receipts print where the smallest coin
 // is five cents; roundingValueRe reads its amount, which may lack the
-// leading zero.
+// leading zero or, read by OCR, have a comma for its point ("0,01").
 var (
 	roundingLineRe  = mustLineRegexp(`\bround(ing)?\b|\brounding\s*adj`)
-	roundingValueRe = mustLineRegexp(`(-?)\s*(?:rm|\$)?\s*(0?)\.(\d\d)\s*$`)
+	roundingValueRe = mustLineRegexp(`(-?)\s*(?:rm|\$)?\s*(0?)[.,](\d\d)\s*$`)
 )
 
 // roundedTotal applies a rounding adjustment printed after the total:

@@ -18,6 +18,8 @@ func TestFindTotal(t *testing.T) {
 		{"a zero total is a part total", "TOTAL DISCOUNT   0.00\nTOTAL   5.50\n", "5.50"},
 		{"tax summary rows are not the total", "TOTAL   9.90\nGST SUMMARY   AMOUNT   TAX\nTOTAL   9.34   0.56\n", "9.90"},
 		{"a count is not money", "Total (3 items)\n", ""},
+		{"rounding read with a comma", "TOTAL   19.99\nRounding Adj   0,01\nRounding   20.00\nCASH   20.00\nCHANGE   0.00\n", "20.00"},
+		{"rounding with a comma that adds up to nothing printed", "TOTAL   19.99\nRounding Adj   0,01\nCASH   50.00\nCHANGE   30.01\n", "19.99"},
 		{"the sum of the parts' totals", "You sent a total of £16.48 GBP.\nKorean Ginseng Tablets   £8.49 GBP\nTotal\n£8.49 GBP\nPayment\n£8.49 GBP\nGinkgo Biloba Tablets   £7.99 GBP\nTotal\n£7.99 GBP\nPayment\n£7.99 GBP\n", "16.48"},
 		{"totals that add up to nothing printed", "Total   8.49\nTotal   7.99\nTotal   3.00\n", "3.00"},
 		{"accepted total is the payment", "010100 PAY PARKING TICKET   5.00 RM\nAMOUNT INCL. GST   5.00 RM\nACCEPTED TOTAL   10.00 RM\nCHANGE   5.00 RM\nGST 6%   0.28 RM\n", "5.00"},
