@@ -13,6 +13,7 @@ import (
 	"image/color"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 )
@@ -40,10 +41,12 @@ type Box struct {
 type Reader struct {
 	det, rec *session
 	keys     []string // class i+1 of the recogniser; class 0 is CTC's blank
-	// detecting holds the one detection allowed at a time: a detection
-	// of a full receipt needs several hundred megabytes of feature maps,
-	// and two at once would double the process's peak for little gain on
-	// a small machine (recognition, most of the work, still overlaps).
+	// reading holds the reads allowed at once (Config.Reads), detecting
+	// the one detection: a read's working memory is a few hundred
+	// megabytes, mostly the detector's, and reads beyond the number of
+	// cores add memory, not speed; recognition of one read still
+	// overlaps the next one's detection.
+	reading   chan struct{}
 	detecting chan struct{}
 }
 
@@ -51,6 +54,9 @@ type Reader struct {
 type Config struct {
 	Dir     string // holds LibraryFile, DetModelFile, RecModelFile and KeysFile
 	Threads int    // threads per model run; 0 means 1
+	// Reads is how many images may be read at once; the rest wait their
+	// turn. 0 means one per core (each run on Threads threads).
+	Reads int
 }
 
 // ErrNotInstalled says that the library or a model file is missing.
@@ -81,7 +87,12 @@ func Open(cfg Config) (*Reader, error) {
 		det.close()
 		return nil, err
 	}
-	return &Reader{det: det, rec: rec, keys: keys, detecting: make(chan struct{}, 1)}, nil
+	reads := cfg.Reads
+	if reads <= 0 {
+		reads = max(1, runtime.NumCPU()/threads)
+	}
+	return &Reader{det: det, rec: rec, keys: keys,
+		reading: make(chan struct{}, reads), detecting: make(chan struct{}, 1)}, nil
 }
 
 // Close releases the models.
@@ -115,6 +126,8 @@ func readKeys(path string) ([]string, error) {
 // Read finds and reads the text lines of img, top to bottom, with their
 // boxes in img's pixels.
 func (r *Reader) Read(img image.Image) ([]Box, error) {
+	r.reading <- struct{}{}
+	defer func() { <-r.reading }()
 	defer r.det.lib.releaseFreed()
 	px, k := toRGB(img)
 	r.detecting <- struct{}{}
