@@ -10,6 +10,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	goruntime "runtime"
@@ -80,8 +81,31 @@ func runExtract(ctx context.Context, args []string, stdout io.Writer) error {
 			return err
 		}
 	}
-	engine := extract.New(extract.Limits{}).WithNeuralOCR(openOCRModels(*ocrDir, slog.Default()))
+	engine := extract.New(extract.Limits{})
+	// Loading the models takes a tenth of a second or more; a run
+	// without images does without.
+	if anyImage(jobs) {
+		engine = engine.WithNeuralOCR(openOCRModels(*ocrDir, slog.Default()))
+	}
 	return extractAll(ctx, engine, jobs, *workers, stdout)
+}
+
+// anyImage reports whether a job's file looks like an image by its first
+// bytes (an unreadable file counts: its job reports the error).
+func anyImage(jobs []job) bool {
+	for _, j := range jobs {
+		f, err := os.Open(j.path)
+		if err != nil {
+			return true
+		}
+		head := make([]byte, 512)
+		n, _ := io.ReadFull(f, head)
+		f.Close()
+		if strings.HasPrefix(http.DetectContentType(head[:n]), "image/") {
+			return true
+		}
+	}
+	return false
 }
 
 // readManifest lists the items of a benchdata split.
