@@ -29,8 +29,9 @@ func openModels(t *testing.T) *Reader {
 	return r
 }
 
-func TestReadReceipt(t *testing.T) {
-	r := openModels(t)
+// testReceipt is the scanned receipt the extraction tests read too.
+func testReceipt(t *testing.T) image.Image {
+	t.Helper()
 	f, err := os.Open(filepath.Join("..", "extract", "testdata", "receipt.png"))
 	if err != nil {
 		t.Fatal(err)
@@ -40,7 +41,12 @@ func TestReadReceipt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	boxes, err := r.Read(img)
+	return img
+}
+
+func TestReadReceipt(t *testing.T) {
+	r := openModels(t)
+	boxes, err := r.Read(testReceipt(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,15 +74,7 @@ func TestReadReceipt(t *testing.T) {
 // band's edge cuts must be read once, whole, not twice or in halves.
 func TestReadLongReceiptInBands(t *testing.T) {
 	r := openModels(t)
-	f, err := os.Open(filepath.Join("..", "extract", "testdata", "receipt.png"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	one, _, err := image.Decode(f)
-	if err != nil {
-		t.Fatal(err)
-	}
+	one := testReceipt(t)
 	// the receipt three times, one under the other, shifted by a few rows
 	// so that band edges fall on different lines in each copy
 	b := one.Bounds()
