@@ -16,7 +16,7 @@ func TestFindInvoiceNumber(t *testing.T) {
 		{"Dutch", "Factuurnummer: 993548900\n", "993548900"},
 		{"column label, value below it", "Guest: Ann\n  Booking ID          Payment Mode\n  QX7710              Cash\n", "QX7710"},
 		{"column label, other column below", "  Booking ID          Payment Mode\n                      Cash 12\n", ""},
-		{"a number with # under the title", "Sammy Maystone\nsmaystone4@fake.com                                                                           INVOICE\n                                                                                                  # invoice_number_1\n                                                                                         Date:                Jan 1, 2022\n", "invoice_number_1"},
+		{"a number with # under the title", "Sammy Maystone\nsomeone@example.com                                                                           INVOICE\n                                                                                                  # invoice_number_1\n                                                                                         Date:                Jan 1, 2022\n", "invoice_number_1"},
 		{"a receipt number with # under the title", "TAX INVOICE\n20/04/2018 19:15   #1000000163\nPOS: 02\n", "1000000163"},
 		{"a store number with # above the title is not it", "#0020 THE SUMMIT USJ\nTAX INVOICE\nPOS: 02\n", ""},
 		{"a # line under another heading is not it", "RECEIPT\n# 42 MAIN STREET 7\n", ""},
