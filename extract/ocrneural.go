@@ -20,9 +20,10 @@ func (e *Engine) WithNeuralOCR(r *ppocr.Reader) *Engine {
 }
 
 // neuralOCR reads the image with the PP-OCR models and lays their lines
-// out as the rules expect. The models run in this process and cannot be
-// interrupted: when ctx ends first the reading is abandoned (it finishes
-// in the background; the image's pixel limit bounds its cost).
+// out as the rules expect. The models run in this process, and one model
+// run cannot be interrupted: when ctx ends first the reading is abandoned
+// at once, and it stops in the background after the run under way (or
+// never starts, when it was still waiting for its turn).
 func (e *Engine) neuralOCR(ctx context.Context, content []byte) (ocrReading, error) {
 	img, _, err := image.Decode(bytes.NewReader(content))
 	if err != nil {
@@ -34,7 +35,7 @@ func (e *Engine) neuralOCR(ctx context.Context, content []byte) (ocrReading, err
 	}
 	done := make(chan result, 1)
 	go func() {
-		b, err := e.neural.Read(img)
+		b, err := e.neural.Read(ctx, img)
 		done <- result{b, err}
 	}()
 	select {

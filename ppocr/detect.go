@@ -1,6 +1,7 @@
 package ppocr
 
 import (
+	"context"
 	"fmt"
 	"math"
 )
@@ -42,7 +43,7 @@ func detSize(w, h int) (int, int) {
 }
 
 // detect finds the text lines of p and returns their boxes in p's pixels.
-func (r *Reader) detect(p rgb) ([]Box, error) {
+func (r *Reader) detect(ctx context.Context, p rgb) ([]Box, error) {
 	if p.w < 4 || p.h < 4 {
 		return nil, nil
 	}
@@ -61,7 +62,7 @@ func (r *Reader) detect(p rgb) ([]Box, error) {
 			}
 		}
 	}
-	prob, err := r.detectStrips(in, w, h)
+	prob, err := r.detectStrips(ctx, in, w, h)
 	if err != nil {
 		return nil, err
 	}
@@ -87,7 +88,7 @@ func (r *Reader) detect(p rgb) ([]Box, error) {
 // more than in bands. A band of detStripPixels with detStripContext rows
 // of context above and below, of which only its own rows are kept,
 // bounds that whatever the image's length.
-func (r *Reader) detectStrips(in []float32, w, h int) ([]float32, error) {
+func (r *Reader) detectStrips(ctx context.Context, in []float32, w, h int) ([]float32, error) {
 	plane := w * h
 	rows := max(32, detStripPixels/w/32*32)
 	if h <= rows+2*detStripContext {
@@ -103,6 +104,9 @@ func (r *Reader) detectStrips(in []float32, w, h int) ([]float32, error) {
 	prob := make([]float32, plane)
 	var band []float32
 	for y0 := 0; y0 < h; y0 += rows {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		y1 := min(h, y0+rows)
 		a, b := max(0, y0-detStripContext), min(h, y1+detStripContext)
 		n := (b - a) * w

@@ -7,6 +7,7 @@ package ppocr
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"image"
@@ -124,19 +125,25 @@ func readKeys(path string) ([]string, error) {
 }
 
 // Read finds and reads the text lines of img, top to bottom, with their
-// boxes in img's pixels.
-func (r *Reader) Read(img image.Image) ([]Box, error) {
-	r.reading <- struct{}{}
+// boxes in img's pixels. When ctx ends, a read waiting for its turn gives
+// up, and a running one stops after the model run under way (a band of
+// the detector's or a batch of lines), returning ctx's error.
+func (r *Reader) Read(ctx context.Context, img image.Image) ([]Box, error) {
+	if err := acquire(ctx, r.reading); err != nil {
+		return nil, err
+	}
 	defer func() { <-r.reading }()
 	defer r.det.lib.releaseFreed()
 	px, k := toRGB(img)
-	r.detecting <- struct{}{}
-	boxes, err := r.detect(px)
+	if err := acquire(ctx, r.detecting); err != nil {
+		return nil, err
+	}
+	boxes, err := r.detect(ctx, px)
 	<-r.detecting
 	if err != nil {
 		return nil, err
 	}
-	if err := r.recognize(px, boxes); err != nil {
+	if err := r.recognize(ctx, px, boxes); err != nil {
 		return nil, err
 	}
 	out := boxes[:0]
@@ -156,6 +163,19 @@ func (r *Reader) Read(img image.Image) ([]Box, error) {
 		return out[i].MinX < out[j].MinX
 	})
 	return out, nil
+}
+
+// acquire takes a place in slots, or gives up when ctx ends first.
+func acquire(ctx context.Context, slots chan struct{}) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	select {
+	case slots <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // rgb is an image as packed 8-bit RGB, the form both models' input is

@@ -1,6 +1,7 @@
 package ppocr
 
 import (
+	"context"
 	"errors"
 	"image"
 	"image/draw"
@@ -9,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"tally/config"
 )
@@ -46,7 +48,7 @@ func testReceipt(t *testing.T) image.Image {
 
 func TestReadReceipt(t *testing.T) {
 	r := openModels(t)
-	boxes, err := r.Read(testReceipt(t))
+	boxes, err := r.Read(context.Background(), testReceipt(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +90,7 @@ func TestReadLongReceiptInBands(t *testing.T) {
 	if w, h := detSize(long.Bounds().Dx(), long.Bounds().Dy()); h <= max(32, detStripPixels/w/32*32)+2*detStripContext {
 		t.Fatalf("detector input %dx%d fits one band; the test needs several", w, h)
 	}
-	boxes, err := r.Read(long)
+	boxes, err := r.Read(context.Background(), long)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +112,7 @@ func TestReadBlankImage(t *testing.T) {
 	for i := range img.Pix {
 		img.Pix[i] = 255
 	}
-	boxes, err := r.Read(img)
+	boxes, err := r.Read(context.Background(), img)
 	if err != nil || len(boxes) != 0 {
 		t.Fatalf("Read(blank) = %v, %v; want no lines", boxes, err)
 	}
@@ -243,5 +245,31 @@ func TestToRGBShrinksLargeImages(t *testing.T) {
 	}
 	if p.pix[0] != 50 || p.pix[len(p.pix)-1] != 50 {
 		t.Errorf("pixels %d and %d, want the blocks' mean 50", p.pix[0], p.pix[len(p.pix)-1])
+	}
+}
+
+// A read waiting for its turn gives up when its context ends, and one
+// whose context has ended does not start.
+func TestReadGivesUpWhenContextEnds(t *testing.T) {
+	r := openModels(t)
+	img := testReceipt(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := r.Read(ctx, img); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Read with an ended context = %v, want context.Canceled", err)
+	}
+	// every place taken: the read waits, then gives up at its deadline
+	for range cap(r.reading) {
+		r.reading <- struct{}{}
+	}
+	defer func() {
+		for range cap(r.reading) {
+			<-r.reading
+		}
+	}()
+	ctx, cancel = context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if _, err := r.Read(ctx, img); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Read waiting for its turn = %v, want context.DeadlineExceeded", err)
 	}
 }

@@ -1,6 +1,7 @@
 package ppocr
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"sort"
@@ -24,7 +25,7 @@ const (
 )
 
 // recognize reads the text of each box and fills in Text and Conf.
-func (r *Reader) recognize(p rgb, boxes []Box) error {
+func (r *Reader) recognize(ctx context.Context, p rgb, boxes []Box) error {
 	order := make([]int, len(boxes))
 	for i := range order {
 		order[i] = i
@@ -32,6 +33,9 @@ func (r *Reader) recognize(p rgb, boxes []Box) error {
 	ratio := func(b Box) float64 { return float64(b.MaxX-b.MinX) / float64(max(1, b.MaxY-b.MinY)) }
 	sort.Slice(order, func(i, j int) bool { return ratio(boxes[order[i]]) < ratio(boxes[order[j]]) })
 	for start := 0; start < len(order); {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		// the batch grows while its lines, padded to its widest, fit
 		// recBatchWidth: the recogniser's output holds a score for each
 		// of its 6,600 characters per 8 pixels of width, so a batch of
