@@ -115,11 +115,20 @@ func TestUploadsRideThroughLeaderLoss(t *testing.T) {
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
+	// The status counts are another projector's, which may still be
+	// catching up (its consumer, too, moved to the new leader): wait for
+	// it as for the documents; the replay below checks what both hold.
 	var docs, counted int
-	_ = pool.QueryRow(ctx, "SELECT count(*) FROM documents").Scan(&docs)
-	_ = pool.QueryRow(ctx, "SELECT COALESCE(sum(count), 0) FROM status_counts").Scan(&counted)
-	if docs != uploads || counted != uploads {
-		t.Fatalf("read models hold %d documents and count %d, want %d each", docs, counted, uploads)
+	for {
+		_ = pool.QueryRow(ctx, "SELECT count(*) FROM documents").Scan(&docs)
+		_ = pool.QueryRow(ctx, "SELECT COALESCE(sum(count), 0) FROM status_counts").Scan(&counted)
+		if docs == uploads && counted == uploads {
+			break
+		}
+		if docs > uploads || counted > uploads || time.Now().After(deadline) {
+			t.Fatalf("read models hold %d documents and count %d, want %d each", docs, counted, uploads)
+		}
+		time.Sleep(250 * time.Millisecond)
 	}
 
 	// The live read models equal a rebuild from the stream.
