@@ -75,7 +75,7 @@ var measuredConfidence = map[string]int{
 	"invoice_number/invoice-label":           95, // 21 of 21 right
 	"invoice_number/invoice-label-below":     66, // 1 of 1 right
 	"invoice_number/order-label":             94, // 16 of 16 right
-	"invoice_number/title-hash":              66, // (too few to say more)
+	"invoice_number/title-hash":              67, // 1 of 1 right
 	"subtotal/adds-up":                       95, // 19 of 19 right
 	"subtotal/labelled":                      80, // 3 of 3 right
 	"tax/adds-up":                            95, // 20 of 20 right
@@ -87,8 +87,8 @@ var measuredConfidence = map[string]int{
 	"total/label5":                           97, // 38 of 38 right
 	"total/paid":                             97, // 188 of 192 right
 	"total/paid-only":                        87, // 6 of 6 right
-	"total/paid-printed":                     75, // (too few to say more)
-	"total/parts-sum":                        75, // (too few to say more)
+	"total/paid-printed":                     67, // 1 of 1 right
+	"total/parts-sum":                        50, // none among the labelled items
 	"total/tendered":                         96, // 53 of 54 right
 	"total/tendered-only":                    75, // 5 of 6 right, with tendered-sum
 	"total/tendered-sum":                     75, // (too few apart)
@@ -107,7 +107,7 @@ var measuredConfidence = map[string]int{
 	"ocr/invoice_number/invoice-label":       71,
 	"ocr/invoice_number/invoice-label-below": 49,
 	"ocr/invoice_number/order-label":         70,
-	"ocr/invoice_number/title-hash":          49,
+	"ocr/invoice_number/title-hash":          50,
 	"ocr/subtotal/adds-up":                   71,
 	"ocr/subtotal/labelled":                  60,
 	"ocr/tax/adds-up":                        71,
@@ -119,8 +119,8 @@ var measuredConfidence = map[string]int{
 	"ocr/total/label5":                       72,
 	"ocr/total/paid":                         72,
 	"ocr/total/paid-only":                    65,
-	"ocr/total/paid-printed":                 55,
-	"ocr/total/parts-sum":                    55,
+	"ocr/total/paid-printed":                 50,
+	"ocr/total/parts-sum":                    38,
 	"ocr/total/tendered":                     72,
 	"ocr/total/tendered-only":                55,
 	"ocr/total/tendered-sum":                 55,
