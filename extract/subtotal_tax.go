@@ -100,7 +100,7 @@ func subtotalTaxByColumns(lines []textLine, total, subtotal, tax string) (string
 	if !ok || t.Sign() <= 0 {
 		return "", "", false
 	}
-	if s, x, ok := pairAddingUp(t, amountsOnLines(lines, isSubtotalLine), amountsOnLines(lines, isTaxLine)); ok {
+	if s, x, ok := pairAddingUp(total, amountsOnLines(lines, isSubtotalLine), amountsOnLines(lines, isTaxLine)); ok {
 		return s, x, true
 	}
 	if subtotal != "" || tax != "" {
@@ -122,7 +122,7 @@ func subtotalTaxByColumns(lines []textLine, total, subtotal, tax string) (string
 		}
 		vals = vals[:len(vals)-1]
 		for a := 0; a+1 < len(vals); a++ {
-			if s, x, ok := pairAddingUp(t, vals[a:a+1], vals[a+1:a+2]); ok {
+			if s, x, ok := pairAddingUp(total, vals[a:a+1], vals[a+1:a+2]); ok {
 				return s, x, true
 			}
 		}
@@ -134,13 +134,13 @@ func subtotalTaxByColumns(lines []textLine, total, subtotal, tax string) (string
 var totalRowRe = mustLineRegexp(`\btotal\b|\bsumme\b|\btotaal\b|\btotale\b|\brazem\b`)
 
 // pairAddingUp returns the first subtotal and tax, both positive and the
-// tax the smaller, whose sum is t.
-func pairAddingUp(t *big.Rat, subtotals, taxes []string) (string, string, bool) {
+// tax the smaller, that add up to total.
+func pairAddingUp(total string, subtotals, taxes []string) (string, string, bool) {
 	for _, s := range subtotals {
 		for _, x := range taxes {
 			sv, ok1 := rat(s)
 			xv, ok2 := rat(x)
-			if ok1 && ok2 && sv.Sign() > 0 && xv.Sign() > 0 && xv.Cmp(sv) < 0 && new(big.Rat).Add(sv, xv).Cmp(t) == 0 {
+			if ok1 && ok2 && xv.Sign() > 0 && xv.Cmp(sv) < 0 && addsUp(s, x, total) {
 				return s, x, true
 			}
 		}

@@ -92,34 +92,36 @@ func (r *Reader) detectStrips(ctx context.Context, in []float32, w, h int) ([]fl
 	plane := w * h
 	rows := max(32, detStripPixels/w/32*32)
 	if h <= rows+2*detStripContext {
-		out, err := r.det.run(in, []int64{1, 3, int64(h), int64(w)})
-		if err != nil {
-			return nil, err
-		}
-		if len(out.data) != plane {
-			return nil, fmt.Errorf("ppocr: detector answered shape %v for %dx%d", out.shape, w, h)
-		}
-		return out.data, nil
+		rows = h // one band, the whole image
 	}
-	prob := make([]float32, plane)
-	var band []float32
+	var prob, buf []float32
 	for y0 := 0; y0 < h; y0 += rows {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
 		y1 := min(h, y0+rows)
 		a, b := max(0, y0-detStripContext), min(h, y1+detStripContext)
-		n := (b - a) * w
-		band = band[:0]
-		for c := 0; c < 3; c++ {
-			band = append(band, in[c*plane+a*w:c*plane+b*w]...)
+		whole := a == 0 && b == h
+		band := in
+		if !whole {
+			buf = buf[:0]
+			for c := 0; c < 3; c++ {
+				buf = append(buf, in[c*plane+a*w:c*plane+b*w]...)
+			}
+			band = buf
 		}
 		out, err := r.det.run(band, []int64{1, 3, int64(b - a), int64(w)})
 		if err != nil {
 			return nil, err
 		}
-		if len(out.data) != n {
+		if len(out.data) != (b-a)*w {
 			return nil, fmt.Errorf("ppocr: detector answered shape %v for %dx%d", out.shape, w, b-a)
+		}
+		if whole {
+			return out.data, nil
+		}
+		if prob == nil {
+			prob = make([]float32, plane)
 		}
 		copy(prob[y0*w:y1*w], out.data[(y0-a)*w:(y1-a)*w])
 	}

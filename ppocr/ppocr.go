@@ -56,7 +56,8 @@ type Config struct {
 	Dir     string // holds LibraryFile, DetModelFile, RecModelFile and KeysFile
 	Threads int    // threads per model run; 0 means 1
 	// Reads is how many images may be read at once; the rest wait their
-	// turn. 0 means one per core (each run on Threads threads).
+	// turn. 0 means one per CPU the process may use (GOMAXPROCS, which
+	// follows a container's CPU limit), each run on Threads threads.
 	Reads int
 }
 
@@ -90,7 +91,7 @@ func Open(cfg Config) (*Reader, error) {
 	}
 	reads := cfg.Reads
 	if reads <= 0 {
-		reads = max(1, runtime.NumCPU()/threads)
+		reads = max(1, runtime.GOMAXPROCS(0)/threads)
 	}
 	return &Reader{det: det, rec: rec, keys: keys,
 		reading: make(chan struct{}, reads), detecting: make(chan struct{}, 1)}, nil
@@ -152,9 +153,10 @@ func (r *Reader) Read(ctx context.Context, img image.Image) ([]Box, error) {
 			out = append(out, b)
 		}
 	}
+	o := img.Bounds().Min
 	for i := range out {
 		b := &out[i]
-		b.MinX, b.MinY, b.MaxX, b.MaxY = img.Bounds().Min.X+b.MinX*k, img.Bounds().Min.Y+b.MinY*k, img.Bounds().Min.X+b.MaxX*k, img.Bounds().Min.Y+b.MaxY*k
+		b.MinX, b.MinY, b.MaxX, b.MaxY = o.X+b.MinX*k, o.Y+b.MinY*k, o.X+b.MaxX*k, o.Y+b.MaxY*k
 	}
 	sort.SliceStable(out, func(i, j int) bool {
 		if out[i].MinY != out[j].MinY {

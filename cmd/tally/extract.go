@@ -10,7 +10,6 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
-	"net/http"
 	"os"
 	"path/filepath"
 	goruntime "runtime"
@@ -90,18 +89,12 @@ func runExtract(ctx context.Context, args []string, stdout io.Writer) error {
 	return extractAll(ctx, engine, jobs, *workers, stdout)
 }
 
-// anyImage reports whether a job's file looks like an image by its first
-// bytes (an unreadable file counts: its job reports the error).
+// anyImage reports whether a job may be an image, by the type extractOne
+// passes the engine for its file: an image type, or none (the engine
+// sniffs the content then).
 func anyImage(jobs []job) bool {
 	for _, j := range jobs {
-		f, err := os.Open(j.path)
-		if err != nil {
-			return true
-		}
-		head := make([]byte, 512)
-		n, _ := io.ReadFull(f, head)
-		f.Close()
-		if strings.HasPrefix(http.DetectContentType(head[:n]), "image/") {
+		if t := extract.TypeOfFile(j.path); t == "" || strings.HasPrefix(t, "image/") {
 			return true
 		}
 	}
