@@ -83,7 +83,10 @@ func transient(err error) bool {
 	if errors.As(err, &apiErr) {
 		// 503 "JetStream system temporarily unavailable" (10008: no
 		// cluster leader) and 10009 "not leader": the cluster is electing.
-		return apiErr.Code == 503 || apiErr.ErrorCode == 10008 || apiErr.ErrorCode == 10009
+		// 10005 "no suitable peers for placement": a stream's replicas
+		// are placed while nodes of a starting cluster are still joining;
+		// with too few nodes for good, the retries end with the reason.
+		return apiErr.Code == 503 || apiErr.ErrorCode == 10005 || apiErr.ErrorCode == 10008 || apiErr.ErrorCode == 10009
 	}
 	return false
 }

@@ -31,7 +31,9 @@ type node struct {
 	srv         *server.Server // nil while stopped
 }
 
-// StartCluster starts n nodes and waits until JetStream has a meta leader.
+// StartCluster starts n nodes and waits until JetStream has a meta leader
+// that sees every other node online (before that, placing a stream of n
+// replicas fails: "no suitable peers for placement, peer offline").
 // The nodes are shut down when the test ends.
 func StartCluster(t testing.TB, n int) *Cluster {
 	t.Helper()
@@ -168,13 +170,28 @@ func (c *Cluster) waitMetaLeader() {
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		for _, n := range c.nodes {
-			if n.srv != nil && n.srv.JetStreamIsLeader() {
+			if n.srv != nil && n.srv.JetStreamIsLeader() && c.seesAllPeers(n.srv) {
 				return
 			}
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	c.t.Fatal("the cluster elected no JetStream meta leader within 30s")
+	c.t.Fatal("the cluster elected no JetStream meta leader that sees every node within 30s")
+}
+
+// seesAllPeers tells whether the meta leader srv knows every other node as
+// current and online.
+func (c *Cluster) seesAllPeers(srv *server.Server) bool {
+	jsz, err := srv.Jsz(&server.JSzOptions{})
+	if err != nil || jsz.Meta == nil || len(jsz.Meta.Replicas) < len(c.nodes)-1 {
+		return false
+	}
+	for _, p := range jsz.Meta.Replicas {
+		if !p.Current || p.Offline {
+			return false
+		}
+	}
+	return true
 }
 
 // StreamLeader is the node that leads the stream of the global account,
