@@ -26,6 +26,17 @@ RUN apt-get update \
 COPY scripts/ocr-models.sh /ocr-models.sh
 RUN OCR_MODELS_DIR=/usr/local/share/tally/ocr /ocr-models.sh
 
+# ---- PDF text reader -------------------------------------------------------
+# tally-pdftext (native/pdftext), compiled against the same Debian poppler
+# that the runtime image's poppler-utils brings.
+FROM debian:bookworm-slim AS pdftext
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends g++ pkg-config libpoppler-private-dev \
+ && rm -rf /var/lib/apt/lists/*
+COPY scripts/pdftext.sh /src/scripts/pdftext.sh
+COPY native/pdftext /src/native/pdftext
+RUN PDFTEXT_BIN=/out/tally-pdftext /src/scripts/pdftext.sh && test -x /out/tally-pdftext
+
 # ---- runtime -----------------------------------------------------------
 FROM debian:bookworm-slim
 
@@ -48,6 +59,7 @@ RUN groupadd --system --gid 10001 tally \
 
 COPY --from=build /out/tally /usr/local/bin/tally
 COPY --from=ocr /usr/local/share/tally/ocr /usr/local/share/tally/ocr
+COPY --from=pdftext /out/tally-pdftext /usr/local/bin/tally-pdftext
 
 WORKDIR /app
 ENV DATA_DIR=/data

@@ -25,11 +25,13 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"runtime"
 	"strings"
 	"time"
 
 	"tally/domain"
 	"tally/einvoice"
+	"tally/pdftext"
 	"tally/ppocr"
 )
 
@@ -94,11 +96,15 @@ type Engine struct {
 	httpClient *http.Client
 	templates  TemplateMatcher // consulted before the generic rules; may be nil
 	neural     *ppocr.Reader   // PP-OCR models read images first when set
+	pdfReaders *pdftext.Pool   // running tally-pdftext readers; pdftotext when not installed
 }
 
 // New returns an engine with the given limits; zero fields get defaults.
 func New(l Limits) *Engine {
-	return &Engine{limits: l.withDefaults(), pdftotext: "pdftotext", tesseract: "tesseract", httpClient: http.DefaultClient}
+	l = l.withDefaults()
+	memory, _ := l.toolLimits()
+	return &Engine{limits: l, pdftotext: "pdftotext", tesseract: "tesseract", httpClient: http.DefaultClient,
+		pdfReaders: pdftext.New(pdftext.Config{Memory: memory, Idle: runtime.GOMAXPROCS(0)})}
 }
 
 // Limits returns the limits in force (defaults filled in).

@@ -603,7 +603,7 @@ func TestExtractContextTimeout(t *testing.T) {
 			t.Fatal(err)
 		}
 		e := New(Limits{Timeout: 200 * time.Millisecond})
-		e.pdftotext = script
+		e.pdftotext, e.pdfReaders = script, nil
 		start := time.Now()
 		_, err := e.Extract(context.Background(), pdf, "application/pdf")
 		if !errors.Is(err, context.DeadlineExceeded) {
@@ -627,7 +627,7 @@ func TestExtractContextTimeout(t *testing.T) {
 func TestPdftotextMissing(t *testing.T) {
 	pdf := []byte("%PDF-1.4\n")
 	e := New(Limits{})
-	e.pdftotext = filepath.Join(t.TempDir(), "no-such-pdftotext")
+	e.pdftotext, e.pdfReaders = filepath.Join(t.TempDir(), "no-such-pdftotext"), nil
 	_, err := e.Extract(context.Background(), pdf, "application/pdf")
 	if err == nil || errors.Is(err, ErrUnreadable) {
 		t.Fatalf("err = %v, want a not-found error that does not blame the document", err)

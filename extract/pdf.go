@@ -9,9 +9,13 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"tally/pdftext"
 )
 
-// pdfText runs `pdftotext -layout -l MaxPages - -` with the PDF on stdin.
+// pdfText reads the PDF's text through a running tally-pdftext (package
+// pdftext) when it is installed, else runs `pdftotext -layout -l MaxPages
+// - -` with the PDF on stdin; both print the same text.
 // -layout keeps the columns of a printed invoice on one line ("Total   78.60"),
 // which is what the line-oriented rules in FromText rely on.
 func (e *Engine) pdfText(ctx context.Context, content []byte) (string, error) {
@@ -25,6 +29,21 @@ func (e *Engine) pdfText(ctx context.Context, content []byte) (string, error) {
 		return "", fmt.Errorf("%w: not a PDF (no %%PDF- header)", ErrUnreadable)
 	}
 
+	if e.pdfReaders != nil && e.pdfReaders.Found() {
+		text, err := e.pdfReaders.Text(ctx, content, e.limits.MaxPages, e.limits.MaxTextBytes)
+		switch {
+		case err == nil:
+			return pageText(text)
+		case ctx.Err() != nil:
+			return "", fmt.Errorf("pdftext: %w", ctx.Err())
+		case errors.Is(err, pdftext.ErrUnreadable):
+			return "", fmt.Errorf("%w: %w", ErrUnreadable, err)
+		case !pdftext.IsStartFailure(err):
+			return "", err
+		}
+		// A reader that does not start is not the document's fault:
+		// pdftotext reads it.
+	}
 	cmd := e.toolCommand(ctx, e.pdftotext,
 		"-layout", "-enc", "UTF-8", "-l", strconv.Itoa(e.limits.MaxPages), "-", "-")
 	cmd.Stdin = bytes.NewReader(content)
@@ -54,8 +73,12 @@ func (e *Engine) pdfText(ctx context.Context, content []byte) (string, error) {
 		}
 		return "", fmt.Errorf("%w: pdftotext: %s", ErrUnreadable, msg)
 	}
-	text := out.buf.String()
-	// pdftotext separates pages with form feeds; lines are what matter here.
+	return pageText(out.buf.String())
+}
+
+// pageText is the text of pdftotext's pages (or tally-pdftext's, alike).
+func pageText(text string) (string, error) {
+	// Pages are separated by form feeds; lines are what matter here.
 	text = strings.ReplaceAll(text, "\f", "\n")
 	if strings.TrimSpace(text) == "" {
 		return "", fmt.Errorf("%w: PDF has no text layer (a scan needs OCR)", ErrUnreadable)

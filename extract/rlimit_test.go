@@ -77,9 +77,37 @@ func TestPDFToolMemoryLimit(t *testing.T) {
 // A missing tool is still reported as missing.
 func TestMissingToolIsNotTheDocumentsFault(t *testing.T) {
 	e := New(Limits{})
-	e.pdftotext = "no-such-pdftotext"
+	e.pdftotext, e.pdfReaders = "no-such-pdftotext", nil
 	_, err := e.pdfText(context.Background(), []byte("%PDF-1.4\n"))
 	if err == nil || errors.Is(err, ErrUnreadable) || !strings.Contains(err.Error(), "cannot run pdftotext") {
 		t.Fatalf("%v", err)
+	}
+}
+
+// The running reader (tally-pdftext) and pdftotext give the rules the same
+// text.
+func TestPDFReadersAgree(t *testing.T) {
+	viaReader := New(Limits{})
+	if !viaReader.pdfReaders.Found() {
+		t.Skip("tally-pdftext is not installed (scripts/pdftext.sh)")
+	}
+	viaTool := New(Limits{})
+	viaTool.pdfReaders = nil
+	for _, f := range []string{"../examples/invoice.pdf", "../cmd/tally/testdata/cloud-invoice.pdf"} {
+		pdf, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := viaReader.pdfText(context.Background(), pdf)
+		if err != nil {
+			t.Fatalf("%s through the reader: %v", f, err)
+		}
+		b, err := viaTool.pdfText(context.Background(), pdf)
+		if err != nil {
+			t.Fatalf("%s through pdftotext: %v", f, err)
+		}
+		if a != b {
+			t.Errorf("%s: the reader's text\n%q\ndiffers from pdftotext's\n%q", f, a, b)
+		}
 	}
 }

@@ -53,6 +53,15 @@ elif ! tesseract --list-langs 2>/dev/null | grep -qx eng; then
   packages+=(tesseract-ocr-eng)
 fi
 
+# tally-pdftext (scripts/pdftext.sh) is compiled against poppler's headers:
+# it reads PDFs faster than starting pdftotext for each. Optional: without
+# it (or these packages, when not root) PDFs are read with pdftotext.
+optional=()
+command -v g++ >/dev/null || optional+=(g++)
+command -v pkg-config >/dev/null || optional+=(pkg-config)
+[ -f /usr/include/poppler/TextOutputDev.h ] || optional+=(libpoppler-private-dev)
+if is_root && ! $check_only; then packages+=("${optional[@]}"); fi
+
 # The OCR models are downloaded (scripts/ocr-models.sh) with curl.
 command -v curl >/dev/null || packages+=(curl ca-certificates)
 
@@ -87,6 +96,10 @@ fi
 # OCR models the engine may need beside tesseract's own data.
 if [ -x scripts/ocr-models.sh ] && ! $check_only; then
   scripts/ocr-models.sh
+fi
+# The PDF text reader, built (again) when missing or changed.
+if [ -x scripts/pdftext.sh ] && ! $check_only; then
+  scripts/pdftext.sh
 fi
 
 # start NAME PORT WAIT COMMAND...: start a service that is installed but not
