@@ -49,7 +49,14 @@ func needReader(t *testing.T) string {
 
 // textPDF builds a PDF with one page per entry, each line of a page
 // printed at its own height, the columns of a line as separate runs.
-func textPDF(pages ...[]string) []byte {
+func textPDF(pages ...[]string) []byte { return buildPDF(false, pages...) }
+
+// pdfaPDF is textPDF with an output intent, as every PDF/A (and so every
+// ZUGFeRD or Factur-X invoice) carries one; its ICC profile here is not
+// one poppler can use.
+func pdfaPDF(pages ...[]string) []byte { return buildPDF(true, pages...) }
+
+func buildPDF(outputIntent bool, pages ...[]string) []byte {
 	var b bytes.Buffer
 	var offsets []int
 	obj := func(body string) {
@@ -58,8 +65,13 @@ func textPDF(pages ...[]string) []byte {
 	}
 	b.WriteString("%PDF-1.4\n")
 	n := len(pages)
-	// 1 catalog, 2 pages, 3 font, then per page: page, contents.
-	obj("<< /Type /Catalog /Pages 2 0 R >>")
+	// 1 catalog, 2 pages, 3 font, then per page: page, contents; then
+	// the output intent's profile.
+	if outputIntent {
+		obj(fmt.Sprintf("<< /Type /Catalog /Pages 2 0 R /OutputIntents [<< /Type /OutputIntent /S /GTS_PDFA1 /OutputConditionIdentifier (sRGB) /DestOutputProfile %d 0 R >>] >>", 4+2*n))
+	} else {
+		obj("<< /Type /Catalog /Pages 2 0 R >>")
+	}
 	var kids []string
 	for i := range n {
 		kids = append(kids, fmt.Sprintf("%d 0 R", 4+2*i))
@@ -77,6 +89,9 @@ func textPDF(pages ...[]string) []byte {
 		content.WriteString("ET\n")
 		obj(fmt.Sprintf("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 3 0 R >> >> /Contents %d 0 R >>", 5+2*i))
 		obj(fmt.Sprintf("<< /Length %d >>\nstream\n%sendstream", content.Len(), content.String()))
+	}
+	if outputIntent {
+		obj("<< /N 3 /Length 16 >>\nstream\nnot an ICC file\nendstream")
 	}
 	xref := b.Len()
 	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f \n", len(offsets)+1)
@@ -111,7 +126,7 @@ func pdftotext(t *testing.T, pdf []byte, maxPages int) string {
 func TestTextIsPdftotexts(t *testing.T) {
 	pool := New(Config{Program: needReader(t)})
 	defer pool.Close()
-	inputs := map[string][]byte{"built": textPDF(invoicePages...)}
+	inputs := map[string][]byte{"built": textPDF(invoicePages...), "with an output intent": pdfaPDF(invoicePages...)}
 	for _, f := range []string{"../examples/invoice.pdf", "../cmd/tally/testdata/cloud-invoice.pdf"} {
 		pdf, err := os.ReadFile(f)
 		if err != nil {

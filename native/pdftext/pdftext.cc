@@ -92,6 +92,26 @@ void answer(uint32_t status, const std::string &body)
     fflush(stdout);
 }
 
+// forgetOutputIntents drops the catalog's OutputIntents from the document
+// as read (the file is untouched). Every PDF/A, and so every ZUGFeRD or
+// Factur-X invoice, names one with an ICC profile; for it poppler builds
+// four colour transforms on each page, which costs more than reading the
+// page's text, and text has no colour.
+void forgetOutputIntents(PDFDoc &doc)
+{
+    XRef *xref = doc.getXRef();
+    const Object &root = xref->getTrailerDict()->dictLookupNF("Root");
+    if (!root.isRef()) {
+        return;
+    }
+    Object catalog = xref->fetch(root.getRef());
+    if (!catalog.isDict() || catalog.dictLookupNF("OutputIntents").isNull()) {
+        return;
+    }
+    catalog.dictRemove("OutputIntents");
+    xref->setModifiedObject(&catalog, root.getRef());
+}
+
 } // namespace
 
 // Requests larger than this are refused without reading them whole.
@@ -133,6 +153,7 @@ int main()
             if (maxPages > 0 && int(maxPages) < last) {
                 last = int(maxPages);
             }
+            forgetOutputIntents(doc);
             TextOutputDev text(collect, &out, true, 0, false, false);
             if (!text.isOk()) {
                 answer(1, "Couldn't start the text output");
