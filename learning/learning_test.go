@@ -165,6 +165,10 @@ func FuzzLearnApply(f *testing.F) {
 		fa.Issuer = &domain.IssuerProfile{Keys: []string{"name:x"}}
 		l, _ := Learn(fa, domain.Fields{Date: date, Total: total})
 		Apply(extract.FromText(b), l, domain.LearnedFrom{})
+		l.AddressLines = 1
+		ApplyText(extract.FromText(b), b, l, domain.LearnedFrom{})
+		l.AddressLines = -1
+		ApplyText(extract.FromText(b), b, l, domain.LearnedFrom{})
 	})
 }
 

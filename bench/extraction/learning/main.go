@@ -40,6 +40,7 @@ type item struct {
 	Raw    map[string]any    `json:"fields"`
 	group  string
 	got    domain.Fields
+	text   string
 	err    error
 }
 
@@ -100,7 +101,7 @@ func run(dir, beforePath, afterPath string, minDocs, workers int) error {
 				it.err = err
 				return
 			}
-			it.got, it.err = engine.Extract(ctx, content, extract.TypeOfFile(it.Input))
+			it.got, it.text, it.err = engine.ExtractText(ctx, content, extract.TypeOfFile(it.Input))
 		}()
 	}
 	wg.Wait()
@@ -156,7 +157,7 @@ func run(dir, beforePath, afterPath string, minDocs, workers int) error {
 				sort.SliceStable(keys, func(a, b int) bool { return learning.Priority(keys[a]) < learning.Priority(keys[b]) })
 				for _, k := range keys {
 					if s, ok := lessons[k]; ok {
-						f = learning.Apply(f, s.lesson, s.from)
+						f = learning.ApplyText(f, it.text, s.lesson, s.from)
 						break
 					}
 				}
