@@ -86,6 +86,12 @@ func pageText(text string) (string, error) {
 	return text, nil
 }
 
+// RunningPDFReader reports whether PDFs are read by running tally-pdftext
+// readers rather than by a pdftotext started for each.
+func (e *Engine) RunningPDFReader() bool {
+	return e.pdfReaders != nil && e.pdfReaders.Found()
+}
+
 func firstLine(s string) string {
 	s, _, _ = strings.Cut(s, "\n")
 	return s

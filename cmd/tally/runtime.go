@@ -301,6 +301,10 @@ func (r *runtime) checkExtractTools(ctx context.Context, engine *extract.Engine)
 			return tool.Missing
 		}})
 	}
+	if !engine.RunningPDFReader() {
+		r.log.Info("PDFs are read by starting pdftotext for each; tally-pdftext reads them for a fraction of the CPU",
+			"install", "scripts/pdftext.sh (needs g++ and libpoppler-private-dev)")
+	}
 }
 
 func pingRabbitMQ(ctx context.Context, url string) error {
