@@ -265,14 +265,40 @@ func (k *Keys) userKey(ctx context.Context, tenant string, id uuid.UUID) ([]byte
 // caller's commit and then blanks what it wrote. It needs no Keys: the
 // address-hash key (for schema-1 events only) is read through q as well.
 func OpenIn(ctx context.Context, q *readmodel.Queries, tenant string, s domain.SealedUser) (Opened, error) {
+	cache, _ := ctx.Value(keyCacheKey{}).(map[userRef][]byte)
 	key := func(ctx context.Context, tenant string, id uuid.UUID) ([]byte, error) {
+		if k, ok := cache[userRef{tenant, id}]; ok {
+			return k, nil
+		}
 		stored, err := q.OpenUserKey(ctx, readmodel.OpenUserKeyParams{Tenant: tenant, UserID: id})
 		if err != nil {
 			return nil, err
 		}
-		return unwrapUserKey(tenant, id, stored)
+		k, err := unwrapUserKey(tenant, id, stored)
+		if err == nil && k != nil && cache != nil {
+			cache[userRef{tenant, id}] = k
+		}
+		return k, err
 	}
 	return open(ctx, q, key, func(ctx context.Context) ([]byte, error) { return hashKeyIn(ctx, q) }, tenant, s)
+}
+
+type keyCacheKey struct{}
+
+type userRef struct {
+	tenant string
+	id     uuid.UUID
+}
+
+// WithKeyCache returns a context under which OpenIn reads each user's key
+// once, for a unit of work in one transaction (a projector's batch of
+// events, many of them one user's). OpenIn reads a key FOR SHARE, so no
+// erasure deletes it before that transaction ends, and reading it again
+// in the transaction would return the same key; a key not found is not
+// kept. The context must not outlive the transaction, nor be shared by
+// goroutines.
+func WithKeyCache(ctx context.Context) context.Context {
+	return context.WithValue(ctx, keyCacheKey{}, map[userRef][]byte{})
 }
 
 // hashKeyIn reads the address-hash key, making it if no process has yet.

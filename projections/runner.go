@@ -17,6 +17,7 @@ import (
 
 	"tally/domain"
 	"tally/eventstore"
+	"tally/personal"
 	"tally/readmodel"
 	"tally/supervise"
 )
@@ -211,6 +212,9 @@ func (r *Runner) applyBatch(ctx context.Context, identity string, last uint64, b
 		// with the checkpoint, in order, in this transaction.
 		p := newPipeline(tx)
 		q := readmodel.New(p)
+		// A batch is one transaction: a user's key, read once, opens
+		// all of that user's events in it.
+		ctx := personal.WithKeyCache(ctx)
 		for _, e := range batch {
 			if e.Sequence <= next {
 				continue // redelivered by the client after a reconnect
