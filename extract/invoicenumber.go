@@ -81,20 +81,17 @@ func hashBelowTitle(lines []textLine) string {
 		if !invoiceTitleRe.MatchString(cols[len(cols)-1]) {
 			continue
 		}
-		for j := i + 1; j < len(lines) && j <= i+2; j++ {
-			next := strings.TrimSpace(lines[j].raw)
-			if next == "" {
-				continue
-			}
-			ncols := columnGapRe.Split(next, -1)
-			last := ncols[len(ncols)-1]
-			if !strings.HasPrefix(last, "#") {
-				break
-			}
-			if id := idToken(last); id != "" && len(id) == len(strings.TrimSpace(strings.TrimLeft(last, "#: "))) {
-				return id
-			}
-			break
+		next := ""
+		for j := i + 1; j < len(lines) && j <= i+2 && next == ""; j++ {
+			next = strings.TrimSpace(lines[j].raw)
+		}
+		ncols := columnGapRe.Split(next, -1)
+		last := ncols[len(ncols)-1]
+		if !strings.HasPrefix(last, "#") {
+			continue
+		}
+		if id := idToken(last); id != "" && len(id) == len(strings.TrimSpace(strings.TrimLeft(last, "#: "))) {
+			return id
 		}
 	}
 	return ""

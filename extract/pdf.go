@@ -29,7 +29,7 @@ func (e *Engine) pdfText(ctx context.Context, content []byte) (string, error) {
 		return "", fmt.Errorf("%w: not a PDF (no %%PDF- header)", ErrUnreadable)
 	}
 
-	if e.pdfReaders != nil && e.pdfReaders.Found() {
+	if e.RunningPDFReader() {
 		text, err := e.pdfReaders.Text(ctx, content, e.limits.MaxPages, e.limits.MaxTextBytes)
 		switch {
 		case err == nil:

@@ -77,13 +77,19 @@ func addsUp(subtotal, tax, total string) bool {
 func amountsOnLines(lines []textLine, is func(string) bool) []string {
 	var out []string
 	for i := len(lines) - 1; i >= 0; i-- {
-		if !is(lines[i].lower) {
-			continue
+		if is(lines[i].lower) {
+			out = append(out, decimalAmounts(lines[i].raw)...)
 		}
-		for _, h := range amountsIn(lines[i].raw) {
-			if h.decimals {
-				out = append(out, h.value)
-			}
+	}
+	return out
+}
+
+// decimalAmounts are the amounts with decimals printed on a line, in order.
+func decimalAmounts(raw string) []string {
+	var out []string
+	for _, h := range amountsIn(raw) {
+		if h.decimals {
+			out = append(out, h.value)
 		}
 	}
 	return out
@@ -111,12 +117,7 @@ func subtotalTaxByColumns(lines []textLine, total, subtotal, tax string) (string
 		if notTotalRe.MatchString(l) || !totalRowRe.MatchString(l) {
 			continue
 		}
-		var vals []string
-		for _, h := range amountsIn(lines[i].raw) {
-			if h.decimals {
-				vals = append(vals, h.value)
-			}
-		}
+		vals := decimalAmounts(lines[i].raw)
 		if len(vals) < 3 || !sameAmount(vals[len(vals)-1], total) {
 			continue
 		}

@@ -19,7 +19,14 @@ var notVendorRe = mustLineRegexp(`(?i)^(date|invoice|receipt|order|bill to|ship 
 // (AG, AS, AB, KG, OY, SA, BV) count only as written by registries, in
 // capitals ("Oy", "Ab" too): in lower case they are ordinary words ("as
 // soon as", "sa", "ab").
-var legalFormRe = mustLineRegexp(`(?i:\b(?:ltd|limited|gmbh|sdn\.?\s*bhd|s[do0][nm][.,]?\s*[b38e][hn][dor0]|bhd|inc|llc|plc|corp|corporation|sarl|s\.r\.l|srl|pty|s/b|ohg|e\.k|enterprise|trading)\b|co\.)\.?|\b(?:AG|S\.?A|B\.?V|KG|OY|Oy|AB|Ab|AS)\b\.?`)
+var legalFormRe = mustLineRegexp(`(?i:\b(?:ltd|limited|gmbh|sdn\.?\s*bhd|` + ocrSdn + `[.,]?\s*` + ocrBhd + `|bhd|inc|llc|plc|corp|corporation|sarl|s\.r\.l|srl|pty|s/b|ohg|e\.k|enterprise|trading)\b|co\.)\.?|\b(?:AG|S\.?A|B\.?V|KG|OY|Oy|AB|Ab|AS)\b\.?`)
+
+// "SDN" and "BHD" as OCR reads them ("SON", "S0N"; "BND", "3HD", "EHD"),
+// shared by legalFormRe and misreadSdnBhdRe.
+const (
+	ocrSdn = `s[do0][nm]`
+	ocrBhd = `[b38e][hn][dor0]`
+)
 
 const vendorScanLines = 10
 
@@ -299,7 +306,7 @@ var trailingDocLabelRe = mustLineRegexp(`(?i)\s+(tax\s+invoice|invoice|receipt|r
 
 // misreadSdnBhdRe: "SDN BHD" as OCR often misreads it ("SON BHD",
 // "SDN BND", "Sdi Bhd", "SON, BHD", "SDN 3HD", "SDN EHD").
-var misreadSdnBhdRe = mustLineRegexp(`(?i)\b(?:s[do0][nm]|sdi)([.,]?\s*)[b38e][hn][dor0]\b`)
+var misreadSdnBhdRe = mustLineRegexp(`(?i)\b(?:` + ocrSdn + `|sdi)([.,]?\s*)` + ocrBhd + `\b`)
 
 // misreadCoRe: "CO. (M)", the company form of Malaysian names, with its O
 // misread as a P ("POPULAR BOOK CP. (M) SDN BHD").

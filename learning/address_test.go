@@ -41,7 +41,7 @@ func TestACorrectionTeachesWhereTheAddressEnds(t *testing.T) {
 	}
 	second := extractText(t, chainSecond)
 	from := domain.LearnedFrom{DocumentID: "doc-1", EventID: "ev-1"}
-	got := ApplyText(second, chainSecond, l, from)
+	got := Apply(second, chainSecond, l, from)
 	if want := second.VendorAddress + " 0202-JLN BUNGA RAYA"; got.VendorAddress != want {
 		t.Fatalf("address %q, want %q (this branch's line, not the lesson's)", got.VendorAddress, want)
 	}
@@ -52,7 +52,7 @@ func TestACorrectionTeachesWhereTheAddressEnds(t *testing.T) {
 		t.Error(err)
 	}
 	// Without the text the lines cannot be found: the address stays.
-	if got := Apply(second, l, from); got.VendorAddress != second.VendorAddress {
+	if got := Apply(second, "", l, from); got.VendorAddress != second.VendorAddress {
 		t.Errorf("without the text: %q", got.VendorAddress)
 	}
 
@@ -64,7 +64,7 @@ func TestACorrectionTeachesWhereTheAddressEnds(t *testing.T) {
 		t.Fatalf("lesson %+v, want the address to end a line earlier", l)
 	}
 	first.VendorAddress += " 0101-TMN SRI INDAH"
-	if got := ApplyText(first, chainFirst, l, from); got.VendorAddress != extractText(t, chainFirst).VendorAddress {
+	if got := Apply(first, chainFirst, l, from); got.VendorAddress != extractText(t, chainFirst).VendorAddress {
 		t.Errorf("address %q, want its last line taken away", got.VendorAddress)
 	}
 }

@@ -59,5 +59,5 @@ func (e *Engine) ExtractTextFor(ctx context.Context, tenant string, content []by
 	if !ok {
 		return f, text, nil
 	}
-	return ApplyText(f, text, l.Lesson, l.From), text, nil
+	return Apply(f, text, l.Lesson, l.From), text, nil
 }

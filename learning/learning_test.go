@@ -63,11 +63,11 @@ func TestACorrectionTeachesTheNextDocumentOfTheIssuer(t *testing.T) {
 	// A name the engine is sure of stays; one it is unsure of (as OCR
 	// reads names) takes the correction's spelling.
 	second.Confidence["vendor"] = 95
-	if got := Apply(second, l, from); got.Vendor != second.Vendor {
+	if got := Apply(second, "", l, from); got.Vendor != second.Vendor {
 		t.Errorf("a name the engine was sure of became %q", got.Vendor)
 	}
 	second.Confidence["vendor"] = 50
-	got := Apply(second, l, from)
+	got := Apply(second, "", l, from)
 	if got.Vendor != "Northwind Trading Co" || got.Sources["vendor"] != domain.FieldSourceLearned {
 		t.Errorf("vendor %q (%s), want the corrected name, learned", got.Vendor, got.Sources["vendor"])
 	}
@@ -99,7 +99,7 @@ func TestAnotherIssuerIsNotTaught(t *testing.T) {
 			}
 		}
 	}
-	if got := Apply(other, l, domain.LearnedFrom{}); got.Vendor != other.Vendor || got.Sources["vendor"] == domain.FieldSourceLearned {
+	if got := Apply(other, "", l, domain.LearnedFrom{}); got.Vendor != other.Vendor || got.Sources["vendor"] == domain.FieldSourceLearned {
 		t.Errorf("a dissimilar name was replaced: %q", got.Vendor)
 	}
 }
@@ -164,11 +164,11 @@ func FuzzLearnApply(f *testing.F) {
 		fa := extract.FromText(a)
 		fa.Issuer = &domain.IssuerProfile{Keys: []string{"name:x"}}
 		l, _ := Learn(fa, domain.Fields{Date: date, Total: total})
-		Apply(extract.FromText(b), l, domain.LearnedFrom{})
+		Apply(extract.FromText(b), "", l, domain.LearnedFrom{})
 		l.AddressLines = 1
-		ApplyText(extract.FromText(b), b, l, domain.LearnedFrom{})
+		Apply(extract.FromText(b), b, l, domain.LearnedFrom{})
 		l.AddressLines = -1
-		ApplyText(extract.FromText(b), b, l, domain.LearnedFrom{})
+		Apply(extract.FromText(b), b, l, domain.LearnedFrom{})
 	})
 }
 

@@ -170,7 +170,7 @@ var learnedConfidence = map[string]int{
 	"vendor":   70, // 6 of 8 right
 	"currency": 85, "date": 85,
 	"total": 60, "subtotal": 60, "tax": 60,
-	"address": 75,
+	"vendor_address": 75,
 }
 
 // fillOnly are the fields a lesson only fills where the engine found
@@ -184,14 +184,10 @@ var fillOnly = map[string]bool{"total": true, "subtotal": true, "tax": true}
 // "learned" and the correction it came from. A field the lesson cannot
 // place in this document keeps its value. Fields from a structured
 // e-invoice or a template are left alone: they are exact or made for the
-// issuer.
-func Apply(f domain.Fields, l Lesson, from domain.LearnedFrom) domain.Fields {
-	return ApplyText(f, "", l, from)
-}
-
-// ApplyText is Apply given also the text the fields were read from, in
-// which the lesson finds the lines an address ends with.
-func ApplyText(f domain.Fields, text string, l Lesson, from domain.LearnedFrom) domain.Fields {
+// issuer. text is what the fields were read from, in which the lesson
+// finds the lines an address ends with ("" when it is not at hand: the
+// address is then left as it is).
+func Apply(f domain.Fields, text string, l Lesson, from domain.LearnedFrom) domain.Fields {
 	if f.Issuer == nil {
 		return f
 	}
@@ -257,7 +253,7 @@ func ApplyText(f domain.Fields, text string, l Lesson, from domain.LearnedFrom) 
 		if address != f.VendorAddress {
 			f.VendorAddress = address
 			f.Sources["vendor_address"] = domain.FieldSourceLearned
-			f.Confidence["vendor_address"] = learnedConfidence["address"]
+			f.Confidence["vendor_address"] = learnedConfidence["vendor_address"]
 			applied = true
 		}
 	}

@@ -185,14 +185,13 @@ type reader struct {
 }
 
 // capped keeps the first bytes of a reader's stderr: the reason it died.
+// It is read only after the process was waited for, when exec's copying
+// of stderr has ended.
 type capped struct {
-	mu  sync.Mutex
 	buf []byte
 }
 
 func (c *capped) Write(p []byte) (int, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	if room := 2048 - len(c.buf); room > 0 {
 		c.buf = append(c.buf, p[:min(room, len(p))]...)
 	}
@@ -200,8 +199,6 @@ func (c *capped) Write(p []byte) (int, error) {
 }
 
 func (c *capped) String() string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	return strings.TrimSpace(string(c.buf))
 }
 

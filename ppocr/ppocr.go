@@ -225,18 +225,16 @@ func toRGB(img image.Image) (rgb, int) {
 
 // pixelReader returns a function that reads img's pixel at (x, y) as 8-bit
 // RGB, the high byte of what img.At(x, y).RGBA() gives. For the decoders'
-// usual types it reads the pixel arrays directly: At boxes every pixel in
-// an interface value, which took most of the time of copying a photo.
+// usual types it reads the pixel arrays directly and converts each pixel
+// by its own type's RGBA: At boxes every pixel in an interface value,
+// which took most of the time of copying a photo.
 func pixelReader(img image.Image) func(x, y int) (uint8, uint8, uint8) {
-	hi := func(c color.Color) (uint8, uint8, uint8) {
-		r, g, b, _ := c.RGBA()
-		return uint8(r >> 8), uint8(g >> 8), uint8(b >> 8)
-	}
 	switch m := img.(type) {
 	case *image.YCbCr:
 		return func(x, y int) (uint8, uint8, uint8) {
 			yi, ci := m.YOffset(x, y), m.COffset(x, y)
-			return hi(color.YCbCr{Y: m.Y[yi], Cb: m.Cb[ci], Cr: m.Cr[ci]})
+			r, g, b, _ := color.YCbCr{Y: m.Y[yi], Cb: m.Cb[ci], Cr: m.Cr[ci]}.RGBA()
+			return uint8(r >> 8), uint8(g >> 8), uint8(b >> 8)
 		}
 	case *image.Gray:
 		return func(x, y int) (uint8, uint8, uint8) {
@@ -246,7 +244,8 @@ func pixelReader(img image.Image) func(x, y int) (uint8, uint8, uint8) {
 	case *image.NRGBA:
 		return func(x, y int) (uint8, uint8, uint8) {
 			i := m.PixOffset(x, y)
-			return hi(color.NRGBA{R: m.Pix[i], G: m.Pix[i+1], B: m.Pix[i+2], A: m.Pix[i+3]})
+			r, g, b, _ := color.NRGBA{R: m.Pix[i], G: m.Pix[i+1], B: m.Pix[i+2], A: m.Pix[i+3]}.RGBA()
+			return uint8(r >> 8), uint8(g >> 8), uint8(b >> 8)
 		}
 	case *image.RGBA:
 		return func(x, y int) (uint8, uint8, uint8) {
@@ -254,7 +253,10 @@ func pixelReader(img image.Image) func(x, y int) (uint8, uint8, uint8) {
 			return m.Pix[i], m.Pix[i+1], m.Pix[i+2]
 		}
 	}
-	return func(x, y int) (uint8, uint8, uint8) { return hi(img.At(x, y)) }
+	return func(x, y int) (uint8, uint8, uint8) {
+		r, g, b, _ := img.At(x, y).RGBA()
+		return uint8(r >> 8), uint8(g >> 8), uint8(b >> 8)
+	}
 }
 
 // sample is the bilinear interpolation of channel c at (x, y).

@@ -157,7 +157,7 @@ func run(dir, beforePath, afterPath string, minDocs, workers int) error {
 				sort.SliceStable(keys, func(a, b int) bool { return learning.Priority(keys[a]) < learning.Priority(keys[b]) })
 				for _, k := range keys {
 					if s, ok := lessons[k]; ok {
-						f = learning.ApplyText(f, it.text, s.lesson, s.from)
+						f = learning.Apply(f, it.text, s.lesson, s.from)
 						break
 					}
 				}
