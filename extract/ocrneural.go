@@ -25,16 +25,19 @@ func (e *Engine) WithNeuralOCR(r *ppocr.Reader) *Engine {
 // at once, and it stops in the background after the run under way (or
 // never starts, when it was still waiting for its turn).
 func (e *Engine) neuralOCR(ctx context.Context, content []byte) (ocrReading, error) {
-	img, _, err := image.Decode(bytes.NewReader(content))
-	if err != nil {
-		return ocrReading{}, fmt.Errorf("%w: image: %v", ErrUnreadable, err)
-	}
 	type result struct {
 		boxes []ppocr.Box
 		err   error
 	}
 	done := make(chan result, 1)
 	go func() {
+		// the decoded image lives in this goroutine alone, so Read can
+		// let it be collected once it has its copy
+		img, _, err := image.Decode(bytes.NewReader(content))
+		if err != nil {
+			done <- result{err: fmt.Errorf("%w: image: %v", ErrUnreadable, err)}
+			return
+		}
 		b, err := e.neural.Read(ctx, img)
 		done <- result{b, err}
 	}()

@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"sort"
 	"strings"
 )
@@ -126,7 +127,9 @@ func readKeys(path string) ([]string, error) {
 }
 
 // Read finds and reads the text lines of img, top to bottom, with their
-// boxes in img's pixels. When ctx ends, a read waiting for its turn gives
+// boxes in img's pixels. Read copies img first and keeps no reference to
+// it: a caller that drops its own lets a large image be collected before
+// the models run. When ctx ends, a read waiting for its turn gives
 // up, and a running one stops after the model run under way (a band of
 // the detector's or a batch of lines), returning ctx's error.
 func (r *Reader) Read(ctx context.Context, img image.Image) ([]Box, error) {
@@ -135,7 +138,15 @@ func (r *Reader) Read(ctx context.Context, img image.Image) ([]Box, error) {
 	}
 	defer func() { <-r.reading }()
 	defer r.det.lib.releaseFreed()
+	o := img.Bounds().Min
 	px, k := toRGB(img)
+	if px.w*px.h*k*k >= bigImagePixels {
+		// a photo's decoded pixels (4 bytes each, 47 MB for 12
+		// megapixels) are garbage once copied; when img was the caller's
+		// last reference, collect them and return their pages before the
+		// models' working memory comes on top
+		debug.FreeOSMemory()
+	}
 	if err := acquire(ctx, r.detecting); err != nil {
 		return nil, err
 	}
@@ -153,7 +164,6 @@ func (r *Reader) Read(ctx context.Context, img image.Image) ([]Box, error) {
 			out = append(out, b)
 		}
 	}
-	o := img.Bounds().Min
 	for i := range out {
 		b := &out[i]
 		b.MinX, b.MinY, b.MaxX, b.MaxY = o.X+b.MinX*k, o.Y+b.MinY*k, o.X+b.MaxX*k, o.Y+b.MaxY*k
@@ -193,6 +203,11 @@ type rgb struct {
 // times the 48 pixels a line is read at, and the copy takes at most
 // 48 MB instead of 3 bytes for every pixel of the photo.
 const rgbMaxPixels = 16_000_000
+
+// bigImagePixels is the size from which Read returns the decoded image's
+// memory to the system before the models run (a collection costs a few
+// milliseconds; a read of such an image, seconds).
+const bigImagePixels = 4_000_000
 
 // toRGB copies img as packed RGB, shrunk by the factor it returns (1 for
 // all but the largest images).
