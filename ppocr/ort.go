@@ -243,15 +243,18 @@ type tensor struct {
 	data  []float32
 }
 
-// run feeds one float32 input of the given shape and returns a copy of the
-// first output.
-func (s *session) run(input []float32, shape []int64) (tensor, error) {
+// run feeds one float32 input of the given shape and hands the first
+// output to use, which reads it in place: the tensor's data is ONNX
+// Runtime's memory, valid only until use returns, so a caller copies what
+// it keeps (a recognition batch's output is up to 7 MB, most of which is
+// read once and dropped).
+func (s *session) run(input []float32, shape []int64, use func(tensor) error) error {
 	l := s.lib
 	var in uintptr
 	if err := l.call(ortCreateTensorWithDataAsOrtValue, l.mem,
 		ptr(&input[0]), uintptr(len(input)*4), ptr(&shape[0]), uintptr(len(shape)),
 		ortTensorElementFloat, ptr(&in)); err != nil {
-		return tensor{}, fmt.Errorf("ppocr: input tensor: %w", err)
+		return fmt.Errorf("ppocr: input tensor: %w", err)
 	}
 	defer l.release(ortReleaseValue, in)
 	inNames := []uintptr{ptr(&s.inName[0])}
@@ -265,41 +268,39 @@ func (s *session) run(input []float32, shape []int64) (tensor, error) {
 	runtime.KeepAlive(outNames)
 	runtime.KeepAlive(s)
 	if err != nil {
-		return tensor{}, fmt.Errorf("ppocr: run: %w", err)
+		return fmt.Errorf("ppocr: run: %w", err)
 	}
 	out := outs[0]
 	defer l.release(ortReleaseValue, out)
 
 	var info uintptr
 	if err := l.call(ortGetTensorTypeAndShape, out, ptr(&info)); err != nil {
-		return tensor{}, err
+		return err
 	}
 	defer l.release(ortReleaseTensorTypeAndShapeInfo, info)
 	var n uintptr
 	if err := l.call(ortGetDimensionsCount, info, ptr(&n)); err != nil {
-		return tensor{}, err
+		return err
 	}
 	if n == 0 || n > 8 {
-		return tensor{}, fmt.Errorf("ppocr: output has %d dimensions", n)
+		return fmt.Errorf("ppocr: output has %d dimensions", n)
 	}
 	dims := make([]int64, n)
 	if err := l.call(ortGetDimensions, info, ptr(&dims[0]), n); err != nil {
-		return tensor{}, err
+		return err
 	}
 	size := int64(1)
 	for _, d := range dims {
 		if d <= 0 {
-			return tensor{}, fmt.Errorf("ppocr: output shape %v", dims)
+			return fmt.Errorf("ppocr: output shape %v", dims)
 		}
 		size *= d
 	}
 	var data uintptr
 	if err := l.call(ortGetTensorMutableData, out, ptr(&data)); err != nil {
-		return tensor{}, err
+		return err
 	}
-	t := tensor{shape: dims, data: make([]float32, size)}
-	copy(t.data, unsafe.Slice((*float32)(cPointer(data)), size))
-	return t, nil
+	return use(tensor{shape: dims, data: unsafe.Slice((*float32)(cPointer(data)), size)})
 }
 
 // ptr passes the address of Go memory to C. The store to escapeSink

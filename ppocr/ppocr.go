@@ -140,18 +140,22 @@ func (r *Reader) Read(ctx context.Context, img image.Image) ([]Box, error) {
 	defer r.det.lib.releaseFreed()
 	o := img.Bounds().Min
 	px, k := toRGB(img)
-	if px.w*px.h*k*k >= bigImagePixels {
-		// a photo's decoded pixels (4 bytes each, 47 MB for 12
-		// megapixels) are garbage once copied; when img was the caller's
-		// last reference, collect them and return their pages before the
-		// models' working memory comes on top
-		debug.FreeOSMemory()
-	}
+	// Collect the Go heap's garbage and return its pages before the
+	// models' working memory comes on top: the decoded image (4 bytes a
+	// pixel, 46 MB for an A4 scan at 300 dpi) is garbage once copied when
+	// img was the caller's last reference, and so is what the previous
+	// document left; left to the collector's pace, that garbage could
+	// reach twice the live heap (about 60 MB over the dev images) at the
+	// detector's peak. A collection costs milliseconds, a read seconds.
+	debug.FreeOSMemory()
 	if err := acquire(ctx, r.detecting); err != nil {
 		return nil, err
 	}
 	boxes, err := r.detect(ctx, px)
 	<-r.detecting
+	// the detector's working memory, back in the C heap when its last
+	// band ended, goes back to the system before recognition takes its own
+	r.det.lib.releaseFreed()
 	if err != nil {
 		return nil, err
 	}
@@ -203,11 +207,6 @@ type rgb struct {
 // times the 48 pixels a line is read at, and the copy takes at most
 // 48 MB instead of 3 bytes for every pixel of the photo.
 const rgbMaxPixels = 16_000_000
-
-// bigImagePixels is the size from which Read returns the decoded image's
-// memory to the system before the models run (a collection costs a few
-// milliseconds; a read of such an image, seconds).
-const bigImagePixels = 4_000_000
 
 // toRGB copies img as packed RGB, shrunk by the factor it returns (1 for
 // all but the largest images).

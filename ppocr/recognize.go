@@ -32,6 +32,9 @@ func (r *Reader) recognize(ctx context.Context, p rgb, boxes []Box) error {
 	}
 	ratio := func(b Box) float64 { return float64(b.MaxX-b.MinX) / float64(max(1, b.MaxY-b.MinY)) }
 	sort.Slice(order, func(i, j int) bool { return ratio(boxes[order[i]]) < ratio(boxes[order[j]]) })
+	// one input buffer for every batch: a batch's padded width is at most
+	// recBatchWidth (one line alone, at most recMaxWidth)
+	buf := make([]float32, 3*recHeight*max(recBatchWidth, recMaxWidth))
 	for start := 0; start < len(order); {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -50,26 +53,29 @@ func (r *Reader) recognize(ctx context.Context, p rgb, boxes []Box) error {
 		}
 		batch := order[start : start+n]
 		start += n
-		in := make([]float32, len(batch)*3*recHeight*width)
+		in := buf[:len(batch)*3*recHeight*width]
+		clear(in) // fillLine leaves the padding as it finds it
 		for k, i := range batch {
 			fillLine(in[k*3*recHeight*width:(k+1)*3*recHeight*width], p, boxes[i], width)
 		}
-		out, err := r.rec.run(in, []int64{int64(len(batch)), 3, recHeight, int64(width)})
+		err := r.rec.run(in, []int64{int64(len(batch)), 3, recHeight, int64(width)}, func(out tensor) error {
+			if len(out.shape) != 3 || out.shape[0] != int64(len(batch)) || out.shape[2] != int64(len(r.keys)+1) {
+				return fmt.Errorf("ppocr: recogniser answered shape %v; %d characters listed", out.shape, len(r.keys))
+			}
+			steps, classes := int(out.shape[1]), int(out.shape[2])
+			for k, i := range batch {
+				b := boxes[i]
+				gs := r.decode(out.data[k*steps*classes:(k+1)*steps*classes], steps, classes)
+				// one step covers width/steps pixels of the line as scaled,
+				// which is the box's width over its scaled width
+				scaled := min(width, max(1, int(math.Ceil(recHeight*ratio(b)))))
+				scale := float64(width) / float64(steps) * float64(b.MaxX-b.MinX) / float64(scaled)
+				boxes[i].Text, boxes[i].Conf = lineText(p, b, gs, scale)
+			}
+			return nil
+		})
 		if err != nil {
 			return err
-		}
-		if len(out.shape) != 3 || out.shape[0] != int64(len(batch)) || out.shape[2] != int64(len(r.keys)+1) {
-			return fmt.Errorf("ppocr: recogniser answered shape %v; %d characters listed", out.shape, len(r.keys))
-		}
-		steps, classes := int(out.shape[1]), int(out.shape[2])
-		for k, i := range batch {
-			b := boxes[i]
-			gs := r.decode(out.data[k*steps*classes:(k+1)*steps*classes], steps, classes)
-			// one step covers width/steps pixels of the line as scaled,
-			// which is the box's width over its scaled width
-			scaled := min(width, max(1, int(math.Ceil(recHeight*ratio(b)))))
-			scale := float64(width) / float64(steps) * float64(b.MaxX-b.MinX) / float64(scaled)
-			boxes[i].Text, boxes[i].Conf = lineText(p, b, gs, scale)
 		}
 	}
 	return nil
