@@ -159,7 +159,14 @@ func (r *Reader) Read(ctx context.Context, img image.Image) ([]Box, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := r.recognize(ctx, px, boxes); err != nil {
+	// recognition reads only the boxes: their pixels are copied and the
+	// image's copy let go, which for an A4 scan at 300 dpi (26 MB) or a
+	// shrunk photo (up to 48 MB) is most of what recognition would
+	// otherwise hold beside its own working memory
+	lines := cropLines(px, boxes)
+	px = rgb{}
+	debug.FreeOSMemory()
+	if err := r.recognize(ctx, lines, boxes); err != nil {
 		return nil, err
 	}
 	out := boxes[:0]
@@ -194,11 +201,45 @@ func acquire(ctx context.Context, slots chan struct{}) error {
 	}
 }
 
-// rgb is an image as packed 8-bit RGB, the form both models' input is
-// made from.
+// rgb is an image, or a part of one whose top left pixel is (x0, y0), as
+// packed 8-bit RGB, the form both models' input is made from.
 type rgb struct {
-	w, h int
-	pix  []uint8
+	x0, y0 int
+	w, h   int
+	pix    []uint8
+}
+
+// cropLines returns, for each box, the part of p that reading it samples:
+// the box and one pixel more above and to its left (bilinear sampling
+// reads the neighbours of the box's first row and column), within p.
+// Sampling a part gives what sampling p gives at the same place, to the
+// bit: the box's samples lie inside it, and the part reaches p's edge
+// wherever they would be clamped to it. When the boxes together cover
+// half of p or more, each gets p itself: copying them would save little.
+func cropLines(p rgb, boxes []Box) []rgb {
+	parts := make([]rgb, len(boxes))
+	area := 0
+	for i, b := range boxes {
+		x0, y0 := max(b.MinX-1, 0), max(b.MinY-1, 0)
+		x1, y1 := min(b.MaxX+1, p.w), min(b.MaxY+1, p.h)
+		parts[i] = rgb{x0: x0, y0: y0, w: max(0, x1-x0), h: max(0, y1-y0)}
+		area += parts[i].w * parts[i].h
+	}
+	if 2*area >= p.w*p.h {
+		for i := range parts {
+			parts[i] = p
+		}
+		return parts
+	}
+	for i := range parts {
+		c := &parts[i]
+		c.pix = make([]uint8, 3*c.w*c.h)
+		for y := 0; y < c.h; y++ {
+			from := 3 * ((c.y0+y)*p.w + c.x0)
+			copy(c.pix[3*y*c.w:3*(y+1)*c.w], p.pix[from:from+3*c.w])
+		}
+	}
+	return parts
 }
 
 // rgbMaxPixels bounds the copy of an image the models read from: a larger
@@ -273,10 +314,13 @@ func pixelReader(img image.Image) func(x, y int) (uint8, uint8, uint8) {
 	}
 }
 
-// sample is the bilinear interpolation of channel c at (x, y).
+// sample is the bilinear interpolation of channel c at (x, y), in the
+// coordinates of the image p is part of, clamped to p.
 func (p rgb) sample(x, y float64, c int) float64 {
-	x = min(max(x, 0), float64(p.w-1))
-	y = min(max(y, 0), float64(p.h-1))
+	// x0 and y0 are whole numbers, so the subtraction is exact and the
+	// weights below are the same as in the whole image
+	x = min(max(x-float64(p.x0), 0), float64(p.w-1))
+	y = min(max(y-float64(p.y0), 0), float64(p.h-1))
 	x0, y0 := int(x), int(y)
 	x1, y1 := min(x0+1, p.w-1), min(y0+1, p.h-1)
 	fx, fy := x-float64(x0), y-float64(y0)

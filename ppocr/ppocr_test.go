@@ -273,3 +273,57 @@ func TestReadGivesUpWhenContextEnds(t *testing.T) {
 		t.Fatalf("Read waiting for its turn = %v, want context.DeadlineExceeded", err)
 	}
 }
+
+// Recognition reads each box from its own copied part of the image: the
+// recogniser's input and the ink columns made from the part are the whole
+// image's, bit for bit, for boxes inside it and at each of its edges.
+func TestCropLinesReadAsTheWholeImage(t *testing.T) {
+	p := rgb{w: 300, h: 200, pix: make([]uint8, 3*300*200)}
+	for i := range p.pix {
+		p.pix[i] = uint8((i*7919 + i/3*31) % 251)
+	}
+	boxes := []Box{
+		{MinX: 10, MinY: 20, MaxX: 120, MaxY: 41},    // inside
+		{MinX: 0, MinY: 0, MaxX: 37, MaxY: 9},        // the top left corner
+		{MinX: 250, MinY: 180, MaxX: 300, MaxY: 200}, // the bottom right corner
+		{MinX: 5, MinY: 100, MaxX: 295, MaxY: 103},   // long and thin: squeezed
+	}
+	parts := cropLines(p, boxes)
+	for i, b := range boxes {
+		if parts[i].pix == nil || len(parts[i].pix) >= len(p.pix) {
+			t.Fatalf("box %d: part of %d bytes, want a copy smaller than the image's %d", i, len(parts[i].pix), len(p.pix))
+		}
+		for _, width := range []int{recMinWidth, 320, recMaxWidth} {
+			whole, part := make([]float32, 3*recHeight*width), make([]float32, 3*recHeight*width)
+			fillLine(whole, p, b, width)
+			fillLine(part, parts[i], b, width)
+			for j := range whole {
+				if whole[j] != part[j] {
+					t.Fatalf("box %d, width %d: input %d is %v from the part, %v from the image", i, width, j, part[j], whole[j])
+				}
+			}
+		}
+		wc, wh := inkColumns(p, b)
+		pc, ph := inkColumns(parts[i], b)
+		if wh != ph || len(wc) != len(pc) {
+			t.Fatalf("box %d: text height %d over %d columns from the part, %d over %d from the image", i, ph, len(pc), wh, len(wc))
+		}
+		for x := range wc {
+			if wc[x] != pc[x] {
+				t.Fatalf("box %d: column %d inked %v from the part, %v from the image", i, x, pc[x], wc[x])
+			}
+		}
+	}
+}
+
+// Boxes that cover most of the image are read from the image itself: a
+// copy of each would cost more memory than it frees.
+func TestCropLinesKeepsTheImageForManyBoxes(t *testing.T) {
+	p := rgb{w: 100, h: 100, pix: make([]uint8, 3*100*100)}
+	boxes := []Box{{MinX: 0, MinY: 0, MaxX: 100, MaxY: 60}, {MinX: 0, MinY: 50, MaxX: 100, MaxY: 100}}
+	for i, part := range cropLines(p, boxes) {
+		if part.w != p.w || part.h != p.h || &part.pix[0] != &p.pix[0] {
+			t.Fatalf("box %d: read from a %dx%d copy, want the image itself", i, part.w, part.h)
+		}
+	}
+}

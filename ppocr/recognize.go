@@ -24,8 +24,9 @@ const (
 	recBatchWidth = 2048
 )
 
-// recognize reads the text of each box and fills in Text and Conf.
-func (r *Reader) recognize(ctx context.Context, p rgb, boxes []Box) error {
+// recognize reads the text of each box from its part of the image,
+// lines[i] for boxes[i], and fills in Text and Conf.
+func (r *Reader) recognize(ctx context.Context, lines []rgb, boxes []Box) error {
 	order := make([]int, len(boxes))
 	for i := range order {
 		order[i] = i
@@ -56,7 +57,7 @@ func (r *Reader) recognize(ctx context.Context, p rgb, boxes []Box) error {
 		in := buf[:len(batch)*3*recHeight*width]
 		clear(in) // fillLine leaves the padding as it finds it
 		for k, i := range batch {
-			fillLine(in[k*3*recHeight*width:(k+1)*3*recHeight*width], p, boxes[i], width)
+			fillLine(in[k*3*recHeight*width:(k+1)*3*recHeight*width], lines[i], boxes[i], width)
 		}
 		err := r.rec.run(in, []int64{int64(len(batch)), 3, recHeight, int64(width)}, func(out tensor) error {
 			if len(out.shape) != 3 || out.shape[0] != int64(len(batch)) || out.shape[2] != int64(len(r.keys)+1) {
@@ -70,7 +71,7 @@ func (r *Reader) recognize(ctx context.Context, p rgb, boxes []Box) error {
 				// which is the box's width over its scaled width
 				scaled := min(width, max(1, int(math.Ceil(recHeight*ratio(b)))))
 				scale := float64(width) / float64(steps) * float64(b.MaxX-b.MinX) / float64(scaled)
-				boxes[i].Text, boxes[i].Conf = lineText(p, b, gs, scale)
+				boxes[i].Text, boxes[i].Conf = lineText(lines[i], b, gs, scale)
 			}
 			return nil
 		})
@@ -226,7 +227,7 @@ func inkColumns(p rgb, b Box) ([]bool, int) {
 	var hist [256]int
 	for y := 0; y < h; y++ {
 		for x := 0; x < w; x++ {
-			i := 3 * ((b.MinY+y)*p.w + b.MinX + x)
+			i := 3 * ((b.MinY-p.y0+y)*p.w + b.MinX - p.x0 + x)
 			v := uint8((int(p.pix[i])*299 + int(p.pix[i+1])*587 + int(p.pix[i+2])*114) / 1000)
 			gray[y*w+x] = v
 			hist[v]++
