@@ -210,8 +210,8 @@ type rgb struct {
 }
 
 // cropLines returns, for each box, the part of p that reading it samples:
-// the box and one pixel more above and to its left (bilinear sampling
-// reads the neighbours of the box's first row and column), within p.
+// the box and a border of one pixel (bilinear sampling reads the
+// neighbours of the box's edge pixels), within p.
 // Sampling a part gives what sampling p gives at the same place, to the
 // bit: the box's samples lie inside it, and the part reaches p's edge
 // wherever they would be clamped to it. When the boxes together cover
