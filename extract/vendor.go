@@ -217,6 +217,11 @@ func vendorText(s string) string {
 	if loc := legalFormRe.FindStringIndex(c); loc != nil && len(datesIn(c[loc[1]:])) > 0 && len(datesIn(c[:loc[1]])) == 0 {
 		c = c[:loc[1]]
 	}
+	// "Account number:" with its value in the next column or line: a label
+	// alone names nothing
+	if strings.HasSuffix(c, ":") {
+		return ""
+	}
 	c = stripTrailingReg(c)
 	if m := labelValueRe.FindStringSubmatch(c); m != nil {
 		if !legalFormRe.MatchString(m[2]) || customerLabelRe.MatchString(m[1]) {

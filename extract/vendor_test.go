@@ -22,6 +22,7 @@ func TestFindVendor(t *testing.T) {
 		{"a date before the legal form is no name", "30 May 2018 KEDAI SDN BHD\nBlue Kettle Cafe\n", "Blue Kettle Cafe"},
 		{"a branch in parentheses below the name", "CHECKERS HYPERMARKET SDN BHD\n(JALAN KLANG LAMA)\nLOT 2942 & 2945, JLN SERI SENTOSA 8,\n", "CHECKERS HYPERMARKET SDN BHD (JALAN KLANG LAMA)"},
 		{"a registration number in parentheses is no branch", "KEDAI MAJU SDN BHD\n(123456-X)\nLOT 5, JALAN BUNGA\n", "KEDAI MAJU SDN BHD"},
+		{"a label alone is no name", "Account number:   Invoice Summary\n296664039561\nBlue Kettle Cafe\n", "Blue Kettle Cafe"},
 		{"nothing", "\n\n", ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
