@@ -8,9 +8,9 @@
 #
 #   bench/worker-memory.sh TALLY_BINARY BATCH all|worker [SPLIT_DIR]
 #
-# BATCH is RABBITMQ_TEMPLATE_BATCH of `tally all` (the jobs its worker runs
-# at once); with `worker`, the second process takes one job at a time and
-# `tally all`'s own worker takes jobs too. SPLIT_DIR is a benchdata split
+# BATCH is RABBITMQ_TEMPLATE_BATCH (the jobs a worker runs at once) of
+# `tally all` and, with `worker`, of the second process too; both take
+# jobs then. SPLIT_DIR is a benchdata split
 # with invoice2data/*.png and the SROIE receipts named below (default
 # ../shared/benchdata/dev). Needs PostgreSQL, RabbitMQ and Redis as `make
 # run` does, and port 4100 (API) and 4101 (the worker's probes) free.
@@ -43,7 +43,7 @@ for _ in $(seq 1 120); do
 done
 if [ "$mode" = worker ]; then
   (cd "$dir"; env "${common[@]}" PORT=4101 NATS_URL="nats://127.0.0.1:$nats_port" \
-    RABBITMQ_TEMPLATE_BATCH=1 "$bin" worker >"$dir/worker.log" 2>&1 &
+    RABBITMQ_TEMPLATE_BATCH="$batch" "$bin" worker >"$dir/worker.log" 2>&1 &
     echo $! >"$dir/wpid")
   sleep 8
   echo "worker idle: $(grep VmRSS "/proc/$(cat "$dir/wpid")/status" | tr -s ' \t' ' ')"

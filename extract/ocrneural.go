@@ -31,14 +31,15 @@ func (e *Engine) neuralOCR(ctx context.Context, content []byte) (ocrReading, err
 	}
 	done := make(chan result, 1)
 	go func() {
-		// the decoded image lives in this goroutine alone, so Read can
-		// let it be collected once it has its copy
-		img, _, err := image.Decode(bytes.NewReader(content))
-		if err != nil {
-			done <- result{err: fmt.Errorf("%w: image: %v", ErrUnreadable, err)}
-			return
-		}
-		b, err := e.neural.Read(ctx, img)
+		// decoded when the read's turn comes, and held by the reader
+		// alone, which lets it be collected once it has its copy
+		b, err := e.neural.ReadDecoded(ctx, func() (image.Image, error) {
+			img, _, err := image.Decode(bytes.NewReader(content))
+			if err != nil {
+				return nil, fmt.Errorf("%w: image: %v", ErrUnreadable, err)
+			}
+			return img, nil
+		})
 		done <- result{b, err}
 	}()
 	select {

@@ -133,11 +133,24 @@ func readKeys(path string) ([]string, error) {
 // up, and a running one stops after the model run under way (a band of
 // the detector's or a batch of lines), returning ctx's error.
 func (r *Reader) Read(ctx context.Context, img image.Image) ([]Box, error) {
+	return r.ReadDecoded(ctx, func() (image.Image, error) { return img, nil })
+}
+
+// ReadDecoded is Read of the image decode returns, called once the read's
+// turn has come: reads waiting for their turn (a worker takes several jobs
+// at once, and at most one read per core runs) hold their encoded bytes,
+// not their pixels, which for an A4 scan take 35 MB decoded and for a
+// phone's photo more. An error of decode is returned as it is.
+func (r *Reader) ReadDecoded(ctx context.Context, decode func() (image.Image, error)) ([]Box, error) {
 	if err := acquire(ctx, r.reading); err != nil {
 		return nil, err
 	}
 	defer func() { <-r.reading }()
 	defer r.det.lib.releaseFreed()
+	img, err := decode()
+	if err != nil {
+		return nil, err
+	}
 	o := img.Bounds().Min
 	px, k := toRGB(img)
 	// Collect the Go heap's garbage and return its pages before the

@@ -274,6 +274,35 @@ func TestReadGivesUpWhenContextEnds(t *testing.T) {
 	}
 }
 
+// ReadDecoded decodes when the read's turn comes: a read still waiting
+// holds no pixels, and one that never gets its turn never decodes. A
+// decoding error comes back as it is.
+func TestReadDecodedDecodesInTurn(t *testing.T) {
+	r := openModels(t)
+	img := testReceipt(t)
+	unreadable := errors.New("not an image")
+	if _, err := r.ReadDecoded(context.Background(), func() (image.Image, error) { return nil, unreadable }); !errors.Is(err, unreadable) {
+		t.Fatalf("ReadDecoded of an undecodable image = %v, want its decoding error", err)
+	}
+	for range cap(r.reading) {
+		r.reading <- struct{}{}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	decoded := false
+	_, err := r.ReadDecoded(ctx, func() (image.Image, error) { decoded = true; return img, nil })
+	for range cap(r.reading) {
+		<-r.reading
+	}
+	if !errors.Is(err, context.DeadlineExceeded) || decoded {
+		t.Fatalf("ReadDecoded waiting for its turn = %v, decoded %v; want context.DeadlineExceeded without decoding", err, decoded)
+	}
+	boxes, err := r.ReadDecoded(context.Background(), func() (image.Image, error) { decoded = true; return img, nil })
+	if err != nil || !decoded || len(boxes) == 0 {
+		t.Fatalf("ReadDecoded in its turn: %d boxes, decoded %v, error %v", len(boxes), decoded, err)
+	}
+}
+
 // Recognition reads each box from its own copied part of the image: the
 // recogniser's input and the ink columns made from the part are the whole
 // image's, bit for bit, for boxes inside it and at each of its edges.
