@@ -137,48 +137,31 @@ func (r *Reader) Read(ctx context.Context, img image.Image) ([]Box, error) {
 }
 
 // ReadDecoded is Read of the image decode returns, called once the read's
-// turn has come: reads waiting for their turn (a worker takes several jobs
-// at once, and at most one read per core runs) hold their encoded bytes,
-// not their pixels, which for an A4 scan take 35 MB decoded and for a
-// phone's photo more. An error of decode is returned as it is.
+// turn to detect has come: reads waiting for their turn (a worker takes
+// several jobs at once, and at most one read per core runs) hold their
+// encoded bytes, not their pixels, which for an A4 scan take 35 MB decoded
+// and for a phone's photo more; and of two reads at once, only the one
+// detecting holds a whole image, the other the boxes it recognises. An
+// error of decode is returned as it is.
 func (r *Reader) ReadDecoded(ctx context.Context, decode func() (image.Image, error)) ([]Box, error) {
 	if err := acquire(ctx, r.reading); err != nil {
 		return nil, err
 	}
 	defer func() { <-r.reading }()
 	defer r.det.lib.releaseFreed()
-	img, err := decode()
-	if err != nil {
-		return nil, err
-	}
-	o := img.Bounds().Min
-	px, k := toRGB(img)
-	// Collect the Go heap's garbage and return its pages before the
-	// models' working memory comes on top: the decoded image (4 bytes a
-	// pixel, 46 MB for an A4 scan at 300 dpi) is garbage once copied when
-	// img was the caller's last reference, and so is what the previous
-	// document left; left to the collector's pace, that garbage could
-	// reach twice the live heap (about 60 MB over the dev images) at the
-	// detector's peak. A collection costs milliseconds, a read seconds.
-	debug.FreeOSMemory()
 	if err := acquire(ctx, r.detecting); err != nil {
 		return nil, err
 	}
-	boxes, err := r.detect(ctx, px)
+	lines, boxes, o, k, err := r.findLines(ctx, decode)
 	<-r.detecting
 	// the detector's working memory, back in the C heap when its last
-	// band ended, goes back to the system before recognition takes its own
+	// band ended, goes back to the system before recognition takes its
+	// own, and so does the image's copy of the Go heap
 	r.det.lib.releaseFreed()
+	debug.FreeOSMemory()
 	if err != nil {
 		return nil, err
 	}
-	// recognition reads only the boxes: their pixels are copied and the
-	// image's copy let go, which for an A4 scan at 300 dpi (26 MB) or a
-	// shrunk photo (up to 48 MB) is most of what recognition would
-	// otherwise hold beside its own working memory
-	lines := cropLines(px, boxes)
-	px = rgb{}
-	debug.FreeOSMemory()
 	if err := r.recognize(ctx, lines, boxes); err != nil {
 		return nil, err
 	}
@@ -199,6 +182,37 @@ func (r *Reader) ReadDecoded(ctx context.Context, decode func() (image.Image, er
 		return out[i].MinX < out[j].MinX
 	})
 	return out, nil
+}
+
+// findLines decodes the image, finds its text lines and copies the pixels
+// each one is read from (cropLines), returning them with the boxes in the
+// copy's pixels and how those map back to the image's: its origin o and
+// the factor k it was shrunk by. The image and its copy are garbage when
+// it returns.
+func (r *Reader) findLines(ctx context.Context, decode func() (image.Image, error)) ([]rgb, []Box, image.Point, int, error) {
+	img, err := decode()
+	if err != nil {
+		return nil, nil, image.Point{}, 0, err
+	}
+	o := img.Bounds().Min
+	px, k := toRGB(img)
+	// Collect the Go heap's garbage and return its pages before the
+	// models' working memory comes on top: the decoded image (4 bytes a
+	// pixel, 46 MB for an A4 scan at 300 dpi) is garbage once copied when
+	// img was the caller's last reference, and so is what the previous
+	// document left; left to the collector's pace, that garbage could
+	// reach twice the live heap (about 60 MB over the dev images) at the
+	// detector's peak. A collection costs milliseconds, a read seconds.
+	debug.FreeOSMemory()
+	boxes, err := r.detect(ctx, px)
+	if err != nil {
+		return nil, nil, o, k, err
+	}
+	// recognition reads only the boxes: their pixels are copied and the
+	// image's copy let go, which for an A4 scan at 300 dpi (26 MB) or a
+	// shrunk photo (up to 48 MB) is most of what recognition would
+	// otherwise hold beside its own working memory
+	return cropLines(px, boxes), boxes, o, k, nil
 }
 
 // acquire takes a place in slots, or gives up when ctx ends first.
