@@ -196,7 +196,7 @@ func nameLike(s string) bool {
 }
 
 var (
-	labelValueRe = mustLineRegexp(`^([\p{L} .'-]{2,30}):\s*(.+)$`)
+	labelValueRe = mustLineRegexp(`^([\p{L} .'-]{2,30}):\s*(.*)$`)
 	partSepRe    = mustLineRegexp(`\s+[-|·•]\s+`)
 )
 
@@ -217,18 +217,15 @@ func vendorText(s string) string {
 	if loc := legalFormRe.FindStringIndex(c); loc != nil && len(datesIn(c[loc[1]:])) > 0 && len(datesIn(c[:loc[1]])) == 0 {
 		c = c[:loc[1]]
 	}
-	// "Account number:" with its value in the next column or line: a label
-	// alone names nothing
-	if strings.HasSuffix(c, ":") {
-		return ""
-	}
-	c = stripTrailingReg(c)
+	// a label's value names the vendor only with a legal form; a label
+	// alone ("Account number:", its value in the next column) never
 	if m := labelValueRe.FindStringSubmatch(c); m != nil {
 		if !legalFormRe.MatchString(m[2]) || customerLabelRe.MatchString(m[1]) {
 			return ""
 		}
 		c = m[2]
 	}
+	c = stripTrailingReg(c)
 	if parts := partSepRe.Split(c, -1); len(parts) > 1 {
 		c = parts[0]
 		for _, p := range parts {

@@ -132,8 +132,8 @@ func openRuntime(path string) (*runtimeLib, error) {
 // such block freed, up to 32 MiB, after which the models' large
 // activations (megabytes each, freed at the end of every run) come from
 // its heap, fragment it and stay resident. Fixed at 256 KiB, the 74 dev
-// images read one after another peak at 204 MB instead of 257 MB, for the
-// same CPU (docs/performance.md#memory).
+// images read one after another peak at 223-229 MB instead of 257 MB, for
+// the same CPU (docs/performance.md#memory).
 const mmapThreshold = 256 << 10
 
 // mapLargeBlocks fixes glibc's mmap threshold (mallopt M_MMAP_THRESHOLD),
