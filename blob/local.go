@@ -17,7 +17,8 @@ import (
 // directory. It exists for development and single-node deployments; it makes
 // no attempt at cross-host sharing.
 type Local struct {
-	dir string
+	dir   string
+	syncs dirSyncs
 }
 
 // Temp files start with ".." so that no valid key can ever name one: Get can
@@ -125,7 +126,7 @@ func (l *Local) put(ctx context.Context, key string, r io.Reader, size int64) (e
 	}
 	committed = true
 	// The rename itself is only durable once the directory entry is flushed.
-	return syncDir(parent)
+	return l.syncs.sync(parent, syncDir)
 }
 
 // Get opens the blob for reading.
@@ -183,7 +184,7 @@ func (l *Local) Delete(ctx context.Context, key string) error {
 		return fmt.Errorf("delete blob %s: %w", key, err)
 	}
 	// Deleted documents must stay deleted after a crash.
-	if err := syncDir(filepath.Dir(p)); err != nil {
+	if err := l.syncs.sync(filepath.Dir(p), syncDir); err != nil {
 		return fmt.Errorf("delete blob %s: %w", key, err)
 	}
 	return nil
