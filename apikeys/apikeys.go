@@ -18,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 
+	"tally/keywatch"
 	"tally/readmodel"
 )
 
@@ -28,11 +29,26 @@ const prefix = "tly_"
 
 // Keys reads and writes the api_keys table.
 type Keys struct {
-	q *readmodel.Queries
+	q     *readmodel.Queries
+	cache *keywatch.Cache[[sha256.Size]byte, string]
 }
 
 // New returns Keys on a pool or connection.
 func New(db readmodel.DBTX) *Keys { return &Keys{q: readmodel.New(db)} }
+
+// cacheTTL bounds how long a key's tenant is kept without a read. A
+// revocation, expiry or deletion ends it sooner (package keywatch); the
+// bound keeps last_used_at to within a minute or two.
+const cacheTTL = time.Minute
+
+// cacheSize bounds the keys kept at once.
+const cacheSize = 10_000
+
+// Cached returns Keys whose Tenant keeps what it read while watch reports
+// no change to api_keys: an API process's lookups, one per request.
+func (k *Keys) Cached(watch *keywatch.Watch) *Keys {
+	return &Keys{q: k.q, cache: keywatch.NewCache[[sha256.Size]byte, string](watch, cacheSize)}
+}
 
 // Create makes a new key for tenant and returns it; it is not stored in
 // clear anywhere, so this is the only time it can be seen.
@@ -80,8 +96,13 @@ func (k *Keys) Tenant(ctx context.Context, key string) (string, error) {
 		return "", ErrUnknownKey
 	}
 	hash := sha256.Sum256([]byte(key))
-	// No cache: a key revoked on one process answers 401 at once on every
-	// other, and the lookup is one indexed read.
+	now := time.Now()
+	if tenant, ok := k.cache.Get(hash, now); ok {
+		return tenant, nil
+	}
+	// Unknown keys are not kept: a key made a moment ago on another
+	// process must work at once.
+	stamp, cacheable := k.cache.Stamp()
 	row, err := k.q.TenantForKey(ctx, hash[:])
 	if errors.Is(err, pgx.ErrNoRows) {
 		return "", ErrUnknownKey
@@ -93,6 +114,15 @@ func (k *Keys) Tenant(ctx context.Context, key string) (string, error) {
 		// last_used_at to the minute: one write a minute per key, not one
 		// per request. A failed write does not fail the request.
 		_ = k.q.TouchAPIKey(ctx, row.ID)
+	}
+	if cacheable {
+		// The key's own end, as the database counts it from now, comes
+		// first when it is sooner.
+		ttl := cacheTTL
+		if left := time.Duration(row.ExpiresIn * float64(time.Second)); row.ExpiresIn < cacheTTL.Seconds() {
+			ttl = left
+		}
+		k.cache.Put(hash, stamp, row.Tenant, now.Add(ttl))
 	}
 	return row.Tenant, nil
 }

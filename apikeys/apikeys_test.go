@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"tally/apikeys"
+	"tally/keywatch/keywatchtest"
 	"tally/migrations/pgtest"
 )
 
@@ -49,13 +50,8 @@ func TestCreateAndLookUp(t *testing.T) {
 // A key revoked through one process is refused at once by another (each
 // has its own pool, as API processes do); an expired key is refused too.
 func TestRevokeExpireAndRotate(t *testing.T) {
-	dsn, pool := pgtest.New(t)
+	pool, other := twoProcesses(t)
 	ctx := context.Background()
-	other, err := pgxpool.New(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
 	admin, api := apikeys.New(pool), apikeys.New(other)
 
 	key, id, err := admin.CreateExpiring(ctx, "acme", time.Time{})
@@ -168,5 +164,108 @@ func TestLastUsedAtToTheMinute(t *testing.T) {
 	}
 	if !lastUsed().After(stale) {
 		t.Fatal("last_used_at not updated after a minute")
+	}
+}
+
+// twoProcesses returns two pools on one test database, as two API
+// processes have.
+func twoProcesses(t *testing.T) (*pgxpool.Pool, *pgxpool.Pool) {
+	dsn, pool := pgtest.New(t)
+	other, err := pgxpool.New(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(other.Close)
+	return pool, other
+}
+
+// An API process keeps the keys it looked up, and still refuses a key
+// once another process revoked, rotated out or deleted it, or once it
+// expired, without a restart.
+func TestCachedKeysFollowTheDatabase(t *testing.T) {
+	pool, other := twoProcesses(t)
+	ctx := context.Background()
+	admin, api := apikeys.New(pool), apikeys.New(other).Cached(keywatchtest.Start(t, other))
+	refused := func(key string) func() bool {
+		return func() bool {
+			_, err := api.Tenant(ctx, key)
+			if err != nil && !errors.Is(err, apikeys.ErrUnknownKey) {
+				t.Fatal(err)
+			}
+			return err != nil
+		}
+	}
+
+	key, id, err := admin.CreateExpiring(ctx, "acme", time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tenant, err := api.Tenant(ctx, key); err != nil || tenant != "acme" {
+		t.Fatalf("first use: %q %v", tenant, err)
+	}
+	// Kept: a revocation the database does not announce (triggers off
+	// for this session) is not seen, where an uncached lookup sees it.
+	conn, err := pool.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, "SET session_replication_role = replica"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, "UPDATE api_keys SET revoked_at = now() WHERE id = $1", id); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, "SET session_replication_role = DEFAULT"); err != nil {
+		t.Fatal(err)
+	}
+	conn.Release()
+	if _, err := apikeys.New(other).Tenant(ctx, key); !errors.Is(err, apikeys.ErrUnknownKey) {
+		t.Fatalf("uncached lookup of the revoked key: %v", err)
+	}
+	if tenant, err := api.Tenant(ctx, key); err != nil || tenant != "acme" {
+		t.Fatalf("the key was not kept: %q %v", tenant, err)
+	}
+
+	// Revoked as Tally revokes: refused.
+	key, id, _ = admin.CreateExpiring(ctx, "acme", time.Time{})
+	if _, err := api.Tenant(ctx, key); err != nil {
+		t.Fatal(err)
+	}
+	if err := admin.Revoke(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	keywatchtest.Eventually(t, "the revoked key refused", refused(key))
+
+	// Rotated out without grace: refused; the new key works.
+	old, oldID, _ := admin.CreateExpiring(ctx, "globex", time.Time{})
+	if _, err := api.Tenant(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	fresh, _, err := admin.Rotate(ctx, oldID, time.Time{}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keywatchtest.Eventually(t, "the rotated-out key refused", refused(old))
+	if tenant, err := api.Tenant(ctx, fresh); err != nil || tenant != "globex" {
+		t.Fatalf("rotated-in key: %q %v", tenant, err)
+	}
+
+	// Deleted (a purged tenant): refused.
+	if _, err := pool.Exec(ctx, "DELETE FROM api_keys WHERE tenant = 'globex'"); err != nil {
+		t.Fatal(err)
+	}
+	keywatchtest.Eventually(t, "the deleted key refused", refused(fresh))
+
+	// Expiring: refused once its time is up, with no change to announce.
+	soon, _, err := admin.CreateExpiring(ctx, "acme", time.Now().Add(1500*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := api.Tenant(ctx, soon); err != nil {
+		t.Fatalf("key before its expiry: %v", err)
+	}
+	time.Sleep(1600 * time.Millisecond)
+	if _, err := api.Tenant(ctx, soon); !errors.Is(err, apikeys.ErrUnknownKey) {
+		t.Fatalf("key after its expiry: %v, want ErrUnknownKey", err)
 	}
 }

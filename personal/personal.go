@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -17,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"tally/domain"
+	"tally/keywatch"
 	"tally/readmodel"
 	"tally/seal"
 )
@@ -57,13 +59,42 @@ type Keys struct {
 	mu sync.Mutex
 	// hashKey is the deployment's address-hash key, loaded on first use
 	// (so a process starts while the database is down) and kept: it never
-	// changes. User keys are never kept.
+	// changes.
 	hashKey []byte
+
+	// live keeps addresses' live keys for sealing uploads (Cached); nil
+	// keeps none.
+	live *keywatch.Cache[liveKeyOf, liveKey]
 }
+
+// liveKeyOf names an address's live key: tenant and address hash.
+type liveKeyOf struct{ tenant, hash string }
+
+// liveKey is the user an address is and the key their uploads are sealed
+// with.
+type liveKey struct {
+	id  string
+	key []byte
+}
+
+// liveKeyTTL bounds how long a live key is kept without a read; an
+// erasure (or any other change to user_keys) ends it at once in every
+// process that watches (package keywatch).
+const liveKeyTTL = 10 * time.Minute
+
+// liveKeyCacheSize bounds the addresses kept at once.
+const liveKeyCacheSize = 10_000
 
 // New returns the user keys kept in pool's database.
 func New(pool *pgxpool.Pool) *Keys {
 	return &Keys{q: readmodel.New(pool), pool: pool}
+}
+
+// Cached returns Keys that keep addresses' live keys for SealUpload while
+// watch reports no change to user_keys: an API process seals every upload
+// with the key of the address it names, mostly the same few.
+func (k *Keys) Cached(watch *keywatch.Watch) *Keys {
+	return &Keys{q: k.q, pool: k.pool, live: keywatch.NewCache[liveKeyOf, liveKey](watch, liveKeyCacheSize)}
 }
 
 // addressHash is the HMAC of an address under the deployment key, made on
@@ -191,9 +222,25 @@ func (k *Keys) SealPrivate(ctx context.Context, tenant, userID string, pr domain
 	return sealPrivate(box, tenant, userID, pr)
 }
 
-// liveKey reads the address's key, or makes it. Of two processes making
-// it at once, the second insert does nothing and reads the first's.
+// liveKey reads the address's key, or makes it, and keeps it when Keys
+// are Cached.
 func (k *Keys) liveKey(ctx context.Context, tenant string, h []byte) (string, []byte, error) {
+	of := liveKeyOf{tenant: tenant, hash: string(h)}
+	now := time.Now()
+	if l, ok := k.live.Get(of, now); ok {
+		return l.id, l.key, nil
+	}
+	stamp, cacheable := k.live.Stamp()
+	id, key, err := k.readOrMakeKey(ctx, tenant, h)
+	if err == nil && cacheable && key != nil {
+		k.live.Put(of, stamp, liveKey{id: id, key: key}, now.Add(liveKeyTTL))
+	}
+	return id, key, err
+}
+
+// readOrMakeKey reads the address's key, or makes it. Of two processes
+// making it at once, the second insert does nothing and reads the first's.
+func (k *Keys) readOrMakeKey(ctx context.Context, tenant string, h []byte) (string, []byte, error) {
 	row, err := k.q.GetLiveUserKey(ctx, readmodel.GetLiveUserKeyParams{Tenant: tenant, EmailHash: h})
 	if err == nil {
 		key, err := unwrapUserKey(tenant, row.UserID, row.Key)

@@ -3,8 +3,11 @@ INSERT INTO api_keys (id, tenant, key_hash, key_prefix, expires_at) VALUES ($1, 
 
 -- name: TenantForKey :one
 -- A revoked or expired key is no key. The database decides "expired", so
--- every API process agrees whatever its clock.
-SELECT id, tenant, (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')::boolean AS stale
+-- every API process agrees whatever its clock; for the same reason a cache
+-- gets the time the key has left (expires_in, seconds; infinite for a key
+-- without an expiry) rather than the time it ends.
+SELECT id, tenant, (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')::boolean AS stale,
+       COALESCE(EXTRACT(EPOCH FROM expires_at - now()), 'Infinity')::float8 AS expires_in
 FROM api_keys
 WHERE key_hash = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now());
 

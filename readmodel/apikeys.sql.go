@@ -142,23 +142,32 @@ func (q *Queries) RevokeAPIKey(ctx context.Context, id uuid.UUID) (int64, error)
 }
 
 const tenantForKey = `-- name: TenantForKey :one
-SELECT id, tenant, (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')::boolean AS stale
+SELECT id, tenant, (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')::boolean AS stale,
+       COALESCE(EXTRACT(EPOCH FROM expires_at - now()), 'Infinity')::float8 AS expires_in
 FROM api_keys
 WHERE key_hash = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())
 `
 
 type TenantForKeyRow struct {
-	ID     uuid.UUID
-	Tenant string
-	Stale  bool
+	ID        uuid.UUID
+	Tenant    string
+	Stale     bool
+	ExpiresIn float64
 }
 
 // A revoked or expired key is no key. The database decides "expired", so
-// every API process agrees whatever its clock.
+// every API process agrees whatever its clock; for the same reason a cache
+// gets the time the key has left (expires_in, seconds; infinite for a key
+// without an expiry) rather than the time it ends.
 func (q *Queries) TenantForKey(ctx context.Context, keyHash []byte) (TenantForKeyRow, error) {
 	row := q.db.QueryRow(ctx, tenantForKey, keyHash)
 	var i TenantForKeyRow
-	err := row.Scan(&i.ID, &i.Tenant, &i.Stale)
+	err := row.Scan(
+		&i.ID,
+		&i.Tenant,
+		&i.Stale,
+		&i.ExpiresIn,
+	)
 	return i, err
 }
 

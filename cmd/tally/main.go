@@ -19,10 +19,12 @@ import (
 	"time"
 
 	"tally/apikeys"
+	"tally/commands"
 	"tally/config"
 	"tally/ereceipts"
 	"tally/extract"
 	tallyhttp "tally/http"
+	"tally/keywatch"
 	"tally/mailbox"
 	"tally/metrics"
 	"tally/migrations"
@@ -240,7 +242,16 @@ func serveAPI(ctx context.Context, rt *runtime, m *metrics.Metrics, mailer *mail
 	if err != nil {
 		return err
 	}
-	cmds := rt.commands()
+	// Every request looks up its API key, every upload its user's key:
+	// both are kept in memory while the database reports no change to
+	// them (package keywatch).
+	watch := keywatch.New(rt.log)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		watch.RunOn(tctx, rt.pool)
+	}()
+	cmds := rt.commands(commands.WithPeople(personal.New(rt.pool).Cached(watch)))
 	// After the requests drained: the duplicate checks uploads left to run.
 	defer cmds.Wait()
 	pages, err := rt.webApp(mailer, cmds, hooks, mailboxes)
@@ -257,7 +268,7 @@ func serveAPI(ctx context.Context, rt *runtime, m *metrics.Metrics, mailer *mail
 		EReceiptResults: ereceiptResults{hooks},
 		Pool:            rt.pool,
 		Redis:           rt.redis,
-		Keys:            apikeys.New(rt.pool),
+		Keys:            apikeys.New(rt.pool).Cached(watch),
 		Checks:          rt.checks(),
 		Links:           mailer.links,
 		Reports:         rt.reporter(mailer),

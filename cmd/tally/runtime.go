@@ -325,8 +325,9 @@ func pingRabbitMQ(ctx context.Context, url string) error {
 
 // commands returns a command handler that seals users with their keys;
 // e-mails it accepts get their DKIM verdict unless DKIM_VERIFY is off.
-func (r *runtime) commands() *commands.Handler {
-	opts := []commands.Option{commands.WithPeople(personal.New(r.pool)), commands.WithQuota(r.quotas().Admit)}
+// more come after these defaults, so they can replace one.
+func (r *runtime) commands(more ...commands.Option) *commands.Handler {
+	opts := append([]commands.Option{commands.WithPeople(personal.New(r.pool)), commands.WithQuota(r.quotas().Admit)}, more...)
 	if !r.cfg.DKIMVerify {
 		return commands.New(r.events, r.blobs, r.log, opts...)
 	}
