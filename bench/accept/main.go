@@ -11,6 +11,12 @@
 // appended), so no upload is a duplicate of another. The runs alternate (reference, Tally, reference, Tally, ...) for -rounds
 // rounds so that a change in the machine's load hits both alike; each
 // round's figures and the ratio of the medians are printed. Loopback only.
+//
+// On Linux each round also gives the machine's CPU per upload (all
+// processes and the kernel, from /proc/stat, over the round and the second
+// after it, in which Tally's consumers finish what the round left them):
+// what an upload costs, where the rate only says how the cost was spread
+// over the cores.
 package main
 
 import (
@@ -30,6 +36,8 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -81,7 +89,7 @@ func run(target, key, file string, n, concurrency, rounds int, dir string) error
 
 	client := &http.Client{Timeout: time.Minute, Transport: &http.Transport{MaxIdleConnsPerHost: concurrency}}
 	tally := target + "/v1/documents"
-	var refRates, tallyRates []float64
+	var refRates, tallyRates, refCPU, tallyCPU []float64
 	for r := 1; r <= rounds; r++ {
 		rs, err := load(client, ref.url, "", filepath.Base(file), content, n, concurrency)
 		if err != nil {
@@ -91,24 +99,70 @@ func run(target, key, file string, n, concurrency, rounds int, dir string) error
 		if err != nil {
 			return fmt.Errorf("tally: %w", err)
 		}
-		fmt.Printf("round %d  reference %7.1f uploads/s p50 %6.1f ms p99 %6.1f ms | tally %7.1f uploads/s p50 %6.1f ms p99 %6.1f ms | ratio %.2f\n",
+		fmt.Printf("round %d  reference %7.1f uploads/s p50 %6.1f ms p99 %6.1f ms | tally %7.1f uploads/s p50 %6.1f ms p99 %6.1f ms | ratio %.2f",
 			r, rs.rate, ms(rs.p50), ms(rs.p99), ts.rate, ms(ts.p50), ms(ts.p99), ts.rate/rs.rate)
+		if rs.cpu > 0 && ts.cpu > 0 {
+			fmt.Printf(" | machine CPU per upload: reference %.2f ms, tally %.2f ms", ms(rs.cpu), ms(ts.cpu))
+		}
+		fmt.Println()
 		refRates, tallyRates = append(refRates, rs.rate), append(tallyRates, ts.rate)
+		refCPU, tallyCPU = append(refCPU, float64(rs.cpu)), append(tallyCPU, float64(ts.cpu))
 	}
 	fmt.Printf("median  reference %.1f uploads/s, tally %.1f uploads/s: ratio %.2f (%d uploads x %d rounds, %d in flight, %d-byte file)\n",
 		median(refRates), median(tallyRates), median(tallyRates)/median(refRates), n, rounds, concurrency, len(content))
+	if median(refCPU) > 0 && median(tallyCPU) > 0 {
+		fmt.Printf("median  machine CPU per upload: reference %.2f ms, tally %.2f ms (%.1fx)\n",
+			ms(time.Duration(median(refCPU))), ms(time.Duration(median(tallyCPU))), median(tallyCPU)/median(refCPU))
+	}
 	return nil
 }
 
 type result struct {
 	rate     float64
 	p50, p99 time.Duration
+	// cpu is the machine's busy CPU time per upload (0 where /proc/stat
+	// cannot be read).
+	cpu time.Duration
+}
+
+// settle is the time after a round whose CPU still counts for it.
+const settle = time.Second
+
+// machineBusy is the CPU time all cores spent busy since boot: the
+// "cpu" line of /proc/stat without idle and iowait, in USER_HZ ticks of
+// 10 ms (the value Linux gives user space on every platform it runs on).
+func machineBusy() (time.Duration, bool) {
+	raw, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, false
+	}
+	line, _, _ := bytes.Cut(raw, []byte("\n"))
+	fields := strings.Fields(string(line))
+	if len(fields) < 8 || fields[0] != "cpu" {
+		return 0, false
+	}
+	var busy int64
+	for i, f := range fields[1:] {
+		if i == 3 || i == 4 { // idle, iowait
+			continue
+		}
+		if i >= 8 { // guest time is counted in user time already
+			break
+		}
+		v, err := strconv.ParseInt(f, 10, 64)
+		if err != nil {
+			return 0, false
+		}
+		busy += v
+	}
+	return time.Duration(busy) * 10 * time.Millisecond, true
 }
 
 // load sends n uploads, concurrency at a time, and fails on the first
 // answer other than 202.
 func load(client *http.Client, target, key, name string, content []byte, n, concurrency int) (result, error) {
 	var next atomic.Int64
+	busyBefore, measured := machineBusy()
 	lat := make([]time.Duration, n)
 	errs := make(chan error, concurrency)
 	var wg sync.WaitGroup
@@ -150,7 +204,12 @@ func load(client *http.Client, target, key, name string, content []byte, n, conc
 	default:
 	}
 	slices.Sort(lat)
-	return result{rate: float64(n) / elapsed.Seconds(), p50: lat[n/2], p99: lat[min(n-1, n*99/100)]}, nil
+	res := result{rate: float64(n) / elapsed.Seconds(), p50: lat[n/2], p99: lat[min(n-1, n*99/100)]}
+	time.Sleep(settle)
+	if busyAfter, ok := machineBusy(); ok && measured {
+		res.cpu = (busyAfter - busyBefore) / time.Duration(n)
+	}
+	return res, nil
 }
 
 // unique makes each upload a different file, as real uploads are (the
