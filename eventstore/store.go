@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	jsonv1 "github.com/go-json-experiment/json/v1"
 	"github.com/google/uuid"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -491,7 +492,7 @@ func (s *Store) At(ctx context.Context, seq uint64) (domain.Envelope, error) {
 // with its sequence.
 func decodeRaw(msg *jetstream.RawStreamMsg) (domain.Envelope, error) {
 	var e domain.Envelope
-	if err := json.Unmarshal(msg.Data, &e); err != nil {
+	if err := unmarshalEnvelope(msg.Data, &e); err != nil {
 		return e, fmt.Errorf("decode event at sequence %d on %s: %w", msg.Sequence, msg.Subject, err)
 	}
 	e.Sequence = msg.Sequence
@@ -499,10 +500,17 @@ func decodeRaw(msg *jetstream.RawStreamMsg) (domain.Envelope, error) {
 	return e, nil
 }
 
+// unmarshalEnvelope decodes a stored event with the semantics of
+// encoding/json on the decoder of encoding/json/v2, which reads the text
+// once where encoding/json validates it first and then reads it again:
+// every consumer decodes every event, and the envelope's decoding was a
+// quarter of a projector's CPU under a stream of uploads.
+func unmarshalEnvelope(data []byte, e *domain.Envelope) error { return jsonv1.Unmarshal(data, e) }
+
 // decode turns a stream message into an envelope with its sequence.
 func decode(msg jetstream.Msg) (domain.Envelope, error) {
 	var e domain.Envelope
-	if err := json.Unmarshal(msg.Data(), &e); err != nil {
+	if err := unmarshalEnvelope(msg.Data(), &e); err != nil {
 		return e, fmt.Errorf("decode event on %s: %w", msg.Subject(), err)
 	}
 	meta, err := msg.Metadata()

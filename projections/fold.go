@@ -110,7 +110,7 @@ func decodeOnce(r eventstore.Raw) (decoded, error) {
 	default:
 		return decoded{Envelope: e}, nil
 	}
-	if err := e.DecodeWith(unmarshalV1, p); err != nil {
+	if err := e.Decode(p); err != nil {
 		return decoded{Envelope: e, payload: p, err: err}, nil
 	}
 	d := decoded{Envelope: e, payload: p}
@@ -122,9 +122,6 @@ func decodeOnce(r eventstore.Raw) (decoded, error) {
 	}
 	return d, nil
 }
-
-// unmarshalV1 is jsonv1.Unmarshal without its options.
-func unmarshalV1(data []byte, v any) error { return jsonv1.Unmarshal(data, v) }
 
 // foldBatchSize is how many events go to the folds at a time, and
 // foldBatches how many batches are on their way at most.
