@@ -119,8 +119,8 @@ func (k *Keys) Tenant(ctx context.Context, key string) (string, error) {
 		// The key's own end, as the database counts it from now, comes
 		// first when it is sooner.
 		ttl := cacheTTL
-		if left := time.Duration(row.ExpiresIn * float64(time.Second)); row.ExpiresIn < cacheTTL.Seconds() {
-			ttl = left
+		if row.ExpiresIn < cacheTTL.Seconds() {
+			ttl = time.Duration(row.ExpiresIn * float64(time.Second))
 		}
 		k.cache.Put(hash, stamp, row.Tenant, now.Add(ttl))
 	}

@@ -21,8 +21,13 @@ type dirSync struct {
 	started  uint64
 	finished uint64
 	running  bool
-	err      error // of the latest finished generation
-	waiters  int   // callers in sync, so an idle entry can be dropped
+	// The latest failed generation and its error. Linux reports a failed
+	// writeback to one fsync only, so a later generation's success does
+	// not make up for it: a caller answers with the failure of any
+	// generation it waited for.
+	failedGen uint64
+	failed    error
+	waiters   int // callers in sync, so an idle entry can be dropped
 }
 
 // sync returns once an fsync of dir that started after the call has
@@ -59,11 +64,16 @@ func (g *dirSyncs) sync(dir string, fsync func(string) error) error {
 		g.mu.Lock()
 		s.running = false
 		s.finished = s.started
-		s.err = err
+		if err != nil {
+			s.failedGen, s.failed = s.finished, err
+		}
 		s.done.Broadcast()
 	}
 	// finished may be past need when another generation completed before
-	// this caller woke; it too started after the rename, so its result
-	// answers for it.
-	return s.err
+	// this caller woke; it too started after the rename, so its success
+	// answers for it, but not over the failure of the generation needed.
+	if s.failedGen >= need {
+		return s.failed
+	}
+	return nil
 }

@@ -118,3 +118,43 @@ func TestDirSyncsErrorsAndDirectories(t *testing.T) {
 		t.Fatalf("good directory: err = %v", err)
 	}
 }
+
+// A failed fsync reaches the callers that waited for it, even when a later
+// fsync succeeds before they wake: Linux reports a failed writeback once.
+func TestDirSyncsFailureIsNotHiddenByALaterSuccess(t *testing.T) {
+	var g dirSyncs
+	broken := errors.New("EIO")
+	release := make(chan struct{})
+	var calls atomic.Int32
+	fsync := func(string) error {
+		switch calls.Add(1) {
+		case 1:
+			<-release // the first caller's; the others arrive meanwhile
+			return nil
+		case 2:
+			return broken // the one the others waited for
+		}
+		return nil
+	}
+	first := make(chan error, 1)
+	go func() { first <- g.sync("d", fsync) }()
+	waitFor(t, "the first fsync", func() bool { return calls.Load() == 1 })
+	errs := make(chan error, 5)
+	for range 5 {
+		go func() { errs <- g.sync("d", fsync) }()
+	}
+	waitFor(t, "five callers waiting", func() bool { return g.waitersOf("d") == 6 })
+	close(release)
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	for range 5 {
+		if err := <-errs; !errors.Is(err, broken) {
+			t.Fatalf("a caller of the failed fsync got %v", err)
+		}
+	}
+	// A later caller needs a later fsync, which succeeds.
+	if err := g.sync("d", fsync); err != nil {
+		t.Fatalf("after the failure: %v", err)
+	}
+}

@@ -22,9 +22,19 @@ type cached[V any] struct {
 }
 
 // NewCache returns a cache of at most max values that watch keeps
-// current.
+// current: every change the watch hears empties it.
 func NewCache[K comparable, V any](watch *Watch, max int) *Cache[K, V] {
-	return &Cache[K, V]{watch: watch, max: max, m: make(map[K]cached[V])}
+	c := &Cache[K, V]{watch: watch, max: max, m: make(map[K]cached[V])}
+	watch.onNext(c.forget)
+	return c
+}
+
+// forget lets go of every value: they are stale, and an erased user's key
+// must not stay reachable until its address comes back.
+func (c *Cache[K, V]) forget() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	clear(c.m)
 }
 
 // Get returns k's value if it is current.
@@ -58,7 +68,7 @@ func (c *Cache[K, V]) Put(k K, stamp uint64, v V, until time.Time) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if len(c.m) >= c.max {
+	if _, ok := c.m[k]; !ok && len(c.m) >= c.max {
 		// Past its bound the cache starts over: simpler than an eviction
 		// order, and a bound this size is only reached by many keys or
 		// users at once, each of which costs one read to come back.

@@ -129,8 +129,9 @@ type result struct {
 const settle = time.Second
 
 // machineBusy is the CPU time all cores spent busy since boot: the
-// "cpu" line of /proc/stat without idle and iowait, in USER_HZ ticks of
-// 10 ms (the value Linux gives user space on every platform it runs on).
+// "cpu" line of /proc/stat without idle, iowait and steal (time the
+// hypervisor gave another machine), in USER_HZ ticks of 10 ms (Linux's
+// value for user space on the platforms this runs on).
 func machineBusy() (time.Duration, bool) {
 	raw, err := os.ReadFile("/proc/stat")
 	if err != nil {
@@ -143,7 +144,7 @@ func machineBusy() (time.Duration, bool) {
 	}
 	var busy int64
 	for i, f := range fields[1:] {
-		if i == 3 || i == 4 { // idle, iowait
+		if i == 3 || i == 4 || i == 7 { // idle, iowait, steal
 			continue
 		}
 		if i >= 8 { // guest time is counted in user time already

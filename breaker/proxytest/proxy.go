@@ -4,7 +4,6 @@
 package proxytest
 
 import (
-	"io"
 	"net"
 	"sync"
 	"testing"
@@ -17,6 +16,7 @@ type Proxy struct {
 	mu     sync.Mutex
 	cut    bool
 	stop   bool
+	frozen bool
 	conns  map[net.Conn]struct{}
 }
 
@@ -49,6 +49,22 @@ func (p *Proxy) Cut() {
 	p.closeAll()
 }
 
+// Freeze takes the service away as a peer that vanished without closing
+// does (its host gone, a firewall that dropped the connection's state):
+// open connections stay open, but nothing sent on them arrives; new ones
+// are held as Cut holds them.
+func (p *Proxy) Freeze() {
+	p.mu.Lock()
+	p.frozen, p.cut = true, true
+	p.mu.Unlock()
+}
+
+func (p *Proxy) isFrozen() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.frozen
+}
+
 // Stop takes the service away as a server that stopped does: open
 // connections are closed, and new ones closed at once.
 func (p *Proxy) Stop() {
@@ -61,7 +77,7 @@ func (p *Proxy) Stop() {
 // Restore lets new connections through again.
 func (p *Proxy) Restore() {
 	p.mu.Lock()
-	p.cut, p.stop = false, false
+	p.cut, p.stop, p.frozen = false, false, false
 	p.mu.Unlock()
 	p.closeAll() // the held ones
 }
@@ -114,9 +130,20 @@ func (p *Proxy) forward(in net.Conn) {
 	var wg sync.WaitGroup
 	pipe := func(dst, src net.Conn) {
 		defer wg.Done()
-		_, _ = io.Copy(dst, src)
-		dst.Close()
-		src.Close()
+		defer dst.Close()
+		defer src.Close()
+		buf := make([]byte, 32<<10)
+		for {
+			n, err := src.Read(buf)
+			if n > 0 && !p.isFrozen() {
+				if _, werr := dst.Write(buf[:n]); werr != nil {
+					return
+				}
+			}
+			if err != nil {
+				return
+			}
+		}
 	}
 	wg.Add(2)
 	go pipe(out, in)
