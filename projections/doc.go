@@ -9,8 +9,12 @@
 // rebuilt from sequence 0 with the same result. A read model whose
 // checkpoint names another incarnation of the stream is rebuilt.
 //
-// Speed: within a batch, statements are pipelined (queued and sent with
-// the next read), so a batch costs about one round trip per read. A
+// Speed: the projectors of a process run as a Group on one reading of
+// the stream, each batch decoded once and applied by all of them in one
+// transaction (every checkpoint moved in it, each with its own
+// compare-and-set); a member that fails alone leaves the group and runs
+// by itself. Within a batch, statements are pipelined (queued and sent
+// with the next read), so a batch costs about one round trip per read. A
 // rebuild starts from nothing, so a projector that is a Folder is not
 // replayed statement by statement: one pass over the stream folds each
 // document's events in memory, the final rows are bulk-loaded with COPY

@@ -12,16 +12,17 @@ import (
 	"tally/metrics"
 )
 
-// RunAll runs every projector until ctx ends, each restarting after
-// errors, and keeps their lag gauges up to date.
+// RunAll runs every projector on one reading of the stream (a Group)
+// until ctx ends, restarting after errors, and keeps their lag gauges up
+// to date.
 func RunAll(ctx context.Context, pool *pgxpool.Pool, store *eventstore.Store, m *metrics.Metrics, log *slog.Logger) {
 	var wg sync.WaitGroup
 	var runners []*Runner
 	for _, p := range All() {
-		runner := NewRunner(pool, store, p, log)
-		runners = append(runners, runner)
-		wg.Go(func() { runner.RunForever(ctx) })
+		runners = append(runners, NewRunner(pool, store, p, log))
 	}
+	group := NewGroup(pool, store, runners, log)
+	wg.Go(func() { group.RunForever(ctx) })
 	wg.Go(func() { WatchLag(ctx, store, m, runners) })
 	wg.Wait()
 }

@@ -94,13 +94,19 @@ func (r *Runner) LastAppliedAt() time.Time {
 // RunForever runs the projector until ctx ends, restarting it with backoff
 // after errors (a database or NATS outage, say).
 func (r *Runner) RunForever(ctx context.Context) {
-	supervise.Forever{
+	restarting(r.log, "projector stopped, restarting").Run(ctx, r.Run)
+}
+
+// restarting restarts a projector's work after errors, with backoff,
+// logging msg each time.
+func restarting(log *slog.Logger, msg string) supervise.Forever {
+	return supervise.Forever{
 		Backoff:    supervise.Backoff{First: 200 * time.Millisecond, Max: 15 * time.Second},
 		ResetAfter: time.Minute,
 		Stopped: func(err error, wait time.Duration) {
-			r.log.Error("projector stopped, restarting", "err", err, "retry_in", wait.String())
+			log.Error(msg, "err", err, "retry_in", wait.String())
 		},
-	}.Run(ctx, r.Run)
+	}
 }
 
 // Run holds the projector's lock and applies events until ctx ends or an
@@ -112,30 +118,11 @@ func (r *Runner) Run(ctx context.Context) error {
 		return fmt.Errorf("projector %s: acquire lock connection: %w", r.Name(), err)
 	}
 	defer conn.Release()
-	key := lockKey(r.Name())
-	if r.LockName != "" {
-		key = lockKey(r.LockName)
+	key := r.lockKey()
+	if err := lockAll(ctx, conn, []int64{key}); err != nil {
+		return fmt.Errorf("projector %s: lock: %w", r.Name(), err)
 	}
-	for {
-		var got bool
-		if err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock($1)", key).Scan(&got); err != nil {
-			return fmt.Errorf("projector %s: lock: %w", r.Name(), err)
-		}
-		if got {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(2 * time.Second):
-		}
-	}
-	defer func() {
-		// A fresh context: the lock must go even when ctx is cancelled.
-		unlockCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_, _ = conn.Exec(unlockCtx, "SELECT pg_advisory_unlock($1)", key)
-	}()
+	defer unlock(conn, key)
 
 	identity, last, err := r.start(ctx)
 	if err != nil {
@@ -266,6 +253,58 @@ func (r *Runner) apply(ctx context.Context, q *readmodel.Queries, e domain.Envel
 	}
 	span.End()
 	return err
+}
+
+// lockKey is the advisory lock that keeps one instance applying this
+// runner's projector.
+func (r *Runner) lockKey() int64 {
+	if r.LockName != "" {
+		return lockKey(r.LockName)
+	}
+	return lockKey(r.Name())
+}
+
+// lockAll waits until conn holds every one of keys' advisory locks. It
+// takes all or none: a lock it got while another was held elsewhere is
+// given back before it waits, so two instances wanting overlapping sets
+// never each hold a part.
+func lockAll(ctx context.Context, conn *pgxpool.Conn, keys []int64) error {
+	for {
+		var held []int64
+		for _, key := range keys {
+			var got bool
+			if err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock($1)", key).Scan(&got); err != nil {
+				unlock(conn, held...)
+				return err
+			}
+			if !got {
+				break
+			}
+			held = append(held, key)
+		}
+		if len(held) == len(keys) {
+			return nil
+		}
+		unlock(conn, held...)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(2 * time.Second):
+		}
+	}
+}
+
+// unlock gives back advisory locks conn holds. It uses a fresh context:
+// the locks must go even when the caller's context has ended.
+func unlock(conn *pgxpool.Conn, keys ...int64) {
+	if len(keys) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for _, key := range keys {
+		_, _ = conn.Exec(ctx, "SELECT pg_advisory_unlock($1)", key)
+	}
 }
 
 // lockKey maps a projector name onto a PostgreSQL advisory lock id.

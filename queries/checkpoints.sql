@@ -16,3 +16,15 @@ WHERE projector = $1;
 UPDATE projector_checkpoints SET last_sequence = sqlc.arg(next_sequence), updated_at = now()
 WHERE projector = sqlc.arg(projector) AND stream_identity = sqlc.arg(stream_identity)
   AND last_sequence = sqlc.arg(prev_sequence);
+
+-- name: AdvanceCheckpoints :execrows
+-- AdvanceCheckpoint for several projectors that applied one batch in one
+-- transaction: each row moves only from its own previous position, so the
+-- rows affected fall short of the projectors named when any was moved by
+-- another instance.
+UPDATE projector_checkpoints c SET last_sequence = u.next_sequence, updated_at = now()
+FROM (SELECT unnest(sqlc.arg(projectors)::text[]) AS projector,
+             unnest(sqlc.arg(prev_sequences)::bigint[]) AS prev_sequence,
+             unnest(sqlc.arg(next_sequences)::bigint[]) AS next_sequence) u
+WHERE c.projector = u.projector AND c.stream_identity = sqlc.arg(stream_identity)
+  AND c.last_sequence = u.prev_sequence;

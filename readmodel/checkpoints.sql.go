@@ -37,6 +37,39 @@ func (q *Queries) AdvanceCheckpoint(ctx context.Context, arg AdvanceCheckpointPa
 	return result.RowsAffected(), nil
 }
 
+const advanceCheckpoints = `-- name: AdvanceCheckpoints :execrows
+UPDATE projector_checkpoints c SET last_sequence = u.next_sequence, updated_at = now()
+FROM (SELECT unnest($2::text[]) AS projector,
+             unnest($3::bigint[]) AS prev_sequence,
+             unnest($4::bigint[]) AS next_sequence) u
+WHERE c.projector = u.projector AND c.stream_identity = $1
+  AND c.last_sequence = u.prev_sequence
+`
+
+type AdvanceCheckpointsParams struct {
+	StreamIdentity string
+	Projectors     []string
+	PrevSequences  []int64
+	NextSequences  []int64
+}
+
+// AdvanceCheckpoint for several projectors that applied one batch in one
+// transaction: each row moves only from its own previous position, so the
+// rows affected fall short of the projectors named when any was moved by
+// another instance.
+func (q *Queries) AdvanceCheckpoints(ctx context.Context, arg AdvanceCheckpointsParams) (int64, error) {
+	result, err := q.db.Exec(ctx, advanceCheckpoints,
+		arg.StreamIdentity,
+		arg.Projectors,
+		arg.PrevSequences,
+		arg.NextSequences,
+	)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const getCheckpoint = `-- name: GetCheckpoint :one
 SELECT stream_identity, last_sequence FROM projector_checkpoints WHERE projector = $1
 `

@@ -1,0 +1,160 @@
+package projections_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"tally/domain"
+	"tally/eventstore/eventstoretest"
+	"tally/migrations/pgtest"
+	"tally/projections"
+	"tally/readmodel"
+)
+
+// catchUpGroup runs g until each of its runners, in the group or alone,
+// has applied the whole stream.
+func catchUpGroup(t *testing.T, g *projections.Group, last uint64) {
+	t.Helper()
+	rs := g.Members()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { g.RunForever(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	waitFor(t, "projectors at the end of the stream", func() bool {
+		for _, r := range rs {
+			if r.Position() < last {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s within 60s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// poisoned is a projector that fails on one event while poison is set.
+type poisoned struct {
+	projections.Projector
+	at     uint64
+	poison *atomic.Bool
+}
+
+func (p poisoned) Apply(ctx context.Context, q *readmodel.Queries, e domain.Envelope) error {
+	if e.Sequence == p.at && p.poison.Load() {
+		return errors.New("poisoned event")
+	}
+	return p.Projector.Apply(ctx, q, e)
+}
+
+func TestGroupMemberThatFailsRunsAloneAndTheOthersGoOn(t *testing.T) {
+	store, _ := eventstoretest.Start(t)
+	_, pool := pgtest.New(t)
+	history(t, store, pool, 60)
+	last, err := store.LastSequence(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var poison atomic.Bool
+	poison.Store(true)
+	at := last / 2
+	var rs []*projections.Runner
+	var sick *projections.Runner
+	for _, p := range projections.All() {
+		if p.Name() == "monthly_totals" {
+			p = poisoned{Projector: p, at: at, poison: &poison}
+		}
+		r := projections.NewRunner(pool, store, p, quiet)
+		if p.Name() == "monthly_totals" {
+			sick = r
+		}
+		rs = append(rs, r)
+	}
+	g := projections.NewGroup(pool, store, rs, quiet)
+	g.BatchSize = 7
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { g.RunForever(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+
+	waitFor(t, "healthy projectors at the end of the stream", func() bool {
+		for _, r := range rs {
+			if r != sick && r.Position() < last {
+				return false
+			}
+		}
+		return true
+	})
+	if slices.Contains(g.Members(), sick) || len(g.Members()) != len(rs)-1 {
+		t.Fatalf("the failing projector is still in the group: %d members", len(g.Members()))
+	}
+	if pos := sick.Position(); pos >= at {
+		t.Fatalf("the failing projector is at %d, past its poisoned event %d", pos, at)
+	}
+
+	// Alone, it retries with backoff and catches up once the fault is gone.
+	poison.Store(false)
+	waitFor(t, "the projector that left at the end of the stream", func() bool { return sick.Position() >= last })
+
+	_, rebuilt := pgtest.New(t)
+	copyKeys(t, pool, rebuilt)
+	catchUp(t, runners(rebuilt, store, 500), last)
+	if a, b := dump(t, pool), dump(t, rebuilt); a != b {
+		t.Fatalf("read models differ from a rebuild:\n--- group\n%s\n--- rebuilt\n%s", a, b)
+	}
+}
+
+func TestGroupWaitsForEveryLock(t *testing.T) {
+	store, _ := eventstoretest.Start(t)
+	_, pool := pgtest.New(t)
+	history(t, store, pool, 10)
+	last, err := store.LastSequence(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Another instance's runner of one projector holds that projector's lock.
+	alone := projections.NewRunner(pool, store, projections.Search{}, quiet)
+	aloneCtx, stopAlone := context.WithCancel(context.Background())
+	aloneDone := make(chan struct{})
+	go func() { _ = alone.Run(aloneCtx); close(aloneDone) }()
+	defer func() { stopAlone(); <-aloneDone }()
+	waitFor(t, "the lone runner at the end of the stream", func() bool { return alone.Position() >= last })
+
+	rs := runners(pool, store, 500)
+	g := projections.NewGroup(pool, store, rs, quiet)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { g.RunForever(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+
+	// The group takes all of its locks or none: while one is held, no
+	// member starts, and the group holds no lock another instance needs.
+	time.Sleep(2500 * time.Millisecond)
+	for _, r := range rs {
+		if r.Started() {
+			t.Fatalf("projector %s started while the group lacked a lock", r.Name())
+		}
+	}
+	stopAlone()
+	<-aloneDone
+	waitFor(t, "the group at the end of the stream", func() bool {
+		for _, r := range rs {
+			if r.Position() < last {
+				return false
+			}
+		}
+		return true
+	})
+}
