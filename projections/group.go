@@ -4,18 +4,22 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
 	"slices"
 	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"tally/domain"
 	"tally/eventstore"
 	"tally/personal"
 	"tally/readmodel"
+	"tally/supervise"
 )
 
 // Group runs several projectors on one reading of the stream. Each batch
@@ -41,6 +45,10 @@ type Group struct {
 	BatchSize int
 	// Linger is how long a batch waits for more events once it has one.
 	Linger time.Duration
+	// CatchUpAlone is how many events a member may be behind the member
+	// furthest ahead and still read with the group; one further behind
+	// catches up alone first.
+	CatchUpAlone uint64
 
 	mu sync.Mutex
 	// members are the runners applying together; a member that left is
@@ -55,10 +63,11 @@ type Group struct {
 // Linger apply once a member runs alone.
 func NewGroup(pool *pgxpool.Pool, store *eventstore.Store, members []*Runner, log *slog.Logger) *Group {
 	return &Group{pool: pool, store: store, log: log, members: slices.Clone(members),
-		BatchSize: 500, Linger: 5 * time.Millisecond}
+		BatchSize: 500, Linger: 5 * time.Millisecond, CatchUpAlone: 10_000}
 }
 
-// Members are the runners still applying together.
+// Members are the runners in the group: reading with it, or catching up
+// alone to join it; not those that left it after failing.
 func (g *Group) Members() []*Runner {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -75,7 +84,21 @@ func (g *Group) RunForever(ctx context.Context) {
 // Run holds every member's lock and applies events until ctx ends or an
 // error occurs. Another instance wanting any of the same projectors waits
 // for the locks, so each projector has one instance applying at a time.
+// Members that leave the group keep running alone until ctx ends.
 func (g *Group) Run(ctx context.Context) error {
+	for {
+		err := g.runOnce(ctx)
+		if !errors.Is(err, errRejoin) || ctx.Err() != nil {
+			return err
+		}
+	}
+}
+
+// errRejoin ends a group's reading so that the members that caught up
+// alone join it again.
+var errRejoin = errors.New("members caught up alone rejoin the group")
+
+func (g *Group) runOnce(ctx context.Context) error {
 	members := g.Members()
 	if len(members) == 0 {
 		<-ctx.Done()
@@ -95,31 +118,63 @@ func (g *Group) Run(ctx context.Context) error {
 	}
 	defer func() { unlock(conn, keys...) }()
 
-	var identity string
-	lasts := make([]uint64, len(members))
-	for i, m := range members {
-		id, last, err := m.start(ctx)
-		if err != nil {
-			return err
-		}
-		identity, lasts[i] = id, last
-		m.position.Store(last)
-		m.started.Store(true)
-	}
-	from := slices.Min(lasts) + 1
-	g.log.Info("projectors running", "projectors", len(members), "from_sequence", from)
-	reader, err := g.store.Subscribe(ctx, from)
+	identity, err := g.store.Identity(ctx)
 	if err != nil {
 		return fmt.Errorf("projectors: %w", err)
+	}
+	lasts := make([]uint64, len(members))
+	for i, m := range members {
+		if lasts[i], err = m.start(ctx, identity); err != nil {
+			return err
+		}
+		m.position.Store(lasts[i])
+		m.started.Store(true)
+	}
+
+	// A member far behind the others (new, or reset) catches up alone
+	// first: reading from its checkpoint would hold every other read model
+	// back while it replays history. When all such members are at the
+	// others' position, this reading ends and the next takes them in.
+	outer := ctx
+	ctx, rejoin := context.WithCancelCause(ctx)
+	defer rejoin(nil)
+	ahead := slices.Max(lasts)
+	var behind []*Runner
+	for i := len(members) - 1; i >= 0; i-- {
+		if ahead-lasts[i] > g.CatchUpAlone {
+			behind = append(behind, members[i])
+			unlock(conn, keys[i])
+			members = slices.Delete(members, i, i+1)
+			lasts = slices.Delete(lasts, i, i+1)
+			keys = slices.Delete(keys, i, i+1)
+		}
+	}
+	if len(behind) > 0 {
+		var caught sync.WaitGroup
+		for _, m := range behind {
+			caught.Add(1)
+			g.alone.Go(func() {
+				defer caught.Done()
+				g.catchUp(ctx, m, ahead)
+			})
+		}
+		go func() {
+			caught.Wait()
+			rejoin(errRejoin)
+		}()
+	}
+
+	from := slices.Min(lasts) + 1
+	g.log.Info("projectors running", "projectors", len(members), "catching_up_alone", len(behind), "from_sequence", from)
+	reader, err := g.store.Subscribe(ctx, from)
+	if err != nil {
+		return g.ended(ctx, fmt.Errorf("projectors: %w", err))
 	}
 	defer reader.Close()
 	for {
 		batch, err := reader.Next(ctx, g.BatchSize, g.Linger)
 		if err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			return fmt.Errorf("projectors: %w", err)
+			return g.ended(ctx, fmt.Errorf("projectors: %w", err))
 		}
 		if len(batch) == 0 {
 			continue
@@ -131,11 +186,11 @@ func (g *Group) Run(ctx context.Context) error {
 			continue
 		}
 		if ctx.Err() != nil || errors.Is(err, ErrCheckpointMoved) {
-			return err
+			return g.ended(ctx, err)
 		}
-		failed, err := g.isolate(ctx, identity, members, lasts, batch, err)
+		failed, err := g.isolate(ctx, identity, members, lasts, batch)
 		if err != nil {
-			return err
+			return g.ended(ctx, err)
 		}
 		record(members, lasts, batch)
 		for _, i := range slices.Backward(failed) {
@@ -144,11 +199,37 @@ func (g *Group) Run(ctx context.Context) error {
 			members = slices.Delete(members, i, i+1)
 			lasts = slices.Delete(lasts, i, i+1)
 			keys = slices.Delete(keys, i, i+1)
-			g.leave(ctx, m)
+			g.leave(outer, m)
 		}
 		if len(members) == 0 {
 			<-ctx.Done()
-			return ctx.Err()
+			return g.ended(ctx, outer.Err())
+		}
+	}
+}
+
+// ended is the error a reading ends with: errRejoin when it was stopped
+// for members that caught up, else err.
+func (g *Group) ended(ctx context.Context, err error) error {
+	if errors.Is(context.Cause(ctx), errRejoin) {
+		return errRejoin
+	}
+	return err
+}
+
+// catchUp runs m alone until it has applied the event at target or ctx
+// ends, retrying with backoff after errors.
+func (g *Group) catchUp(ctx context.Context, m *Runner, target uint64) {
+	backoff := supervise.Backoff{First: 200 * time.Millisecond, Max: 15 * time.Second}
+	for attempt := 1; ; attempt++ {
+		err := m.runUntil(ctx, target)
+		if err == nil || ctx.Err() != nil {
+			return
+		}
+		wait := backoff.Next(attempt)
+		m.log.Error("projector catching up alone stopped, restarting", "err", err, "retry_in", wait.String())
+		if !supervise.Sleep(ctx, wait) {
+			return
 		}
 	}
 }
@@ -208,15 +289,18 @@ func (g *Group) applyBatch(ctx context.Context, identity string, members []*Runn
 // isolate retries a batch that failed for the group with each member in a
 // transaction of its own, updating lasts for those that succeed. It
 // returns the indexes of the members that failed while another
-// succeeded; when every member failed, or one found its checkpoint moved,
-// the error instead.
-func (g *Group) isolate(ctx context.Context, identity string, members []*Runner, lasts []uint64, batch []domain.Envelope, groupErr error) ([]int, error) {
+// succeeded. It returns an error instead when every member failed, one
+// found its checkpoint moved, or a failure was the database's rather
+// than a member's (a lost connection, a timeout, a serialization
+// failure): a member that met one of those is no more at fault than the
+// members that ran before it.
+func (g *Group) isolate(ctx context.Context, identity string, members []*Runner, lasts []uint64, batch []domain.Envelope) ([]int, error) {
 	var failed []int
 	var errs []error
 	for i, m := range members {
 		next, err := m.applyBatch(ctx, identity, lasts[i], batch)
 		if err != nil {
-			if ctx.Err() != nil || errors.Is(err, ErrCheckpointMoved) {
+			if ctx.Err() != nil || errors.Is(err, ErrCheckpointMoved) || databaseFault(err) {
 				return nil, err
 			}
 			failed = append(failed, i)
@@ -226,12 +310,31 @@ func (g *Group) isolate(ctx context.Context, identity string, members []*Runner,
 		lasts[i] = next
 	}
 	if len(failed) == len(members) {
-		return nil, groupErr
+		return nil, errors.Join(errs...)
 	}
 	for _, err := range errs {
 		g.log.Error("projector failed where the others did not; it leaves the shared reading and retries alone", "err", err)
 	}
 	return failed, nil
+}
+
+// databaseFault reports whether err is the database's or the connection's
+// state rather than an answer to what the statements asked: a lost or
+// refused connection, a timeout, a cancelled statement, a serialization
+// failure or deadlock, a lock not available, resources exhausted, the
+// server shutting down.
+func databaseFault(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch pgErr.Code[:2] {
+		case "08", "40", "53", "57", "58":
+			return true
+		}
+		return pgErr.Code == "55P03"
+	}
+	var netErr net.Error
+	return errors.As(err, &netErr) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, net.ErrClosed) || pgconn.Timeout(err) || pgconn.SafeToRetry(err)
 }
 
 // leave runs m alone from its own checkpoint until ctx ends. The group

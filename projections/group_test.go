@@ -140,13 +140,33 @@ func TestGroupWaitsForEveryLock(t *testing.T) {
 	defer func() { cancel(); <-done }()
 
 	// The group takes all of its locks or none: while one is held, no
-	// member starts, and the group holds no lock another instance needs.
+	// member starts, and the locks it got are given back while it waits.
+	// It tries the documents' first: after its first tries, another
+	// instance can take that one between them.
 	time.Sleep(2500 * time.Millisecond)
 	for _, r := range rs {
 		if r.Started() {
 			t.Fatalf("projector %s started while the group lacked a lock", r.Name())
 		}
 	}
+	other, err := pool.Acquire(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Release()
+	key := projections.LockKey(projections.Documents{}.Name())
+	waitFor(t, "the documents' lock free while the group waits", func() bool {
+		var got bool
+		if err := other.QueryRow(context.Background(), "SELECT pg_try_advisory_lock($1)", key).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if got {
+			if _, err := other.Exec(context.Background(), "SELECT pg_advisory_unlock($1)", key); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return got
+	})
 	stopAlone()
 	<-aloneDone
 	waitFor(t, "the group at the end of the stream", func() bool {
@@ -157,4 +177,69 @@ func TestGroupWaitsForEveryLock(t *testing.T) {
 		}
 		return true
 	})
+}
+
+func allStarted(rs []*projections.Runner) bool {
+	for _, r := range rs {
+		if !r.Started() {
+			return false
+		}
+	}
+	return true
+}
+
+func positions(rs []*projections.Runner) []uint64 {
+	var ps []uint64
+	for _, r := range rs {
+		ps = append(ps, r.Position())
+	}
+	return ps
+}
+
+func TestGroupMemberFarBehindCatchesUpAloneThenRejoins(t *testing.T) {
+	store, _ := eventstoretest.Start(t)
+	_, pool := pgtest.New(t)
+	history(t, store, pool, 40)
+	last, err := store.LastSequence(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Every projector but search is at the end; search is new.
+	var rs []*projections.Runner
+	for _, r := range runners(pool, store, 500) {
+		if r.Name() != (projections.Search{}).Name() {
+			rs = append(rs, r)
+		}
+	}
+	catchUp(t, rs, last)
+	search := projections.NewRunner(pool, store, projections.Search{}, quiet)
+	search.BatchSize = 3 // slow enough to be seen catching up
+	all := append(runners(pool, store, 500)[:0:0], rs...)
+	all = append(all, search)
+
+	g := projections.NewGroup(pool, store, all, quiet)
+	g.CatchUpAlone = 10
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { g.RunForever(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	waitFor(t, "search caught up", func() bool { return search.Position() >= last })
+
+	// Back in the group, it follows new events with the others.
+	history(t, store, pool, 10)
+	last, err = store.LastSequence(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "every projector at the new end", func() bool { return slices.Min(positions(all)) >= last })
+	if n := len(g.Members()); n != len(all) {
+		t.Fatalf("%d members in the group, want %d", n, len(all))
+	}
+
+	_, rebuilt := pgtest.New(t)
+	copyKeys(t, pool, rebuilt)
+	catchUp(t, runners(rebuilt, store, 500), last)
+	if a, b := dump(t, pool), dump(t, rebuilt); a != b {
+		t.Fatalf("read models differ from a rebuild:\n--- group\n%s\n--- rebuilt\n%s", a, b)
+	}
 }

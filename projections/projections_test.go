@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -193,26 +194,44 @@ func TestKilledProjectorsEqualRebuild(t *testing.T) {
 	// Killed alternately as runners of their own, which leave the
 	// projectors at different positions, and as one group, which starts
 	// each member at its own.
+	// Each run is killed once every projector has passed a point a little
+	// further on, a moment after (mid-batch, as likely as not).
 	rng := rand.New(rand.NewPCG(7, 7))
-	kills := 0
-	for kills < 40 {
+	groupBatches := 0
+	for kill := range 40 {
 		batch := 1 + rng.IntN(40)
 		rs := runners(interrupted, store, batch)
-		ctx, cancel := context.WithTimeout(context.Background(), time.Duration(rng.IntN(30_000))*time.Microsecond)
-		if kills%2 == 0 {
+		ctx, cancel := context.WithCancel(context.Background())
+		var wg sync.WaitGroup
+		if kill%2 == 0 {
 			for _, r := range rs {
-				go func() { _ = r.Run(ctx) }()
+				wg.Go(func() { _ = r.Run(ctx) })
 			}
 		} else {
 			g := projections.NewGroup(interrupted, store, rs, quiet)
 			g.BatchSize = batch
-			go func() { _ = g.Run(ctx) }()
+			wg.Go(func() { _ = g.Run(ctx) })
 		}
-		<-ctx.Done()
+		waitFor(t, "the projectors' start", func() bool { return allStarted(rs) })
+		// Runners are killed when the first is past the point, so
+		// they stop at different positions; a group when its last member
+		// is, so that it starts members at their own.
+		from := positions(rs)
+		lead := slices.Max[[]uint64]
+		if kill%2 == 1 {
+			lead = slices.Min[[]uint64]
+		}
+		target := min(lead(from)+1+uint64(rng.IntN(8)), last)
+		waitFor(t, "the projectors past the kill point", func() bool { return lead(positions(rs)) >= target })
+		time.Sleep(time.Duration(rng.IntN(3_000)) * time.Microsecond)
 		cancel()
-		kills++
-		// Give the cancelled runners a moment to release their locks.
-		time.Sleep(5 * time.Millisecond)
+		wg.Wait()
+		if kill%2 == 1 && !slices.Equal(from, positions(rs)) {
+			groupBatches++
+		}
+	}
+	if groupBatches < 10 {
+		t.Fatalf("groups committed before their kill in %d of 20 runs; the test needs more", groupBatches)
 	}
 	catchUpGroup(t, projections.NewGroup(interrupted, store, runners(interrupted, store, 17), quiet), last)
 
@@ -222,7 +241,7 @@ func TestKilledProjectorsEqualRebuild(t *testing.T) {
 
 	a, b := dump(t, interrupted), dump(t, rebuilt)
 	if a != b {
-		t.Fatalf("read models after %d kills differ from a rebuild:\n--- interrupted\n%s\n--- rebuilt\n%s", kills, a, b)
+		t.Fatalf("read models after 40 kills differ from a rebuild:\n--- interrupted\n%s\n--- rebuilt\n%s", a, b)
 	}
 	if !strings.Contains(b, `"COMPLETED"`) || !strings.Contains(b, `"FAILED"`) || !strings.Contains(b, `"EUR"`) ||
 		!strings.Contains(b, `"user_email":"user1@example.com"`) {

@@ -113,6 +113,12 @@ func restarting(log *slog.Logger, msg string) supervise.Forever {
 // error occurs. Only one instance per projector applies at a time; others
 // wait for the lock.
 func (r *Runner) Run(ctx context.Context) error {
+	return r.runUntil(ctx, 0)
+}
+
+// runUntil is Run that returns nil once the projector has applied the
+// event at sequence until (never, when until is 0).
+func (r *Runner) runUntil(ctx context.Context, until uint64) error {
 	conn, err := r.pool.Acquire(ctx)
 	if err != nil {
 		return fmt.Errorf("projector %s: acquire lock connection: %w", r.Name(), err)
@@ -124,12 +130,19 @@ func (r *Runner) Run(ctx context.Context) error {
 	}
 	defer unlock(conn, key)
 
-	identity, last, err := r.start(ctx)
+	identity, err := r.store.Identity(ctx)
+	if err != nil {
+		return fmt.Errorf("projector %s: %w", r.Name(), err)
+	}
+	last, err := r.start(ctx, identity)
 	if err != nil {
 		return err
 	}
 	r.position.Store(last)
 	r.started.Store(true)
+	if until > 0 && last >= until {
+		return nil
+	}
 	r.log.Info("projector running", "from_sequence", last+1)
 	reader, err := r.store.Subscribe(ctx, last+1)
 	if err != nil {
@@ -154,18 +167,18 @@ func (r *Runner) Run(ctx context.Context) error {
 		last = next
 		r.position.Store(last)
 		r.appliedAt.Store(batch[len(batch)-1].OccurredAt.UnixNano())
+		if until > 0 && last >= until {
+			return nil
+		}
 	}
 }
 
 // start reads the checkpoint, creating it, or resetting the read model when
-// it belongs to another incarnation of the stream.
-func (r *Runner) start(ctx context.Context) (string, uint64, error) {
-	identity, err := r.store.Identity(ctx)
-	if err != nil {
-		return "", 0, fmt.Errorf("projector %s: %w", r.Name(), err)
-	}
+// it belongs to another incarnation of the stream (identity is the
+// stream's now).
+func (r *Runner) start(ctx context.Context, identity string) (uint64, error) {
 	var last uint64
-	err = pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
+	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
 		q := readmodel.New(tx)
 		if err := q.InitCheckpoint(ctx, readmodel.InitCheckpointParams{Projector: r.Name(), StreamIdentity: identity}); err != nil {
 			return err
@@ -185,9 +198,9 @@ func (r *Runner) start(ctx context.Context) (string, uint64, error) {
 		return q.ResetCheckpoint(ctx, readmodel.ResetCheckpointParams{Projector: r.Name(), StreamIdentity: identity})
 	})
 	if err != nil {
-		return "", 0, fmt.Errorf("projector %s: read checkpoint: %w", r.Name(), err)
+		return 0, fmt.Errorf("projector %s: read checkpoint: %w", r.Name(), err)
 	}
-	return identity, last, nil
+	return last, nil
 }
 
 // applyBatch applies events after last and moves the checkpoint, all in one
