@@ -485,12 +485,43 @@ func (r *runner) pending() int {
 	return n
 }
 
-// poll lists the documents created since the run began, page by page, and
-// marks accepted uploads final as they reach COMPLETED or FAILED. It ends
-// when the uploads are done and nothing is pending, or when ctx ends
-// (timeout: the summary reports the unfinished ones).
+// pollFrom is where a poll's listing starts: a second before the oldest
+// accepted upload not yet seen final (or the newest accepted, when all
+// are final), so that each poll lists what the run still waits for and
+// not every document of the run again; before any upload is accepted,
+// a minute before the run began. Uploads still in flight are created
+// after it.
+func (r *runner) pollFrom(start time.Time) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var oldest, newest time.Time
+	for _, smp := range r.byID {
+		if smp.createdAt.IsZero() {
+			continue
+		}
+		if smp.final == "" && (oldest.IsZero() || smp.createdAt.Before(oldest)) {
+			oldest = smp.createdAt
+		}
+		if smp.createdAt.After(newest) {
+			newest = smp.createdAt
+		}
+	}
+	from := start.Add(-time.Minute)
+	switch {
+	case !oldest.IsZero():
+		from = oldest.Add(-time.Second)
+	case !newest.IsZero():
+		from = newest.Add(-time.Second)
+	}
+	return from.UTC().Truncate(time.Second).Format(time.RFC3339)
+}
+
+// poll lists the documents created since the oldest upload it still waits
+// for, page by page, and marks accepted uploads final as they reach
+// COMPLETED or FAILED. It ends when the uploads are done and nothing is
+// pending, or when ctx ends (timeout: the summary reports the unfinished
+// ones).
 func (r *runner) poll(ctx context.Context, start time.Time, uploadsDone <-chan struct{}) error {
-	from := start.Add(-time.Minute).UTC().Truncate(time.Second).Format(time.RFC3339)
 	failures := 0
 	lastProgress := time.Time{}
 	for {
@@ -501,7 +532,7 @@ func (r *runner) poll(ctx context.Context, start time.Time, uploadsDone <-chan s
 			}
 		default:
 		}
-		if err := r.pollOnce(ctx, from); err != nil {
+		if err := r.pollOnce(ctx, r.pollFrom(start)); err != nil {
 			if ctx.Err() != nil {
 				return nil // timeout or interrupt: reported as unfinished
 			}
