@@ -233,11 +233,37 @@ func requiredLiterals(re *syntax.Regexp) []needle {
 		}
 		return requiredLiterals(re.Sub[0])
 	case syntax.OpConcat:
+		// Besides each part's own set, a run of parts that each match
+		// only a few exact strings needs one of their joins: "u" then
+		// "st" or "msatzsteuer" needs "ust" or "umsatzsteuer", which
+		// rejects more lines than "st" does.
 		var best []needle
-		for _, sub := range re.Sub {
-			if set := requiredLiterals(sub); set != nil && betterNeedles(set, best) {
+		consider := func(set []needle) {
+			if set != nil && shortest(set) > 0 && betterNeedles(set, best) {
 				best = set
 			}
+		}
+		// A join is worth it while its set stays short: each needle is
+		// one more scan of the line.
+		considerJoin := func(set []needle) {
+			if len(set) <= maxClassNeedles {
+				consider(sortedNeedles(slices.Clone(set)))
+			}
+		}
+		var run []needle
+		for _, sub := range re.Sub {
+			if exact, ok := exactLiterals(sub); ok {
+				if run == nil {
+					run = exact
+				} else if run = joinNeedles(run, exact); run == nil {
+					// Too many joins to list: start a new run here.
+					run = exact
+				}
+				considerJoin(run)
+				continue
+			}
+			run = nil
+			consider(requiredLiterals(sub))
 		}
 		return best
 	case syntax.OpAlternate:
@@ -249,21 +275,88 @@ func requiredLiterals(re *syntax.Regexp) []needle {
 			}
 			union = append(union, set...)
 		}
-		slices.SortFunc(union, func(a, b needle) int {
-			if c := strings.Compare(a.s, b.s); c != 0 {
-				return c
-			}
-			switch {
-			case a.fold == b.fold:
-				return 0
-			case a.fold:
-				return 1
-			}
-			return -1
-		})
-		return slices.Compact(union)
+		return sortedNeedles(union)
 	}
 	return nil
+}
+
+// sortedNeedles sorts set and drops repeats.
+func sortedNeedles(set []needle) []needle {
+	slices.SortFunc(set, func(a, b needle) int {
+		if c := strings.Compare(a.s, b.s); c != 0 {
+			return c
+		}
+		switch {
+		case a.fold == b.fold:
+			return 0
+		case a.fold:
+			return 1
+		}
+		return -1
+	})
+	return slices.Compact(set)
+}
+
+// maxJoins bounds the strings a run of exact parts may stand for.
+const maxJoins = 64
+
+// exactLiterals returns every string re can match when they are few
+// (maxJoins at most): literals, small classes, alternations and
+// concatenations of those. Zero-width assertions (\b, ^, $) match the
+// empty string here: they constrain where the text sits, not what it is.
+func exactLiterals(re *syntax.Regexp) ([]needle, bool) {
+	switch re.Op {
+	case syntax.OpLiteral:
+		set := requiredLiterals(re)
+		return set, set != nil
+	case syntax.OpCharClass:
+		set := requiredLiterals(re)
+		return set, set != nil
+	case syntax.OpEmptyMatch, syntax.OpWordBoundary, syntax.OpNoWordBoundary,
+		syntax.OpBeginLine, syntax.OpEndLine, syntax.OpBeginText, syntax.OpEndText:
+		return []needle{{}}, true
+	case syntax.OpCapture:
+		return exactLiterals(re.Sub[0])
+	case syntax.OpAlternate:
+		var union []needle
+		for _, sub := range re.Sub {
+			set, ok := exactLiterals(sub)
+			if !ok || len(union)+len(set) > maxJoins {
+				return nil, false
+			}
+			union = append(union, set...)
+		}
+		return union, true
+	case syntax.OpConcat:
+		set := []needle{{}}
+		for _, sub := range re.Sub {
+			exact, ok := exactLiterals(sub)
+			if !ok {
+				return nil, false
+			}
+			if set = joinNeedles(set, exact); set == nil {
+				return nil, false
+			}
+		}
+		return set, true
+	}
+	return nil, false
+}
+
+// joinNeedles returns every string of a followed by one of b, or nil when
+// there would be more than maxJoins. A join compares in any case when
+// either part does: that lets more lines through, never fewer.
+func joinNeedles(a, b []needle) []needle {
+	if len(a)*len(b) > maxJoins {
+		return nil
+	}
+	out := make([]needle, 0, len(a)*len(b))
+	for _, x := range a {
+		for _, y := range b {
+			out = append(out, needle{s: x.s + y.s, fold: x.fold || y.fold})
+		}
+	}
+	return out
 }
 
 // betterNeedles prefers the set whose shortest needle is longer, then the

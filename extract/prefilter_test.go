@@ -20,6 +20,10 @@ func TestRequiredLiterals(t *testing.T) {
 		{`(?i)invoice\s*no`, []needle{{s: "INVOICE", fold: true}}},
 		{`[0-9]+[.,]\d\d`, []needle{{s: ","}, {s: "."}}},
 		{`total|\d`, slices.Concat([]needle{{s: "0"}, {s: "1"}, {s: "2"}, {s: "3"}, {s: "4"}, {s: "5"}, {s: "6"}, {s: "7"}, {s: "8"}, {s: "9"}}, []needle{{s: "total"}})},
+		// Exact parts in a row are joined.
+		{`\b(tax|vat|gst|mwst|ust|umsatzsteuer)\b`, []needle{{s: "gst"}, {s: "mwst"}, {s: "tax"}, {s: "umsatzsteuer"}, {s: "ust"}, {s: "vat"}}},
+		{`(?:price|preis)\s*:`, []needle{{s: "preis"}, {s: "price"}}},
+		{`(?i)u(?:st|msatzsteuer)`, []needle{{s: "UMSATZSTEUER", fold: true}, {s: "UST", fold: true}}},
 		{`total|\w`, nil}, // a class too wide to list
 		{`a*`, nil},       // matches the empty string
 		{`total|x*`, nil}, // one branch needs nothing
@@ -61,6 +65,7 @@ func FuzzLineRegexp(f *testing.F) {
 		"TOTAL   RM 105.00", "grand total 12,50", "Sub-Total: 9.90", "GST @6% INCLUDED IN TOTAL 2.43",
 		"Invoice No. 2026-0042", "INVOICE NO: 7", "Rechnungsnummer 12", "tax summary", "\u212a", "ſ", "\xff\xfe total",
 		"ınvoıce", "DATE: 14/03/2018", "Jalan Bunga 3, 43300 Seri Kembangan", "",
+		"USt-IdNr. DE123", "19 % Umsatzsteuer 3,80", "Preis: 4,00", "shipping 4.90", "1 widget, stainless 3.50",
 	} {
 		f.Add(s)
 	}

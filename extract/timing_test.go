@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -17,6 +18,36 @@ func BenchmarkFromText(b *testing.B) {
 	text := strings.Repeat("ITEM   1   3.50   3.50\n", 30)
 	text = "KEDAI MAJU SDN BHD (123456-X)\nNO 5, JALAN BUNGA 3,\n43300 SERI KEMBANGAN\nDATE: 14/03/2018\n" +
 		text + "TOTAL   RM 105.00\nCASH   RM 110.00\nCHANGE   RM 5.00\n"
+	for b.Loop() {
+		FromText(text)
+	}
+}
+
+// BenchmarkFromInvoiceText times the rules on a text-layer invoice in
+// pdftotext's layout: long lines of columns, prose without amounts, a
+// table of items and a summary.
+func BenchmarkFromInvoiceText(b *testing.B) {
+	var t strings.Builder
+	t.WriteString("                                                   Northwind Traders GmbH\n")
+	t.WriteString("                                                   Industriestraße 12, 70565 Stuttgart\n")
+	t.WriteString("Bill to:                                           Invoice Number:        RE-2026-0415\n")
+	t.WriteString("Contoso Ltd, attn. Accounts Payable                Invoice Date:          14.03.2026\n")
+	t.WriteString("Hauptstraße 5, 10115 Berlin                        Due Date:              13.04.2026\n\n")
+	t.WriteString("Thank you for your order. Please find the details of your delivery below and contact\n")
+	t.WriteString("our customer service team with any questions about this invoice or your account.\n\n")
+	t.WriteString("Pos  Description                                  Qty     Unit price        Amount\n")
+	for i := range 25 {
+		fmt.Fprintf(&t, "%-4d Widget model %c, stainless, boxed              %d       %d.50 EUR        %d.00 EUR\n", i+1, 'A'+i, 1+i%3, 10+i, (1+i%3)*(10+i))
+		t.WriteString("     delivered in one shipment to the warehouse\n")
+	}
+	t.WriteString("\n                                                   Subtotal               1,234.00 EUR\n")
+	t.WriteString("                                                   VAT 19 %                 234.46 EUR\n")
+	t.WriteString("                                                   Total                  1,468.46 EUR\n\n")
+	for range 8 {
+		t.WriteString("Payment is due within 30 days of the invoice date without deduction. Goods remain our\n")
+	}
+	t.WriteString("IBAN DE89 3704 0044 0532 0130 00   BIC COBADEFFXXX   VAT ID DE123456789\n")
+	text := t.String()
 	for b.Loop() {
 		FromText(text)
 	}
