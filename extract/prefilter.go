@@ -25,6 +25,13 @@ type lineRegexp struct {
 	needles []needle
 	// folds: some needle is compared in any case.
 	folds bool
+	// branches are the alternatives of a pattern that is an alternation
+	// at its top, each with its own prefilter, or nil. MatchString asks
+	// only the branches whose words the line holds: one long alternation
+	// of labels costs the backtracker steps in proportion to the whole
+	// pattern at every position of a long line, where the one branch
+	// whose word is there costs a substring search.
+	branches []lineRegexp
 }
 
 // needle is a string a match must contain; fold means in any case, as
@@ -43,9 +50,20 @@ func mustLineRegexp(expr string) lineRegexp {
 		// regexp.MustCompile accepted it with the same flags.
 		panic("extract: " + err.Error())
 	}
-	needles := requiredLiterals(parsed.Simplify())
+	simple := parsed.Simplify()
+	needles := requiredLiterals(simple)
 	folds := slices.ContainsFunc(needles, func(n needle) bool { return n.fold })
-	return lineRegexp{Regexp: re, needles: needles, folds: folds}
+	r := lineRegexp{Regexp: re, needles: needles, folds: folds}
+	if simple.Op == syntax.OpAlternate && needles != nil {
+		// A match of the whole is a match of one branch, and the other
+		// way round. (Only for MatchString: which match comes first is
+		// the whole pattern's to decide.) Every branch has needles, or
+		// the whole would have none.
+		for _, branch := range simple.Sub {
+			r.branches = append(r.branches, mustLineRegexp(branch.String()))
+		}
+	}
+	return r
 }
 
 // mayMatch is false only when s holds none of the needles, so that no
@@ -85,6 +103,9 @@ func isASCII(s string) bool {
 
 // MatchString reports whether s contains a match of the pattern.
 func (r lineRegexp) MatchString(s string) bool {
+	if r.branches != nil {
+		return slices.ContainsFunc(r.branches, func(b lineRegexp) bool { return b.MatchString(s) })
+	}
 	return r.mayMatch(s) && r.Regexp.MatchString(s)
 }
 

@@ -46,6 +46,10 @@ func BenchmarkFromInvoiceText(b *testing.B) {
 	for range 8 {
 		t.WriteString("Payment is due within 30 days of the invoice date without deduction. Goods remain our\n")
 	}
+	// Layout lines as wide as a page, a label far to the right.
+	for i := range 12 {
+		fmt.Fprintf(&t, "Account %d%s Customer service details%sPage %d of 12\n", 4711+i, strings.Repeat(" ", 60), strings.Repeat(" ", 50), i+1)
+	}
 	t.WriteString("IBAN DE89 3704 0044 0532 0130 00   BIC COBADEFFXXX   VAT ID DE123456789\n")
 	text := t.String()
 	for b.Loop() {
