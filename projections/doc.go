@@ -13,9 +13,9 @@
 // the stream, each batch decoded once and applied by all of them in one
 // transaction (every checkpoint moved in it, each with its own
 // compare-and-set); a member that fails alone leaves the group and runs
-// by itself, and one far behind the others catches up alone before it
-// joins them. Within a batch, statements are pipelined (queued and sent
-// with the next read), so a batch costs about one round trip per read. A
+// by itself, as does one far behind the others when the group starts.
+// Within a batch, statements are pipelined (queued and sent with the
+// next read), so a batch costs about one round trip per read. A
 // rebuild starts from nothing, so a projector that is a Folder is not
 // replayed statement by statement: one pass over the stream folds each
 // document's events in memory, the final rows are bulk-loaded with COPY

@@ -19,7 +19,6 @@ import (
 	"tally/eventstore"
 	"tally/personal"
 	"tally/readmodel"
-	"tally/supervise"
 )
 
 // Group runs several projectors on one reading of the stream. Each batch
@@ -36,7 +35,9 @@ import (
 // there while another succeeds leaves the group and runs alone (its own
 // reading, restarted with backoff), as a Runner does. When every member
 // fails alike (the database or the stream is down), the group restarts
-// with backoff instead.
+// with backoff instead. A member far behind the others when the group
+// starts (a new read model) runs alone too, so that the others do not wait
+// while it replays history; the next start of the process takes it in.
 type Group struct {
 	pool  *pgxpool.Pool
 	store *eventstore.Store
@@ -46,8 +47,8 @@ type Group struct {
 	// Linger is how long a batch waits for more events once it has one.
 	Linger time.Duration
 	// CatchUpAlone is how many events a member may be behind the member
-	// furthest ahead and still read with the group; one further behind
-	// catches up alone first.
+	// furthest ahead when the group starts and still read with it; one
+	// further behind runs alone (until the next start of the process).
 	CatchUpAlone uint64
 
 	mu sync.Mutex
@@ -66,8 +67,8 @@ func NewGroup(pool *pgxpool.Pool, store *eventstore.Store, members []*Runner, lo
 		BatchSize: 500, Linger: 5 * time.Millisecond, CatchUpAlone: 10_000}
 }
 
-// Members are the runners in the group: reading with it, or catching up
-// alone to join it; not those that left it after failing.
+// Members are the runners reading together; not those that left to run
+// alone (far behind at the start, or failing where the others did not).
 func (g *Group) Members() []*Runner {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -84,21 +85,17 @@ func (g *Group) RunForever(ctx context.Context) {
 // Run holds every member's lock and applies events until ctx ends or an
 // error occurs. Another instance wanting any of the same projectors waits
 // for the locks, so each projector has one instance applying at a time.
-// Members that leave the group keep running alone until ctx ends.
+// Members that leave the group run alone until ctx ends; when ctx has
+// ended, Run returns after them.
 func (g *Group) Run(ctx context.Context) error {
-	for {
-		err := g.runOnce(ctx)
-		if !errors.Is(err, errRejoin) || ctx.Err() != nil {
-			return err
-		}
+	err := g.run(ctx)
+	if ctx.Err() != nil {
+		g.alone.Wait()
 	}
+	return err
 }
 
-// errRejoin ends a group's reading so that the members that caught up
-// alone join it again.
-var errRejoin = errors.New("members caught up alone rejoin the group")
-
-func (g *Group) runOnce(ctx context.Context) error {
+func (g *Group) run(ctx context.Context) error {
 	members := g.Members()
 	if len(members) == 0 {
 		<-ctx.Done()
@@ -130,51 +127,42 @@ func (g *Group) runOnce(ctx context.Context) error {
 		m.position.Store(lasts[i])
 		m.started.Store(true)
 	}
+	// leave sends members[i] away to run alone.
+	leave := func(i int) {
+		m := members[i]
+		unlock(conn, keys[i])
+		members = slices.Delete(members, i, i+1)
+		lasts = slices.Delete(lasts, i, i+1)
+		keys = slices.Delete(keys, i, i+1)
+		g.leave(ctx, m)
+	}
 
-	// A member far behind the others (new, or reset) catches up alone
-	// first: reading from its checkpoint would hold every other read model
-	// back while it replays history. When all such members are at the
-	// others' position, this reading ends and the next takes them in.
-	outer := ctx
-	ctx, rejoin := context.WithCancelCause(ctx)
-	defer rejoin(nil)
+	// A member far behind the others (a new read model, or one reset)
+	// runs on its own reading: reading from its checkpoint would hold
+	// every other read model back while it replays history. The next
+	// start of the process takes it into the group.
 	ahead := slices.Max(lasts)
-	var behind []*Runner
 	for i := len(members) - 1; i >= 0; i-- {
 		if ahead-lasts[i] > g.CatchUpAlone {
-			behind = append(behind, members[i])
-			unlock(conn, keys[i])
-			members = slices.Delete(members, i, i+1)
-			lasts = slices.Delete(lasts, i, i+1)
-			keys = slices.Delete(keys, i, i+1)
+			g.log.Info("projector far behind the others runs alone", "projector", members[i].Name(), "at", lasts[i], "others_at", ahead)
+			leave(i)
 		}
-	}
-	if len(behind) > 0 {
-		var caught sync.WaitGroup
-		for _, m := range behind {
-			caught.Add(1)
-			g.alone.Go(func() {
-				defer caught.Done()
-				g.catchUp(ctx, m, ahead)
-			})
-		}
-		go func() {
-			caught.Wait()
-			rejoin(errRejoin)
-		}()
 	}
 
 	from := slices.Min(lasts) + 1
-	g.log.Info("projectors running", "projectors", len(members), "catching_up_alone", len(behind), "from_sequence", from)
+	g.log.Info("projectors running", "projectors", len(members), "from_sequence", from)
 	reader, err := g.store.Subscribe(ctx, from)
 	if err != nil {
-		return g.ended(ctx, fmt.Errorf("projectors: %w", err))
+		return fmt.Errorf("projectors: %w", err)
 	}
 	defer reader.Close()
 	for {
 		batch, err := reader.Next(ctx, g.BatchSize, g.Linger)
 		if err != nil {
-			return g.ended(ctx, fmt.Errorf("projectors: %w", err))
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return fmt.Errorf("projectors: %w", err)
 		}
 		if len(batch) == 0 {
 			continue
@@ -186,50 +174,15 @@ func (g *Group) runOnce(ctx context.Context) error {
 			continue
 		}
 		if ctx.Err() != nil || errors.Is(err, ErrCheckpointMoved) {
-			return g.ended(ctx, err)
+			return err
 		}
 		failed, err := g.isolate(ctx, identity, members, lasts, batch)
 		if err != nil {
-			return g.ended(ctx, err)
+			return err
 		}
 		record(members, lasts, batch)
 		for _, i := range slices.Backward(failed) {
-			m := members[i]
-			unlock(conn, keys[i])
-			members = slices.Delete(members, i, i+1)
-			lasts = slices.Delete(lasts, i, i+1)
-			keys = slices.Delete(keys, i, i+1)
-			g.leave(outer, m)
-		}
-		if len(members) == 0 {
-			<-ctx.Done()
-			return g.ended(ctx, outer.Err())
-		}
-	}
-}
-
-// ended is the error a reading ends with: errRejoin when it was stopped
-// for members that caught up, else err.
-func (g *Group) ended(ctx context.Context, err error) error {
-	if errors.Is(context.Cause(ctx), errRejoin) {
-		return errRejoin
-	}
-	return err
-}
-
-// catchUp runs m alone until it has applied the event at target or ctx
-// ends, retrying with backoff after errors.
-func (g *Group) catchUp(ctx context.Context, m *Runner, target uint64) {
-	backoff := supervise.Backoff{First: 200 * time.Millisecond, Max: 15 * time.Second}
-	for attempt := 1; ; attempt++ {
-		err := m.runUntil(ctx, target)
-		if err == nil || ctx.Err() != nil {
-			return
-		}
-		wait := backoff.Next(attempt)
-		m.log.Error("projector catching up alone stopped, restarting", "err", err, "retry_in", wait.String())
-		if !supervise.Sleep(ctx, wait) {
-			return
+			leave(i)
 		}
 	}
 }
@@ -320,17 +273,18 @@ func (g *Group) isolate(ctx context.Context, identity string, members []*Runner,
 
 // databaseFault reports whether err is the database's or the connection's
 // state rather than an answer to what the statements asked: a lost or
-// refused connection, a timeout, a cancelled statement, a serialization
-// failure or deadlock, a lock not available, resources exhausted, the
-// server shutting down.
+// refused connection, a timeout on the way, a serialization failure or
+// deadlock, a lock not available, resources exhausted, the server
+// shutting down.
 func databaseFault(err error) bool {
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
-		switch pgErr.Code[:2] {
-		case "08", "40", "53", "57", "58":
-			return true
+		if pgErr.Code == "55P03" || pgErr.Code == "57P01" || pgErr.Code == "57P02" || pgErr.Code == "57P03" {
+			return true // lock not available, the server shutting down or starting
 		}
-		return pgErr.Code == "55P03"
+		// Not 57014 (query canceled): a statement timeout that one
+		// member's batch always meets is that member's.
+		return len(pgErr.Code) == 5 && slices.Contains([]string{"08", "40", "53", "58"}, pgErr.Code[:2])
 	}
 	var netErr net.Error
 	return errors.As(err, &netErr) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||

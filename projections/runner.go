@@ -113,12 +113,6 @@ func restarting(log *slog.Logger, msg string) supervise.Forever {
 // error occurs. Only one instance per projector applies at a time; others
 // wait for the lock.
 func (r *Runner) Run(ctx context.Context) error {
-	return r.runUntil(ctx, 0)
-}
-
-// runUntil is Run that returns nil once the projector has applied the
-// event at sequence until (never, when until is 0).
-func (r *Runner) runUntil(ctx context.Context, until uint64) error {
 	conn, err := r.pool.Acquire(ctx)
 	if err != nil {
 		return fmt.Errorf("projector %s: acquire lock connection: %w", r.Name(), err)
@@ -140,9 +134,6 @@ func (r *Runner) runUntil(ctx context.Context, until uint64) error {
 	}
 	r.position.Store(last)
 	r.started.Store(true)
-	if until > 0 && last >= until {
-		return nil
-	}
 	r.log.Info("projector running", "from_sequence", last+1)
 	reader, err := r.store.Subscribe(ctx, last+1)
 	if err != nil {
@@ -167,9 +158,6 @@ func (r *Runner) runUntil(ctx context.Context, until uint64) error {
 		last = next
 		r.position.Store(last)
 		r.appliedAt.Store(batch[len(batch)-1].OccurredAt.UnixNano())
-		if until > 0 && last >= until {
-			return nil
-		}
 	}
 }
 
