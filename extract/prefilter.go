@@ -327,10 +327,7 @@ const maxJoins = 64
 // empty string here: they constrain where the text sits, not what it is.
 func exactLiterals(re *syntax.Regexp) ([]needle, bool) {
 	switch re.Op {
-	case syntax.OpLiteral:
-		set := requiredLiterals(re)
-		return set, set != nil
-	case syntax.OpCharClass:
+	case syntax.OpLiteral, syntax.OpCharClass:
 		set := requiredLiterals(re)
 		return set, set != nil
 	case syntax.OpEmptyMatch, syntax.OpWordBoundary, syntax.OpNoWordBoundary,

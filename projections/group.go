@@ -173,7 +173,7 @@ func (g *Group) run(ctx context.Context) error {
 			record(members, lasts, batch)
 			continue
 		}
-		if ctx.Err() != nil || errors.Is(err, ErrCheckpointMoved) {
+		if ctx.Err() != nil || errors.Is(err, ErrCheckpointMoved) || len(members) == 1 {
 			return err
 		}
 		failed, err := g.isolate(ctx, identity, members, lasts, batch)
@@ -193,8 +193,10 @@ func (g *Group) run(ctx context.Context) error {
 func (g *Group) applyBatch(ctx context.Context, identity string, members []*Runner, lasts []uint64, batch []domain.Envelope) ([]uint64, error) {
 	nexts := slices.Clone(lasts)
 	err := pgx.BeginFunc(ctx, g.pool, func(tx pgx.Tx) error {
-		// As in a runner's batch: statements pipelined, a user's key read
-		// once for the whole transaction (here: for every member).
+		// The events' statements are pipelined: sent with the next read or
+		// with the checkpoints, in order, in this transaction. A user's
+		// key, read once, opens all of that user's events in it, for
+		// every member.
 		p := newPipeline(tx)
 		q := readmodel.New(p)
 		ctx := personal.WithKeyCache(ctx)
@@ -250,8 +252,8 @@ func (g *Group) applyBatch(ctx context.Context, identity string, members []*Runn
 func (g *Group) isolate(ctx context.Context, identity string, members []*Runner, lasts []uint64, batch []domain.Envelope) ([]int, error) {
 	var failed []int
 	var errs []error
-	for i, m := range members {
-		next, err := m.applyBatch(ctx, identity, lasts[i], batch)
+	for i := range members {
+		next, err := g.applyBatch(ctx, identity, members[i:i+1], lasts[i:i+1], batch)
 		if err != nil {
 			if ctx.Err() != nil || errors.Is(err, ErrCheckpointMoved) || databaseFault(err) {
 				return nil, err
@@ -260,7 +262,7 @@ func (g *Group) isolate(ctx context.Context, identity string, members []*Runner,
 			errs = append(errs, err)
 			continue
 		}
-		lasts[i] = next
+		lasts[i] = next[0]
 	}
 	if len(failed) == len(members) {
 		return nil, errors.Join(errs...)

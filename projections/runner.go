@@ -17,7 +17,6 @@ import (
 
 	"tally/domain"
 	"tally/eventstore"
-	"tally/personal"
 	"tally/readmodel"
 	"tally/supervise"
 )
@@ -111,54 +110,11 @@ func restarting(log *slog.Logger, msg string) supervise.Forever {
 
 // Run holds the projector's lock and applies events until ctx ends or an
 // error occurs. Only one instance per projector applies at a time; others
-// wait for the lock.
+// wait for the lock. A runner runs as a group of one.
 func (r *Runner) Run(ctx context.Context) error {
-	conn, err := r.pool.Acquire(ctx)
-	if err != nil {
-		return fmt.Errorf("projector %s: acquire lock connection: %w", r.Name(), err)
-	}
-	defer conn.Release()
-	key := r.lockKey()
-	if err := lockAll(ctx, conn, []int64{key}); err != nil {
-		return fmt.Errorf("projector %s: lock: %w", r.Name(), err)
-	}
-	defer unlock(conn, key)
-
-	identity, err := r.store.Identity(ctx)
-	if err != nil {
-		return fmt.Errorf("projector %s: %w", r.Name(), err)
-	}
-	last, err := r.start(ctx, identity)
-	if err != nil {
-		return err
-	}
-	r.position.Store(last)
-	r.started.Store(true)
-	r.log.Info("projector running", "from_sequence", last+1)
-	reader, err := r.store.Subscribe(ctx, last+1)
-	if err != nil {
-		return fmt.Errorf("projector %s: %w", r.Name(), err)
-	}
-	defer reader.Close()
-	for {
-		batch, err := reader.Next(ctx, r.BatchSize, r.Linger)
-		if err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			return fmt.Errorf("projector %s: %w", r.Name(), err)
-		}
-		if len(batch) == 0 {
-			continue
-		}
-		next, err := r.applyBatch(ctx, identity, last, batch)
-		if err != nil {
-			return err
-		}
-		last = next
-		r.position.Store(last)
-		r.appliedAt.Store(batch[len(batch)-1].OccurredAt.UnixNano())
-	}
+	g := NewGroup(r.pool, r.store, []*Runner{r}, r.log)
+	g.BatchSize, g.Linger = r.BatchSize, r.Linger
+	return g.Run(ctx)
 }
 
 // start reads the checkpoint, creating it, or resetting the read model when
@@ -189,51 +145,6 @@ func (r *Runner) start(ctx context.Context, identity string) (uint64, error) {
 		return 0, fmt.Errorf("projector %s: read checkpoint: %w", r.Name(), err)
 	}
 	return last, nil
-}
-
-// applyBatch applies events after last and moves the checkpoint, all in one
-// transaction.
-func (r *Runner) applyBatch(ctx context.Context, identity string, last uint64, batch []domain.Envelope) (uint64, error) {
-	next := last
-	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
-		// The events' statements are pipelined: sent with the next read or
-		// with the checkpoint, in order, in this transaction.
-		p := newPipeline(tx)
-		q := readmodel.New(p)
-		// A batch is one transaction: a user's key, read once, opens
-		// all of that user's events in it.
-		ctx := personal.WithKeyCache(ctx)
-		for _, e := range batch {
-			if e.Sequence <= next {
-				continue // redelivered by the client after a reconnect
-			}
-			p.seq = e.Sequence
-			if err := r.apply(ctx, q, e); err != nil {
-				return fmt.Errorf("apply %s %s (seq %d, doc %s): %w", e.Type, e.ID, e.Sequence, e.AggregateID, err)
-			}
-			next = e.Sequence
-		}
-		if next == last {
-			return p.flush(ctx)
-		}
-		// The checkpoint goes with the last queued statements, and its
-		// compare-and-set needs its own rows affected.
-		rows, err := readmodel.New(direct{p}).AdvanceCheckpoint(ctx, readmodel.AdvanceCheckpointParams{
-			Projector: r.Name(), StreamIdentity: identity,
-			PrevSequence: int64(last), NextSequence: int64(next),
-		})
-		if err != nil {
-			return err
-		}
-		if rows != 1 {
-			return ErrCheckpointMoved
-		}
-		return nil
-	})
-	if err != nil {
-		return last, fmt.Errorf("projector %s: %w", r.Name(), err)
-	}
-	return next, nil
 }
 
 // apply applies one event, in a span that is the child of the event's

@@ -10,18 +10,12 @@ ON CONFLICT (projector) DO NOTHING;
 UPDATE projector_checkpoints SET stream_identity = $2, last_sequence = 0, updated_at = now()
 WHERE projector = $1;
 
--- name: AdvanceCheckpoint :execrows
--- Compare-and-set: a second projector that slipped past the lock finds the
--- position moved, its transaction is rolled back and nothing is applied twice.
-UPDATE projector_checkpoints SET last_sequence = sqlc.arg(next_sequence), updated_at = now()
-WHERE projector = sqlc.arg(projector) AND stream_identity = sqlc.arg(stream_identity)
-  AND last_sequence = sqlc.arg(prev_sequence);
-
 -- name: AdvanceCheckpoints :execrows
--- AdvanceCheckpoint for several projectors that applied one batch in one
--- transaction: each row moves only from its own previous position, so the
--- rows affected fall short of the projectors named when any was moved by
--- another instance.
+-- Compare-and-set for the projectors that applied one batch in one
+-- transaction: each row moves only from its own previous position, so a
+-- projector that another instance moved past the lock makes the rows
+-- affected fall short; the transaction is rolled back and nothing is
+-- applied twice.
 UPDATE projector_checkpoints c SET last_sequence = u.next_sequence, updated_at = now()
 FROM (SELECT unnest(sqlc.arg(projectors)::text[]) AS projector,
              unnest(sqlc.arg(prev_sequences)::bigint[]) AS prev_sequence,

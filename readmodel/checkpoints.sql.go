@@ -9,34 +9,6 @@ import (
 	"context"
 )
 
-const advanceCheckpoint = `-- name: AdvanceCheckpoint :execrows
-UPDATE projector_checkpoints SET last_sequence = $1, updated_at = now()
-WHERE projector = $2 AND stream_identity = $3
-  AND last_sequence = $4
-`
-
-type AdvanceCheckpointParams struct {
-	NextSequence   int64
-	Projector      string
-	StreamIdentity string
-	PrevSequence   int64
-}
-
-// Compare-and-set: a second projector that slipped past the lock finds the
-// position moved, its transaction is rolled back and nothing is applied twice.
-func (q *Queries) AdvanceCheckpoint(ctx context.Context, arg AdvanceCheckpointParams) (int64, error) {
-	result, err := q.db.Exec(ctx, advanceCheckpoint,
-		arg.NextSequence,
-		arg.Projector,
-		arg.StreamIdentity,
-		arg.PrevSequence,
-	)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected(), nil
-}
-
 const advanceCheckpoints = `-- name: AdvanceCheckpoints :execrows
 UPDATE projector_checkpoints c SET last_sequence = u.next_sequence, updated_at = now()
 FROM (SELECT unnest($2::text[]) AS projector,
@@ -53,10 +25,11 @@ type AdvanceCheckpointsParams struct {
 	NextSequences  []int64
 }
 
-// AdvanceCheckpoint for several projectors that applied one batch in one
-// transaction: each row moves only from its own previous position, so the
-// rows affected fall short of the projectors named when any was moved by
-// another instance.
+// Compare-and-set for the projectors that applied one batch in one
+// transaction: each row moves only from its own previous position, so a
+// projector that another instance moved past the lock makes the rows
+// affected fall short; the transaction is rolled back and nothing is
+// applied twice.
 func (q *Queries) AdvanceCheckpoints(ctx context.Context, arg AdvanceCheckpointsParams) (int64, error) {
 	result, err := q.db.Exec(ctx, advanceCheckpoints,
 		arg.StreamIdentity,

@@ -246,11 +246,7 @@ func serveAPI(ctx context.Context, rt *runtime, m *metrics.Metrics, mailer *mail
 	// both are kept in memory while the database reports no change to
 	// them (package keywatch).
 	watch := keywatch.New(rt.log)
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		watch.RunOn(tctx, rt.pool)
-	}()
+	wg.Go(func() { watch.RunOn(tctx, rt.pool) })
 	cmds := rt.commands(commands.WithPeople(personal.New(rt.pool).Cached(watch)))
 	// After the requests drained: the duplicate checks uploads left to run.
 	defer cmds.Wait()
