@@ -7,9 +7,12 @@ import (
 	"io"
 	"io/fs"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
+	"strings"
 	"syscall"
 )
 
@@ -19,6 +22,10 @@ import (
 type Local struct {
 	dir   string
 	syncs dirSyncs
+	// unnamed: files are written unnamed and linked into place (Linux's
+	// O_TMPFILE), which NewLocal found to work in dir; else through a
+	// named temp file renamed into place.
+	unnamed bool
 }
 
 // Temp files start with ".." so that no valid key can ever name one: Get can
@@ -50,7 +57,22 @@ func NewLocal(dir string) (*Local, error) {
 	if !fi.IsDir() {
 		return nil, fmt.Errorf("new local blob store %s: not a directory", abs)
 	}
-	return &Local{dir: abs}, nil
+	return &Local{dir: abs, unnamed: unnamedWorks(abs)}, nil
+}
+
+// unnamedWorks tries what a write does with an unnamed file in dir:
+// create it, name it, remove the name.
+func unnamedWorks(dir string) bool {
+	f, ok, err := createUnnamed(dir)
+	if !ok || err != nil {
+		return false
+	}
+	defer f.Close()
+	name := filepath.Join(dir, strings.Replace(pingPattern, "*", strconv.FormatUint(rand.Uint64(), 36), 1))
+	if linkUnnamed(f, name) != nil {
+		return false
+	}
+	return os.Remove(name) == nil
 }
 
 // path is only safe to call with a validated key: validation is what keeps
@@ -59,8 +81,9 @@ func (l *Local) path(key string) string {
 	return filepath.Join(l.dir, filepath.FromSlash(key))
 }
 
-// Put writes to a temp file beside the final path and renames it into place,
-// so a crash or error leaves either the old content or the new, never a mix.
+// Put writes the file unnamed (or under a temp name) beside the final
+// path, syncs it, then gives it its name, so a crash or error leaves
+// either the old content or the new, never a mix.
 func (l *Local) Put(ctx context.Context, key string, r io.Reader, size int64, contentType string) error {
 	if err := validateKey(key); err != nil {
 		return fmt.Errorf("put blob: %w", err)
@@ -83,15 +106,25 @@ func (l *Local) put(ctx context.Context, key string, r io.Reader, size int64) (e
 	if err := os.MkdirAll(parent, 0o750); err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(parent, tempPattern)
-	if err != nil {
-		return err
+	var f *os.File
+	unnamed := l.unnamed
+	if unnamed {
+		if f, unnamed, err = createUnnamed(parent); err != nil {
+			return err
+		}
+	}
+	if !unnamed {
+		if f, err = os.CreateTemp(parent, tempPattern); err != nil {
+			return err
+		}
 	}
 	committed := false
 	defer func() {
 		if !committed {
-			_ = tmp.Close()
-			_ = os.Remove(tmp.Name())
+			_ = f.Close()
+			if !unnamed {
+				_ = os.Remove(f.Name())
+			}
 		}
 	}()
 
@@ -101,19 +134,16 @@ func (l *Local) put(ctx context.Context, key string, r io.Reader, size int64) (e
 	if limit < math.MaxInt64 {
 		limit++
 	}
-	n, err := io.Copy(tmp, io.LimitReader(ctxReader{ctx: ctx, r: r}, limit))
+	n, err := io.Copy(f, io.LimitReader(ctxReader{ctx: ctx, r: r}, limit))
 	if err != nil {
 		return err
 	}
 	if n != size {
 		return errSizeMismatch(size, n)
 	}
-	// Without fsync before rename, a crash can leave the new name pointing at
-	// a zero-length or partial file on some filesystems.
-	if err := tmp.Sync(); err != nil {
-		return err
-	}
-	if err := tmp.Close(); err != nil {
+	// Without fsync before the file gets its name, a crash can leave the
+	// name pointing at a zero-length or partial file on some filesystems.
+	if err := f.Sync(); err != nil {
 		return err
 	}
 	// Last point at which cancellation can still be honoured without leaving
@@ -121,12 +151,50 @@ func (l *Local) put(ctx context.Context, key string, r io.Reader, size int64) (e
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := os.Rename(tmp.Name(), final); err != nil {
-		return err
+	if unnamed {
+		err = linkUnnamed(f, final)
+		if errors.Is(err, fs.ErrExist) {
+			// A link never replaces: name the file beside the old one,
+			// then rename it over it.
+			err = replaceWithUnnamed(f, parent, final)
+		}
+		if err != nil {
+			return err
+		}
+		committed = true
+		_ = f.Close() // written and synced: nothing left to fail
+	} else {
+		if err := f.Close(); err != nil {
+			return err
+		}
+		if err := os.Rename(f.Name(), final); err != nil {
+			return err
+		}
+		committed = true
 	}
-	committed = true
-	// The rename itself is only durable once the directory entry is flushed.
+	// The new name itself is only durable once the directory entry is
+	// flushed.
 	return l.syncs.sync(parent, syncDir)
+}
+
+// replaceWithUnnamed names the unnamed file f with a temp name in dir,
+// then renames it to final, replacing the file there.
+func replaceWithUnnamed(f *os.File, dir, final string) error {
+	for try := 0; ; try++ {
+		tmp := filepath.Join(dir, strings.Replace(tempPattern, "*", strconv.FormatUint(rand.Uint64(), 36), 1))
+		err := linkUnnamed(f, tmp)
+		if errors.Is(err, fs.ErrExist) && try < 100 {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if err := os.Rename(tmp, final); err != nil {
+			_ = os.Remove(tmp)
+			return err
+		}
+		return nil
+	}
 }
 
 // Get opens the blob for reading.
