@@ -7,7 +7,10 @@
 // sequence its aggregate must be at (Nats-Expected-Last-Subject-Sequence)
 // and carries a message id (Nats-Msg-Id) derived from the command, so a
 // retried command appends nothing twice; events that must stand or fall
-// together go in one atomic batch. With tracing on, an append is a span and
+// together go in one atomic batch. Because every event names the sequence
+// before it on its subject, a history is read from its last event back by
+// sequence, and the histories read last are kept: the stream only grows,
+// so a kept history needs only what was appended since (history.go). With tracing on, an append is a span and
 // its message carries the span's traceparent, which a read hands on in the
 // envelope (domain.Envelope.Trace).
 package eventstore

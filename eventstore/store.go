@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	jsonv1 "github.com/go-json-experiment/json/v1"
@@ -70,6 +71,10 @@ type Config struct {
 	// Tracing, when set, makes a span of every append and puts its
 	// traceparent on the message (package tracing); nil: no traces.
 	Tracing *tracing.Tracer
+	// HistoryCache is how many aggregates' histories the store keeps, so
+	// that reading one again reads only what was appended since (history.go).
+	// Default DefaultHistoryCache; negative: none kept.
+	HistoryCache int
 }
 
 func (c *Config) setDefaults() {
@@ -94,14 +99,19 @@ func (c *Config) setDefaults() {
 	if c.AttemptTimeout == 0 {
 		c.AttemptTimeout = 2 * time.Second
 	}
+	if c.HistoryCache == 0 {
+		c.HistoryCache = DefaultHistoryCache
+	}
 }
 
 // Store appends and reads Tally's events in one JetStream stream.
 type Store struct {
-	cfg    Config
-	nc     *nats.Conn
-	js     jetstream.JetStream
-	stream jetstream.Stream
+	cfg       Config
+	nc        *nats.Conn
+	js        jetstream.JetStream
+	stream    jetstream.Stream
+	histories *histories
+	scans     atomic.Int64 // histories read by scanning (for tests)
 }
 
 // MaxEventSize bounds one event in the stream (the MaxMsgSize of its
@@ -123,7 +133,7 @@ func Open(ctx context.Context, nc *nats.Conn, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open jetstream: %w", err)
 	}
-	s := &Store{cfg: cfg, nc: nc, js: js}
+	s := &Store{cfg: cfg, nc: nc, js: js, histories: newHistories(cfg.HistoryCache)}
 	streamCfg := jetstream.StreamConfig{
 		Name:               cfg.Stream,
 		Description:        "Tally event store: the only source of truth",
@@ -421,6 +431,27 @@ func (s *Store) LoadAggregate(ctx context.Context, tenant, aggregateType, aggreg
 
 func (s *Store) loadAggregateOnce(ctx context.Context, tenant, aggregateType, aggregateID string) ([]domain.Envelope, error) {
 	subject := s.Subject(tenant, aggregateType, aggregateID)
+	events, found, err := s.loadChain(ctx, subject)
+	switch {
+	case err == nil && !found:
+		return nil, nil
+	case err == nil:
+		return events, nil
+	case !errors.Is(err, errNoChain):
+		return nil, fmt.Errorf("load doc %s: %w", aggregateID, err)
+	}
+	events, err = s.scanAggregate(ctx, subject, aggregateID)
+	if err == nil {
+		s.histories.put(subject, slices.Clone(events))
+	}
+	return events, err
+}
+
+// scanAggregate reads a history from its first event on, asking for the
+// subject's next event after each: the way for events that do not name
+// the one before them (history.go).
+func (s *Store) scanAggregate(ctx context.Context, subject, aggregateID string) ([]domain.Envelope, error) {
+	s.scans.Add(1)
 	last, err := s.stream.GetLastMsgForSubject(ctx, subject)
 	if errors.Is(err, jetstream.ErrMsgNotFound) {
 		return nil, nil
