@@ -117,6 +117,7 @@ func (h *Handler) CheckDuplicates(ctx context.Context, e domain.Envelope) error 
 	if e.AggregateType != domain.AggregateDocument {
 		return nil
 	}
+	ctx = context.WithValue(ctx, recheckKey{}, true)
 	meta := Meta{Tenant: e.Tenant, CorrelationID: e.CorrelationID}
 	switch e.Type {
 	case domain.TypeDocumentUploaded:
@@ -164,6 +165,15 @@ func ownerKey(d *domain.Document) string {
 // before; it returns the document that holds the key.
 func (h *Handler) claim(ctx context.Context, tenant, docID string, k fingerprint) (string, error) {
 	id := domain.FingerprintID(k.reason, k.key)
+	if rechecking, _ := ctx.Value(recheckKey{}).(bool); rechecking {
+		// The check that ran right after the event has nearly always
+		// claimed the key already: read the claim before trying to append
+		// one that would be refused.
+		first, found, err := h.claimHolder(ctx, tenant, id)
+		if err != nil || found {
+			return first, err
+		}
+	}
 	e, err := h.envelope(Meta{Tenant: tenant, CommandID: "claim:" + docID}, id, domain.TypeFingerprintClaimed,
 		domain.FingerprintClaimed{DocumentID: docID, Reason: k.reason})
 	if err != nil {
@@ -177,18 +187,30 @@ func (h *Handler) claim(ctx context.Context, tenant, docID string, k fingerprint
 	if !errors.Is(err, eventstore.ErrConflict) {
 		return "", fmt.Errorf("claim %s: %w", k.reason, err)
 	}
-	// Every claim expects the subject empty, so its one event is the first
-	// claim.
-	first, found, err := h.events.LoadLast(ctx, tenant, domain.AggregateFingerprint, id)
+	first, found, err := h.claimHolder(ctx, tenant, id)
 	if err == nil && !found {
 		err = eventstore.ErrNotFound // a claim that conflicted is there
 	}
 	if err != nil {
 		return "", fmt.Errorf("read claim %s: %w", k.reason, err)
 	}
-	var p domain.FingerprintClaimed
-	if err := first.Decode(&p); err != nil {
-		return "", err
-	}
-	return p.DocumentID, nil
+	return first, nil
 }
+
+// claimHolder is the document that claimed a fingerprint, if any: every
+// claim expects the subject empty, so its one event is the first claim.
+func (h *Handler) claimHolder(ctx context.Context, tenant, id string) (string, bool, error) {
+	e, found, err := h.events.LoadLast(ctx, tenant, domain.AggregateFingerprint, id)
+	if err != nil || !found {
+		return "", false, err
+	}
+	var p domain.FingerprintClaimed
+	if err := e.Decode(&p); err != nil {
+		return "", false, err
+	}
+	return p.DocumentID, true, nil
+}
+
+// recheckKey marks the context of CheckDuplicates, which repeats checks
+// that have nearly always run already.
+type recheckKey struct{}

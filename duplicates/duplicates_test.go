@@ -3,6 +3,7 @@ package duplicates_test
 import (
 	"context"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -56,6 +57,22 @@ func TestConsumerFlagsACopyTheCommandMissed(t *testing.T) {
 	if _, err := events.Append(ctx, e, 0); err != nil {
 		t.Fatal(err)
 	}
+	// Other content whose original and copy both missed their checks: the
+	// consumer claims the content for the original, then flags the copy.
+	p.SHA256 = strings.Repeat("ab", 32)
+	var others []string
+	for range 2 {
+		id := uuid.Must(uuid.NewV7()).String()
+		e, err := domain.NewEnvelope(uuid.NewString(), "acme", id, domain.TypeDocumentUploaded, time.Now(), p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.CommandID = "upload:" + id
+		if _, err := events.Append(ctx, e, 0); err != nil {
+			t.Fatal(err)
+		}
+		others = append(others, id)
+	}
 
 	run := func() {
 		t.Helper()
@@ -66,7 +83,8 @@ func TestConsumerFlagsACopyTheCommandMissed(t *testing.T) {
 		deadline := time.Now().Add(20 * time.Second)
 		for time.Now().Before(deadline) {
 			d, err := cmds.Documents().Load(ctx, "acme", copyID)
-			if err == nil && d.DuplicateOf != "" {
+			o, oerr := cmds.Documents().Load(ctx, "acme", others[1])
+			if err == nil && d.DuplicateOf != "" && oerr == nil && o.DuplicateOf != "" {
 				break
 			}
 			time.Sleep(20 * time.Millisecond)
@@ -93,5 +111,10 @@ func TestConsumerFlagsACopyTheCommandMissed(t *testing.T) {
 	original, _ := cmds.Documents().Load(ctx, "acme", first.DocumentID)
 	if flags != 1 || original.DuplicateOf != "" {
 		t.Fatalf("%d DuplicateDetected on the copy, original flagged %q", flags, original.DuplicateOf)
+	}
+	o0, _ := cmds.Documents().Load(ctx, "acme", others[0])
+	o1, _ := cmds.Documents().Load(ctx, "acme", others[1])
+	if o0.DuplicateOf != "" || o1.DuplicateOf != others[0] {
+		t.Fatalf("unchecked original flagged %q, its copy %q; want none and %s", o0.DuplicateOf, o1.DuplicateOf, others[0])
 	}
 }
