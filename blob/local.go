@@ -60,6 +60,12 @@ func NewLocal(dir string) (*Local, error) {
 	return &Local{dir: abs, unnamed: unnamedWorks(abs)}, nil
 }
 
+// randomName is a path in dir named by pattern, its "*" a random word, as
+// os.CreateTemp names files; for links, which CreateTemp cannot make.
+func randomName(dir, pattern string) string {
+	return filepath.Join(dir, strings.Replace(pattern, "*", strconv.FormatUint(rand.Uint64(), 36), 1))
+}
+
 // unnamedWorks tries what a write does with an unnamed file in dir:
 // create it, name it, remove the name.
 func unnamedWorks(dir string) bool {
@@ -68,7 +74,7 @@ func unnamedWorks(dir string) bool {
 		return false
 	}
 	defer f.Close()
-	name := filepath.Join(dir, strings.Replace(pingPattern, "*", strconv.FormatUint(rand.Uint64(), 36), 1))
+	name := randomName(dir, pingPattern)
 	if linkUnnamed(f, name) != nil {
 		return false
 	}
@@ -181,7 +187,7 @@ func (l *Local) put(ctx context.Context, key string, r io.Reader, size int64) (e
 // then renames it to final, replacing the file there.
 func replaceWithUnnamed(f *os.File, dir, final string) error {
 	for try := 0; ; try++ {
-		tmp := filepath.Join(dir, strings.Replace(tempPattern, "*", strconv.FormatUint(rand.Uint64(), 36), 1))
+		tmp := randomName(dir, tempPattern)
 		err := linkUnnamed(f, tmp)
 		if errors.Is(err, fs.ErrExist) && try < 100 {
 			continue

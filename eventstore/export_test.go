@@ -13,5 +13,10 @@ func (s *Store) Scans() int64 { return s.scans.Load() }
 // ScanHistory reads a document's history the way events without the
 // sequence before them are read: the baseline of BenchmarkLoad.
 func (s *Store) ScanHistory(ctx context.Context, tenant, docID string) ([]domain.Envelope, error) {
-	return s.scanAggregate(ctx, s.Subject(tenant, domain.AggregateDocument, docID), docID)
+	subject := s.Subject(tenant, domain.AggregateDocument, docID)
+	last, err := s.stream.GetLastMsgForSubject(ctx, subject)
+	if err != nil {
+		return nil, err
+	}
+	return s.scanAggregate(ctx, subject, docID, last)
 }

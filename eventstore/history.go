@@ -39,12 +39,11 @@ const historyCacheBytes = 4 << 20
 // dropped first. The slices it holds are never changed: a longer history
 // is a new slice.
 type histories struct {
-	mu      sync.Mutex
-	max     int
-	bytes   int
-	order   list.List // of *history, most recent first
-	bySubj  map[string]*list.Element
-	enabled bool
+	mu     sync.Mutex
+	max    int
+	bytes  int
+	order  list.List // of *history, most recent first
+	bySubj map[string]*list.Element
 }
 
 type history struct {
@@ -54,11 +53,11 @@ type history struct {
 }
 
 func newHistories(max int) *histories {
-	return &histories{max: max, bySubj: map[string]*list.Element{}, enabled: max > 0}
+	return &histories{max: max, bySubj: map[string]*list.Element{}}
 }
 
 func (h *histories) get(subject string) []domain.Envelope {
-	if !h.enabled {
+	if h.max <= 0 {
 		return nil
 	}
 	h.mu.Lock()
@@ -72,7 +71,7 @@ func (h *histories) get(subject string) []domain.Envelope {
 }
 
 func (h *histories) put(subject string, events []domain.Envelope) {
-	if !h.enabled || len(events) == 0 {
+	if h.max <= 0 || len(events) == 0 {
 		return
 	}
 	size := 0
@@ -111,29 +110,22 @@ func (h *histories) put(subject string, events []domain.Envelope) {
 var errNoChain = errors.New("event without the sequence before it")
 
 // loadChain reads the history of subject from its last event back,
-// starting from what the cache holds. found is false when the subject has
-// no event.
-func (s *Store) loadChain(ctx context.Context, subject string) ([]domain.Envelope, bool, error) {
-	last, err := s.stream.GetLastMsgForSubject(ctx, subject)
-	if errors.Is(err, jetstream.ErrMsgNotFound) {
-		return nil, false, nil
-	}
-	if err != nil {
-		return nil, false, err
-	}
+// starting from what the cache holds.
+func (s *Store) loadChain(ctx context.Context, subject string, last *jetstream.RawStreamMsg) ([]domain.Envelope, error) {
 	cached := s.histories.get(subject)
 	if n := len(cached); n > 0 && cached[n-1].Sequence >= last.Sequence {
 		// Nothing appended since (or a replica behind the one that
 		// answered before: the history read then was stored all the same).
-		return slices.Clone(cached), true, nil
+		return slices.Clone(cached), nil
 	}
 	var newer []*jetstream.RawStreamMsg // newest first
 	msg := last
+	var err error
 	for {
 		newer = append(newer, msg)
 		prev, ok := previousOnSubject(msg)
 		if !ok {
-			return nil, true, errNoChain
+			return nil, errNoChain
 		}
 		if prev == 0 {
 			cached = nil
@@ -143,17 +135,17 @@ func (s *Store) loadChain(ctx context.Context, subject string) ([]domain.Envelop
 			break
 		}
 		if n := len(cached); n > 0 && cached[n-1].Sequence > prev {
-			return nil, true, errNoChain // not the history kept: read it whole
+			return nil, errNoChain // not the history kept: read it whole
 		}
 		msg, err = s.stream.GetMsg(ctx, prev)
 		if errors.Is(err, jetstream.ErrMsgNotFound) {
-			return nil, true, errNoChain
+			return nil, errNoChain
 		}
 		if err != nil {
-			return nil, true, err
+			return nil, err
 		}
 		if msg.Subject != subject || msg.Sequence != prev {
-			return nil, true, errNoChain
+			return nil, errNoChain
 		}
 	}
 	events := make([]domain.Envelope, len(cached), len(cached)+len(newer))
@@ -161,12 +153,12 @@ func (s *Store) loadChain(ctx context.Context, subject string) ([]domain.Envelop
 	for i := len(newer) - 1; i >= 0; i-- {
 		e, err := decodeRaw(newer[i])
 		if err != nil {
-			return nil, true, err
+			return nil, err
 		}
 		events = append(events, e)
 	}
 	s.histories.put(subject, events)
-	return slices.Clone(events), true, nil
+	return slices.Clone(events), nil
 }
 
 // previousOnSubject is the sequence the subject was at when msg was

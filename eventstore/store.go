@@ -431,27 +431,6 @@ func (s *Store) LoadAggregate(ctx context.Context, tenant, aggregateType, aggreg
 
 func (s *Store) loadAggregateOnce(ctx context.Context, tenant, aggregateType, aggregateID string) ([]domain.Envelope, error) {
 	subject := s.Subject(tenant, aggregateType, aggregateID)
-	events, found, err := s.loadChain(ctx, subject)
-	switch {
-	case err == nil && !found:
-		return nil, nil
-	case err == nil:
-		return events, nil
-	case !errors.Is(err, errNoChain):
-		return nil, fmt.Errorf("load doc %s: %w", aggregateID, err)
-	}
-	events, err = s.scanAggregate(ctx, subject, aggregateID)
-	if err == nil {
-		s.histories.put(subject, slices.Clone(events))
-	}
-	return events, err
-}
-
-// scanAggregate reads a history from its first event on, asking for the
-// subject's next event after each: the way for events that do not name
-// the one before them (history.go).
-func (s *Store) scanAggregate(ctx context.Context, subject, aggregateID string) ([]domain.Envelope, error) {
-	s.scans.Add(1)
 	last, err := s.stream.GetLastMsgForSubject(ctx, subject)
 	if errors.Is(err, jetstream.ErrMsgNotFound) {
 		return nil, nil
@@ -459,6 +438,25 @@ func (s *Store) scanAggregate(ctx context.Context, subject, aggregateID string) 
 	if err != nil {
 		return nil, fmt.Errorf("load doc %s: last message: %w", aggregateID, err)
 	}
+	events, err := s.loadChain(ctx, subject, last)
+	switch {
+	case err == nil:
+		return events, nil
+	case !errors.Is(err, errNoChain):
+		return nil, fmt.Errorf("load doc %s: %w", aggregateID, err)
+	}
+	events, err = s.scanAggregate(ctx, subject, aggregateID, last)
+	if err == nil {
+		s.histories.put(subject, slices.Clone(events))
+	}
+	return events, err
+}
+
+// scanAggregate reads a history up to its last event from its first on,
+// asking for the subject's next event after each: the way for events
+// that do not name the one before them (history.go).
+func (s *Store) scanAggregate(ctx context.Context, subject, aggregateID string, last *jetstream.RawStreamMsg) ([]domain.Envelope, error) {
+	s.scans.Add(1)
 	// Message by message with "next for subject" gets: an aggregate has a
 	// handful of events, and unlike a consumer this leaves no state on the
 	// server behind.
