@@ -77,11 +77,15 @@ type Config struct {
 	// DatabaseURL is DATABASE_URL (postgres:// or postgresql://). When
 	// unset it is built from DB_HOST, DB_PORT, DB_NAME, DB_USERNAME,
 	// DB_PASSWORD and DB_SSL, because some platforms hand out the parts
-	// rather than a URL. Contains the password: print it masked only.
+	// rather than a URL. When set, DB_PASSWORD is added to it if it holds
+	// no password, and DB_SSL=true adds sslmode=require if it names no
+	// sslmode; the other parts are ignored. Contains the password: print
+	// it masked only.
 	DatabaseURL string
 	// RedisURL is REDIS_URL (redis:// or rediss://). When unset it is built
 	// from REDIS_HOST, REDIS_PORT, REDIS_USER, REDIS_PASSWORD, REDIS_TLS
-	// and REDIS_DB. May contain a password.
+	// and REDIS_DB. When set, REDIS_PASSWORD is added to it if it holds no
+	// password; the other parts are ignored. May contain a password.
 	RedisURL string
 
 	// RabbitMQURL is RABBITMQ_URL (amqp:// or amqps://). Default
@@ -334,13 +338,18 @@ func (c *Config) read(r *envReader) {
 		}
 	}
 
-	// DATABASE_URL wins over the parts; the parts are not even read then,
-	// so a stale DB_PORT next to a DATABASE_URL is not an error.
-	if !r.str("DATABASE_URL", &c.DatabaseURL) {
+	// DATABASE_URL wins over the parts. Next to it only DB_PASSWORD and
+	// DB_SSL are read (see completeDatabaseURL), so a stale DB_PORT next to
+	// a DATABASE_URL is not an error.
+	if r.str("DATABASE_URL", &c.DatabaseURL) {
+		c.DatabaseURL = completeDatabaseURL(r, c.DatabaseURL)
+	} else {
 		c.DatabaseURL = buildDatabaseURL(r)
 		c.databaseURLFrom = "DB_*"
 	}
-	if !r.str("REDIS_URL", &c.RedisURL) {
+	if r.str("REDIS_URL", &c.RedisURL) {
+		c.RedisURL = completeRedisURL(r, c.RedisURL)
+	} else {
 		c.RedisURL = buildRedisURL(r)
 		c.redisURLFrom = "REDIS_*"
 	}
@@ -461,6 +470,67 @@ func buildRedisURL(r *envReader) string {
 		u.Scheme = "rediss"
 	}
 	return u.String()
+}
+
+// completeDatabaseURL adds to a DATABASE_URL what DB_PASSWORD and DB_SSL
+// say and the URL does not: a platform (a Helm chart's Secret, say) may hand
+// out the password apart from the URL. DB_PASSWORD goes into a URL that
+// carries no password of its own (in its user part or as ?password=);
+// DB_SSL=true adds sslmode=require to a URL that names no sslmode. What the
+// URL says always wins. A URL that does not parse is returned as it is, for
+// Validate to report.
+func completeDatabaseURL(r *envReader, raw string) string {
+	var password string
+	ssl := false
+	r.secret("DB_PASSWORD", &password)
+	r.bool("DB_SSL", &ssl)
+	if password == "" && !ssl {
+		return raw
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Opaque != "" {
+		return raw
+	}
+	q, err := url.ParseQuery(u.RawQuery)
+	if err != nil {
+		return raw
+	}
+	if password != "" && !hasPassword(u) && !q.Has("password") {
+		u.User = url.UserPassword(u.User.Username(), password)
+	}
+	if ssl && !q.Has("sslmode") {
+		if u.RawQuery != "" {
+			u.RawQuery += "&"
+		}
+		u.RawQuery += "sslmode=require"
+	}
+	return u.String()
+}
+
+// completeRedisURL puts REDIS_PASSWORD into a REDIS_URL that carries no
+// password of its own, keeping the URL's user name. The other REDIS_*
+// parts are not read next to a REDIS_URL.
+func completeRedisURL(r *envReader, raw string) string {
+	var password string
+	if !r.secret("REDIS_PASSWORD", &password) {
+		return raw
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Opaque != "" || hasPassword(u) {
+		return raw
+	}
+	u.User = url.UserPassword(u.User.Username(), password)
+	return u.String()
+}
+
+// hasPassword reports whether u's user part holds a password, even an
+// empty one ("user:@host"), which the URL's author wrote on purpose.
+func hasPassword(u *url.URL) bool {
+	if u.User == nil {
+		return false
+	}
+	_, ok := u.User.Password()
+	return ok
 }
 
 // userinfo returns the URL user part: nil when both are empty (no "@" at all),

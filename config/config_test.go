@@ -281,6 +281,110 @@ func TestRedisURL(t *testing.T) {
 	}
 }
 
+// TestURLWithSeparatePassword checks that DB_PASSWORD and REDIS_PASSWORD
+// reach a DATABASE_URL or REDIS_URL that carries no password (the Helm chart
+// keeps the URLs and the passwords apart), that a URL's own password wins,
+// that DB_SSL=true asks for TLS when the URL names no sslmode, and that the
+// passwords are never printed.
+func TestURLWithSeparatePassword(t *testing.T) {
+	const dbPassword, redisPassword = "dbSecret@1/x", "redisSecret:2"
+	tests := []struct {
+		name      string
+		env       map[string]string
+		wantDB    string
+		wantRedis string
+	}{
+		{
+			name: "passwords added to URLs without one",
+			env: map[string]string{
+				"DATABASE_URL": "postgres://tally@postgres:5432/tally?sslmode=require", "DB_PASSWORD": dbPassword,
+				"REDIS_URL": "redis://redis:6379/0", "REDIS_PASSWORD": redisPassword,
+			},
+			wantDB:    "postgres://tally:dbSecret%401%2Fx@postgres:5432/tally?sslmode=require",
+			wantRedis: "redis://:redisSecret%3A2@redis:6379/0",
+		},
+		{
+			name: "user names kept",
+			env: map[string]string{
+				"DATABASE_URL": "postgres://app@pg/tally", "DB_PASSWORD": dbPassword, "DB_USERNAME": "ignored",
+				"REDIS_URL": "rediss://tally@r:6380/1", "REDIS_PASSWORD": redisPassword, "REDIS_USER": "ignored",
+			},
+			wantDB:    "postgres://app:dbSecret%401%2Fx@pg/tally",
+			wantRedis: "rediss://tally:redisSecret%3A2@r:6380/1",
+		},
+		{
+			name: "URLs' own passwords win",
+			env: map[string]string{
+				"DATABASE_URL": "postgres://app:ownPass@pg/tally", "DB_PASSWORD": dbPassword,
+				"REDIS_URL": "redis://:ownPass@r:6379/0", "REDIS_PASSWORD": redisPassword,
+			},
+			wantDB:    "postgres://app:ownPass@pg/tally",
+			wantRedis: "redis://:ownPass@r:6379/0",
+		},
+		{
+			name: "password as a query parameter wins",
+			env: map[string]string{
+				"DATABASE_URL": "postgres:///tally?host=/run/postgresql&password=ownPass", "DB_PASSWORD": dbPassword,
+			},
+			wantDB:    "postgres:///tally?host=/run/postgresql&password=ownPass",
+			wantRedis: "redis://127.0.0.1:6379/0",
+		},
+		{
+			name: "DB_SSL adds sslmode=require",
+			env: map[string]string{
+				"DATABASE_URL": "postgres://app@pg/tally?pool_max_conns=5", "DB_SSL": "true",
+			},
+			wantDB:    "postgres://app@pg/tally?pool_max_conns=5&sslmode=require",
+			wantRedis: "redis://127.0.0.1:6379/0",
+		},
+		{
+			name: "the URL's sslmode wins over DB_SSL",
+			env: map[string]string{
+				"DATABASE_URL": "postgres://app@pg/tally?sslmode=verify-full", "DB_SSL": "true",
+			},
+			wantDB:    "postgres://app@pg/tally?sslmode=verify-full",
+			wantRedis: "redis://127.0.0.1:6379/0",
+		},
+		{
+			name: "DB_SSL=false leaves the URL alone",
+			env: map[string]string{
+				"DATABASE_URL": "postgres://app@pg/tally", "DB_SSL": "false",
+			},
+			wantDB:    "postgres://app@pg/tally",
+			wantRedis: "redis://127.0.0.1:6379/0",
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := mustLoad(t, tc.env)
+			if c.DatabaseURL != tc.wantDB {
+				t.Errorf("DatabaseURL = %q, want %q", c.DatabaseURL, tc.wantDB)
+			}
+			if c.RedisURL != tc.wantRedis {
+				t.Errorf("RedisURL = %q, want %q", c.RedisURL, tc.wantRedis)
+			}
+			if u, err := url.Parse(c.DatabaseURL); err == nil && tc.env["DB_PASSWORD"] != "" && !strings.Contains(tc.wantDB, "ownPass") {
+				if got, _ := u.User.Password(); got != dbPassword {
+					t.Errorf("database password decodes to %q, want %q", got, dbPassword)
+				}
+			}
+			var buf bytes.Buffer
+			slog.New(slog.NewJSONHandler(&buf, nil)).Info("config", "config", c)
+			for _, out := range []string{c.String(), fmt.Sprintf("%#v", c), buf.String()} {
+				for _, secret := range []string{"dbSecret", "redisSecret", "ownPass"} {
+					if strings.Contains(out, secret) {
+						t.Errorf("output leaks %q:\n%s", secret, out)
+					}
+				}
+			}
+		})
+	}
+	if _, err := Load(env(map[string]string{"DATABASE_URL": "postgres://pg/tally", "DB_SSL": "maybe"})); err == nil ||
+		!strings.Contains(err.Error(), `DB_SSL: "maybe" is not a boolean`) {
+		t.Errorf("a bad DB_SSL next to DATABASE_URL: err = %v, want it named", err)
+	}
+}
+
 // TestInvalidValues checks each message names the variable and the value.
 func TestInvalidValues(t *testing.T) {
 	tests := []struct {
