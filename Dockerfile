@@ -67,7 +67,8 @@ VOLUME /data
 USER tally:tally
 EXPOSE 4001
 
-# Role subcommand: all | api | projector | migrate | worker | bridge.
-# (A bare `tally` reads ROLE=API|PROJECTOR|MIGRATE_DB|WORKER|BRIDGE|ALL.)
+# Role subcommand: all | api | projector | bridge | worker | notifier |
+# scheduler | webhooks | migrate | update-cron. (A bare `tally` reads
+# ROLE=ALL|API|PROJECTOR|BRIDGE|WORKER|NOTIFIER|SCHEDULER|WEBHOOKS|MIGRATE_DB|UPDATE_CRON.)
 ENTRYPOINT ["/usr/local/bin/tally"]
 CMD ["all"]
