@@ -15,7 +15,7 @@ import (
 // from sequence 0 into new tables and swap them in.
 func runReplay(ctx context.Context, rt *runtime, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("replay", flag.ContinueOnError)
-	name := fs.String("projection", "", "projection to rebuild: documents, status_counts, monthly_totals or all")
+	name := fs.String("projection", "", "projection to rebuild: documents, status_counts, monthly_totals, learning, search or all")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
