@@ -151,6 +151,7 @@ func (g *Group) run(ctx context.Context) error {
 
 	from := slices.Min(lasts) + 1
 	g.log.Info("projectors running", "projectors", len(members), "from_sequence", from)
+	stats := newStatistics(g.pool, members, g.log)
 	reader, err := g.store.Subscribe(ctx, from)
 	if err != nil {
 		return fmt.Errorf("projectors: %w", err)
@@ -171,6 +172,7 @@ func (g *Group) run(ctx context.Context) error {
 		if err == nil {
 			lasts = nexts
 			record(members, lasts, batch)
+			stats.keep(ctx)
 			continue
 		}
 		if ctx.Err() != nil || errors.Is(err, ErrCheckpointMoved) || len(members) == 1 {
