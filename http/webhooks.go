@@ -15,7 +15,7 @@ type createWebhookInput struct {
 	Body struct {
 		URL    string   `json:"url" maxLength:"2000" doc:"Absolute http:// or https:// URL that receives the POSTs."`
 		Events []string `json:"events" maxItems:"10" doc:"Event types to receive: document.completed, document.failed, document.revised."`
-		Format string   `json:"format,omitempty" maxLength:"50" doc:"Body format; default event (see the README)."`
+		Format string   `json:"format,omitempty" maxLength:"50" doc:"Body format: event (the default; the event envelope) or ereceipt (e-receipt results, an array of EReceipt objects, for e-receipt documents only)."`
 		// Description is the tenant's own note.
 		Description string `json:"description,omitempty" maxLength:"500"`
 	}

@@ -199,7 +199,7 @@ func (l *Links) mailConfirmation(ctx context.Context, f Forwarding, row readmode
 		"If that was you, confirm this address:\n\n%s\n\n"+
 		"Until it is confirmed, nothing you forward is taken. If it was not you, ignore this e-mail.\n", address, link)
 	if err := f.Mail.Send(ctx, mailer.Message{To: row.Email, Subject: "Confirm your address for forwarding receipts to Tally", Text: text}); err != nil {
-		return fmt.Errorf("%w: mail the confirmation link: %w", ErrQueue, err)
+		return ErrConfirmationMail.Wrap(err)
 	}
 	return nil
 }

@@ -311,3 +311,27 @@ func TestTenantToken(t *testing.T) {
 		}
 	}
 }
+
+// A confirmation link that cannot be mailed is a clear, retryable failure
+// of its own, and registering again once the mail server is back mails it.
+func TestForwardingConfirmationMailDownIsRetryable(t *testing.T) {
+	f := newForwarding(t)
+	ctx := context.Background()
+	working := f.links.Forwarding.Mail
+	down, err := mailer.NewSender(mailer.Config{URL: "smtp://127.0.0.1:1", From: "Tally <tally@tally.test>", Timeout: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.links.Forwarding.Mail = down
+	_, err = f.links.RegisterSender(ctx, "acme", "bob@example.com", "Bob")
+	if !errors.Is(err, ErrConfirmationMail) || !strings.Contains(err.Error(), "confirmation e-mail could not be sent") {
+		t.Fatalf("registering with the mail server down: %v, want ErrConfirmationMail", err)
+	}
+	f.links.Forwarding.Mail = working
+	if _, err := f.links.RegisterSender(ctx, "acme", "bob@example.com", "Bob"); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(f.confirmations("bob@example.com")); n != 1 {
+		t.Fatalf("%d confirmation links mailed after the retry, want 1", n)
+	}
+}
