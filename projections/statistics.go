@@ -73,12 +73,16 @@ func (s *statistics) keep(ctx context.Context) {
 
 // stale returns the tables that changed by at least as many rows as they
 // held when their statistics were last gathered (statsMinChanges at
-// least), or that have none and changed by statsMinChanges.
+// least), or that have none and changed by statsMinChanges. Only a
+// table's owner may gather its statistics: where the projectors' role
+// does not own the tables (the migrations ran as another), autovacuum
+// alone keeps them.
 func (s *statistics) stale(ctx context.Context) ([]string, error) {
 	rows, err := s.pool.Query(ctx, `
 		SELECT st.relname FROM pg_stat_user_tables st JOIN pg_class c ON c.oid = st.relid
 		WHERE st.schemaname = 'public' AND st.relname = ANY($1::text[])
-		  AND st.n_mod_since_analyze >= GREATEST($2::bigint, c.reltuples::bigint)`,
+		  AND st.n_mod_since_analyze >= GREATEST($2::bigint, c.reltuples::bigint)
+		  AND pg_has_role(c.relowner, 'USAGE')`,
 		s.tables, statsMinChanges)
 	if err != nil {
 		return nil, err
