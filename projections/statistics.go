@@ -53,11 +53,11 @@ func newStatistics(pool *pgxpool.Pool, members []*Runner, log *slog.Logger) *sta
 // at that moment is skipped (SKIP_LOCKED): the projectors never wait for
 // it. A failure costs only the statistics and is logged.
 func (s *statistics) keep(ctx context.Context) {
-	if now := time.Now(); now.Before(s.next) || len(s.tables) == 0 {
+	now := time.Now()
+	if now.Before(s.next) || len(s.tables) == 0 {
 		return
-	} else {
-		s.next = now.Add(statsInterval)
 	}
+	s.next = now.Add(statsInterval)
 	stale, err := s.stale(ctx)
 	if err == nil && len(stale) > 0 {
 		idents := make([]string, len(stale))
