@@ -67,3 +67,48 @@ func TestProjectorsGatherStatisticsOfNewTables(t *testing.T) {
 		t.Fatalf("an update by id does not go by the primary key:\n%s", p)
 	}
 }
+
+// Statistics are due for a table without any once it changed by a
+// thousand rows, not before, and never again once it has some: from then
+// on autovacuum keeps them.
+func TestStatisticsDueOnceForTablesWithoutAny(t *testing.T) {
+	_, pool := pgtest.New(t)
+	ctx := context.Background()
+	if _, err := pool.Exec(ctx, `ALTER TABLE status_counts SET (autovacuum_enabled = off)`); err != nil {
+		t.Fatal(err)
+	}
+	count := func(n int) {
+		t.Helper()
+		if _, err := pool.Exec(ctx, `INSERT INTO status_counts (tenant, status, count)
+			SELECT 't' || i, 'PENDING', 1 FROM generate_series(1, $1::int) i
+			ON CONFLICT (tenant, status) DO UPDATE SET count = status_counts.count + 1`, n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	changes := func() int64 {
+		var n int64
+		if err := pool.QueryRow(ctx, `SELECT n_mod_since_analyze FROM pg_stat_user_tables WHERE relname = 'status_counts'`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	count(500)
+	waitFor(t, "500 changes counted", func() bool { return changes() >= 500 })
+	if due, done, err := projections.StatisticsDue(ctx, pool, "status_counts"); err != nil || len(due) != 0 || done {
+		t.Fatalf("after 500 changes: due %v, done %v, err %v; want nothing due, not done", due, done, err)
+	}
+	count(600) // the same rows again: changes, not rows, count
+	waitFor(t, "1,100 changes counted", func() bool { return changes() >= 1100 })
+	due, done, err := projections.StatisticsDue(ctx, pool, "status_counts")
+	if err != nil || len(due) != 1 || !strings.HasSuffix(due[0], ".status_counts") || done {
+		t.Fatalf("after 1,100 changes: due %v, done %v, err %v; want status_counts due", due, done, err)
+	}
+	if _, err := pool.Exec(ctx, "ANALYZE "+due[0]); err != nil {
+		t.Fatal(err)
+	}
+	count(1500)
+	waitFor(t, "statistics and 1,500 more changes counted", func() bool { return changes() >= 1500 })
+	if due, done, err := projections.StatisticsDue(ctx, pool, "status_counts"); err != nil || len(due) != 0 || !done {
+		t.Fatalf("once analysed: due %v, done %v, err %v; want nothing due, done", due, done, err)
+	}
+}
