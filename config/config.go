@@ -476,9 +476,11 @@ func buildRedisURL(r *envReader) string {
 // say and the URL does not: a platform (a Helm chart's Secret, say) may hand
 // out the password apart from the URL. DB_PASSWORD goes into a URL that
 // carries no password of its own (in its user part or as ?password=);
-// DB_SSL=true adds sslmode=require to a URL that names no sslmode. What the
-// URL says always wins. A URL that does not parse is returned as it is, for
-// Validate to report.
+// DB_SSL=true adds sslmode=require to a URL that names no sslmode, unless
+// PGSSLMODE names one (verify-full, say, which require would weaken). What
+// the URL says always wins. A URL that does not parse is returned as it is,
+// for Validate to report; a query that does not parse is reported here,
+// since DB_PASSWORD and DB_SSL could not be added to it.
 func completeDatabaseURL(r *envReader, raw string) string {
 	var password string
 	ssl := false
@@ -493,12 +495,13 @@ func completeDatabaseURL(r *envReader, raw string) string {
 	}
 	q, err := url.ParseQuery(u.RawQuery)
 	if err != nil {
+		r.fail("DATABASE_URL", "its query does not parse, so DB_PASSWORD and DB_SSL cannot be added to it (value not shown as it may hold a password; percent-encode special characters in it)")
 		return raw
 	}
 	if password != "" && !hasPassword(u) && !q.Has("password") {
 		u.User = url.UserPassword(u.User.Username(), password)
 	}
-	if ssl && !q.Has("sslmode") {
+	if ssl && !q.Has("sslmode") && r.getenv("PGSSLMODE") == "" {
 		if u.RawQuery != "" {
 			u.RawQuery += "&"
 		}

@@ -352,6 +352,15 @@ func TestURLWithSeparatePassword(t *testing.T) {
 			},
 			wantDB:    "postgres://app@pg/tally",
 			wantRedis: "redis://127.0.0.1:6379/0",
+		}, {
+			// PGSSLMODE=verify-full, which pgx reads, would be weakened
+			// by a sslmode=require in the URL.
+			name: "PGSSLMODE wins over DB_SSL",
+			env: map[string]string{
+				"DATABASE_URL": "postgres://app@pg/tally", "DB_SSL": "true", "PGSSLMODE": "verify-full",
+			},
+			wantDB:    "postgres://app@pg/tally",
+			wantRedis: "redis://127.0.0.1:6379/0",
 		},
 	}
 	for _, tc := range tests {
@@ -378,6 +387,12 @@ func TestURLWithSeparatePassword(t *testing.T) {
 				}
 			}
 		})
+	}
+	// A query that cannot take the password is reported, never silently
+	// left without it, and the message shows no part of the URL.
+	if _, err := Load(env(map[string]string{"DATABASE_URL": "postgres://pg/tally?options=%zz&password_file=x", "DB_PASSWORD": dbPassword})); err == nil ||
+		!strings.Contains(err.Error(), "DATABASE_URL: its query does not parse") || strings.Contains(err.Error(), "password_file") {
+		t.Errorf("a DATABASE_URL whose query does not parse, next to DB_PASSWORD: err = %v, want it named, the value not shown", err)
 	}
 	if _, err := Load(env(map[string]string{"DATABASE_URL": "postgres://pg/tally", "DB_SSL": "maybe"})); err == nil ||
 		!strings.Contains(err.Error(), `DB_SSL: "maybe" is not a boolean`) {
@@ -690,6 +705,9 @@ func TestMaskURL(t *testing.T) {
 		{"postgres://u%3A:p@h/x?sslmode=require&sslpassword=k", "postgres://u%3A:****@h/x?sslmode=require&sslpassword=****"},
 		{"postgres:u:pw@host", "****"},
 		{"postgres://u:p%zz@h", "****"},
+		// A libpq key/value string is no URL: where its password is,
+		// is unknown.
+		{"host=db user=app password=s3cret", "****"},
 	}
 	for _, tc := range tests {
 		if got := maskURL(tc.in); got != tc.want {

@@ -171,7 +171,9 @@ func maskURL(raw string) string {
 		return ""
 	}
 	u, err := url.Parse(raw)
-	if err != nil {
+	// Not a URL at all (a libpq key/value string, "host=db password=..."):
+	// where a password would be is unknown.
+	if err != nil || u.Scheme == "" {
 		return mask
 	}
 	// Without "//" (e.g. "postgres:user:pw@host") everything after the
