@@ -224,7 +224,7 @@ func (s *Server) registerMailboxes() {
 		OperationID: "register-forwarding-sender", Method: stdhttp.MethodPost, Path: "/v1/forwarding-senders",
 		DefaultStatus: 202, Tags: tags, Summary: "Register an address that forwards e-receipts",
 		Description: "Mails a confirmation link to the address. Once it is followed, messages forwarded from this address to the tenant's forwarding address (GET /v1/forwarding-address) become documents of this user. The answer is the same whether or not other tenants registered the address.",
-		Errors:      []int{400, 503},
+		Errors:      []int{400, 422, 503},
 	}), func(ctx context.Context, in *senderInput) (*senderOutput, error) {
 		if mb == nil {
 			return nil, errNoMailboxes

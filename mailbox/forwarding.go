@@ -192,6 +192,17 @@ func (l *Links) RegisterSender(ctx context.Context, tenant, email, name string) 
 	return senderOf(row), nil
 }
 
+var (
+	// ErrConfirmationMail means a forwarding sender's confirmation link
+	// could not be e-mailed (the mail server is down or deferred it); the
+	// sender is registered, and registering again later mails the link.
+	ErrConfirmationMail = domain.NewError(domain.KindUnavailable, "the confirmation e-mail could not be sent; retry later")
+	// ErrConfirmationRefused means the mail server refused the
+	// confirmation e-mail for good (no such mailbox, say): the address
+	// cannot confirm, and retrying will not change that.
+	ErrConfirmationRefused = domain.NewError(domain.KindUnprocessable, "the mail server refused the confirmation e-mail to this address; check the address")
+)
+
 func (l *Links) mailConfirmation(ctx context.Context, f Forwarding, row readmodel.ForwardingSender, address string) error {
 	link := strings.TrimRight(f.PublicURL, "/") + "/v1/forwarding-senders/confirm?token=" +
 		l.confirmToken(row, time.Now().Add(f.ConfirmTTL))
@@ -199,6 +210,9 @@ func (l *Links) mailConfirmation(ctx context.Context, f Forwarding, row readmode
 		"If that was you, confirm this address:\n\n%s\n\n"+
 		"Until it is confirmed, nothing you forward is taken. If it was not you, ignore this e-mail.\n", address, link)
 	if err := f.Mail.Send(ctx, mailer.Message{To: row.Email, Subject: "Confirm your address for forwarding receipts to Tally", Text: text}); err != nil {
+		if errors.Is(err, mailer.ErrPermanent) {
+			return ErrConfirmationRefused.Wrap(err)
+		}
 		return ErrConfirmationMail.Wrap(err)
 	}
 	return nil

@@ -335,3 +335,15 @@ func TestForwardingConfirmationMailDownIsRetryable(t *testing.T) {
 		t.Fatalf("%d confirmation links mailed after the retry, want 1", n)
 	}
 }
+
+// A mail server that refuses the confirmation for good (no such mailbox)
+// is the address's fault: a failure of its own that says to check it,
+// not "retry later".
+func TestForwardingConfirmationRefusedNamesTheAddress(t *testing.T) {
+	f := newForwarding(t)
+	f.smtp.FailNext(1, 550, "no such mailbox")
+	_, err := f.links.RegisterSender(context.Background(), "acme", "nobody@example.com", "Nobody")
+	if !errors.Is(err, ErrConfirmationRefused) || errors.Is(err, ErrConfirmationMail) || domain.KindOf(err) != domain.KindUnprocessable {
+		t.Fatalf("registering an address the mail server refuses: %v, want ErrConfirmationRefused (unprocessable)", err)
+	}
+}

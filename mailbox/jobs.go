@@ -66,11 +66,6 @@ type Publisher struct {
 	Timeout time.Duration
 }
 
-// ErrConfirmationMail means a forwarding sender's confirmation link could
-// not be e-mailed (the mail server refused it or is down); the sender is
-// registered, and registering again later mails the link.
-var ErrConfirmationMail = domain.NewError(domain.KindUnavailable, "the confirmation e-mail could not be sent; retry later")
-
 // ErrQueue means the jobs could not be queued; retrying later may work.
 var ErrQueue = domain.NewError(domain.KindUnavailable, "the scrape queue is unavailable; retry later")
 
