@@ -1,8 +1,10 @@
 package projections_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -85,6 +87,23 @@ func TestFoldedRebuildEqualsLiveProjection(t *testing.T) {
 	var checkpoints int
 	if err := rebuilt.QueryRow(ctx, "SELECT count(*) FROM projector_checkpoints WHERE last_sequence = $1", int64(last)).Scan(&checkpoints); err != nil || checkpoints != len(projections.All()) {
 		t.Fatalf("rebuilt checkpoints at the head: %d (%v)", checkpoints, err)
+	}
+
+	// A history longer than a rebuild may fold in memory is replayed
+	// event by event, to the same tables.
+	_, replayed2 := pgtest.New(t)
+	copyKeys(t, live, replayed2)
+	var log bytes.Buffer
+	rb = &projections.Rebuild{Pool: replayed2, Store: store, Projectors: projections.All(),
+		Log: slog.New(slog.NewTextHandler(&log, nil)), MaxFoldEvents: last - 1}
+	if _, err := rb.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(log.String(), "replaying it event by event") {
+		t.Fatalf("a history over MaxFoldEvents was folded:\n%s", log.String())
+	}
+	if c := fullDump(t, replayed2); c != a {
+		t.Fatal("tables replayed event by event differ from the live projection")
 	}
 }
 

@@ -38,6 +38,11 @@ type Rebuild struct {
 	// OnProgress is called every ProgressEvery while replaying.
 	OnProgress    func(Progress)
 	ProgressEvery time.Duration
+	// MaxFoldEvents bounds the history a rebuild folds in memory (about
+	// 3 KB an event at the fold's peak, see MaxFoldEvents): a longer one
+	// is replayed event by event instead, several times slower but in
+	// bounded memory. 0 means no bound.
+	MaxFoldEvents uint64
 }
 
 // Run rebuilds and swaps; it returns the number of events replayed.
@@ -51,10 +56,14 @@ type Rebuild struct {
 // as the live projector does.
 func (b *Rebuild) Run(ctx context.Context) (uint64, error) {
 	schema := fmt.Sprintf("tally_rebuild_%d", time.Now().UnixNano())
+	fold, err := b.mayFold(ctx)
+	if err != nil {
+		return 0, err
+	}
 	var folders []Folder
 	folded := map[string]bool{}
 	for _, p := range b.Projectors {
-		if f, ok := p.(Folder); ok {
+		if f, ok := p.(Folder); ok && fold {
 			folders = append(folders, f)
 			folded[p.Name()] = true
 		}
@@ -191,6 +200,24 @@ func (b *Rebuild) Run(ctx context.Context) (uint64, error) {
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
+}
+
+// mayFold reports whether the history is short enough to fold in memory
+// (MaxFoldEvents).
+func (b *Rebuild) mayFold(ctx context.Context) (bool, error) {
+	if b.MaxFoldEvents == 0 {
+		return true, nil
+	}
+	last, err := b.Store.LastSequence(ctx)
+	if err != nil {
+		return false, fmt.Errorf("rebuild: %w", err)
+	}
+	if last <= b.MaxFoldEvents {
+		return true, nil
+	}
+	b.Log.Warn("history too long to fold in memory; replaying it event by event, which takes longer",
+		"events", last, "max_fold_events", b.MaxFoldEvents)
+	return false, nil
 }
 
 // rebuildBatch is the most events a rebuild applies in one transaction.

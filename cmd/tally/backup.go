@@ -111,7 +111,8 @@ func runRestore(ctx context.Context, rt *runtime, args []string, stdout io.Write
 		files = fmt.Sprintf("%d files into %s", m.Files.Count, rt.blobLocation())
 	}
 	fmt.Fprintf(stdout, "restored %d events, %d tables and %s from %s\n", m.Stream.LastSequence, len(m.Tables), files, args[0])
-	rb := &projections.Rebuild{Pool: rt.pool, Store: rt.events, Projectors: projections.All(), Log: rt.log}
+	rb := &projections.Rebuild{Pool: rt.pool, Store: rt.events, Projectors: projections.All(), Log: rt.log,
+		MaxFoldEvents: projections.MaxFoldEvents()}
 	n, err := rb.Run(ctx)
 	if err != nil {
 		return fmt.Errorf("restored, but rebuilding the read models failed (run `tally replay --projection all`): %w", err)

@@ -16,6 +16,8 @@ import (
 func runReplay(ctx context.Context, rt *runtime, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("replay", flag.ContinueOnError)
 	name := fs.String("projection", "", "projection to rebuild: documents, status_counts, monthly_totals, learning, search or all")
+	maxFold := fs.Uint64("max-fold-events", projections.MaxFoldEvents(),
+		"longest history folded in memory (about 3 KB an event); a longer one is replayed event by event; 0: no bound")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -38,7 +40,7 @@ func runReplay(ctx context.Context, rt *runtime, args []string, stdout io.Writer
 		return err
 	}
 	started := time.Now()
-	rb := &projections.Rebuild{Pool: rt.pool, Store: rt.events, Projectors: selected, Log: rt.log,
+	rb := &projections.Rebuild{Pool: rt.pool, Store: rt.events, Projectors: selected, Log: rt.log, MaxFoldEvents: *maxFold,
 		OnProgress: func(p projections.Progress) {
 			fmt.Fprintf(stdout, "%-15s %d/%d events  %.0f events/s  ETA %s\n", p.Projector, p.Position, p.Target,
 				p.PerSecond, p.ETA.Round(time.Second))
