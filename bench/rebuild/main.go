@@ -65,6 +65,7 @@ type options struct {
 	seed    uint64
 	tenants int
 	users   int
+	maxFold uint64
 }
 
 func run() error {
@@ -77,6 +78,7 @@ func run() error {
 	flag.Uint64Var(&o.seed, "seed", 1, "seed of the history")
 	flag.IntVar(&o.tenants, "tenants", 10, "tenants")
 	flag.IntVar(&o.users, "users", 100, "users per tenant")
+	flag.Uint64Var(&o.maxFold, "max-fold-events", 0, "replay event by event when the history is longer (as tally replay --max-fold-events); 0: always fold")
 	cpuProfile := flag.String("cpuprofile", "", "write this process's CPU profile of the rebuild to this file")
 	timeout := flag.Duration("timeout", 2*time.Hour, "time limit for the whole run (at most 24h)")
 	flag.Parse()
@@ -201,7 +203,7 @@ func run() error {
 
 	// (a) The rebuild, as `tally replay --projection all` runs it.
 	fmt.Printf("load before rebuild: %s\n", loadAverage())
-	rb := &projections.Rebuild{Pool: pool, Store: store, Projectors: projections.All(), Log: log,
+	rb := &projections.Rebuild{Pool: pool, Store: store, Projectors: projections.All(), Log: log, MaxFoldEvents: o.maxFold,
 		ProgressEvery: 10 * time.Second,
 		OnProgress: func(p projections.Progress) {
 			fmt.Fprintf(os.Stderr, "%-15s %d/%d events  %.0f events/s\n", p.Projector, p.Position, p.Target, p.PerSecond)
