@@ -213,7 +213,8 @@ func (l *Links) mailConfirmation(ctx context.Context, f Forwarding, row readmode
 		if errors.Is(err, mailer.ErrPermanent) {
 			return ErrConfirmationRefused.Wrap(err)
 		}
-		return ErrConfirmationMail.Wrap(err)
+		// Mail servers defer for minutes rather than seconds.
+		return ErrConfirmationMail.Wrap(err).Retry(time.Minute)
 	}
 	return nil
 }

@@ -324,8 +324,10 @@ func TestForwardingConfirmationMailDownIsRetryable(t *testing.T) {
 	}
 	f.links.Forwarding.Mail = down
 	_, err = f.links.RegisterSender(ctx, "acme", "bob@example.com", "Bob")
-	if !errors.Is(err, ErrConfirmationMail) || !strings.Contains(err.Error(), "confirmation e-mail could not be sent") {
-		t.Fatalf("registering with the mail server down: %v, want ErrConfirmationMail", err)
+	var de *domain.Error
+	if !errors.Is(err, ErrConfirmationMail) || !strings.Contains(err.Error(), "confirmation e-mail could not be sent") ||
+		!errors.As(err, &de) || de.RetryAfter <= 0 {
+		t.Fatalf("registering with the mail server down: %v, want ErrConfirmationMail with a time to retry after", err)
 	}
 	f.links.Forwarding.Mail = working
 	if _, err := f.links.RegisterSender(ctx, "acme", "bob@example.com", "Bob"); err != nil {
