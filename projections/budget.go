@@ -17,11 +17,7 @@ const foldEventBytes = 3 << 10
 // (its cgroup's limit where one is set, else the machine's) holds at
 // foldEventBytes an event. 0 when the memory cannot be read: no bound.
 func MaxFoldEvents() uint64 {
-	return maxFoldEventsFor(processMemory())
-}
-
-func maxFoldEventsFor(memory uint64) uint64 {
-	return memory / 2 / foldEventBytes
+	return processMemory() / 2 / foldEventBytes
 }
 
 // processMemory is the memory this process may use, in bytes: the least

@@ -73,7 +73,8 @@ func (s *statistics) keep(ctx context.Context) {
 		_, err = s.pool.Exec(ctx, "ANALYZE (SKIP_LOCKED) "+strings.Join(due, ", "))
 	}
 	if err != nil {
-		if ctx.Err() == nil || errors.Is(err, context.DeadlineExceeded) {
+		// A stop of the projectors is no failure; a timeout is.
+		if !errors.Is(ctx.Err(), context.Canceled) {
 			s.log.Warn("projectors: gathering their tables' statistics", "err", err)
 		}
 		return
